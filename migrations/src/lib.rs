@@ -1,0 +1,15 @@
+//! Haven's schema, one migration per change, each with its `down`. Written with the
+//! schema builder so the same migration runs identically on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_base;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_base::Migration)]
+    }
+}

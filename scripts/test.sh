@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: formatting, clippy per package and feature set, unit tests,
+# integration tests (SQLite, and PostgreSQL when a server answers on 127.0.0.1:5432) and
+# browser tests in headless Chromium. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+started=$(date +%s)
+
+ensure_build_tools
+ensure_test_tools
+
+if [ -z "${HAVEN_TEST_POSTGRES_URL:-}" ]; then
+  candidate=postgres://postgres@127.0.0.1:5432/test
+  if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+    export HAVEN_TEST_POSTGRES_URL=$candidate
+    say "PostgreSQL answers on 127.0.0.1:5432: the integration tests run on SQLite and PostgreSQL"
+  else
+    say "NOTE: no PostgreSQL on 127.0.0.1:5432: the integration tests run on SQLite ONLY"
+  fi
+else
+  say "HAVEN_TEST_POSTGRES_URL is set: the integration tests run on SQLite and PostgreSQL"
+fi
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+
+say "clippy, per package and feature set (never haven-app with both ssr and hydrate)"
+clippy() { cargo clippy --quiet "$@" -- -D warnings; }
+# Host packages in one run, so they share one feature resolution (the same as the tests').
+clippy -p haven-app -p haven-migrations -p haven-server -p haven-tests --features haven-app/ssr --all-targets
+# The pure build of haven-app (domain and wire types only), then the browser side.
+clippy -p haven-app --all-targets
+clippy -p haven-app --features hydrate --target wasm32-unknown-unknown
+clippy -p haven-frontend --target wasm32-unknown-unknown
+
+say "building the site and the haven binary"
+cargo leptos build
+
+mkdir -p test-output
+say "unit tests"
+cargo test -p haven-app --lib 2>&1 | tee test-output/unit.log
+cargo test -p haven-server --lib 2>&1 | tee -a test-output/unit.log
+
+say "integration and browser tests"
+set +e
+cargo test -p haven-tests --test integration 2>&1 | tee test-output/integration.log
+status=${PIPESTATUS[0]}
+set -e
+
+say "done in $(( $(date +%s) - started )) s"
+printf 'unit tests:        %s\n' "$(grep -E '^test result:' test-output/unit.log | awk '{p+=$4; f+=$6} END {print p " passed, " f " failed"}')"
+printf 'integration tests: %s\n' "$(grep -E '^test result:' test-output/integration.log | tail -n 1)"
+exit "$status"

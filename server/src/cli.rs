@@ -1,0 +1,152 @@
+//! The `haven` command line. Every failure ends in one line on stderr naming what is
+//! wrong and a non-zero exit code, never a panic or a backtrace.
+
+use crate::clock::SystemClock;
+use crate::config::Settings;
+use crate::startup;
+use clap::{Parser, Subcommand};
+use haven_migrations::{Migrator, MigratorTrait};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "haven",
+    version,
+    about = "Haven keeps people safe at events run under a code of conduct."
+)]
+pub struct Cli {
+    /// A TOML settings file; HAVEN_* environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web application (pages, server functions, REST API) on HAVEN_ADDR.
+    Serve {
+        /// Do not apply pending migrations at start (then /readyz answers 503 until they are).
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply pending database migrations (or show or roll them back).
+    Migrate {
+        /// Only list applied and pending migrations.
+        #[arg(long, conflicts_with = "down")]
+        status: bool,
+        /// Roll back this many of the latest migrations instead.
+        #[arg(long, value_name = "N")]
+        down: Option<u32>,
+    },
+    /// Seed a demo organization, an upcoming event and its registrants (idempotent).
+    Demo {
+        /// Seed only when the database holds no organization yet.
+        #[arg(long)]
+        if_empty: bool,
+    },
+    /// Load and check the settings, then print them with secrets masked.
+    CheckConfig,
+}
+
+/// Parses the arguments, runs the command, and turns any failure into one line.
+pub fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|_| {
+        eprintln!("haven: internal error (this is a bug); the operation did not complete");
+    }));
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let text = err.to_string();
+            eprintln!("haven: {}", text.lines().next().unwrap_or("failed"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::from_process(cli.config)?;
+    if let crate::cli::Command::CheckConfig = cli.command {
+        for (key, value) in settings.describe() {
+            println!("{key}={value}");
+        }
+        return Ok(());
+    }
+    crate::telemetry::init_logging(&settings);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { no_migrate } => serve(settings, no_migrate).await,
+            Command::Migrate { status, down } => migrate(settings, status, down).await,
+            Command::Demo { if_empty } => {
+                let db = startup::open_database(&settings, true).await?;
+                let report = crate::demo::seed(&db, &SystemClock, if_empty).await?;
+                println!("{report}");
+                Ok(())
+            }
+            Command::CheckConfig => unreachable!("handled above"),
+        }
+    })
+}
+
+async fn serve(mut settings: Settings, no_migrate: bool) -> anyhow::Result<()> {
+    if no_migrate {
+        settings.migrate_on_start = false;
+    }
+    let server = startup::build(settings, Arc::new(SystemClock)).await?;
+    let addr = server.addr();
+    tracing::info!(%addr, "haven is listening");
+    eprintln!("haven: serving on http://{addr}");
+    server.run_until(shutdown_signal()).await?;
+    tracing::info!("haven stopped");
+    Ok(())
+}
+
+async fn migrate(settings: Settings, status: bool, down: Option<u32>) -> anyhow::Result<()> {
+    let db = startup::open_database(&settings, false).await?;
+    if status {
+        for m in Migrator::get_applied_migrations(&db).await? {
+            println!("applied  {}", m.name());
+        }
+        for m in Migrator::get_pending_migrations(&db).await? {
+            println!("pending  {}", m.name());
+        }
+        return Ok(());
+    }
+    match down {
+        Some(n) => {
+            Migrator::down(&db, Some(n)).await?;
+            println!("rolled back {n} migration(s)");
+        }
+        None => {
+            let pending = Migrator::get_pending_migrations(&db).await?.len();
+            Migrator::up(&db, None).await?;
+            println!("applied {pending} migration(s); the schema is current");
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,196 @@
+//! The demo: an organization, an upcoming event and a few dozen registrants, so every
+//! flow can be tried by hand. Seeding is idempotent: rows are found by their natural keys
+//! (slugs, normalized e-mail) and only created when missing.
+
+use crate::clock::Clock;
+use crate::db::entities::{event, organization, person, registration};
+use chrono::{Duration, NaiveTime, TimeZone};
+use chrono_tz::Tz;
+use haven_app::domain::EmailAddress;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, Set, TransactionTrait,
+};
+use std::fmt;
+use uuid::Uuid;
+
+pub const ORG_SLUG: &str = "demo";
+pub const EVENT_SLUG: &str = "havenconf";
+const EVENT_TZ: &str = "Europe/Berlin";
+
+const FIRST: [&str; 12] = [
+    "Ada",
+    "Grace",
+    "Alan",
+    "Katherine",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "Tim",
+    "Radia",
+    "Ken",
+    "Margaret",
+];
+const LAST: [&str; 3] = ["Lindqvist", "Okafor", "Moreau"];
+
+/// What seeding did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SeedReport {
+    pub skipped: bool,
+    pub created_organizations: u32,
+    pub created_events: u32,
+    pub created_people: u32,
+    pub created_registrations: u32,
+}
+
+impl fmt::Display for SeedReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.skipped {
+            return write!(f, "demo: the database already holds data; nothing seeded");
+        }
+        write!(
+            f,
+            "demo: created {} organization(s), {} event(s), {} people, {} registration(s)",
+            self.created_organizations,
+            self.created_events,
+            self.created_people,
+            self.created_registrations
+        )
+    }
+}
+
+/// The demo registrants: (display name, e-mail).
+pub fn registrants() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for last in LAST {
+        for first in FIRST {
+            out.push((
+                format!("{first} {last}"),
+                format!(
+                    "{}.{}@example.org",
+                    first.to_lowercase(),
+                    last.to_lowercase()
+                ),
+            ));
+        }
+    }
+    out
+}
+
+pub async fn seed(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    if_empty: bool,
+) -> Result<SeedReport, DbErr> {
+    if if_empty && organization::Entity::find().count(db).await? > 0 {
+        return Ok(SeedReport {
+            skipped: true,
+            ..SeedReport::default()
+        });
+    }
+    let tx = db.begin().await?;
+    let mut report = SeedReport::default();
+    let now = clock.now();
+
+    let org = match organization::Entity::find()
+        .filter(organization::Column::Slug.eq(ORG_SLUG))
+        .one(&tx)
+        .await?
+    {
+        Some(org) => org,
+        None => {
+            report.created_organizations += 1;
+            organization::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                slug: Set(ORG_SLUG.to_owned()),
+                name: Set("Haven Demo Community".to_owned()),
+                created_at: Set(now),
+            }
+            .insert(&tx)
+            .await?
+        }
+    };
+
+    let ev = match event::Entity::find()
+        .filter(event::Column::Slug.eq(EVENT_SLUG))
+        .one(&tx)
+        .await?
+    {
+        Some(ev) => ev,
+        None => {
+            report.created_events += 1;
+            // Thirty days from the first seeding, 09:00 to 18:00 two days later, local time.
+            let tz: Tz = EVENT_TZ.parse().expect("a valid zone name");
+            let day = (now + Duration::days(30)).with_timezone(&tz).date_naive();
+            let local = |d: chrono::NaiveDate, h: u32| {
+                tz.from_local_datetime(
+                    &d.and_time(NaiveTime::from_hms_opt(h, 0, 0).expect("valid hour")),
+                )
+                .earliest()
+                .expect("09:00 and 18:00 exist on every day")
+                .to_utc()
+            };
+            event::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                organization_id: Set(org.id),
+                slug: Set(EVENT_SLUG.to_owned()),
+                name: Set("HavenConf".to_owned()),
+                venue: Set("Congress Center, Hall A".to_owned()),
+                time_zone: Set(EVENT_TZ.to_owned()),
+                starts_at: Set(local(day, 9)),
+                ends_at: Set(local(day + Duration::days(2), 18)),
+                ack_hours: Set(24),
+                created_at: Set(now),
+            }
+            .insert(&tx)
+            .await?
+        }
+    };
+
+    for (i, (name, email)) in registrants().into_iter().enumerate() {
+        let address = EmailAddress::parse("email", &email).expect("demo addresses are valid");
+        let normalized = address.normalized();
+        let p = match person::Entity::find()
+            .filter(person::Column::EmailNormalized.eq(&normalized))
+            .one(&tx)
+            .await?
+        {
+            Some(p) => p,
+            None => {
+                report.created_people += 1;
+                person::ActiveModel {
+                    id: Set(Uuid::new_v4()),
+                    display_name: Set(name),
+                    email: Set(Some(email)),
+                    email_normalized: Set(Some(normalized)),
+                    created_at: Set(now),
+                }
+                .insert(&tx)
+                .await?
+            }
+        };
+        let exists = registration::Entity::find()
+            .filter(registration::Column::EventId.eq(ev.id))
+            .filter(registration::Column::PersonId.eq(p.id))
+            .count(&tx)
+            .await?
+            > 0;
+        if !exists {
+            report.created_registrations += 1;
+            registration::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                event_id: Set(ev.id),
+                person_id: Set(p.id),
+                ticket_ref: Set(Some(format!("HC-{:04}", i + 1))),
+                role: Set(None),
+                status: Set("active".to_owned()),
+                created_at: Set(now),
+            }
+            .insert(&tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(report)
+}

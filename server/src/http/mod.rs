@@ -1,0 +1,64 @@
+//! The HTTP edge: axum routes for pages (Leptos SSR), server functions, health and
+//! metrics, and the middleware every response passes (request ids, metrics, logs,
+//! security headers).
+
+mod health;
+mod middleware;
+mod pages;
+
+use crate::config::Settings;
+use crate::services::Services;
+use crate::telemetry::Metrics;
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::{any, get};
+use haven_app::api::SharedBackend;
+use leptos::config::LeptosOptions;
+use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
+use std::sync::Arc;
+use tower_http::services::ServeDir;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Arc<Services>,
+    pub backend: SharedBackend,
+    pub leptos: LeptosOptions,
+    pub metrics: Arc<Metrics>,
+    pub settings: Arc<Settings>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// The whole application as one axum router.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(haven_app::App);
+    let context = pages::request_context(&state);
+    let options = state.leptos.clone();
+    let pkg_dir = state.settings.site_root.join("pkg");
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/fn/{*name}", any(pages::server_fn))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            haven_app::shell(options.clone())
+        })
+        .nest_service("/pkg", ServeDir::new(pkg_dir))
+        .fallback(file_and_error_handler_with_context::<AppState, _>(
+            context,
+            haven_app::shell,
+        ))
+        .layer(axum::middleware::from_fn(middleware::resolve_actor))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            middleware::observe,
+        ))
+        .with_state(state)
+}

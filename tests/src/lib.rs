@@ -1,0 +1,11 @@
+//! The test harness: the real `haven` server in-process on a free port with a fresh
+//! database (SQLite always, PostgreSQL too when `HAVEN_TEST_POSTGRES_URL` is set), a real
+//! SMTP receiver, a real OIDC provider and a real headless Chromium.
+
+pub mod browser;
+pub mod mail;
+pub mod server;
+
+pub use mail::MailSink;
+
+pub use server::{Backend, TestServer, backends, haven_bin, workspace_root};

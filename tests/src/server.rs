@@ -1,0 +1,270 @@
+//! Starting the real server for a test, on a fresh database that is removed afterwards.
+
+use haven_server::clock::{ManualClock, SharedClock, SystemClock};
+use haven_server::config::Settings;
+use haven_server::startup;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// The database kinds a test runs against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    /// The admin URL of a PostgreSQL server; each test makes its own database there.
+    Postgres(String),
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        })
+    }
+}
+
+/// SQLite always; PostgreSQL too when `HAVEN_TEST_POSTGRES_URL` is set.
+pub fn backends() -> Vec<Backend> {
+    let mut out = vec![Backend::Sqlite];
+    if let Ok(url) = std::env::var("HAVEN_TEST_POSTGRES_URL")
+        && !url.trim().is_empty()
+    {
+        out.push(Backend::Postgres(url));
+    }
+    out
+}
+
+/// The workspace's top folder.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// The built `haven` binary (built by the test command before the tests run).
+pub fn haven_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("HAVEN_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join("target"));
+    let bin = target.join("debug").join("haven");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p haven-server)",
+        bin.display()
+    );
+    bin
+}
+
+/// A fresh, empty database for one test.
+pub struct TestDatabase {
+    pub url: String,
+    /// Removed when the test ends.
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(PathBuf),
+    PgDatabase { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    pub async fn create(backend: &Backend) -> TestDatabase {
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("haven-test-{tag}"));
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                TestDatabase {
+                    url: format!("sqlite://{}?mode=rwc", dir.join("haven.db").display()),
+                    cleanup: Cleanup::Dir(dir),
+                }
+            }
+            Backend::Postgres(admin_url) => {
+                let name = format!("haven_t_{tag}");
+                let admin = Database::connect(admin_url.as_str())
+                    .await
+                    .expect("connect to HAVEN_TEST_POSTGRES_URL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(b, _)| b);
+                TestDatabase {
+                    url: format!("{base}/{name}"),
+                    cleanup: Cleanup::PgDatabase {
+                        admin_url: admin_url.clone(),
+                        name,
+                    },
+                }
+            }
+        }
+    }
+
+    /// The directory holding a SQLite database (None for PostgreSQL).
+    pub fn sqlite_dir(&self) -> Option<&Path> {
+        match &self.cleanup {
+            Cleanup::Dir(d) => Some(d),
+            Cleanup::PgDatabase { .. } => None,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::PgDatabase { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime; a thread with its own runtime may block.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime");
+                    rt.block_on(async move {
+                        if let Ok(admin) = Database::connect(admin_url.as_str()).await {
+                            let _ = admin
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                ))
+                                .await;
+                            admin.close().await.ok();
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// Options for [`TestServer::start_with`].
+#[derive(Default)]
+pub struct Options {
+    /// Use this clock instead of the system clock.
+    pub clock: Option<ManualClock>,
+    /// Extra settings as HAVEN_* environment pairs.
+    pub env: Vec<(String, String)>,
+}
+
+/// The real server, running in this process on a free port.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub backend: Backend,
+    pub db: DatabaseConnection,
+    pub clock: Option<ManualClock>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    // Declared last: dropped after the server has stopped.
+    pub database: TestDatabase,
+}
+
+impl TestServer {
+    pub async fn start(backend: &Backend) -> TestServer {
+        Self::start_with(backend, Options::default()).await
+    }
+
+    pub async fn start_with(backend: &Backend, options: Options) -> TestServer {
+        let database = TestDatabase::create(backend).await;
+        let site_root = workspace_root().join("target").join("site");
+        let mut env = vec![
+            ("HAVEN_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+            ("HAVEN_DATABASE_URL".to_owned(), database.url.clone()),
+            (
+                "HAVEN_SITE_ROOT".to_owned(),
+                site_root.display().to_string(),
+            ),
+            (
+                "HAVEN_DATA_DIR".to_owned(),
+                std::env::temp_dir()
+                    .join("haven-test-data")
+                    .display()
+                    .to_string(),
+            ),
+            ("HAVEN_DATABASE_MAX_CONNECTIONS".to_owned(), "5".to_owned()),
+        ];
+        env.extend(options.env);
+        let settings = Settings::load(None, env).expect("test settings are valid");
+        let clock: SharedClock = match &options.clock {
+            Some(c) => Arc::new(c.clone()),
+            None => Arc::new(SystemClock),
+        };
+        let server = startup::build(settings, clock)
+            .await
+            .expect("the server starts");
+        let addr = server.addr();
+        let db = server.db().clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = server
+                .run_until(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        TestServer {
+            addr,
+            base_url: format!("http://{addr}"),
+            backend: backend.clone(),
+            db,
+            clock: options.clock,
+            shutdown: Some(tx),
+            task: Some(task),
+            database,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// A client that keeps cookies, like a browser, and does not follow redirects.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client")
+    }
+
+    /// Seeds the demo data into this server's database.
+    pub async fn seed_demo(&self) {
+        haven_server::demo::seed(&self.db, &SystemClock, false)
+            .await
+            .expect("demo seeds");
+    }
+
+    /// Stops serving (the database stays until the server is dropped).
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! The `haven` binary as an operator runs it: help, configuration errors, the demo, logs.
+
+use haven_tests::server::TestDatabase;
+use haven_tests::{Backend, backends, haven_bin};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `haven` command with a clean environment: only the HAVEN_* settings given.
+fn haven(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(haven_bin());
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn assert_one_clear_line(out: &std::process::Output, expected: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "it must fail: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "exactly one line: {stderr}");
+    for e in expected {
+        assert!(lines[0].contains(e), "{e:?} not in {:?}", lines[0]);
+    }
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_subcommand_explains_itself_with_help() {
+    for sub in ["serve", "migrate", "demo", "check-config"] {
+        let out = haven(&[sub, "--help"], &[]).output().unwrap();
+        assert!(out.status.success(), "{sub}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Usage: haven"), "{sub}: {text}");
+    }
+    let top = haven(&["--help"], &[]).output().unwrap();
+    let text = String::from_utf8_lossy(&top.stdout);
+    for sub in ["serve", "migrate", "demo", "check-config"] {
+        assert!(text.contains(sub), "{text}");
+    }
+}
+
+#[test]
+fn serve_with_a_malformed_database_url_fails_with_one_line_naming_it() {
+    let out = haven(
+        &["serve"],
+        &[("HAVEN_DATABASE_URL", "mysql://root:pw@db/haven")],
+    )
+    .output()
+    .unwrap();
+    assert_one_clear_line(&out, &["HAVEN_DATABASE_URL", "sqlite:// or postgres://"]);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("pw"),
+        "the password is not echoed"
+    );
+}
+
+#[test]
+fn serve_with_an_unreachable_postgres_fails_with_one_line() {
+    let out = haven(
+        &["serve"],
+        &[
+            (
+                "HAVEN_DATABASE_URL",
+                "postgres://postgres:secret@127.0.0.1:1/haven",
+            ),
+            ("HAVEN_DATABASE_CONNECT_TIMEOUT_SECS", "2"),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_one_clear_line(&out, &["cannot connect to PostgreSQL at 127.0.0.1:1/haven"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("secret"));
+}
+
+#[test]
+fn serve_with_a_read_only_data_directory_fails_with_one_line() {
+    let dir = std::env::temp_dir().join(format!("haven-ro-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut perms = std::fs::metadata(&dir).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o555);
+    std::fs::set_permissions(&dir, perms).unwrap();
+    let data_dir = dir.display().to_string();
+
+    // Root ignores permissions; run as `nobody` then, as a real operator account would.
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    let out = if is_root {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(haven_bin())
+            .arg("serve")
+            .env_clear()
+            .env("HAVEN_DATA_DIR", &data_dir)
+            .current_dir(&dir);
+        cmd.output().unwrap()
+    } else {
+        haven(&["serve"], &[("HAVEN_DATA_DIR", &data_dir)])
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+
+    assert_one_clear_line(&out, &["cannot open the SQLite database", "writable"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn check_config_prints_every_setting_with_secrets_masked() {
+    let out = haven(
+        &["check-config"],
+        &[(
+            "HAVEN_DATABASE_URL",
+            "postgres://haven:s3cret@db.internal:5432/haven",
+        )],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("HAVEN_DATABASE_URL=******** (postgres db.internal:5432/haven)"),
+        "{text}"
+    );
+    assert!(text.contains("HAVEN_ADDR=127.0.0.1:3000"));
+    assert!(!text.contains("s3cret"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_seeds_once_and_a_second_run_changes_nothing() {
+    for backend in backends() {
+        let database = TestDatabase::create(&backend).await;
+        let env = [("HAVEN_DATABASE_URL", database.url.as_str())];
+
+        let first = haven(&["demo"], &env).output().unwrap();
+        let second = haven(&["demo"], &env).output().unwrap();
+        let if_empty = haven(&["demo", "--if-empty"], &env).output().unwrap();
+
+        assert!(
+            first.status.success(),
+            "{}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&first.stdout).trim(),
+            "demo: created 1 organization(s), 1 event(s), 36 people, 36 registration(s)",
+            "{backend}"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&second.stdout).trim(),
+            "demo: created 0 organization(s), 0 event(s), 0 people, 0 registration(s)"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&if_empty.stdout).trim(),
+            "demo: the database already holds data; nothing seeded"
+        );
+    }
+}
+
+/// Starts `haven serve` on a free port and returns the child and its address.
+fn spawn_serve(
+    env: &[(&str, &str)],
+) -> (
+    std::process::Child,
+    String,
+    BufReader<std::process::ChildStderr>,
+) {
+    let mut child = haven(&["serve"], env)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let started = Instant::now();
+    let mut line = String::new();
+    let problem = loop {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            break "haven serve exited before listening";
+        }
+        if let Some(addr) = line.trim().strip_prefix("haven: serving on ") {
+            return (child, addr.to_owned(), stderr);
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            break "haven serve did not start within 60 s";
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("{problem}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_carry_request_ids_and_routes_but_no_personal_data() {
+    let database = TestDatabase::create(&Backend::Sqlite).await;
+    let env = [("HAVEN_DATABASE_URL", database.url.as_str())];
+    assert!(haven(&["demo"], &env).output().unwrap().status.success());
+    let (mut child, base, stderr) = spawn_serve(&[
+        ("HAVEN_DATABASE_URL", database.url.as_str()),
+        ("HAVEN_ADDR", "127.0.0.1:0"),
+        ("HAVEN_LOG_FORMAT", "json"),
+    ]);
+
+    let http = reqwest::Client::new();
+    http.get(format!("{base}/")).send().await.unwrap();
+    http.get(format!(
+        "{base}/events/havenconf?email=ada.lovelace@example.org"
+    ))
+    .send()
+    .await
+    .unwrap();
+    http.get(format!("{base}/events/no-such-event"))
+        .send()
+        .await
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let lines: Vec<String> = stderr.lines().map_while(Result::ok).collect();
+
+    assert!(!lines.is_empty());
+    let mut answered = 0;
+    for line in &lines {
+        let json: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        if json["message"] == "request answered" {
+            answered += 1;
+            assert_eq!(
+                json["span"]["request_id"].as_str().map(str::len),
+                Some(32),
+                "{line}"
+            );
+            assert!(json["span"]["route"].is_string(), "{line}");
+        }
+        for private in [
+            "ada.lovelace",
+            "lovelace",
+            "example.org",
+            "havenconf",
+            "no-such-event",
+        ] {
+            assert!(
+                !line.to_lowercase().contains(&private.to_lowercase()),
+                "{private:?} leaked: {line}"
+            );
+        }
+    }
+    assert!(answered >= 3, "{lines:?}");
+}

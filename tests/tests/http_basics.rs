@@ -1,0 +1,201 @@
+//! Health, readiness, metrics, security headers, and the server-rendered public pages.
+
+use haven_migrations::{Migrator, MigratorTrait};
+use haven_tests::{TestServer, backends};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_and_readiness_answer_when_the_schema_is_current() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        let http = server.client();
+
+        let health = http.get(server.url("/healthz")).send().await.unwrap();
+        assert_eq!(health.status(), 200, "{backend}");
+        assert_eq!(health.text().await.unwrap(), "ok\n");
+
+        let ready = http.get(server.url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 200, "{backend}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_is_503_while_a_migration_is_pending() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        Migrator::down(&server.db, Some(1)).await.unwrap();
+
+        let ready = server
+            .client()
+            .get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(ready.status(), 503, "{backend}");
+        assert_eq!(ready.text().await.unwrap(), "migrations pending\n");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_requests_by_route_pattern_and_show_the_pool() {
+    let server = TestServer::start(&haven_tests::Backend::Sqlite).await;
+    server.seed_demo().await;
+    let http = server.client();
+    for _ in 0..2 {
+        http.get(server.url("/events/havenconf"))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let text = http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert!(
+        text.contains(
+            r#"haven_http_requests_total{method="GET",route="/events/{slug}",status="200"} 2"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        r#"haven_http_request_duration_seconds_count{method="GET",route="/events/{slug}"} 2"#
+    ));
+    assert!(text.contains("haven_db_pool_connections{state=\"idle\"}"));
+    assert!(text.contains("haven_db_pool_max_connections 5"));
+    assert!(!text.contains("havenconf"), "raw paths never become labels");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_page_carries_a_nonce_csp_without_unsafe_eval_and_protective_headers() {
+    let server = TestServer::start(&haven_tests::Backend::Sqlite).await;
+    server.seed_demo().await;
+
+    let res = server
+        .client()
+        .get(server.url("/events/havenconf"))
+        .header("x-request-id", "ada.lovelace@example.org")
+        .send()
+        .await
+        .unwrap();
+
+    let h = res.headers().clone();
+    let csp = h["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(
+        !csp.contains("'unsafe-eval'") && !csp.contains("'unsafe-inline'"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "same-origin");
+    assert_eq!(h["x-frame-options"], "DENY");
+    let request_id = h["x-request-id"].to_str().unwrap();
+    assert_eq!(
+        request_id.len(),
+        32,
+        "a fresh id replaces the client's: {request_id}"
+    );
+
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration script carries the CSP nonce"
+    );
+
+    let other = server
+        .client()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    let other_csp = other.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        !other_csp.contains(&nonce),
+        "each response gets its own nonce"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_home_page_lists_the_demo_event_rendered_on_the_server() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+
+        let res = server.client().get(server.url("/")).send().await.unwrap();
+
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("HavenConf"), "{backend}: {html}");
+        assert!(html.contains(r#"href="/events/havenconf""#));
+        assert!(html.contains("Congress Center, Hall A"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_event_page_shows_dates_in_the_event_time_zone() {
+    let server = TestServer::start(&haven_tests::Backend::Sqlite).await;
+    server.seed_demo().await;
+
+    let html = server
+        .client()
+        .get(server.url("/events/havenconf"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert!(html.contains("<h1>HavenConf"), "{html}");
+    assert!(
+        html.contains("09:00 –"),
+        "starts at nine local time: {html}"
+    );
+    assert!(html.contains("Europe/Berlin"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_and_malformed_event_slugs_are_simply_not_found() {
+    let server = TestServer::start(&haven_tests::Backend::Sqlite).await;
+    server.seed_demo().await;
+    let http = server.client();
+
+    for path in ["/events/nope", "/events/NOT%20A%20SLUG", "/no/such/page"] {
+        let res = http.get(server.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+        assert!(res.text().await.unwrap().contains("Not found"), "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_function_answers_not_found_as_404_with_a_json_error() {
+    let server = TestServer::start(&haven_tests::Backend::Sqlite).await;
+
+    let res = server
+        .client()
+        .post(server.url("/fn/event"))
+        .form(&[("slug", "nope")])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(res.status(), 404);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"error": "not_found"}));
+}
