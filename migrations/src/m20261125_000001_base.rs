@@ -87,11 +87,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create()
-                .name("ix_events_organization")
-                .table(Events::Table)
-                .col(Events::OrganizationId)
-                .to_owned(),
+            Index::create().name("ix_events_organization").table(Events::Table).col(Events::OrganizationId).to_owned(),
         )
         .await?;
 

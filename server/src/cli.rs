@@ -11,11 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "haven",
-    version,
-    about = "Haven keeps people safe at events run under a code of conduct."
-)]
+#[command(name = "haven", version, about = "Haven keeps people safe at events run under a code of conduct.")]
 pub struct Cli {
     /// A TOML settings file; HAVEN_* environment variables override it.
     #[arg(long, global = true, value_name = "FILE")]
@@ -49,6 +45,70 @@ pub enum Command {
     },
     /// Load and check the settings, then print them with secrets masked.
     CheckConfig,
+    /// Import data from files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Manage organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Grant staff roles directly (for appointing the first administrator).
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Check the hash-chained audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import registrations from a CSV file with a header naming name and email (and
+    /// optionally ticket_ref and role). Every row is checked first: either all are applied
+    /// or every bad row is listed and nothing changes. Re-importing changes nothing.
+    Registrations {
+        /// The event's slug.
+        #[arg(long)]
+        event: String,
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization.
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Grant a role to the person with this e-mail address (created if unknown).
+    Grant {
+        /// The organization's slug.
+        #[arg(long)]
+        org: String,
+        /// Limit the role to one event of the organization (admin is organization-wide).
+        #[arg(long)]
+        event: Option<String>,
+        #[arg(long)]
+        email: String,
+        /// The person's name, if they are new to Haven.
+        #[arg(long)]
+        name: Option<String>,
+        /// responder, escort, door, organizer or admin.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the chain of every audit record; exit 1 if any link is broken.
+    Verify,
 }
 
 /// Parses the arguments, runs the command, and turns any failure into one line.
@@ -76,20 +136,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     crate::telemetry::init_logging(&settings);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Serve { no_migrate } => serve(settings, no_migrate).await,
             Command::Migrate { status, down } => migrate(settings, status, down).await,
             Command::Demo { if_empty } => {
                 let db = startup::open_database(&settings, true).await?;
-                let report = crate::demo::seed(&db, &SystemClock, if_empty).await?;
+                let report = crate::demo::seed(&crate::db::Store::new(db), &SystemClock, if_empty).await?;
                 println!("{report}");
                 Ok(())
             }
             Command::CheckConfig => unreachable!("handled above"),
+            Command::Import(ImportCommand::Registrations { event, file }) => {
+                crate::admin::import_registrations(settings, &event, &file).await
+            }
+            Command::Org(OrgCommand::Create { slug, name }) => crate::admin::create_org(settings, &slug, &name).await,
+            Command::Staff(StaffCommand::Grant { org, event, email, name, role }) => {
+                crate::admin::grant(settings, &org, event.as_deref(), &email, name.as_deref(), &role).await
+            }
+            Command::Audit(AuditCommand::Verify) => crate::admin::verify_audit(settings).await,
         }
     })
 }
@@ -138,8 +204,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

@@ -46,10 +46,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(setting: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self {
-            setting: setting.into(),
-            problem: problem.into(),
-        }
+        Self { setting: setting.into(), problem: problem.into() }
     }
 }
 
@@ -77,11 +74,34 @@ pub struct DatabaseSettings {
     pub connect_timeout: Duration,
 }
 
+/// An OpenID Connect provider people may sign in with.
+#[derive(Debug, Clone)]
+pub struct OidcProviderSettings {
+    /// The short id used in URLs (`/auth/oidc/<id>/start`).
+    pub id: String,
+    /// The name on the sign-in button.
+    pub name: String,
+    /// The issuer URL; its `/.well-known/openid-configuration` names the endpoints.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `smtp://host:port`, `smtps://…` or `smtp://…?tls=required`, with optional
+    /// `user:password@`. Without it, mail is written as .eml files under `data_dir/mail`.
+    pub smtp_url: Option<Secret<String>>,
+    /// The From: address.
+    pub from: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub addr: SocketAddr,
-    /// The address people use to reach Haven; links in e-mail start with it.
-    pub public_url: String,
+    /// The address people use to reach Haven; links in e-mail start with it. When unset,
+    /// `http://` and the bound address (see [`Settings::public_url_for`]).
+    pub public_url: Option<String>,
     pub data_dir: PathBuf,
     /// Where the built site (wasm, JS, CSS) lives.
     pub site_root: PathBuf,
@@ -89,6 +109,14 @@ pub struct Settings {
     pub migrate_on_start: bool,
     pub log_format: LogFormat,
     pub log_filter: String,
+    pub mail: MailSettings,
+    pub oidc: Vec<OidcProviderSettings>,
+    /// A session ends after this long without a request…
+    pub session_idle: Duration,
+    /// …and after this long in any case.
+    pub session_max: Duration,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_proxy_headers: bool,
 }
 
 /// Where a raw value came from, so errors can point at it.
@@ -116,7 +144,30 @@ const KNOWN: &[(&str, bool)] = &[
     ("migrate_on_start", false),
     ("log_format", false),
     ("log", false),
+    ("smtp_url", true),
+    ("mail_from", false),
+    ("session_idle_minutes", false),
+    ("session_max_hours", false),
+    ("trust_proxy_headers", false),
 ];
+
+/// Per-provider keys: `oidc_<id>_<field>` (`HAVEN_OIDC_CORP_ISSUER`, `[oidc.corp] issuer`).
+const OIDC_FIELDS: &[(&str, bool)] =
+    &[("name", false), ("issuer", false), ("client_id", false), ("client_secret", true)];
+
+/// Whether `key` is a setting this version understands.
+fn known(key: &str) -> bool {
+    KNOWN.iter().any(|(k, _)| *k == key) || oidc_key(key).is_some()
+}
+
+/// Splits `oidc_<id>_<field>` into id and field.
+fn oidc_key(key: &str) -> Option<(&str, &str)> {
+    let rest = key.strip_prefix("oidc_")?;
+    OIDC_FIELDS.iter().find_map(|(field, _)| {
+        let id = rest.strip_suffix(field)?.strip_suffix('_')?;
+        (!id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())).then_some((id, *field))
+    })
+}
 
 struct RawSettings {
     values: BTreeMap<String, Raw>,
@@ -143,18 +194,10 @@ impl RawSettings {
         ConfigError::new(self.label(key), problem)
     }
 
-    fn parse_or<T: std::str::FromStr>(
-        &self,
-        key: &str,
-        default: T,
-        what: &str,
-    ) -> Result<T, ConfigError> {
+    fn parse_or<T: std::str::FromStr>(&self, key: &str, default: T, what: &str) -> Result<T, ConfigError> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse()
-                .map_err(|_| self.err(key, format!("expected {what}, got {v:?}"))),
+            Some(v) => v.trim().parse().map_err(|_| self.err(key, format!("expected {what}, got {v:?}"))),
         }
     }
 
@@ -170,35 +213,22 @@ impl RawSettings {
 
 impl Settings {
     /// Loads the settings from an optional TOML file and the given environment.
-    pub fn load(
-        file: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Settings, ConfigError> {
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Settings, ConfigError> {
         let mut values = BTreeMap::new();
         if let Some(path) = file {
             let shown = path.display().to_string();
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                ConfigError::new("HAVEN_CONFIG", format!("cannot read {shown}: {e}"))
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::new("HAVEN_CONFIG", format!("cannot read {shown}: {e}")))?;
             let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-                ConfigError::new(
-                    "HAVEN_CONFIG",
-                    format!("{shown} is not valid TOML: {}", e.message()),
-                )
+                ConfigError::new("HAVEN_CONFIG", format!("{shown} is not valid TOML: {}", e.message()))
             })?;
             flatten("", &table, &mut values)?;
         }
         for (name, value) in env {
             if let Some(key) = name.strip_prefix("HAVEN_") {
                 let key = key.to_ascii_lowercase();
-                if KNOWN.iter().any(|(k, _)| *k == key) {
-                    values.insert(
-                        key,
-                        Raw {
-                            value,
-                            source: Source::Env,
-                        },
-                    );
+                if known(&key) {
+                    values.insert(key, Raw { value, source: Source::Env });
                 }
             }
         }
@@ -212,24 +242,21 @@ impl Settings {
     }
 
     fn from_raw(raw: RawSettings) -> Result<Settings, ConfigError> {
-        let addr: SocketAddr = raw.parse_or(
-            "addr",
-            SocketAddr::from(([127, 0, 0, 1], 3000)),
-            "an address like 127.0.0.1:3000",
-        )?;
+        let addr: SocketAddr =
+            raw.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 3000)), "an address like 127.0.0.1:3000")?;
         let data_dir = PathBuf::from(raw.get("data_dir").unwrap_or("./data"));
         if data_dir.as_os_str().is_empty() {
             return Err(raw.err("data_dir", "must not be empty"));
         }
         let site_root = PathBuf::from(raw.get("site_root").unwrap_or("target/site"));
         let public_url = match raw.get("public_url") {
-            None => format!("http://{addr}"),
+            None => None,
             Some(url) => {
                 let url = url.trim().trim_end_matches('/');
                 if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
                     return Err(raw.err("public_url", "expected an http:// or https:// URL"));
                 }
-                url.to_owned()
+                Some(url.to_owned())
             }
         };
         let database = parse_database(&raw, &data_dir)?;
@@ -245,6 +272,27 @@ impl Settings {
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(raw.err("log", format!("not a valid log filter: {log_filter:?}")));
         }
+        let from = raw.get("mail_from").unwrap_or("Haven <haven@localhost>").trim().to_owned();
+        if from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(raw.err("mail_from", "expected an address like Haven <safety@example.org>"));
+        }
+        let smtp_url = match raw.get("smtp_url").map(str::trim) {
+            None | Some("") => None,
+            Some(url) => {
+                if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                    return Err(raw.err("smtp_url", "expected a URL starting with smtp:// or smtps://"));
+                }
+                Some(Secret::new(url.to_owned()))
+            }
+        };
+        let idle: u64 = raw.parse_or("session_idle_minutes", 480, "a number of minutes")?;
+        let max: u64 = raw.parse_or("session_max_hours", 168, "a number of hours")?;
+        if !(5..=10_080).contains(&idle) {
+            return Err(raw.err("session_idle_minutes", "expected 5 to 10080 minutes"));
+        }
+        if !(1..=2_160).contains(&max) {
+            return Err(raw.err("session_max_hours", "expected 1 to 2160 hours"));
+        }
         Ok(Settings {
             addr,
             public_url,
@@ -254,7 +302,17 @@ impl Settings {
             migrate_on_start: raw.bool_or("migrate_on_start", true)?,
             log_format,
             log_filter,
+            mail: MailSettings { smtp_url, from },
+            oidc: parse_oidc(&raw)?,
+            session_idle: Duration::from_secs(idle * 60),
+            session_max: Duration::from_secs(max * 3600),
+            trust_proxy_headers: raw.bool_or("trust_proxy_headers", false)?,
         })
+    }
+
+    /// The public URL, or `http://<bound address>` when none is set.
+    pub fn public_url_for(&self, bound: SocketAddr) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{bound}"))
     }
 
     /// Every setting with its effective value, secrets masked: what `check-config` prints.
@@ -265,21 +323,12 @@ impl Settings {
         };
         let mut rows = vec![
             ("HAVEN_ADDR", self.addr.to_string()),
-            ("HAVEN_PUBLIC_URL", self.public_url.clone()),
+            ("HAVEN_PUBLIC_URL", self.public_url_for(self.addr)),
             ("HAVEN_DATA_DIR", self.data_dir.display().to_string()),
             ("HAVEN_SITE_ROOT", self.site_root.display().to_string()),
-            (
-                "HAVEN_DATABASE_URL",
-                format!("{} ({db_target})", self.database.url),
-            ),
-            (
-                "HAVEN_DATABASE_MAX_CONNECTIONS",
-                self.database.max_connections.to_string(),
-            ),
-            (
-                "HAVEN_DATABASE_CONNECT_TIMEOUT_SECS",
-                self.database.connect_timeout.as_secs().to_string(),
-            ),
+            ("HAVEN_DATABASE_URL", format!("{} ({db_target})", self.database.url)),
+            ("HAVEN_DATABASE_MAX_CONNECTIONS", self.database.max_connections.to_string()),
+            ("HAVEN_DATABASE_CONNECT_TIMEOUT_SECS", self.database.connect_timeout.as_secs().to_string()),
             ("HAVEN_MIGRATE_ON_START", self.migrate_on_start.to_string()),
             (
                 "HAVEN_LOG_FORMAT",
@@ -290,26 +339,37 @@ impl Settings {
                 .to_owned(),
             ),
             ("HAVEN_LOG", self.log_filter.clone()),
+            (
+                "HAVEN_SMTP_URL",
+                self.mail
+                    .smtp_url
+                    .as_ref()
+                    .map_or("(none: mail is written to DATA_DIR/mail)".to_owned(), |s| s.to_string()),
+            ),
+            ("HAVEN_MAIL_FROM", self.mail.from.clone()),
+            ("HAVEN_SESSION_IDLE_MINUTES", (self.session_idle.as_secs() / 60).to_string()),
+            ("HAVEN_SESSION_MAX_HOURS", (self.session_max.as_secs() / 3600).to_string()),
+            ("HAVEN_TRUST_PROXY_HEADERS", self.trust_proxy_headers.to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect::<Vec<_>>();
+        for p in &self.oidc {
+            let prefix = format!("HAVEN_OIDC_{}", p.id.to_uppercase());
+            rows.push((format!("{prefix}_NAME"), p.name.clone()));
+            rows.push((format!("{prefix}_ISSUER"), p.issuer.clone()));
+            rows.push((format!("{prefix}_CLIENT_ID"), p.client_id.clone()));
+            rows.push((format!("{prefix}_CLIENT_SECRET"), p.client_secret.to_string()));
+        }
         rows.sort();
         rows
     }
 }
 
 fn parse_database(raw: &RawSettings, data_dir: &Path) -> Result<DatabaseSettings, ConfigError> {
-    let max_connections: u32 = raw.parse_or(
-        "database_max_connections",
-        10,
-        "a whole number from 1 to 1000",
-    )?;
+    let max_connections: u32 = raw.parse_or("database_max_connections", 10, "a whole number from 1 to 1000")?;
     if !(1..=1000).contains(&max_connections) {
-        return Err(raw.err(
-            "database_max_connections",
-            "expected a whole number from 1 to 1000",
-        ));
+        return Err(raw.err("database_max_connections", "expected a whole number from 1 to 1000"));
     }
     let timeout: u64 = raw.parse_or("database_connect_timeout_secs", 5, "a number of seconds")?;
     if !(1..=300).contains(&timeout) {
@@ -318,52 +378,65 @@ fn parse_database(raw: &RawSettings, data_dir: &Path) -> Result<DatabaseSettings
     let (url, kind) = match raw.get("database_url").map(str::trim) {
         None | Some("") => {
             let path = data_dir.join("haven.db");
-            (
-                format!("sqlite://{}?mode=rwc", path.display()),
-                DatabaseKind::Sqlite { path },
-            )
+            (format!("sqlite://{}?mode=rwc", path.display()), DatabaseKind::Sqlite { path })
         }
-        Some(url) => (
-            url.to_owned(),
-            database_kind(url).map_err(|p| raw.err("database_url", p))?,
-        ),
+        Some(url) => (url.to_owned(), database_kind(url).map_err(|p| raw.err("database_url", p))?),
     };
-    Ok(DatabaseSettings {
-        url: Secret::new(url),
-        kind,
-        max_connections,
-        connect_timeout: Duration::from_secs(timeout),
-    })
+    Ok(DatabaseSettings { url: Secret::new(url), kind, max_connections, connect_timeout: Duration::from_secs(timeout) })
+}
+
+/// Collects every `oidc_<id>_*` group into a provider; each needs an issuer, a client id
+/// and a secret.
+fn parse_oidc(raw: &RawSettings) -> Result<Vec<OidcProviderSettings>, ConfigError> {
+    let mut ids: Vec<&str> = raw.values.keys().filter_map(|k| oidc_key(k).map(|(id, _)| id)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = Vec::new();
+    for id in ids {
+        let key = |field: &str| format!("oidc_{id}_{field}");
+        let required = |field: &str| -> Result<String, ConfigError> {
+            match raw.get(&key(field)).map(str::trim) {
+                Some(v) if !v.is_empty() => Ok(v.to_owned()),
+                _ => Err(ConfigError::new(
+                    RawSettings::name(&key(field)),
+                    format!("is required for the OIDC provider {id:?}"),
+                )),
+            }
+        };
+        let issuer = required("issuer")?.trim_end_matches('/').to_owned();
+        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+            return Err(raw.err(&key("issuer"), "expected an https:// URL"));
+        }
+        out.push(OidcProviderSettings {
+            id: id.to_owned(),
+            name: raw.get(&key("name")).map(str::trim).filter(|n| !n.is_empty()).unwrap_or(id).to_owned(),
+            issuer,
+            client_id: required("client_id")?,
+            client_secret: Secret::new(required("client_secret")?),
+        });
+    }
+    Ok(out)
 }
 
 /// Tells SQLite from PostgreSQL and checks the URL's shape. Problems never quote the URL,
 /// which may carry a password.
 fn database_kind(url: &str) -> Result<DatabaseKind, String> {
-    if let Some(rest) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
+    if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let path = rest.split('?').next().unwrap_or_default();
         if path.is_empty() {
             return Err("a sqlite: URL needs a file path, e.g. sqlite://data/haven.db".into());
         }
-        return Ok(DatabaseKind::Sqlite {
-            path: PathBuf::from(path),
-        });
+        return Ok(DatabaseKind::Sqlite { path: PathBuf::from(path) });
     }
     let rest = url
         .strip_prefix("postgres://")
         .or_else(|| url.strip_prefix("postgresql://"))
         .ok_or("expected a URL starting with sqlite:// or postgres://")?;
     let authority_and_path = rest.split('?').next().unwrap_or_default();
-    let (authority, database) = authority_and_path
-        .split_once('/')
-        .unwrap_or((authority_and_path, ""));
+    let (authority, database) = authority_and_path.split_once('/').unwrap_or((authority_and_path, ""));
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     if host_port.is_empty() {
-        return Err(
-            "a postgres:// URL needs a host, e.g. postgres://user@127.0.0.1:5432/haven".into(),
-        );
+        return Err("a postgres:// URL needs a host, e.g. postgres://user@127.0.0.1:5432/haven".into());
     }
     if let Some((_, port)) = host_port.rsplit_once(':')
         && !port.is_empty()
@@ -374,24 +447,14 @@ fn database_kind(url: &str) -> Result<DatabaseKind, String> {
     if database.is_empty() {
         return Err("a postgres:// URL needs a database name after the host, e.g. /haven".into());
     }
-    Ok(DatabaseKind::Postgres {
-        target: format!("{host_port}/{database}"),
-    })
+    Ok(DatabaseKind::Postgres { target: format!("{host_port}/{database}") })
 }
 
 /// Turns nested TOML tables into flat keys (`[smtp] url` becomes `smtp_url`) and refuses
 /// keys this version does not know, so a typo is caught at start, not ignored.
-fn flatten(
-    prefix: &str,
-    table: &toml::Table,
-    out: &mut BTreeMap<String, Raw>,
-) -> Result<(), ConfigError> {
+fn flatten(prefix: &str, table: &toml::Table, out: &mut BTreeMap<String, Raw>) -> Result<(), ConfigError> {
     for (key, value) in table {
-        let full = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}_{key}")
-        };
+        let full = if prefix.is_empty() { key.clone() } else { format!("{prefix}_{key}") };
         let text = match value {
             toml::Value::Table(inner) => {
                 flatten(&full, inner, out)?;
@@ -402,25 +465,13 @@ fn flatten(
             toml::Value::Boolean(b) => b.to_string(),
             toml::Value::Float(f) => f.to_string(),
             _ => {
-                return Err(ConfigError::new(
-                    format!("{full} (config file)"),
-                    "unsupported value type",
-                ));
+                return Err(ConfigError::new(format!("{full} (config file)"), "unsupported value type"));
             }
         };
-        if !KNOWN.iter().any(|(k, _)| *k == full) {
-            return Err(ConfigError::new(
-                format!("{full} (config file)"),
-                "unknown setting",
-            ));
+        if !known(&full) {
+            return Err(ConfigError::new(format!("{full} (config file)"), "unknown setting"));
         }
-        out.insert(
-            full,
-            Raw {
-                value: text,
-                source: Source::File,
-            },
-        );
+        out.insert(full, Raw { value: text, source: Source::File });
     }
     Ok(())
 }
@@ -430,38 +481,21 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn defaults_to_an_embedded_sqlite_file_under_data() {
         let s = Settings::load(None, env(&[])).unwrap();
         assert_eq!(s.addr.to_string(), "127.0.0.1:3000");
-        assert_eq!(
-            s.database.kind,
-            DatabaseKind::Sqlite {
-                path: PathBuf::from("./data/haven.db")
-            }
-        );
+        assert_eq!(s.database.kind, DatabaseKind::Sqlite { path: PathBuf::from("./data/haven.db") });
         assert!(s.migrate_on_start);
     }
 
     #[test]
     fn a_postgres_url_selects_postgres_and_its_password_is_never_shown() {
-        let s = Settings::load(
-            None,
-            env(&[("HAVEN_DATABASE_URL", "postgres://u:hunter2@db:5432/haven")]),
-        )
-        .unwrap();
-        assert_eq!(
-            s.database.kind,
-            DatabaseKind::Postgres {
-                target: "db:5432/haven".into()
-            }
-        );
+        let s = Settings::load(None, env(&[("HAVEN_DATABASE_URL", "postgres://u:hunter2@db:5432/haven")])).unwrap();
+        assert_eq!(s.database.kind, DatabaseKind::Postgres { target: "db:5432/haven".into() });
         let shown = format!("{:?} {:?}", s, s.describe());
         assert!(!shown.contains("hunter2"), "{shown}");
     }
@@ -480,11 +514,7 @@ mod tests {
     #[test]
     fn malformed_settings_name_the_setting_and_the_problem() {
         let cases = [
-            (
-                "HAVEN_DATABASE_URL",
-                "mysql://x/y",
-                "sqlite:// or postgres://",
-            ),
+            ("HAVEN_DATABASE_URL", "mysql://x/y", "sqlite:// or postgres://"),
             ("HAVEN_DATABASE_URL", "postgres://u:pw@h:99999/db", "port"),
             ("HAVEN_DATABASE_URL", "postgres://h:5432", "database name"),
             ("HAVEN_ADDR", "localhost", "address"),
@@ -502,15 +532,37 @@ mod tests {
     }
 
     #[test]
+    fn oidc_providers_come_from_grouped_keys_and_need_their_secret() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("HAVEN_OIDC_CORP_ISSUER", "https://sso.example.org/"),
+                ("HAVEN_OIDC_CORP_CLIENT_ID", "haven"),
+                ("HAVEN_OIDC_CORP_CLIENT_SECRET", "topsecret"),
+                ("HAVEN_OIDC_CORP_NAME", "Example SSO"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.oidc.len(), 1);
+        assert_eq!(s.oidc[0].issuer, "https://sso.example.org");
+        assert_eq!(s.oidc[0].name, "Example SSO");
+        assert!(!format!("{:?}", s.describe()).contains("topsecret"));
+
+        let err = Settings::load(
+            None,
+            env(&[("HAVEN_OIDC_CORP_ISSUER", "https://sso.example.org"), ("HAVEN_OIDC_CORP_CLIENT_ID", "haven")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.setting, "HAVEN_OIDC_CORP_CLIENT_SECRET");
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_refused() {
         let dir = std::env::temp_dir().join(format!("haven-config-unknown-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("haven.toml");
         std::fs::write(&file, "adress = \"127.0.0.1:4000\"\n").unwrap();
         let err = Settings::load(Some(&file), env(&[])).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "setting adress (config file): unknown setting"
-        );
+        assert_eq!(err.to_string(), "setting adress (config file): unknown setting");
     }
 }

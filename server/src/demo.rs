@@ -3,14 +3,12 @@
 //! (slugs, normalized e-mail) and only created when missing.
 
 use crate::clock::Clock;
-use crate::db::entities::{event, organization, person, registration};
+use crate::db::Store;
+use crate::db::entities::{event, organization, person, registration, staff_role};
 use chrono::{Duration, NaiveTime, TimeZone};
 use chrono_tz::Tz;
-use haven_app::domain::EmailAddress;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, Set, TransactionTrait,
-};
+use haven_app::domain::{EmailAddress, Role};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use std::fmt;
 use uuid::Uuid;
 
@@ -18,21 +16,20 @@ pub const ORG_SLUG: &str = "demo";
 pub const EVENT_SLUG: &str = "havenconf";
 const EVENT_TZ: &str = "Europe/Berlin";
 
-const FIRST: [&str; 12] = [
-    "Ada",
-    "Grace",
-    "Alan",
-    "Katherine",
-    "Edsger",
-    "Barbara",
-    "Donald",
-    "Frances",
-    "Tim",
-    "Radia",
-    "Ken",
-    "Margaret",
+const FIRST: [&str; 12] =
+    ["Ada", "Grace", "Alan", "Katherine", "Edsger", "Barbara", "Donald", "Frances", "Tim", "Radia", "Ken", "Margaret"];
+const LAST: [&str; 3] = ["Lovelace", "Okafor", "Moreau"];
+
+/// Demo staff: (name, e-mail, role, organization-wide). Sign in with an e-mail link; with no
+/// SMTP server configured the links land in `data/mail/`.
+pub const STAFF: &[(&str, &str, Role, bool)] = &[
+    ("Avery Admin", "admin@example.org", Role::Admin, true),
+    ("Olu Organizer", "organizer@example.org", Role::Organizer, false),
+    ("Rae Responder", "responder@example.org", Role::Responder, false),
+    ("Sam Responder", "responder2@example.org", Role::Responder, false),
+    ("Eli Escort", "escort@example.org", Role::Escort, false),
+    ("Dana Door", "door@example.org", Role::Door, false),
 ];
-const LAST: [&str; 3] = ["Lindqvist", "Okafor", "Moreau"];
 
 /// What seeding did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -42,6 +39,7 @@ pub struct SeedReport {
     pub created_events: u32,
     pub created_people: u32,
     pub created_registrations: u32,
+    pub granted_roles: u32,
 }
 
 impl fmt::Display for SeedReport {
@@ -51,11 +49,12 @@ impl fmt::Display for SeedReport {
         }
         write!(
             f,
-            "demo: created {} organization(s), {} event(s), {} people, {} registration(s)",
+            "demo: created {} organization(s), {} event(s), {} people, {} registration(s), {} staff role(s)",
             self.created_organizations,
             self.created_events,
             self.created_people,
-            self.created_registrations
+            self.created_registrations,
+            self.granted_roles
         )
     }
 }
@@ -67,37 +66,23 @@ pub fn registrants() -> Vec<(String, String)> {
         for first in FIRST {
             out.push((
                 format!("{first} {last}"),
-                format!(
-                    "{}.{}@example.org",
-                    first.to_lowercase(),
-                    last.to_lowercase()
-                ),
+                format!("{}.{}@example.org", first.to_lowercase(), last.to_lowercase()),
             ));
         }
     }
     out
 }
 
-pub async fn seed(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    if_empty: bool,
-) -> Result<SeedReport, DbErr> {
+pub async fn seed(store: &Store, clock: &dyn Clock, if_empty: bool) -> Result<SeedReport, DbErr> {
+    let db = &store.db;
     if if_empty && organization::Entity::find().count(db).await? > 0 {
-        return Ok(SeedReport {
-            skipped: true,
-            ..SeedReport::default()
-        });
+        return Ok(SeedReport { skipped: true, ..SeedReport::default() });
     }
-    let tx = db.begin().await?;
+    let tx = store.write().await?;
     let mut report = SeedReport::default();
     let now = clock.now();
 
-    let org = match organization::Entity::find()
-        .filter(organization::Column::Slug.eq(ORG_SLUG))
-        .one(&tx)
-        .await?
-    {
+    let org = match organization::Entity::find().filter(organization::Column::Slug.eq(ORG_SLUG)).one(&*tx).await? {
         Some(org) => org,
         None => {
             report.created_organizations += 1;
@@ -107,16 +92,12 @@ pub async fn seed(
                 name: Set("Haven Demo Community".to_owned()),
                 created_at: Set(now),
             }
-            .insert(&tx)
+            .insert(&*tx)
             .await?
         }
     };
 
-    let ev = match event::Entity::find()
-        .filter(event::Column::Slug.eq(EVENT_SLUG))
-        .one(&tx)
-        .await?
-    {
+    let ev = match event::Entity::find().filter(event::Column::Slug.eq(EVENT_SLUG)).one(&*tx).await? {
         Some(ev) => ev,
         None => {
             report.created_events += 1;
@@ -124,12 +105,10 @@ pub async fn seed(
             let tz: Tz = EVENT_TZ.parse().expect("a valid zone name");
             let day = (now + Duration::days(30)).with_timezone(&tz).date_naive();
             let local = |d: chrono::NaiveDate, h: u32| {
-                tz.from_local_datetime(
-                    &d.and_time(NaiveTime::from_hms_opt(h, 0, 0).expect("valid hour")),
-                )
-                .earliest()
-                .expect("09:00 and 18:00 exist on every day")
-                .to_utc()
+                tz.from_local_datetime(&d.and_time(NaiveTime::from_hms_opt(h, 0, 0).expect("valid hour")))
+                    .earliest()
+                    .expect("09:00 and 18:00 exist on every day")
+                    .to_utc()
             };
             event::ActiveModel {
                 id: Set(Uuid::new_v4()),
@@ -143,7 +122,7 @@ pub async fn seed(
                 ack_hours: Set(24),
                 created_at: Set(now),
             }
-            .insert(&tx)
+            .insert(&*tx)
             .await?
         }
     };
@@ -151,11 +130,7 @@ pub async fn seed(
     for (i, (name, email)) in registrants().into_iter().enumerate() {
         let address = EmailAddress::parse("email", &email).expect("demo addresses are valid");
         let normalized = address.normalized();
-        let p = match person::Entity::find()
-            .filter(person::Column::EmailNormalized.eq(&normalized))
-            .one(&tx)
-            .await?
-        {
+        let p = match person::Entity::find().filter(person::Column::EmailNormalized.eq(&normalized)).one(&*tx).await? {
             Some(p) => p,
             None => {
                 report.created_people += 1;
@@ -166,14 +141,14 @@ pub async fn seed(
                     email_normalized: Set(Some(normalized)),
                     created_at: Set(now),
                 }
-                .insert(&tx)
+                .insert(&*tx)
                 .await?
             }
         };
         let exists = registration::Entity::find()
             .filter(registration::Column::EventId.eq(ev.id))
             .filter(registration::Column::PersonId.eq(p.id))
-            .count(&tx)
+            .count(&*tx)
             .await?
             > 0;
         if !exists {
@@ -187,9 +162,67 @@ pub async fn seed(
                 status: Set("active".to_owned()),
                 created_at: Set(now),
             }
-            .insert(&tx)
+            .insert(&*tx)
             .await?;
         }
+    }
+    for (name, email, role, org_wide) in STAFF {
+        let address = EmailAddress::parse("email", email).expect("demo addresses are valid");
+        let p = match person::Entity::find()
+            .filter(person::Column::EmailNormalized.eq(address.normalized()))
+            .one(&*tx)
+            .await?
+        {
+            Some(p) => p,
+            None => {
+                report.created_people += 1;
+                person::ActiveModel {
+                    id: Set(Uuid::new_v4()),
+                    display_name: Set((*name).to_owned()),
+                    email: Set(Some((*email).to_owned())),
+                    email_normalized: Set(Some(address.normalized())),
+                    created_at: Set(now),
+                }
+                .insert(&*tx)
+                .await?
+            }
+        };
+        let event_id = (!org_wide).then_some(ev.id);
+        let held = staff_role::Entity::find()
+            .filter(staff_role::Column::PersonId.eq(p.id))
+            .filter(staff_role::Column::Role.eq(role.as_str()))
+            .filter(staff_role::Column::OrganizationId.eq(org.id))
+            .count(&*tx)
+            .await?
+            > 0;
+        if !held {
+            report.granted_roles += 1;
+            staff_role::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                person_id: Set(p.id),
+                organization_id: Set(org.id),
+                event_id: Set(event_id),
+                role: Set(role.as_str().to_owned()),
+                granted_by: Set(None),
+                created_at: Set(now),
+                revoked_at: Set(None),
+            }
+            .insert(&*tx)
+            .await?;
+        }
+    }
+    if report != SeedReport::default() {
+        crate::services::audit::append(
+            &tx,
+            now,
+            vec![
+                crate::services::audit::Entry::new(None, "demo.seeded", "organization", org.id)
+                    .with("people", report.created_people)
+                    .with("registrations", report.created_registrations)
+                    .with("roles", report.granted_roles),
+            ],
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(report)

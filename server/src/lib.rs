@@ -7,12 +7,16 @@
 //! - [`startup`]: building and running the server (tests use it in-process).
 //! - [`cli`]: the `haven` subcommands; [`demo`]: the demo data.
 
+pub mod admin;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod http;
+pub mod jobs;
+pub mod mail;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

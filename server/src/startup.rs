@@ -1,9 +1,11 @@
-//! Building and running the server: connect, migrate, bind, serve until told to stop.
+//! Building and running the server: connect, migrate, bind, serve until told to stop,
+//! with the background workers (mail outbox, sign-in dispatcher) alongside.
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
-use crate::db::{self, ConnectError};
+use crate::db::{self, ConnectError, Store};
 use crate::http::{self, AppState};
+use crate::mail::{Mailer, OutboxWorker};
 use crate::services::Services;
 use crate::telemetry::Metrics;
 use haven_migrations::{Migrator, MigratorTrait};
@@ -20,67 +22,97 @@ pub enum StartError {
     Database(#[from] ConnectError),
     #[error("cannot apply migrations: {0}")]
     Migrate(String),
+    #[error("cannot prepare the database: {0}")]
+    Prepare(String),
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: SocketAddr, reason: String },
+    #[error("{0}")]
+    Mail(String),
 }
 
 /// A server bound to its address, ready to run.
 pub struct Server {
     listener: TcpListener,
     router: axum::Router,
+    mailer: Arc<Mailer>,
     pub state: AppState,
+}
+
+/// Aborts a background task when dropped, so workers end with their server.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Server {
     pub fn addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.listener.local_addr().expect("a bound listener has an address")
     }
 
     pub fn db(&self) -> &DatabaseConnection {
-        &self.state.services.db
+        &self.state.services.store.db
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests under way.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+    pub fn services(&self) -> Arc<Services> {
+        self.state.services.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests under way. The
+    /// background workers run for exactly as long.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let services = self.state.services.clone();
+        let _workers = [
+            AbortOnDrop(
+                OutboxWorker {
+                    store: services.store.clone(),
+                    mailer: self.mailer.clone(),
+                    clock: services.clock.clone(),
+                    wake: services.mail_wake.clone(),
+                }
+                .spawn(),
+            ),
+            AbortOnDrop(crate::jobs::spawn(services)),
+        ];
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await
     }
 }
 
 /// Opens the database and applies pending migrations.
-pub async fn open_database(
-    settings: &Settings,
-    migrate: bool,
-) -> Result<DatabaseConnection, StartError> {
+pub async fn open_database(settings: &Settings, migrate: bool) -> Result<DatabaseConnection, StartError> {
     let db = db::connect(&settings.database).await?;
     if migrate {
-        Migrator::up(&db, None)
-            .await
-            .map_err(|e| StartError::Migrate(first_line(&e.to_string())))?;
+        Migrator::up(&db, None).await.map_err(|e| StartError::Migrate(first_line(&e.to_string())))?;
     }
     Ok(db)
+}
+
+/// The services over an open database, for commands that do not serve HTTP.
+pub async fn services(
+    settings: Settings,
+    db: DatabaseConnection,
+    clock: SharedClock,
+    public_url: String,
+) -> Result<Arc<Services>, StartError> {
+    let store = Store::new(db);
+    let secret =
+        db::server_secret(&store, "client_key").await.map_err(|e| StartError::Prepare(first_line(&e.to_string())))?;
+    Ok(Services::new(store, clock, Arc::new(settings), public_url, secret))
 }
 
 /// Connects, migrates (unless the settings say not to) and binds; `settings.addr` with
 /// port 0 picks a free port, which [`Server::addr`] tells.
 pub async fn build(settings: Settings, clock: SharedClock) -> Result<Server, StartError> {
+    let mailer = Arc::new(Mailer::from_settings(&settings).map_err(StartError::Mail)?);
     let db = open_database(&settings, settings.migrate_on_start).await?;
     let listener = TcpListener::bind(settings.addr)
         .await
-        .map_err(|e| StartError::Bind {
-            addr: settings.addr,
-            reason: first_line(&e.to_string()),
-        })?;
-    let addr = listener.local_addr().map_err(|e| StartError::Bind {
-        addr: settings.addr,
-        reason: e.to_string(),
-    })?;
+        .map_err(|e| StartError::Bind { addr: settings.addr, reason: first_line(&e.to_string()) })?;
+    let addr = listener.local_addr().map_err(|e| StartError::Bind { addr: settings.addr, reason: e.to_string() })?;
     if !settings.site_root.join("pkg").join("haven.js").exists() {
         tracing::warn!(
             site_root = %settings.site_root.display(),
@@ -93,20 +125,17 @@ pub async fn build(settings: Settings, clock: SharedClock) -> Result<Server, Sta
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    let services = Services::new(db, clock);
+    let public_url = settings.public_url_for(addr);
+    let services = services(settings, db, clock, public_url).await?;
     let state = AppState {
         backend: services.clone(),
+        settings: services.settings.clone(),
         services,
         leptos,
         metrics: Arc::new(Metrics::default()),
-        settings: Arc::new(settings),
     };
     let router = http::router(state.clone());
-    Ok(Server {
-        listener,
-        router,
-        state,
-    })
+    Ok(Server { listener, router, mailer, state })
 }
 
 fn first_line(s: &str) -> String {

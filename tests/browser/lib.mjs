@@ -71,3 +71,26 @@ export async function run(name, body) {
     if (browser) await browser.close();
   }
 }
+
+// Signs the browser context in with a session cookie the test minted
+// (SESSION_COOKIE="haven_session=...").
+export async function signedInPage(browser, cookie = process.env.SESSION_COOKIE) {
+  const page = await newPage(browser);
+  const [name, value] = cookie.split('=');
+  await page.context().addCookies([{ name, value, url: baseUrl }]);
+  return page;
+}
+
+// Waits until the test writes a file (e.g. a link it received by e-mail) and returns its text.
+export async function waitForFile(path, timeoutMs = 30000) {
+  const { readFile } = await import('node:fs/promises');
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const text = (await readFile(path, 'utf8')).trim();
+      if (text) return text;
+    } catch (_) { /* not yet */ }
+    if (Date.now() > until) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -8,30 +8,41 @@ use std::time::Duration;
 /// Runs `tests/browser/<script>` against `base_url` with extra environment variables.
 /// Panics with the script's output when it fails.
 pub async fn run_script(script: &str, base_url: &str, env: &[(&str, String)]) -> String {
+    finish(script, spawn_script(script, base_url, env)).await
+}
+
+/// Starts a browser script without waiting for it (the test does its part meanwhile,
+/// e.g. fetching a link from an e-mail), then [`finish`] collects it.
+pub fn spawn_script(script: &str, base_url: &str, env: &[(&str, String)]) -> tokio::process::Child {
     let dir = workspace_root().join("tests").join("browser");
     assert!(
         dir.join("node_modules").join("playwright-core").exists(),
         "playwright-core is not installed: run the test command (it runs npm ci in tests/browser)"
     );
     let out_dir = workspace_root().join("test-output");
+    std::fs::create_dir_all(&out_dir).expect("test-output is writable");
     let mut cmd = tokio::process::Command::new("node");
     cmd.arg(dir.join(script))
         .current_dir(&dir)
         .env("BASE_URL", base_url)
         .env("TEST_OUTPUT_DIR", &out_dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let output = tokio::time::timeout(Duration::from_secs(180), cmd.output())
+    cmd.spawn().expect("node runs")
+}
+
+/// Waits for a spawned script; panics with its output when it fails.
+pub async fn finish(script: &str, child: tokio::process::Child) -> String {
+    let output = tokio::time::timeout(Duration::from_secs(180), child.wait_with_output())
         .await
         .unwrap_or_else(|_| panic!("browser test {script} did not finish within 180 s"))
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(
-        output.status.success(),
-        "browser test {script} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
-    );
+    assert!(output.status.success(), "browser test {script} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
     stdout
 }

@@ -4,8 +4,11 @@
 
 pub mod browser;
 pub mod mail;
+pub mod oidc;
 pub mod server;
 
 pub use mail::MailSink;
+pub use oidc::OidcProvider;
+pub use server::Options;
 
-pub use server::{Backend, TestServer, backends, haven_bin, workspace_root};
+pub use server::{Backend, TestServer, backends, call_fn, haven_bin, workspace_root};

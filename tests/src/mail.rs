@@ -69,11 +69,7 @@ impl MailSink {
 
     /// Messages to this address (compared case-insensitively).
     pub async fn to(&self, address: &str) -> Vec<Mail> {
-        self.all()
-            .await
-            .into_iter()
-            .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address)))
-            .collect()
+        self.all().await.into_iter().filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address))).collect()
     }
 
     /// Waits (up to `timeout`) for a message matching `pred`.
@@ -85,12 +81,8 @@ impl MailSink {
                 return m;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                let seen: Vec<String> = self
-                    .all()
-                    .await
-                    .iter()
-                    .map(|m| format!("{:?} {:?}", m.to, m.subject))
-                    .collect();
+                let seen: Vec<String> =
+                    self.all().await.iter().map(|m| format!("{:?} {:?}", m.to, m.subject)).collect();
                 panic!("no matching e-mail arrived within {timeout:?}; received: {seen:?}");
             }
         }
@@ -99,10 +91,7 @@ impl MailSink {
     /// Waits for the next message to `address`, after `already` earlier ones.
     pub async fn wait_for_to(&self, address: &str, timeout: Duration) -> Mail {
         let a = address.to_owned();
-        self.wait_for(timeout, move |m| {
-            m.to.iter().any(|t| t.eq_ignore_ascii_case(&a))
-        })
-        .await
+        self.wait_for(timeout, move |m| m.to.iter().any(|t| t.eq_ignore_ascii_case(&a))).await
     }
 
     async fn session(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
@@ -119,14 +108,14 @@ impl MailSink {
             let cmd = line.trim_end().to_owned();
             let upper = cmd.to_ascii_uppercase();
             if upper.starts_with("EHLO") {
-                write.write_all(b"250-haven-test-smtp\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 20000000\r\n").await?;
+                write
+                    .write_all(b"250-haven-test-smtp\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 20000000\r\n")
+                    .await?;
             } else if upper.starts_with("HELO") {
                 write.write_all(b"250 haven-test-smtp\r\n").await?;
             } else if upper.starts_with("MAIL FROM:") {
                 if !self.accepting.load(Ordering::SeqCst) {
-                    write
-                        .write_all(b"451 4.3.0 temporarily unavailable\r\n")
-                        .await?;
+                    write.write_all(b"451 4.3.0 temporarily unavailable\r\n").await?;
                     continue;
                 }
                 from = address_in(&cmd[10..]);
@@ -146,10 +135,7 @@ impl MailSink {
                     if l == ".\r\n" || l == ".\n" {
                         break;
                     }
-                    let l = l
-                        .strip_prefix('.')
-                        .filter(|_| l.starts_with(".."))
-                        .unwrap_or(&l);
+                    let l = l.strip_prefix('.').filter(|_| l.starts_with("..")).unwrap_or(&l);
                     raw.extend_from_slice(l.as_bytes());
                 }
                 let mail = parse(from.clone(), to.clone(), raw);
@@ -189,10 +175,7 @@ fn parse(from: String, to: Vec<String>, raw: Vec<u8>) -> Mail {
         return mail;
     };
     use mailparse::MailHeaderMap;
-    mail.subject = parsed
-        .headers
-        .get_first_value("Subject")
-        .unwrap_or_default();
+    mail.subject = parsed.headers.get_first_value("Subject").unwrap_or_default();
     collect_parts(&parsed, &mut mail);
     mail
 }
@@ -206,17 +189,14 @@ fn collect_parts(part: &mailparse::ParsedMail<'_>, mail: &mut Mail) {
     }
     let disposition = part.get_content_disposition();
     let mime = part.ctype.mimetype.to_ascii_lowercase();
-    if disposition.disposition == mailparse::DispositionType::Attachment
-        || !mime.starts_with("text/")
-    {
+    if disposition.disposition == mailparse::DispositionType::Attachment || !mime.starts_with("text/") {
         let name = disposition
             .params
             .get("filename")
             .cloned()
             .or_else(|| part.ctype.params.get("name").cloned())
             .unwrap_or_default();
-        mail.attachments
-            .push((name, mime, part.get_body_raw().unwrap_or_default()));
+        mail.attachments.push((name, mime, part.get_body_raw().unwrap_or_default()));
     } else if mime == "text/html" {
         mail.html = part.get_body().ok();
     } else if mail.text.is_empty() {

@@ -2,6 +2,7 @@
 
 use haven_server::clock::{ManualClock, SharedClock, SystemClock};
 use haven_server::config::Settings;
+use haven_server::services::Services;
 use haven_server::startup;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use std::net::SocketAddr;
@@ -39,10 +40,7 @@ pub fn backends() -> Vec<Backend> {
 
 /// The workspace's top folder.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
 }
 
 /// The built `haven` binary (built by the test command before the tests run).
@@ -50,15 +48,10 @@ pub fn haven_bin() -> PathBuf {
     if let Ok(p) = std::env::var("HAVEN_BIN") {
         return PathBuf::from(p);
     }
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| workspace_root().join("target"));
+    let target =
+        std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace_root().join("target"));
     let bin = target.join("debug").join("haven");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first (cargo build -p haven-server)",
-        bin.display()
-    );
+    assert!(bin.exists(), "{} is missing: build it first (cargo build -p haven-server)", bin.display());
     bin
 }
 
@@ -88,23 +81,13 @@ impl TestDatabase {
             }
             Backend::Postgres(admin_url) => {
                 let name = format!("haven_t_{tag}");
-                let admin = Database::connect(admin_url.as_str())
-                    .await
-                    .expect("connect to HAVEN_TEST_POSTGRES_URL");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("create test database");
+                let admin = Database::connect(admin_url.as_str()).await.expect("connect to HAVEN_TEST_POSTGRES_URL");
+                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
                 admin.close().await.ok();
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map_or(admin_url.as_str(), |(b, _)| b);
+                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
                 TestDatabase {
                     url: format!("{base}/{name}"),
-                    cleanup: Cleanup::PgDatabase {
-                        admin_url: admin_url.clone(),
-                        name,
-                    },
+                    cleanup: Cleanup::PgDatabase { admin_url: admin_url.clone(), name },
                 }
             }
         }
@@ -129,16 +112,11 @@ impl Drop for TestDatabase {
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 // Drop runs inside the test's runtime; a thread with its own runtime may block.
                 let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .expect("runtime");
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                     rt.block_on(async move {
                         if let Ok(admin) = Database::connect(admin_url.as_str()).await {
                             let _ = admin
-                                .execute_unprepared(&format!(
-                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                                ))
+                                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                                 .await;
                             admin.close().await.ok();
                         }
@@ -157,6 +135,31 @@ pub struct Options {
     pub clock: Option<ManualClock>,
     /// Extra settings as HAVEN_* environment pairs.
     pub env: Vec<(String, String)>,
+    /// Deliver mail to this receiver.
+    pub mail: Option<crate::MailSink>,
+}
+
+impl Options {
+    pub fn clock(mut self, clock: ManualClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    pub fn mail(mut self, sink: &crate::MailSink) -> Self {
+        self.mail = Some(sink.clone());
+        self
+    }
+
+    /// Trust this OIDC provider under the given id and button name.
+    pub fn oidc(mut self, provider: &crate::OidcProvider, id: &str, name: &str) -> Self {
+        self.env.extend(provider.settings(id, name));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
 }
 
 /// The real server, running in this process on a free port.
@@ -165,6 +168,7 @@ pub struct TestServer {
     pub base_url: String,
     pub backend: Backend,
     pub db: DatabaseConnection,
+    pub services: Arc<Services>,
     pub clock: Option<ManualClock>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -183,30 +187,27 @@ impl TestServer {
         let mut env = vec![
             ("HAVEN_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
             ("HAVEN_DATABASE_URL".to_owned(), database.url.clone()),
-            (
-                "HAVEN_SITE_ROOT".to_owned(),
-                site_root.display().to_string(),
-            ),
-            (
-                "HAVEN_DATA_DIR".to_owned(),
-                std::env::temp_dir()
-                    .join("haven-test-data")
-                    .display()
-                    .to_string(),
-            ),
+            ("HAVEN_SITE_ROOT".to_owned(), site_root.display().to_string()),
+            ("HAVEN_DATA_DIR".to_owned(), std::env::temp_dir().join("haven-test-data").display().to_string()),
             ("HAVEN_DATABASE_MAX_CONNECTIONS".to_owned(), "5".to_owned()),
         ];
+        if let Some(sink) = &options.mail {
+            env.push(("HAVEN_SMTP_URL".to_owned(), sink.url()));
+        }
         env.extend(options.env);
         let settings = Settings::load(None, env).expect("test settings are valid");
+        // HAVEN_TEST_LOG=1 shows the server's log while debugging a test.
+        if std::env::var_os("HAVEN_TEST_LOG").is_some() {
+            haven_server::telemetry::init_logging(&settings);
+        }
         let clock: SharedClock = match &options.clock {
             Some(c) => Arc::new(c.clone()),
             None => Arc::new(SystemClock),
         };
-        let server = startup::build(settings, clock)
-            .await
-            .expect("the server starts");
+        let server = startup::build(settings, clock).await.expect("the server starts");
         let addr = server.addr();
         let db = server.db().clone();
+        let services = server.services();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = server
@@ -220,6 +221,7 @@ impl TestServer {
             base_url: format!("http://{addr}"),
             backend: backend.clone(),
             db,
+            services,
             clock: options.clock,
             shutdown: Some(tx),
             task: Some(task),
@@ -231,9 +233,13 @@ impl TestServer {
         format!("{}{}", self.base_url, path)
     }
 
-    /// A client that keeps cookies, like a browser, and does not follow redirects.
+    /// A client that keeps cookies, like a browser, and does not follow redirects. It sends
+    /// this site as its `Origin`, as a browser does on its own pages' form posts.
     pub fn client(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("origin", self.base_url.parse().unwrap());
         reqwest::Client::builder()
+            .default_headers(headers)
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -242,9 +248,40 @@ impl TestServer {
 
     /// Seeds the demo data into this server's database.
     pub async fn seed_demo(&self) {
-        haven_server::demo::seed(&self.db, &SystemClock, false)
+        haven_server::demo::seed(&self.services.store, &SystemClock, false).await.expect("demo seeds");
+    }
+
+    /// The id of the person with this address.
+    pub async fn person_id(&self, email: &str) -> uuid::Uuid {
+        use haven_server::db::entities::person;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let normalized = haven_app::domain::EmailAddress::parse("email", email).unwrap().normalized();
+        person::Entity::find()
+            .filter(person::Column::EmailNormalized.eq(normalized))
+            .one(&self.db)
             .await
-            .expect("demo seeds");
+            .unwrap()
+            .unwrap_or_else(|| panic!("no person with the address {email}"))
+            .id
+    }
+
+    /// A fresh session for the person with this address, as a `Cookie` header value.
+    /// (Signing in itself is tested on its own; most tests just need to be someone.)
+    pub async fn session_cookie(&self, email: &str) -> String {
+        let person = self.person_id(email).await;
+        let tx = self.services.store.write().await.unwrap();
+        let set_cookie = self.services.start_session(&tx, person, None, self.services.clock.now()).await.unwrap();
+        tx.commit().await.unwrap();
+        set_cookie.0.split(';').next().unwrap().to_owned()
+    }
+
+    /// A client signed in as the person with this address.
+    pub async fn client_as(&self, email: &str) -> reqwest::Client {
+        let cookie = self.session_cookie(email).await;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::COOKIE, cookie.parse().unwrap());
+        headers.insert("origin", self.base_url.parse().unwrap());
+        reqwest::Client::builder().default_headers(headers).redirect(reqwest::redirect::Policy::none()).build().unwrap()
     }
 
     /// Stops serving (the database stays until the server is dropped).
@@ -267,4 +304,18 @@ impl Drop for TestServer {
             task.abort();
         }
     }
+}
+
+/// Calls a server function the way a page does: a form-encoded POST to `/fn/<name>`.
+/// Returns the status and the body parsed as JSON (`Null` when empty or not JSON).
+pub async fn call_fn(
+    client: &reqwest::Client,
+    server: &TestServer,
+    name: &str,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let res = client.post(server.url(&format!("/fn/{name}"))).form(form).send().await.expect("request");
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
 }

@@ -1,6 +1,7 @@
 //! Tests a person would do in a browser, in Debian's headless Chromium.
 
-use haven_tests::{Backend, TestServer, browser};
+use haven_tests::{Backend, MailSink, OidcProvider, Options, TestServer, browser};
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_event_page_hydrates_and_its_disclosure_opens_in_chromium() {
@@ -10,9 +11,56 @@ async fn the_demo_event_page_hydrates_and_its_disclosure_opens_in_chromium() {
     let out = browser::run_script("hydration.mjs", &server.base_url, &[]).await;
 
     assert!(out.contains("ok: the demo event page hydrates"), "{out}");
-    assert!(
-        haven_tests::workspace_root()
-            .join("test-output/event-page-hydrated.png")
-            .exists()
+    assert!(haven_tests::workspace_root().join("test-output/event-page-hydrated.png").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registrant_signs_in_with_an_emailed_link_in_chromium() {
+    let sink = MailSink::start().await;
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
+    server.seed_demo().await;
+    let link_file = std::env::temp_dir().join(format!("haven-link-{}", uuid::Uuid::new_v4().simple()));
+
+    let script = browser::spawn_script(
+        "signin-email.mjs",
+        &server.base_url,
+        &[
+            ("EMAIL", "grace.okafor@example.org".into()),
+            ("NAME", "Grace Okafor".into()),
+            ("LINK_FILE", link_file.display().to_string()),
+        ],
     );
+    let mail = sink.wait_for_to("grace.okafor@example.org", Duration::from_secs(30)).await;
+    let link = mail.text.split_whitespace().find(|w| w.contains("/auth/link/")).unwrap().to_owned();
+    std::fs::write(&link_file, link).unwrap();
+    let out = browser::finish("signin-email.mjs", script).await;
+
+    assert!(out.contains("ok: a registrant signs in"), "{out}");
+    let _ = std::fs::remove_file(link_file);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registrant_signs_in_with_an_oidc_provider_in_chromium() {
+    let mut provider = OidcProvider::start().await;
+    let options = Options::default().oidc(&provider, "mock", "Mock SSO");
+    let server = TestServer::start_with(&Backend::Sqlite, options).await;
+    server.seed_demo().await;
+    provider
+        .sign_in_as(serde_json::json!({"sub": "k-1", "email": "katherine.moreau@example.org", "email_verified": true}))
+        .await;
+
+    let out = browser::run_script("signin-oidc.mjs", &server.base_url, &[("NAME", "Katherine Moreau".into())]).await;
+
+    assert!(out.contains("ok: a registrant signs in with their SSO account"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organizer_adds_and_imports_registrations_in_chromium() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let cookie = server.session_cookie("organizer@example.org").await;
+
+    let out = browser::run_script("organizer.mjs", &server.base_url, &[("SESSION_COOKIE", cookie)]).await;
+
+    assert!(out.contains("ok: an organizer adds and imports registrations"), "{out}");
 }

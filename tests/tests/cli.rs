@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 /// A `haven` command with a clean environment: only the HAVEN_* settings given.
 fn haven(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(haven_bin());
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -26,10 +24,7 @@ fn assert_one_clear_line(out: &std::process::Output, expected: &[&str]) {
     for e in expected {
         assert!(lines[0].contains(e), "{e:?} not in {:?}", lines[0]);
     }
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("backtrace"),
-        "{stderr}"
-    );
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
 }
 
 #[test]
@@ -49,17 +44,9 @@ fn every_subcommand_explains_itself_with_help() {
 
 #[test]
 fn serve_with_a_malformed_database_url_fails_with_one_line_naming_it() {
-    let out = haven(
-        &["serve"],
-        &[("HAVEN_DATABASE_URL", "mysql://root:pw@db/haven")],
-    )
-    .output()
-    .unwrap();
+    let out = haven(&["serve"], &[("HAVEN_DATABASE_URL", "mysql://root:pw@db/haven")]).output().unwrap();
     assert_one_clear_line(&out, &["HAVEN_DATABASE_URL", "sqlite:// or postgres://"]);
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains("pw"),
-        "the password is not echoed"
-    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("pw"), "the password is not echoed");
 }
 
 #[test]
@@ -67,10 +54,7 @@ fn serve_with_an_unreachable_postgres_fails_with_one_line() {
     let out = haven(
         &["serve"],
         &[
-            (
-                "HAVEN_DATABASE_URL",
-                "postgres://postgres:secret@127.0.0.1:1/haven",
-            ),
+            ("HAVEN_DATABASE_URL", "postgres://postgres:secret@127.0.0.1:1/haven"),
             ("HAVEN_DATABASE_CONNECT_TIMEOUT_SECS", "2"),
         ],
     )
@@ -90,11 +74,7 @@ fn serve_with_a_read_only_data_directory_fails_with_one_line() {
     let data_dir = dir.display().to_string();
 
     // Root ignores permissions; run as `nobody` then, as a real operator account would.
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
+    let is_root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
     let out = if is_root {
         let mut cmd = Command::new("setpriv");
         cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
@@ -105,10 +85,7 @@ fn serve_with_a_read_only_data_directory_fails_with_one_line() {
             .current_dir(&dir);
         cmd.output().unwrap()
     } else {
-        haven(&["serve"], &[("HAVEN_DATA_DIR", &data_dir)])
-            .current_dir(&dir)
-            .output()
-            .unwrap()
+        haven(&["serve"], &[("HAVEN_DATA_DIR", &data_dir)]).current_dir(&dir).output().unwrap()
     };
 
     assert_one_clear_line(&out, &["cannot open the SQLite database", "writable"]);
@@ -117,21 +94,12 @@ fn serve_with_a_read_only_data_directory_fails_with_one_line() {
 
 #[test]
 fn check_config_prints_every_setting_with_secrets_masked() {
-    let out = haven(
-        &["check-config"],
-        &[(
-            "HAVEN_DATABASE_URL",
-            "postgres://haven:s3cret@db.internal:5432/haven",
-        )],
-    )
-    .output()
-    .unwrap();
+    let out = haven(&["check-config"], &[("HAVEN_DATABASE_URL", "postgres://haven:s3cret@db.internal:5432/haven")])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("HAVEN_DATABASE_URL=******** (postgres db.internal:5432/haven)"),
-        "{text}"
-    );
+    assert!(text.contains("HAVEN_DATABASE_URL=******** (postgres db.internal:5432/haven)"), "{text}");
     assert!(text.contains("HAVEN_ADDR=127.0.0.1:3000"));
     assert!(!text.contains("s3cret"));
 }
@@ -146,19 +114,15 @@ async fn the_demo_seeds_once_and_a_second_run_changes_nothing() {
         let second = haven(&["demo"], &env).output().unwrap();
         let if_empty = haven(&["demo", "--if-empty"], &env).output().unwrap();
 
-        assert!(
-            first.status.success(),
-            "{}",
-            String::from_utf8_lossy(&first.stderr)
-        );
+        assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
         assert_eq!(
             String::from_utf8_lossy(&first.stdout).trim(),
-            "demo: created 1 organization(s), 1 event(s), 36 people, 36 registration(s)",
+            "demo: created 1 organization(s), 1 event(s), 42 people, 36 registration(s), 6 staff role(s)",
             "{backend}"
         );
         assert_eq!(
             String::from_utf8_lossy(&second.stdout).trim(),
-            "demo: created 0 organization(s), 0 event(s), 0 people, 0 registration(s)"
+            "demo: created 0 organization(s), 0 event(s), 0 people, 0 registration(s), 0 staff role(s)"
         );
         assert_eq!(
             String::from_utf8_lossy(&if_empty.stdout).trim(),
@@ -168,18 +132,8 @@ async fn the_demo_seeds_once_and_a_second_run_changes_nothing() {
 }
 
 /// Starts `haven serve` on a free port and returns the child and its address.
-fn spawn_serve(
-    env: &[(&str, &str)],
-) -> (
-    std::process::Child,
-    String,
-    BufReader<std::process::ChildStderr>,
-) {
-    let mut child = haven(&["serve"], env)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+fn spawn_serve(env: &[(&str, &str)]) -> (std::process::Child, String, BufReader<std::process::ChildStderr>) {
+    let mut child = haven(&["serve"], env).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let started = Instant::now();
     let mut line = String::new();
@@ -213,16 +167,8 @@ async fn json_logs_carry_request_ids_and_routes_but_no_personal_data() {
 
     let http = reqwest::Client::new();
     http.get(format!("{base}/")).send().await.unwrap();
-    http.get(format!(
-        "{base}/events/havenconf?email=ada.lovelace@example.org"
-    ))
-    .send()
-    .await
-    .unwrap();
-    http.get(format!("{base}/events/no-such-event"))
-        .send()
-        .await
-        .unwrap();
+    http.get(format!("{base}/events/havenconf?email=ada.lovelace@example.org")).send().await.unwrap();
+    http.get(format!("{base}/events/no-such-event")).send().await.unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
     let lines: Vec<String> = stderr.lines().map_while(Result::ok).collect();
@@ -230,28 +176,14 @@ async fn json_logs_carry_request_ids_and_routes_but_no_personal_data() {
     assert!(!lines.is_empty());
     let mut answered = 0;
     for line in &lines {
-        let json: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        let json: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
         if json["message"] == "request answered" {
             answered += 1;
-            assert_eq!(
-                json["span"]["request_id"].as_str().map(str::len),
-                Some(32),
-                "{line}"
-            );
+            assert_eq!(json["span"]["request_id"].as_str().map(str::len), Some(32), "{line}");
             assert!(json["span"]["route"].is_string(), "{line}");
         }
-        for private in [
-            "ada.lovelace",
-            "lovelace",
-            "example.org",
-            "havenconf",
-            "no-such-event",
-        ] {
-            assert!(
-                !line.to_lowercase().contains(&private.to_lowercase()),
-                "{private:?} leaked: {line}"
-            );
+        for private in ["ada.lovelace", "lovelace", "example.org", "havenconf", "no-such-event"] {
+            assert!(!line.to_lowercase().contains(&private.to_lowercase()), "{private:?} leaked: {line}");
         }
     }
     assert!(answered >= 3, "{lines:?}");

@@ -24,12 +24,7 @@ async fn readiness_is_503_while_a_migration_is_pending() {
         let server = TestServer::start(&backend).await;
         Migrator::down(&server.db, Some(1)).await.unwrap();
 
-        let ready = server
-            .client()
-            .get(server.url("/readyz"))
-            .send()
-            .await
-            .unwrap();
+        let ready = server.client().get(server.url("/readyz")).send().await.unwrap();
 
         assert_eq!(ready.status(), 503, "{backend}");
         assert_eq!(ready.text().await.unwrap(), "migrations pending\n");
@@ -42,30 +37,16 @@ async fn metrics_count_requests_by_route_pattern_and_show_the_pool() {
     server.seed_demo().await;
     let http = server.client();
     for _ in 0..2 {
-        http.get(server.url("/events/havenconf"))
-            .send()
-            .await
-            .unwrap();
+        http.get(server.url("/events/havenconf")).send().await.unwrap();
     }
 
-    let text = http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
 
     assert!(
-        text.contains(
-            r#"haven_http_requests_total{method="GET",route="/events/{slug}",status="200"} 2"#
-        ),
+        text.contains(r#"haven_http_requests_total{method="GET",route="/events/{slug}",status="200"} 2"#),
         "{text}"
     );
-    assert!(text.contains(
-        r#"haven_http_request_duration_seconds_count{method="GET",route="/events/{slug}"} 2"#
-    ));
+    assert!(text.contains(r#"haven_http_request_duration_seconds_count{method="GET",route="/events/{slug}"} 2"#));
     assert!(text.contains("haven_db_pool_connections{state=\"idle\"}"));
     assert!(text.contains("haven_db_pool_max_connections 5"));
     assert!(!text.contains("havenconf"), "raw paths never become labels");
@@ -86,49 +67,21 @@ async fn every_page_carries_a_nonce_csp_without_unsafe_eval_and_protective_heade
 
     let h = res.headers().clone();
     let csp = h["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(
-        !csp.contains("'unsafe-eval'") && !csp.contains("'unsafe-inline'"),
-        "{csp}"
-    );
-    assert!(
-        csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"),
-        "{csp}"
-    );
+    assert!(!csp.contains("'unsafe-eval'") && !csp.contains("'unsafe-inline'"), "{csp}");
+    assert!(csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"), "{csp}");
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "same-origin");
     assert_eq!(h["x-frame-options"], "DENY");
     let request_id = h["x-request-id"].to_str().unwrap();
-    assert_eq!(
-        request_id.len(),
-        32,
-        "a fresh id replaces the client's: {request_id}"
-    );
+    assert_eq!(request_id.len(), 32, "a fresh id replaces the client's: {request_id}");
 
-    let nonce = csp
-        .split("'nonce-")
-        .nth(1)
-        .unwrap()
-        .split('\'')
-        .next()
-        .unwrap()
-        .to_owned();
+    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_owned();
     let html = res.text().await.unwrap();
-    assert!(
-        html.contains(&format!("nonce=\"{nonce}\"")),
-        "the hydration script carries the CSP nonce"
-    );
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries the CSP nonce");
 
-    let other = server
-        .client()
-        .get(server.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let other = server.client().get(server.url("/healthz")).send().await.unwrap();
     let other_csp = other.headers()["content-security-policy"].to_str().unwrap();
-    assert!(
-        !other_csp.contains(&nonce),
-        "each response gets its own nonce"
-    );
+    assert!(!other_csp.contains(&nonce), "each response gets its own nonce");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -152,21 +105,10 @@ async fn the_event_page_shows_dates_in_the_event_time_zone() {
     let server = TestServer::start(&haven_tests::Backend::Sqlite).await;
     server.seed_demo().await;
 
-    let html = server
-        .client()
-        .get(server.url("/events/havenconf"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = server.client().get(server.url("/events/havenconf")).send().await.unwrap().text().await.unwrap();
 
     assert!(html.contains("<h1>HavenConf"), "{html}");
-    assert!(
-        html.contains("09:00 –"),
-        "starts at nine local time: {html}"
-    );
+    assert!(html.contains("09:00 –"), "starts at nine local time: {html}");
     assert!(html.contains("Europe/Berlin"));
 }
 
@@ -187,15 +129,29 @@ async fn unknown_and_malformed_event_slugs_are_simply_not_found() {
 async fn a_server_function_answers_not_found_as_404_with_a_json_error() {
     let server = TestServer::start(&haven_tests::Backend::Sqlite).await;
 
-    let res = server
-        .client()
-        .post(server.url("/fn/event"))
-        .form(&[("slug", "nope")])
-        .send()
-        .await
-        .unwrap();
+    let res = server.client().post(server.url("/fn/event")).form(&[("slug", "nope")]).send().await.unwrap();
 
     assert_eq!(res.status(), 404);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body, serde_json::json!({"error": "not_found"}));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_function_called_with_malformed_arguments_answers_400_not_500() {
+    let server = TestServer::start(&haven_tests::Backend::Sqlite).await;
+
+    let missing = server.client().post(server.url("/fn/event")).form(&[("nope", "x")]).send().await.unwrap();
+    let wrong_type = server
+        .client()
+        .post(server.url("/fn/registrations"))
+        .form(&[("slug", "x"), ("page", "many")])
+        .send()
+        .await
+        .unwrap();
+
+    for res in [missing, wrong_type] {
+        assert_eq!(res.status(), 400);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "transport", "{body}");
+    }
 }

@@ -4,4 +4,7 @@
 mod browser;
 mod cli;
 mod http_basics;
+mod identity;
+mod manage;
+mod matrix;
 mod migrations;

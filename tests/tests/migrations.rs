@@ -10,9 +10,7 @@ async fn tables(db: &sea_orm::DatabaseConnection) -> Vec<String> {
         DbBackend::Sqlite => {
             "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1"
         }
-        _ => {
-            "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
-        }
+        _ => "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
     };
     db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
@@ -31,10 +29,7 @@ async fn migrations_run_up_down_and_up_again_on_every_database() {
         Migrator::up(&db, None).await.unwrap();
         let after_up = tables(&db).await;
         for t in ["organizations", "events", "people", "registrations"] {
-            assert!(
-                after_up.contains(&t.to_owned()),
-                "{backend}: {t} missing from {after_up:?}"
-            );
+            assert!(after_up.contains(&t.to_owned()), "{backend}: {t} missing from {after_up:?}");
         }
 
         Migrator::down(&db, None).await.unwrap();
@@ -43,12 +38,7 @@ async fn migrations_run_up_down_and_up_again_on_every_database() {
 
         Migrator::up(&db, None).await.unwrap();
         assert_eq!(tables(&db).await, after_up, "{backend}");
-        assert!(
-            Migrator::get_pending_migrations(&db)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(Migrator::get_pending_migrations(&db).await.unwrap().is_empty());
         db.close().await.unwrap();
     }
 }

@@ -3,25 +3,84 @@
 //! Every question the UI can ask is a method here, and `haven-server`'s services are its
 //! one implementation, so every request passes the one place that decides who may do what.
 
-use super::{AppError, EventView, HomeView};
+use super::*;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Who is asking. Resolved from the session by the HTTP layer, checked by the services.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Actor {
-    #[default]
-    Anonymous,
-    Person {
-        person_id: Uuid,
-        session_id: Uuid,
-    },
+/// A signed-in caller's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorSession {
+    pub person_id: Uuid,
+    pub session_id: Uuid,
 }
+
+/// Who is asking. Resolved by the HTTP layer from the session cookie, checked by the
+/// services. `client` is an opaque key for the caller's network address (for rate limits),
+/// never the address itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Actor {
+    pub session: Option<ActorSession>,
+    pub client: String,
+}
+
+impl Actor {
+    pub fn person_id(&self) -> Option<Uuid> {
+        self.session.as_ref().map(|s| s.person_id)
+    }
+}
+
+/// A `Set-Cookie` header value the server function must send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetCookie(pub String);
 
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync + 'static {
+    // Public.
     async fn home(&self, actor: &Actor) -> Result<HomeView, AppError>;
     async fn event(&self, actor: &Actor, slug: String) -> Result<EventView, AppError>;
+
+    // Account.
+    async fn session_info(&self, actor: &Actor) -> Result<SessionInfo, AppError>;
+    async fn signin_options(&self, actor: &Actor) -> Result<SigninOptions, AppError>;
+    async fn request_signin_link(&self, actor: &Actor, email: String) -> Result<(), AppError>;
+    async fn redeem_signin_link(&self, actor: &Actor, token: String) -> Result<SetCookie, AppError>;
+    async fn sign_out(&self, actor: &Actor, everywhere: bool) -> Result<SetCookie, AppError>;
+    async fn my_page(&self, actor: &Actor) -> Result<MyPage, AppError>;
+    async fn invitation(&self, actor: &Actor, token: String) -> Result<InvitationView, AppError>;
+    async fn accept_invitation(&self, actor: &Actor, token: String) -> Result<Option<SetCookie>, AppError>;
+
+    // Organizers and admins.
+    async fn manage_home(&self, actor: &Actor) -> Result<ManageHome, AppError>;
+    async fn create_event(&self, actor: &Actor, organization: String, input: EventInput) -> Result<String, AppError>;
+    async fn event_settings(&self, actor: &Actor, slug: String) -> Result<EventSettings, AppError>;
+    async fn update_event(&self, actor: &Actor, slug: String, input: EventInput) -> Result<String, AppError>;
+    async fn registrations(
+        &self,
+        actor: &Actor,
+        slug: String,
+        query: String,
+        page: u32,
+    ) -> Result<RegistrationPage, AppError>;
+    async fn add_registration(
+        &self,
+        actor: &Actor,
+        slug: String,
+        name: String,
+        email: String,
+        ticket_ref: String,
+        role: String,
+    ) -> Result<(), AppError>;
+    async fn import_registrations(&self, actor: &Actor, slug: String, csv: String) -> Result<ImportReport, AppError>;
+    async fn staff(&self, actor: &Actor, slug: String) -> Result<StaffView, AppError>;
+    async fn invite_staff(
+        &self,
+        actor: &Actor,
+        slug: String,
+        email: String,
+        role: String,
+        scope: String,
+    ) -> Result<(), AppError>;
+    async fn revoke_role(&self, actor: &Actor, slug: String, role_id: String) -> Result<(), AppError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -36,11 +36,7 @@ pub enum AppError {
 }
 
 fn display_invalid(errors: &[DomainError]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 impl AppError {
@@ -65,10 +61,7 @@ impl AppError {
     /// The message for a given field, if the error is about that field.
     pub fn field_message(&self, field: &str) -> Option<String> {
         match self {
-            Self::Invalid(errors) => errors
-                .iter()
-                .find(|e| e.field == field)
-                .map(|e| e.message.clone()),
+            Self::Invalid(errors) => errors.iter().find(|e| e.field == field).map(|e| e.message.clone()),
             _ => None,
         }
     }

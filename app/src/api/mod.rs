@@ -1,27 +1,33 @@
 //! The API layer: wire types, the `#[server]` functions the pages call, and (behind `ssr`)
 //! the [`Backend`] port through which every one of them reaches the services.
 //!
-//! Server functions here stay thin: fetch the backend and the actor from the request
-//! context, call one backend method, map the error to a status. They decide nothing.
+//! Server functions stay thin: fetch the backend and the actor from the request context,
+//! call one backend method, apply what it asks of the HTTP response (a cookie, a
+//! redirect), and map the error to a status. They decide nothing. Each has an explicit
+//! endpoint under `/fn/`, so the authorization matrix can name them.
 
+pub mod account;
 pub mod error;
+pub mod manage;
+pub mod public;
 pub mod types;
 
 #[cfg(feature = "ssr")]
 pub mod backend;
 
+pub use account::*;
 pub use error::AppError;
+pub use manage::*;
+pub use public::*;
 pub use types::*;
 
 #[cfg(feature = "ssr")]
-pub use backend::{Actor, Backend, SharedBackend};
-
-use leptos::prelude::*;
+pub use backend::{Actor, ActorSession, Backend, SetCookie, SharedBackend};
 
 /// Server-function plumbing shared by every `#[server]` function.
 #[cfg(feature = "ssr")]
 pub(crate) mod plumbing {
-    use super::{Actor, AppError, SharedBackend};
+    use super::{Actor, AppError, SetCookie, SharedBackend};
     use leptos::prelude::*;
 
     /// The backend and who is asking, as the HTTP layer put them in the context.
@@ -41,18 +47,13 @@ pub(crate) mod plumbing {
         }
         result
     }
-}
 
-/// The public face of Haven: the events a visitor may see.
-#[server(prefix = "/fn", endpoint = "home")]
-pub async fn home() -> Result<HomeView, AppError> {
-    let (backend, actor) = plumbing::context()?;
-    plumbing::answer(backend.home(&actor).await)
-}
-
-/// One event's public page.
-#[server(prefix = "/fn", endpoint = "event")]
-pub async fn event(slug: String) -> Result<EventView, AppError> {
-    let (backend, actor) = plumbing::context()?;
-    plumbing::answer(backend.event(&actor, slug).await)
+    /// Adds a `Set-Cookie` header to the response.
+    pub fn set_cookie(cookie: &SetCookie) {
+        if let Some(options) = use_context::<leptos_axum::ResponseOptions>()
+            && let Ok(value) = http::HeaderValue::from_str(&cookie.0)
+        {
+            options.append_header(http::header::SET_COOKIE, value);
+        }
+    }
 }

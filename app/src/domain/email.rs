@@ -40,25 +40,15 @@ impl EmailAddress {
             return Err(DomainError::new(field, "is required"));
         }
         if s.len() > Self::MAX_LEN {
-            return Err(DomainError::new(
-                field,
-                format!("must be at most {} characters", Self::MAX_LEN),
-            ));
+            return Err(DomainError::new(field, format!("must be at most {} characters", Self::MAX_LEN)));
         }
-        let invalid = || {
-            DomainError::new(
-                field,
-                "is not an e-mail address (expected name@example.org)",
-            )
-        };
+        let invalid = || DomainError::new(field, "is not an e-mail address (expected name@example.org)");
         let (local, domain) = s.rsplit_once('@').ok_or_else(invalid)?;
         if local.is_empty() || local.len() > 64 || local.contains('@') {
             return Err(invalid());
         }
         let local_ok = local.chars().all(|c| {
-            c.is_ascii_alphanumeric()
-                || "!#$%&'*+/=?^_`{|}~.-".contains(c)
-                || (!c.is_ascii() && !c.is_control())
+            c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c) || (!c.is_ascii() && !c.is_control())
         });
         if !local_ok || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
             return Err(invalid());
@@ -86,11 +76,7 @@ impl EmailAddress {
     pub fn normalized(&self) -> String {
         let lower = self.0.to_lowercase();
         let (local, domain) = lower.rsplit_once('@').expect("parsed addresses contain @");
-        let domain = if domain == "googlemail.com" {
-            "gmail.com"
-        } else {
-            domain
-        };
+        let domain = if domain == "googlemail.com" { "gmail.com" } else { domain };
         let mut local = local.to_owned();
         if PLUS_TAG_PROVIDERS.contains(&domain)
             && let Some(i) = local.find('+')
@@ -105,10 +91,7 @@ impl EmailAddress {
 
     /// The domain part, lowercased.
     pub fn domain(&self) -> String {
-        self.0
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_lowercase())
-            .unwrap_or_default()
+        self.0.rsplit_once('@').map(|(_, d)| d.to_lowercase()).unwrap_or_default()
     }
 }
 
@@ -171,10 +154,7 @@ mod tests {
             "ada@exa mple.org",
             "a b@example.org",
         ] {
-            assert!(
-                EmailAddress::parse("e", bad).is_err(),
-                "{bad:?} should be rejected"
-            );
+            assert!(EmailAddress::parse("e", bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(EmailAddress::parse("e", &format!("{}@example.org", "a".repeat(65))).is_err());
     }

@@ -3,10 +3,16 @@
 
 pub mod email;
 pub mod error;
+pub mod event;
+pub mod registration;
+pub mod role;
 pub mod slug;
 pub mod text;
 
 pub use email::EmailAddress;
 pub use error::DomainError;
+pub use event::{EventDetails, EventForm, EventTimeZone};
+pub use registration::{NewRegistration, TicketRef};
+pub use role::{Role, RoleScope};
 pub use slug::Slug;
 pub use text::{DisplayName, PlainText};

@@ -57,18 +57,11 @@ impl PlainText {
         if chars < min {
             return Err(DomainError::new(
                 field,
-                if min <= 1 {
-                    "is required".to_owned()
-                } else {
-                    format!("must be at least {min} characters")
-                },
+                if min <= 1 { "is required".to_owned() } else { format!("must be at least {min} characters") },
             ));
         }
         if chars > max {
-            return Err(DomainError::new(
-                field,
-                format!("must be at most {max} characters (it has {chars})"),
-            ));
+            return Err(DomainError::new(field, format!("must be at most {max} characters (it has {chars})")));
         }
         if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
             return Err(DomainError::new(field, "contains control characters"));
@@ -78,11 +71,7 @@ impl PlainText {
 
     /// Like [`PlainText::parse`] but an empty value is `None` rather than an error.
     pub fn parse_optional(field: &str, raw: &str, max: usize) -> Result<Option<Self>, DomainError> {
-        if raw.trim().is_empty() {
-            Ok(None)
-        } else {
-            Self::parse(field, raw, 1, max).map(Some)
-        }
+        if raw.trim().is_empty() { Ok(None) } else { Self::parse(field, raw, 1, max).map(Some) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -100,10 +89,7 @@ mod tests {
 
     #[test]
     fn display_name_is_trimmed_and_bounded() {
-        assert_eq!(
-            DisplayName::parse("n", "  Ada Lovelace ").unwrap().as_str(),
-            "Ada Lovelace"
-        );
+        assert_eq!(DisplayName::parse("n", "  Ada Lovelace ").unwrap().as_str(), "Ada Lovelace");
         assert!(DisplayName::parse("n", "   ").is_err());
         assert!(DisplayName::parse("n", &"x".repeat(201)).is_err());
         assert!(DisplayName::parse("n", "two\nlines").is_err());

@@ -7,18 +7,59 @@ use leptos::prelude::*;
 #[component]
 pub fn ErrorPanel(error: AppError) -> impl IntoView {
     let (title, body) = match &error {
-        AppError::NotFound => (
-            "Not found".to_owned(),
-            "There is nothing here, or it is not yours to see.".to_owned(),
-        ),
-        AppError::Unauthenticated => ("Please sign in".to_owned(), error.to_string()),
+        AppError::NotFound => ("Not found".to_owned(), "There is nothing here, or it is not yours to see.".to_owned()),
+        AppError::Unauthenticated => ("Please sign in".to_owned(), "This page is for signed-in people.".to_owned()),
         other => ("Something is not right".to_owned(), other.to_string()),
     };
+    let signin = matches!(error, AppError::Unauthenticated);
     view! {
         <section class="panel error" role="alert">
             <h1>{title}</h1>
             <p>{body}</p>
+            {signin.then(|| view! { <p><a href="/signin">"Sign in"</a></p> })}
         </section>
+    }
+}
+
+/// The outcome of a form's last submission: errors not tied to one field, or a note of
+/// success.
+#[component]
+pub fn FormStatus(
+    result: Signal<Option<Result<(), AppError>>>,
+    #[prop(into)] success: String,
+    /// Fields shown next to their inputs (their errors are not repeated here).
+    #[prop(optional)]
+    fields: &'static [&'static str],
+) -> impl IntoView {
+    move || match result.get() {
+        Some(Ok(())) if !success.is_empty() => {
+            view! { <p class="notice ok" role="status">{success.clone()}</p> }.into_any()
+        }
+        Some(Err(AppError::Invalid(errors))) => {
+            let rest: Vec<String> =
+                errors.iter().filter(|e| !fields.contains(&e.field.as_str())).map(ToString::to_string).collect();
+            view! {
+                <div class="notice bad" role="alert">
+                    <p>"Please check the form."</p>
+                    {(!rest.is_empty()).then(|| view! {
+                        <ul>{rest.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+                    })}
+                </div>
+            }
+            .into_any()
+        }
+        Some(Err(e)) => view! { <p class="notice bad" role="alert">{e.to_string()}</p> }.into_any(),
+        _ => ().into_any(),
+    }
+}
+
+/// The message for one field from the last submission, shown under its input.
+#[component]
+pub fn FieldError(result: Signal<Option<Result<(), AppError>>>, field: &'static str) -> impl IntoView {
+    move || {
+        result.get().and_then(|r| r.err()).and_then(|e| e.field_message(field)).map(|m| {
+            view! { <p class="field-error" id=format!("{field}-error")>{m}</p> }
+        })
     }
 }
 
@@ -29,10 +70,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
 pub fn HydrationMarker() -> impl IntoView {
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
-        if let Some(root) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.document_element())
-        {
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
             let _ = root.set_attribute("data-hydrated", "true");
         }
     });

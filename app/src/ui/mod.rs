@@ -1,14 +1,18 @@
 //! Pages and components. Rendered on the server, hydrated in the browser. Pages ask the
 //! server functions in [`crate::api`] for data and never decide who may see what.
 
+mod account;
 mod components;
+mod manage;
 mod pages;
 
+use crate::api;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
-    components::{Route, Router, Routes},
+    components::{A, Route, Router, Routes},
+    hooks::use_location,
     path,
 };
 
@@ -38,22 +42,54 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let a = SsrMode::Async;
     view! {
         <Stylesheet id="haven-css" href="/pkg/haven.css"/>
         <Title formatter=|page: String| if page.is_empty() { "Haven".to_owned() } else { format!("{page} · Haven") }/>
         <Router>
-            <header class="site-header">
-                <a class="brand" href="/">"Haven"</a>
-            </header>
+            <Header/>
             <main class="page">
                 <Routes fallback=pages::NotFound>
-                    <Route path=path!("/") view=pages::HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/events/:slug") view=pages::EventPage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view=pages::HomePage ssr=a.clone()/>
+                    <Route path=path!("/events/:slug") view=pages::EventPage ssr=a.clone()/>
+                    <Route path=path!("/signin") view=account::SigninPage ssr=a.clone()/>
+                    <Route path=path!("/auth/link/:token") view=account::LinkPage ssr=a.clone()/>
+                    <Route path=path!("/me") view=account::MyPage ssr=a.clone()/>
+                    <Route path=path!("/invitations/:token") view=account::InvitationPage ssr=a.clone()/>
+                    <Route path=path!("/manage") view=manage::ManageHomePage ssr=a.clone()/>
+                    <Route path=path!("/manage/events/:slug") view=manage::EventSettingsPage ssr=a.clone()/>
+                    <Route path=path!("/manage/events/:slug/registrations") view=manage::RegistrationsPage ssr=a.clone()/>
+                    <Route path=path!("/manage/events/:slug/staff") view=manage::StaffPage ssr=a/>
                 </Routes>
             </main>
             <footer class="site-footer">
                 <p>"Reports are handled promptly and in strict confidence."</p>
             </footer>
         </Router>
+    }
+}
+
+/// The site header: who is signed in and where they can go.
+#[component]
+fn Header() -> impl IntoView {
+    let location = use_location();
+    let info = Resource::new(move || location.pathname.get(), |_| api::session_info());
+    view! {
+        <header class="site-header">
+            <a class="brand" href="/">"Haven"</a>
+            <nav aria-label="Account">
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match info.await {
+                            Ok(i) if i.signed_in => view! {
+                                {i.manages.then(|| view! { <A href="/manage">"Manage"</A> })}
+                                <A href="/me">{i.name.unwrap_or_else(|| "My page".to_owned())}</A>
+                            }.into_any(),
+                            _ => view! { <A href="/signin">"Sign in"</A> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </nav>
+        </header>
     }
 }

@@ -2,6 +2,9 @@
 //! connection-pool figures for `/metrics`.
 
 pub mod entities;
+pub mod store;
+
+pub use store::{Store, WriteTx};
 
 use crate::config::{DatabaseKind, DatabaseSettings};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
@@ -33,10 +36,8 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     match &settings.kind {
         DatabaseKind::Sqlite { path } => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| ConnectError::DataDir {
-                    path: dir.display().to_string(),
-                    reason: io_reason(&e),
-                })?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| ConnectError::DataDir { path: dir.display().to_string(), reason: io_reason(&e) })?;
             }
             options.map_sqlx_sqlite_opts(|o| {
                 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -48,29 +49,20 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
             });
             let db = Database::connect(options)
                 .await
-                .map_err(|e| ConnectError::Sqlite {
-                    path: path.display().to_string(),
-                    reason: db_reason(&e),
-                })?;
+                .map_err(|e| ConnectError::Sqlite { path: path.display().to_string(), reason: db_reason(&e) })?;
             // Opening is lazy about writing: prove now that the file takes writes, so a
             // read-only directory fails at start rather than on the first report.
             use sea_orm::ConnectionTrait;
-            db.execute_unprepared("CREATE TABLE IF NOT EXISTS haven_write_check (x INTEGER); DROP TABLE haven_write_check;")
-                .await
-                .map_err(|e| ConnectError::Sqlite {
-                    path: path.display().to_string(),
-                    reason: db_reason(&e),
-                })?;
+            db.execute_unprepared(
+                "CREATE TABLE IF NOT EXISTS haven_write_check (x INTEGER); DROP TABLE haven_write_check;",
+            )
+            .await
+            .map_err(|e| ConnectError::Sqlite { path: path.display().to_string(), reason: db_reason(&e) })?;
             Ok(db)
         }
-        DatabaseKind::Postgres { target } => {
-            Database::connect(options)
-                .await
-                .map_err(|e| ConnectError::Postgres {
-                    target: target.clone(),
-                    reason: db_reason(&e),
-                })
-        }
+        DatabaseKind::Postgres { target } => Database::connect(options)
+            .await
+            .map_err(|e| ConnectError::Postgres { target: target.clone(), reason: db_reason(&e) }),
     }
 }
 
@@ -90,10 +82,7 @@ fn db_reason(e: &DbErr) -> String {
     }
     let text = source.to_string();
     let line = text.lines().next().unwrap_or("unknown error").trim();
-    if line.contains("readonly")
-        || line.contains("read-only")
-        || line.contains("unable to open database file")
-    {
+    if line.contains("readonly") || line.contains("read-only") || line.contains("unable to open database file") {
         format!("{line} (is the directory writable?)")
     } else {
         line.to_owned()
@@ -113,4 +102,29 @@ pub fn pool_stats(db: &DatabaseConnection) -> (u32, usize) {
         }
         _ => (0, 0),
     }
+}
+
+/// A random value made once per installation and kept in the database, so every
+/// instance shares it (created on first use).
+pub async fn server_secret(store: &Store, name: &str) -> Result<String, DbErr> {
+    use entities::server_secret;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    if let Some(s) = server_secret::Entity::find_by_id(name.to_owned()).one(&store.db).await? {
+        return Ok(s.value);
+    }
+    let tx = store.write().await?;
+    let value = crate::crypto::random_token();
+    let inserted =
+        server_secret::Entity::insert(server_secret::ActiveModel { name: Set(name.to_owned()), value: Set(value) })
+            .on_conflict_do_nothing_on([server_secret::Column::Name])
+            .exec(&*tx)
+            .await;
+    inserted?;
+    tx.commit().await?;
+    // Another instance may have won the race: read what was kept.
+    server_secret::Entity::find_by_id(name.to_owned())
+        .one(&store.db)
+        .await?
+        .map(|s| s.value)
+        .ok_or_else(|| DbErr::Custom("a server secret vanished".into()))
 }

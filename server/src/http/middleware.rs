@@ -1,11 +1,14 @@
 //! Middleware every request passes.
 
+use crate::services::Services;
+use crate::services::auth::SESSION_COOKIE;
 use crate::telemetry::Metrics;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use haven_app::api::Actor;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
@@ -18,22 +21,14 @@ static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Gives every request a fresh id (a client's own id is replaced: it could carry
 /// anything), logs one line when it is answered, and counts it by route pattern.
-pub async fn observe(
-    State(metrics): State<Arc<Metrics>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub async fn observe(State(metrics): State<Arc<Metrics>>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = uuid::Uuid::new_v4().simple().to_string();
     let id_header = HeaderValue::from_str(&id).expect("hex is a valid header value");
-    req.headers_mut()
-        .insert(X_REQUEST_ID.clone(), id_header.clone());
+    req.headers_mut().insert(X_REQUEST_ID.clone(), id_header.clone());
     let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
     let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
     let mut res = next.run(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
@@ -67,34 +62,91 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
          form-action 'self'; frame-ancestors 'none'"
     );
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_str(&csp).expect("ascii policy"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("ascii policy"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // Same-origin requests keep their referrer (no-JS forms return to the page they came
     // from); nothing leaves for other sites, so case URLs never leak.
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         HeaderName::from_static("permissions-policy"),
         HeaderValue::from_static("camera=(self), microphone=(), geolocation=(), payment=()"),
     );
-    h.insert(
-        HeaderName::from_static("cross-origin-opener-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
+    h.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
+    // Pages can hold personal data: never keep them in shared caches.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     res
 }
 
-/// Resolves who is asking. Until sign-in exists everyone is anonymous.
-pub async fn resolve_actor(mut req: Request, next: Next) -> Response {
-    req.extensions_mut().insert(Actor::Anonymous);
+/// The value of one cookie in the request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The client's address: the socket's peer, or with trusted proxy headers the first
+/// `X-Forwarded-For` entry.
+fn client_ip(req: &Request, trust_proxy: bool) -> Option<IpAddr> {
+    if trust_proxy
+        && let Some(ip) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok())
+    {
+        return Some(ip);
+    }
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+/// Resolves who is asking from the session cookie, and an opaque key for where from.
+pub async fn resolve_actor(State(services): State<Arc<Services>>, mut req: Request, next: Next) -> Response {
+    let mut actor = Actor {
+        session: None,
+        client: client_ip(&req, services.settings.trust_proxy_headers)
+            .map(|ip| services.client_key(ip))
+            .unwrap_or_default(),
+    };
+    if let Some(token) = cookie(req.headers(), SESSION_COOKIE) {
+        match services.resolve_session(token).await {
+            Ok(session) => actor.session = session,
+            Err(e) => {
+                tracing::error!(error = %e, "session lookup failed");
+                return (StatusCode::SERVICE_UNAVAILABLE, "please try again shortly\n").into_response();
+            }
+        }
+    }
+    req.extensions_mut().insert(actor);
     next.run(req).await
+}
+
+/// Refuses state-changing requests that a browser sent from another site.
+///
+/// Browsers label every request with `Sec-Fetch-Site` and every POST with `Origin`; a
+/// request from this site's own pages passes, one from elsewhere is refused. Requests that
+/// carry neither header come from non-browser clients and pass only without a session
+/// cookie (door devices use bearer tokens). Session cookies are also `SameSite=Lax`.
+pub async fn csrf(State(services): State<Arc<Services>>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let allowed = if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        matches!(site, "same-origin" | "none")
+    } else if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        origin == services.public_url || origin == format!("http://{host}") || origin == format!("https://{host}")
+    } else {
+        cookie(headers, SESSION_COOKIE).is_none()
+    };
+    if allowed { next.run(req).await } else { (StatusCode::FORBIDDEN, "cross-site request refused\n").into_response() }
 }

@@ -2,8 +2,9 @@
 //! metrics, and the middleware every response passes (request ids, metrics, logs,
 //! security headers).
 
+mod auth;
 mod health;
-mod middleware;
+pub mod middleware;
 mod pages;
 
 use crate::config::Settings;
@@ -16,12 +17,18 @@ use haven_app::api::SharedBackend;
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use std::sync::Arc;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Larger bodies are refused before anything reads them (a 50,000-row CSV is ~4 MB).
+const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub services: Arc<Services>,
+    /// The same services, as the port the Leptos server functions call.
     pub backend: SharedBackend,
     pub leptos: LeptosOptions,
     pub metrics: Arc<Metrics>,
@@ -41,24 +48,28 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos.clone();
     let pkg_dir = state.settings.site_root.join("pkg");
 
+    let static_files = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-cache"),
+        ))
+        .service(ServeDir::new(pkg_dir));
+
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/auth/oidc/{provider}/start", get(auth::oidc_start))
+        .route("/auth/oidc/{provider}/callback", get(auth::oidc_callback))
         .route("/fn/{*name}", any(pages::server_fn))
-        .leptos_routes_with_context(&state, routes, context.clone(), move || {
-            haven_app::shell(options.clone())
-        })
-        .nest_service("/pkg", ServeDir::new(pkg_dir))
-        .fallback(file_and_error_handler_with_context::<AppState, _>(
-            context,
-            haven_app::shell,
-        ))
-        .layer(axum::middleware::from_fn(middleware::resolve_actor))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || haven_app::shell(options.clone()))
+        .nest_service("/pkg", static_files)
+        .fallback(file_and_error_handler_with_context::<AppState, _>(context, haven_app::shell))
+        .layer(axum::middleware::from_fn(pages::bad_arguments_are_400))
+        .layer(axum::middleware::from_fn_with_state(state.services.clone(), middleware::resolve_actor))
+        .layer(axum::middleware::from_fn_with_state(state.services.clone(), middleware::csrf))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(middleware::security_headers))
-        .layer(axum::middleware::from_fn_with_state(
-            state.metrics.clone(),
-            middleware::observe,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), middleware::observe))
         .with_state(state)
 }

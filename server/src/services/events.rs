@@ -15,13 +15,10 @@ pub async fn home(s: &Services, _actor: &Actor) -> Result<HomeView, AppError> {
         .filter(event::Column::EndsAt.gte(now))
         .order_by_asc(event::Column::StartsAt)
         .find_also_related(organization::Entity)
-        .all(&s.db)
+        .all(&s.store.db)
         .await
         .map_err(internal)?;
-    let events = rows
-        .into_iter()
-        .map(|(e, org)| summary(&e, org.map(|o| o.name).unwrap_or_default()))
-        .collect();
+    let events = rows.into_iter().map(|(e, org)| summary(&e, org.map(|o| o.name).unwrap_or_default())).collect();
     Ok(HomeView { events })
 }
 
@@ -31,7 +28,7 @@ pub async fn event(s: &Services, _actor: &Actor, slug: String) -> Result<EventVi
     let (e, org) = event::Entity::find()
         .filter(event::Column::Slug.eq(slug.as_str()))
         .find_also_related(organization::Entity)
-        .one(&s.db)
+        .one(&s.store.db)
         .await
         .map_err(internal)?
         .ok_or(AppError::NotFound)?;
@@ -56,9 +53,5 @@ fn summary(e: &event::Model, organization: String) -> EventSummary {
 pub fn format_span(start: DateTime<Utc>, end: DateTime<Utc>, tz: &str) -> String {
     let tz: Tz = tz.parse().unwrap_or(Tz::UTC);
     let fmt = "%a %-d %b %Y, %H:%M";
-    format!(
-        "{} – {}",
-        start.with_timezone(&tz).format(fmt),
-        end.with_timezone(&tz).format(fmt)
-    )
+    format!("{} – {}", start.with_timezone(&tz).format(fmt), end.with_timezone(&tz).format(fmt))
 }

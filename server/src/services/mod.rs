@@ -1,23 +1,73 @@
 //! Use cases. The ONLY place that decides who may do what: every server function and REST
 //! route reaches the data through here, with the [`Actor`] the HTTP layer resolved.
+//!
+//! The rule for hidden things: a service loads the caller's grants before it looks for the
+//! object, and answers `NotFound` both when the object is missing and when the caller may
+//! not see it, so the two cannot be told apart by answer or by work done.
 
-mod events;
+pub mod account;
+pub mod audit;
+pub mod auth;
+pub mod authz;
+pub mod events;
+pub mod manage;
+pub mod oidc;
+pub mod ratelimit;
+pub mod registrations;
+pub mod staff;
 
 use crate::clock::SharedClock;
-use haven_app::api::{Actor, AppError, Backend, EventView, HomeView};
-use sea_orm::{DatabaseConnection, DbErr};
+use crate::config::Settings;
+use crate::db::Store;
+use haven_app::api::*;
+use sea_orm::DbErr;
 use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// Shared state of the use cases.
-#[derive(Clone)]
 pub struct Services {
-    pub db: DatabaseConnection,
+    pub store: Store,
     pub clock: SharedClock,
+    pub settings: Arc<Settings>,
+    /// The resolved public URL (links in e-mail, OIDC redirects).
+    pub public_url: String,
+    pub oidc: oidc::Providers,
+    /// Wakes the outbox worker after a commit that queued mail.
+    pub mail_wake: Arc<Notify>,
+    /// Wakes the sign-in dispatcher after a sign-in request.
+    pub signin_wake: Arc<Notify>,
+    /// Key for turning client addresses into opaque rate-limit keys.
+    client_key_secret: String,
 }
 
 impl Services {
-    pub fn new(db: DatabaseConnection, clock: SharedClock) -> Arc<Self> {
-        Arc::new(Self { db, clock })
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        settings: Arc<Settings>,
+        public_url: String,
+        client_key_secret: String,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            oidc: oidc::Providers::new(settings.oidc.clone()),
+            store,
+            clock,
+            settings,
+            public_url,
+            mail_wake: Arc::default(),
+            signin_wake: Arc::default(),
+            client_key_secret,
+        })
+    }
+
+    /// An opaque key for a client address: the same address gives the same key, and the
+    /// key does not give the address back.
+    pub fn client_key(&self, ip: std::net::IpAddr) -> String {
+        use hmac::Mac as _;
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(self.client_key_secret.as_bytes()).expect("any key length");
+        mac.update(ip.to_string().as_bytes());
+        crate::crypto::hex(&mac.finalize().into_bytes()[..16])
     }
 }
 
@@ -36,5 +86,98 @@ impl Backend for Services {
 
     async fn event(&self, actor: &Actor, slug: String) -> Result<EventView, AppError> {
         events::event(self, actor, slug).await
+    }
+
+    async fn session_info(&self, actor: &Actor) -> Result<SessionInfo, AppError> {
+        Services::session_info(self, actor).await
+    }
+
+    async fn signin_options(&self, _actor: &Actor) -> Result<SigninOptions, AppError> {
+        Ok(Services::signin_options(self))
+    }
+
+    async fn request_signin_link(&self, actor: &Actor, email: String) -> Result<(), AppError> {
+        Services::request_signin_link(self, actor, email).await
+    }
+
+    async fn redeem_signin_link(&self, actor: &Actor, token: String) -> Result<SetCookie, AppError> {
+        Services::redeem_signin_link(self, actor, token).await
+    }
+
+    async fn sign_out(&self, actor: &Actor, everywhere: bool) -> Result<SetCookie, AppError> {
+        Services::sign_out(self, actor, everywhere).await
+    }
+
+    async fn my_page(&self, actor: &Actor) -> Result<MyPage, AppError> {
+        Services::my_page(self, actor).await
+    }
+
+    async fn invitation(&self, _actor: &Actor, token: String) -> Result<InvitationView, AppError> {
+        Services::invitation(self, &token).await
+    }
+
+    async fn accept_invitation(&self, actor: &Actor, token: String) -> Result<Option<SetCookie>, AppError> {
+        Services::accept_invitation(self, actor, &token).await
+    }
+
+    async fn manage_home(&self, actor: &Actor) -> Result<ManageHome, AppError> {
+        Services::manage_home(self, actor).await
+    }
+
+    async fn create_event(&self, actor: &Actor, organization: String, input: EventInput) -> Result<String, AppError> {
+        Services::create_event(self, actor, &organization, &input).await
+    }
+
+    async fn event_settings(&self, actor: &Actor, slug: String) -> Result<EventSettings, AppError> {
+        Services::event_settings(self, actor, &slug).await
+    }
+
+    async fn update_event(&self, actor: &Actor, slug: String, input: EventInput) -> Result<String, AppError> {
+        Services::update_event(self, actor, &slug, &input).await
+    }
+
+    async fn registrations(
+        &self,
+        actor: &Actor,
+        slug: String,
+        query: String,
+        page: u32,
+    ) -> Result<RegistrationPage, AppError> {
+        Services::registrations(self, actor, &slug, &query, page).await
+    }
+
+    async fn add_registration(
+        &self,
+        actor: &Actor,
+        slug: String,
+        name: String,
+        email: String,
+        ticket_ref: String,
+        role: String,
+    ) -> Result<(), AppError> {
+        Services::add_registration(self, actor, &slug, [&name, &email, &ticket_ref, &role]).await
+    }
+
+    async fn import_registrations(&self, actor: &Actor, slug: String, csv: String) -> Result<ImportReport, AppError> {
+        Services::import_registrations(self, actor, &slug, &csv).await
+    }
+
+    async fn staff(&self, actor: &Actor, slug: String) -> Result<StaffView, AppError> {
+        Services::staff(self, actor, &slug).await
+    }
+
+    async fn invite_staff(
+        &self,
+        actor: &Actor,
+        slug: String,
+        email: String,
+        role: String,
+        scope: String,
+    ) -> Result<(), AppError> {
+        Services::invite_staff(self, actor, &slug, &email, &role, &scope).await
+    }
+
+    async fn revoke_role(&self, actor: &Actor, slug: String, role_id: String) -> Result<(), AppError> {
+        Services::revoke_role(self, actor, &slug, &role_id).await
     }
 }

@@ -1,0 +1,100 @@
+//! Staff roles and what each may grant.
+
+use super::DomainError;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A staff role, held for one event or for a whole organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The safety (code-of-conduct) team.
+    Responder,
+    /// Staff who accompany people.
+    Escort,
+    /// Staff who scan badges.
+    Door,
+    /// Runs an event.
+    Organizer,
+    /// Runs the organization.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Role::Responder, Role::Escort, Role::Door, Role::Organizer, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Responder => "responder",
+            Role::Escort => "escort",
+            Role::Door => "door",
+            Role::Organizer => "organizer",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Responder => "Safety team (responder)",
+            Role::Escort => "Escort",
+            Role::Door => "Door staff",
+            Role::Organizer => "Organizer",
+            Role::Admin => "Administrator",
+        }
+    }
+
+    pub fn parse(field: &str, raw: &str) -> Result<Role, DomainError> {
+        let s = raw.trim().to_ascii_lowercase();
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| DomainError::new(field, "must be one of responder, escort, door, organizer, admin"))
+    }
+
+    /// Whether the role can be held for a single event (admin is organization-wide only).
+    pub fn event_scoped_allowed(self) -> bool {
+        self != Role::Admin
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a role applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleScope {
+    Event,
+    Organization,
+}
+
+impl RoleScope {
+    pub fn parse(field: &str, raw: &str) -> Result<RoleScope, DomainError> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "" | "event" => Ok(RoleScope::Event),
+            "organization" | "org" => Ok(RoleScope::Organization),
+            _ => Err(DomainError::new(field, "must be event or organization")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_parse_case_insensitively_and_reject_the_unknown() {
+        assert_eq!(Role::parse("r", " Door ").unwrap(), Role::Door);
+        assert!(Role::parse("r", "superuser").is_err());
+        assert!(Role::parse("r", "").is_err());
+    }
+
+    #[test]
+    fn admin_is_organization_wide_only() {
+        assert!(!Role::Admin.event_scoped_allowed());
+        assert!(Role::Escort.event_scoped_allowed());
+    }
+}

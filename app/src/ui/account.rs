@@ -1,0 +1,187 @@
+//! Signing in, the person's own page, staff invitations.
+
+use super::components::{ErrorPanel, FieldError, FormStatus, HydrationMarker};
+use crate::api::{self, AcceptInvitation, RedeemSigninLink, RequestSigninLink, SignOut};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+#[component]
+pub fn SigninPage() -> impl IntoView {
+    let query = use_query_map();
+    let options = Resource::new(|| (), |_| api::signin_options());
+    let request = ServerAction::<RequestSigninLink>::new();
+    let result = Signal::derive(move || request.value().get());
+    let sent = move || query.read().get("sent").is_some() || matches!(request.value().get(), Some(Ok(())));
+    let return_to = move || query.read().get("return_to").unwrap_or_else(|| "/me".to_owned());
+    let problem = move || {
+        query.read().get("error").map(|code| match code.as_str() {
+            "expired" => "That sign-in attempt expired or was already used. Please start again.",
+            "provider" => "The sign-in provider did not complete the sign-in. Please try again.",
+            "unknown_provider" => "That sign-in provider is not configured here.",
+            _ => "Signing in did not work. Please try again.",
+        })
+    };
+    view! {
+        <Title text="Sign in"/>
+        <h1>"Sign in"</h1>
+        {move || problem().map(|p| view! { <p class="notice bad" role="alert">{p}</p> })}
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let providers = options.await.map(|o| o.providers).unwrap_or_default();
+                (!providers.is_empty()).then(|| view! {
+                    <section class="panel">
+                        <h2>"With your account"</h2>
+                        <ul class="providers">
+                            {providers.into_iter().map(|p| {
+                                let href = format!("/auth/oidc/{}/start?return_to={}", p.id, urlencode(&return_to()));
+                                view! { <li><a class="button" rel="external" href=href>"Sign in with " {p.name}</a></li> }
+                            }).collect_view()}
+                        </ul>
+                    </section>
+                })
+            })}
+        </Suspense>
+        <section class="panel">
+            <h2>"With a link by e-mail"</h2>
+            <Show
+                when=sent
+                fallback=move || view! {
+                    <ActionForm action=request>
+                        <label for="email">"Your e-mail address"</label>
+                        <input id="email" type="email" name="email" required autocomplete="email" maxlength="254"/>
+                        <FieldError result field="email"/>
+                        <button type="submit">"Send me a sign-in link"</button>
+                    </ActionForm>
+                    <FormStatus result success="" fields=&["email"]/>
+                }
+            >
+                <p class="notice ok" role="status">
+                    "If that address is registered with Haven, a sign-in link is on its way. "
+                    "It works once, for 15 minutes."
+                </p>
+            </Show>
+        </section>
+        <HydrationMarker/>
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The page a sign-in link opens: one button, so a mail scanner following the link
+/// does not use it up.
+#[component]
+pub fn LinkPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let redeem = ServerAction::<RedeemSigninLink>::new();
+    let result = Signal::derive(move || redeem.value().get());
+    view! {
+        <Title text="Sign in"/>
+        <h1>"Sign in to Haven"</h1>
+        <ActionForm action=redeem>
+            <input type="hidden" name="token" value=token/>
+            <button type="submit">"Sign in"</button>
+        </ActionForm>
+        <FormStatus result success="Signed in."/>
+        <HydrationMarker/>
+    }
+}
+
+#[component]
+pub fn MyPage() -> impl IntoView {
+    let page = Resource::new(|| (), |_| api::my_page());
+    let sign_out = ServerAction::<SignOut>::new();
+    view! {
+        <Title text="My page"/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(me) => view! {
+                        <h1>{me.name}</h1>
+                        {me.email.map(|e| view! { <p class="muted">{e}</p> })}
+                        <section class="panel">
+                            <h2>"My registrations"</h2>
+                            {if me.registrations.is_empty() {
+                                view! { <p>"You are not registered for any event."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="registrations">
+                                        {me.registrations.into_iter().map(|r| view! {
+                                            <li>
+                                                <a href=format!("/events/{}", r.event_slug)>{r.event_name}</a>
+                                                " · " {r.when}
+                                                {r.ticket_ref.map(|t| view! { " · ticket " {t} })}
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }}
+                        </section>
+                        {(!me.roles.is_empty()).then(|| view! {
+                            <section class="panel">
+                                <h2>"My staff roles"</h2>
+                                <ul class="roles">
+                                    {me.roles.into_iter().map(|r| view! {
+                                        <li>{r.role.label()} " · " {r.scope}</li>
+                                    }).collect_view()}
+                                </ul>
+                            </section>
+                        })}
+                        <section class="panel">
+                            <h2>"Sign out"</h2>
+                            <ActionForm action=sign_out>
+                                <label class="inline">
+                                    <input type="checkbox" name="everywhere" value="true"/>
+                                    " Sign out on every device"
+                                </label>
+                                <button type="submit">"Sign out"</button>
+                            </ActionForm>
+                        </section>
+                        <HydrationMarker/>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn InvitationPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let invitation = Resource::new(token, api::invitation);
+    let accept = ServerAction::<AcceptInvitation>::new();
+    let result = Signal::derive(move || accept.value().get());
+    view! {
+        <Title text="Invitation"/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match invitation.await {
+                    Ok(inv) => view! {
+                        <h1>"You are invited"</h1>
+                        <p>
+                            {inv.organization} " invites " <strong>{inv.email}</strong> " to help at "
+                            <strong>{inv.scope}</strong> " as " <strong>{inv.role.label()}</strong> "."
+                        </p>
+                        <ActionForm action=accept>
+                            <input type="hidden" name="token" value=token/>
+                            <button type="submit">"Accept"</button>
+                        </ActionForm>
+                        <FormStatus result success="Accepted."/>
+                        <HydrationMarker/>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,144 @@
+//! The operator's commands behind `haven import`, `haven org`, `haven staff` and
+//! `haven audit`. They go through the same services as the web pages.
+
+use crate::clock::SystemClock;
+use crate::config::Settings;
+use crate::db::entities::{event, organization};
+use crate::services::registrations::Phase;
+use crate::services::{Services, audit, auth, staff};
+use crate::startup;
+use anyhow::{Context, bail};
+use haven_app::api::AppError;
+use haven_app::domain::{DisplayName, EmailAddress, Role, Slug};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use std::io::IsTerminal as _;
+use std::path::Path;
+use std::sync::Arc;
+use uuid::Uuid;
+
+async fn open(settings: Settings) -> anyhow::Result<Arc<Services>> {
+    let db = startup::open_database(&settings, true).await?;
+    let public_url = settings.public_url_for(settings.addr);
+    Ok(startup::services(settings, db, Arc::new(SystemClock), public_url).await?)
+}
+
+/// Explains an API error on stderr, one problem per line.
+fn explain(err: AppError) -> anyhow::Error {
+    match err {
+        AppError::Invalid(problems) => {
+            for p in &problems {
+                eprintln!("  {p}");
+            }
+            anyhow::anyhow!("{} problem(s) found above; nothing was changed", problems.len())
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+pub async fn import_registrations(settings: Settings, slug: &str, file: &Path) -> anyhow::Result<()> {
+    let services = open(settings).await?;
+    let e = event::Entity::find()
+        .filter(event::Column::Slug.eq(slug))
+        .one(&services.store.db)
+        .await?
+        .with_context(|| format!("no event with the slug {slug:?}"))?;
+    let text = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text = String::from_utf8(text).map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", file.display()))?;
+    let bar = ProgressBar::with_draw_target(
+        Some(0),
+        if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+    );
+    bar.set_style(ProgressStyle::with_template("{msg:10} [{bar:40}] {pos}/{len}").expect("a valid template"));
+    let progress = |phase: Phase, done: u64, total: u64| {
+        bar.set_message(match phase {
+            Phase::Checking => "checking",
+            Phase::Writing => "writing",
+        });
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let report = services.import_csv(None, &e, &text, &progress).await.map_err(explain)?;
+    bar.finish_and_clear();
+    println!("imported {} registration(s); {} already registered", report.created, report.unchanged);
+    Ok(())
+}
+
+pub async fn create_org(settings: Settings, slug: &str, name: &str) -> anyhow::Result<()> {
+    let slug = Slug::parse("--slug", slug)?;
+    let name = DisplayName::parse("--name", name)?;
+    let services = open(settings).await?;
+    let now = services.clock.now();
+    let tx = services.store.write().await?;
+    if organization::Entity::find().filter(organization::Column::Slug.eq(slug.as_str())).one(&*tx).await?.is_some() {
+        bail!("an organization with the slug {slug} already exists");
+    }
+    let id = Uuid::new_v4();
+    organization::Entity::insert(organization::ActiveModel {
+        id: Set(id),
+        slug: Set(slug.as_str().to_owned()),
+        name: Set(name.as_str().to_owned()),
+        created_at: Set(now),
+    })
+    .exec(&*tx)
+    .await?;
+    audit::append(&tx, now, vec![audit::Entry::new(None, "organization.created", "organization", id)]).await?;
+    tx.commit().await?;
+    println!("created the organization {slug}");
+    Ok(())
+}
+
+pub async fn grant(
+    settings: Settings,
+    org: &str,
+    event_slug: Option<&str>,
+    email: &str,
+    name: Option<&str>,
+    role: &str,
+) -> anyhow::Result<()> {
+    let email = EmailAddress::parse("--email", email)?;
+    let role = Role::parse("--role", role)?;
+    let services = open(settings).await?;
+    let db = &services.store.db;
+    let o = organization::Entity::find()
+        .filter(organization::Column::Slug.eq(org))
+        .one(db)
+        .await?
+        .with_context(|| format!("no organization with the slug {org:?}"))?;
+    let event_id = match event_slug {
+        None => None,
+        Some(_) if role == Role::Admin => {
+            bail!("admin is an organization-wide role; leave out --event")
+        }
+        Some(slug) => Some(
+            event::Entity::find()
+                .filter(event::Column::Slug.eq(slug))
+                .filter(event::Column::OrganizationId.eq(o.id))
+                .one(db)
+                .await?
+                .with_context(|| format!("no event {slug:?} in the organization {org:?}"))?
+                .id,
+        ),
+    };
+    let name = DisplayName::parse("--name", name.unwrap_or(email.as_str().split('@').next().unwrap_or("Staff")))?;
+    let now = services.clock.now();
+    let tx = services.store.write().await?;
+    let (p, _) = auth::person_for_email(&tx, now, None, &name, &email).await?;
+    tx.commit().await?;
+    let granted = staff::grant(&services, p.id, o.id, event_id, role).await?;
+    println!("{}", if granted { "role granted" } else { "that role was already held; nothing changed" });
+    Ok(())
+}
+
+pub async fn verify_audit(settings: Settings) -> anyhow::Result<()> {
+    let db = startup::open_database(&settings, false).await?;
+    match audit::verify(&db).await? {
+        audit::Verification::Intact { records } => {
+            println!("the audit log is intact: {records} record(s), every link verified");
+            Ok(())
+        }
+        audit::Verification::Broken { seq, problem } => {
+            bail!("the audit log is broken at record {seq}: {problem}")
+        }
+    }
+}

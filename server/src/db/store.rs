@@ -1,0 +1,56 @@
+//! Write transactions. SQLite admits one writer at a time, and a transaction that reads
+//! before it writes can fail when another writer commits in between; so on SQLite every
+//! write transaction of this process first takes one async lock (Haven runs a single
+//! process on SQLite). PostgreSQL needs no such lock: appends to the audit chain lock its
+//! head row instead.
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
+use std::ops::Deref;
+use std::sync::Arc;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+#[derive(Clone)]
+pub struct Store {
+    pub db: DatabaseConnection,
+    writer: Option<Arc<Mutex<()>>>,
+}
+
+impl Store {
+    pub fn new(db: DatabaseConnection) -> Store {
+        let writer = (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Store { db, writer }
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Begins a transaction that will write.
+    pub async fn write(&self) -> Result<WriteTx, DbErr> {
+        let guard = match &self.writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = self.db.begin().await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+}
+
+/// A write transaction; dropped without [`WriteTx::commit`] it rolls back.
+pub struct WriteTx {
+    tx: DatabaseTransaction,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.tx.commit().await
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.tx
+    }
+}

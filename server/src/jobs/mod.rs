@@ -1,0 +1,31 @@
+//! Background work of a server instance: turning sign-in requests into links, and
+//! forgetting what is no longer needed (old rate-limit attempts).
+
+use crate::services::{Services, ratelimit};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub fn spawn(services: Arc<Services>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last_prune: Option<Instant> = None;
+        loop {
+            if let Err(e) = services.dispatch_signin_requests().await {
+                tracing::error!(error = %e, "sign-in dispatcher failed a round");
+            }
+            if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
+                last_prune = Some(Instant::now());
+                let pruned = async {
+                    let tx = services.store.write().await?;
+                    let n = ratelimit::prune(&tx, services.clock.now()).await?;
+                    tx.commit().await?;
+                    Ok::<_, sea_orm::DbErr>(n)
+                }
+                .await;
+                if let Err(e) = pruned {
+                    tracing::error!(error = %e, "pruning failed");
+                }
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), services.signin_wake.notified()).await;
+        }
+    })
+}

@@ -1,0 +1,205 @@
+//! A person's own view: who is signed in, their page, and staff invitations.
+
+use super::auth::{EMAIL_PROVIDER, link_identity, person_for_email};
+use super::authz::Grants;
+use super::events::format_span;
+use super::{Services, audit, internal};
+use crate::crypto::{hash_token, looks_like_token};
+use crate::db::entities::{event, invitation, organization, person, registration, staff_role};
+use haven_app::api::{
+    Actor, AppError, InvitationView, MyPage, MyRegistration, MyRole, ProviderLink, SessionInfo, SetCookie,
+    SigninOptions,
+};
+use haven_app::domain::{DisplayName, EmailAddress, Role};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+impl Services {
+    /// The signed-in person, or `Unauthenticated`.
+    pub(super) async fn signed_in_person(&self, actor: &Actor) -> Result<person::Model, AppError> {
+        let id = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        person::Entity::find_by_id(id).one(&self.store.db).await.map_err(internal)?.ok_or(AppError::Unauthenticated)
+    }
+
+    pub(super) async fn session_info(&self, actor: &Actor) -> Result<SessionInfo, AppError> {
+        let Some(id) = actor.person_id() else {
+            return Ok(SessionInfo::default());
+        };
+        let p = person::Entity::find_by_id(id).one(&self.store.db).await.map_err(internal)?;
+        let grants = Grants::load(&self.store.db, Some(id)).await.map_err(internal)?;
+        Ok(SessionInfo { signed_in: p.is_some(), name: p.map(|p| p.display_name), manages: grants.any_management() })
+    }
+
+    pub(super) fn signin_options(&self) -> SigninOptions {
+        SigninOptions {
+            providers: self
+                .oidc
+                .all()
+                .iter()
+                .map(|p| ProviderLink { id: p.id.clone(), name: p.name.clone() })
+                .collect(),
+        }
+    }
+
+    pub(super) async fn my_page(&self, actor: &Actor) -> Result<MyPage, AppError> {
+        let p = self.signed_in_person(actor).await?;
+        let db = &self.store.db;
+        let regs = registration::Entity::find()
+            .filter(registration::Column::PersonId.eq(p.id))
+            .find_also_related(event::Entity)
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let mut registrations: Vec<(chrono::DateTime<chrono::Utc>, MyRegistration)> = regs
+            .into_iter()
+            .filter_map(|(r, e)| {
+                let e = e?;
+                Some((
+                    e.starts_at,
+                    MyRegistration {
+                        event_slug: e.slug.clone(),
+                        event_name: e.name.clone(),
+                        when: format_span(e.starts_at, e.ends_at, &e.time_zone),
+                        ticket_ref: r.ticket_ref,
+                        role: r.role,
+                    },
+                ))
+            })
+            .collect();
+        registrations.sort_by_key(|(start, _)| *start);
+        let grants = Grants::load(db, Some(p.id)).await.map_err(internal)?;
+        let mut roles = Vec::new();
+        for g in grants.0 {
+            let (scope, event_slug) = match g.event_id {
+                Some(eid) => match event::Entity::find_by_id(eid).one(db).await.map_err(internal)? {
+                    Some(e) => (e.name, Some(e.slug)),
+                    None => continue,
+                },
+                None => match organization::Entity::find_by_id(g.organization_id).one(db).await.map_err(internal)? {
+                    Some(o) => (o.name, None),
+                    None => continue,
+                },
+            };
+            roles.push(MyRole { role: g.role, scope, event_slug });
+        }
+        Ok(MyPage {
+            name: p.display_name,
+            email: p.email,
+            registrations: registrations.into_iter().map(|(_, r)| r).collect(),
+            roles,
+        })
+    }
+
+    /// A live invitation by its link token; anything else is simply not found.
+    async fn live_invitation(&self, token: &str) -> Result<invitation::Model, AppError> {
+        if !looks_like_token(token) {
+            return Err(AppError::NotFound);
+        }
+        let inv = invitation::Entity::find()
+            .filter(invitation::Column::TokenHash.eq(hash_token(token)))
+            .one(&self.store.db)
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::NotFound)?;
+        if inv.accepted_at.is_some() || inv.expires_at <= self.clock.now() {
+            return Err(AppError::NotFound);
+        }
+        Ok(inv)
+    }
+
+    pub(super) async fn invitation(&self, token: &str) -> Result<InvitationView, AppError> {
+        let inv = self.live_invitation(token.trim()).await?;
+        let db = &self.store.db;
+        let org = organization::Entity::find_by_id(inv.organization_id)
+            .one(db)
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::NotFound)?;
+        let scope = match inv.event_id {
+            Some(eid) => event::Entity::find_by_id(eid).one(db).await.map_err(internal)?.map(|e| e.name),
+            None => Some(org.name.clone()),
+        }
+        .ok_or(AppError::NotFound)?;
+        Ok(InvitationView {
+            role: Role::parse("role", &inv.role).map_err(|_| AppError::Internal)?,
+            scope,
+            organization: org.name,
+            email: inv.email,
+        })
+    }
+
+    pub(super) async fn accept_invitation(&self, actor: &Actor, token: &str) -> Result<Option<SetCookie>, AppError> {
+        let inv = self.live_invitation(token.trim()).await?;
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        let taken = invitation::Entity::update_many()
+            .col_expr(invitation::Column::AcceptedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(invitation::Column::Id.eq(inv.id))
+            .filter(invitation::Column::AcceptedAt.is_null())
+            .exec(&*tx)
+            .await
+            .map_err(internal)?
+            .rows_affected;
+        if taken != 1 {
+            return Err(AppError::NotFound);
+        }
+        // Whoever is signed in accepts; otherwise the invitation signs its addressee in.
+        let (person_id, cookie) = match actor.person_id() {
+            Some(id) => (id, None),
+            None => {
+                let email = EmailAddress::parse("email", &inv.email).map_err(|_| AppError::Internal)?;
+                let name = DisplayName::parse("name", email.as_str().split('@').next().unwrap_or("Staff"))
+                    .unwrap_or_else(|_| DisplayName::parse("name", "Staff").expect("valid"));
+                let (p, _) = person_for_email(&tx, now, None, &name, &email).await.map_err(internal)?;
+                link_identity(&tx, now, p.id, EMAIL_PROVIDER, &email.normalized()).await.map_err(internal)?;
+                let cookie = self.start_session(&tx, p.id, None, now).await.map_err(internal)?;
+                (p.id, Some(cookie))
+            }
+        };
+        invitation::Entity::update(invitation::ActiveModel {
+            id: Set(inv.id),
+            accepted_by: Set(Some(person_id)),
+            ..Default::default()
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        let already = staff_role::Entity::find()
+            .filter(staff_role::Column::PersonId.eq(person_id))
+            .filter(staff_role::Column::OrganizationId.eq(inv.organization_id))
+            .filter(match inv.event_id {
+                Some(e) => staff_role::Column::EventId.eq(e),
+                None => staff_role::Column::EventId.is_null(),
+            })
+            .filter(staff_role::Column::Role.eq(&inv.role))
+            .filter(staff_role::Column::RevokedAt.is_null())
+            .one(&*tx)
+            .await
+            .map_err(internal)?;
+        let mut entries = vec![audit::Entry::new(Some(person_id), "invitation.accepted", "invitation", inv.id)];
+        if already.is_none() {
+            let role_id = Uuid::new_v4();
+            staff_role::Entity::insert(staff_role::ActiveModel {
+                id: Set(role_id),
+                person_id: Set(person_id),
+                organization_id: Set(inv.organization_id),
+                event_id: Set(inv.event_id),
+                role: Set(inv.role.clone()),
+                granted_by: Set(Some(inv.invited_by)),
+                created_at: Set(now),
+                revoked_at: Set(None),
+            })
+            .exec(&*tx)
+            .await
+            .map_err(internal)?;
+            entries.push(
+                audit::Entry::new(Some(person_id), "role.granted", "staff_role", role_id)
+                    .with("role", inv.role.clone())
+                    .with("person", person_id.to_string()),
+            );
+        }
+        audit::append(&tx, now, entries).await.map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        Ok(cookie)
+    }
+}

@@ -1,0 +1,301 @@
+//! Sessions, sign-in links, and the one person behind several sign-in identities.
+
+use super::{Services, audit, internal, ratelimit};
+use crate::crypto::{hash_token, looks_like_token, random_token};
+use crate::db::WriteTx;
+use crate::db::entities::{identity, login_link, person, session, signin_request};
+use crate::mail::{enqueue, templates};
+use chrono::{DateTime, Duration, Utc};
+use haven_app::api::{Actor, ActorSession, AppError, SetCookie};
+use haven_app::domain::{DisplayName, EmailAddress};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+pub const SESSION_COOKIE: &str = "haven_session";
+/// Identities made by e-mail links use this provider name; the subject is the normalized
+/// address.
+pub const EMAIL_PROVIDER: &str = "email";
+const LINK_LIFETIME: Duration = Duration::minutes(15);
+
+impl Services {
+    fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    pub fn session_cookie(&self, token: &str) -> SetCookie {
+        let secure = if self.secure_cookies() { "; Secure" } else { "" };
+        SetCookie(format!(
+            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            self.settings.session_max.as_secs()
+        ))
+    }
+
+    pub fn clear_session_cookie(&self) -> SetCookie {
+        let secure = if self.secure_cookies() { "; Secure" } else { "" };
+        SetCookie(format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"))
+    }
+
+    /// The session a cookie token stands for, if it is live. Refreshes its idle timer at
+    /// most once a minute.
+    pub async fn resolve_session(&self, token: &str) -> Result<Option<ActorSession>, DbErr> {
+        if !looks_like_token(token) {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let Some(s) = session::Entity::find()
+            .filter(session::Column::TokenHash.eq(hash_token(token)))
+            .one(&self.store.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let idle = Duration::from_std(self.settings.session_idle).unwrap_or(Duration::hours(8));
+        if s.revoked_at.is_some() || s.expires_at <= now || s.last_seen_at + idle <= now {
+            return Ok(None);
+        }
+        if now - s.last_seen_at > Duration::minutes(1) {
+            let tx = self.store.write().await?;
+            session::Entity::update(session::ActiveModel {
+                id: Set(s.id),
+                last_seen_at: Set(now),
+                ..Default::default()
+            })
+            .exec(&*tx)
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(Some(ActorSession { person_id: s.person_id, session_id: s.id }))
+    }
+
+    /// Starts a new session for `person` (ending the caller's current one: sessions are
+    /// rotated at every sign-in) and returns its cookie.
+    pub async fn start_session(
+        &self,
+        tx: &WriteTx,
+        person: Uuid,
+        replacing: Option<&ActorSession>,
+        now: DateTime<Utc>,
+    ) -> Result<SetCookie, DbErr> {
+        if let Some(old) = replacing {
+            revoke_where(tx, session::Column::Id.eq(old.session_id), now).await?;
+        }
+        let token = random_token();
+        let max = Duration::from_std(self.settings.session_max).unwrap_or(Duration::days(7));
+        session::Entity::insert(session::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            token_hash: Set(hash_token(&token)),
+            person_id: Set(person),
+            created_at: Set(now),
+            last_seen_at: Set(now),
+            expires_at: Set(now + max),
+            revoked_at: Set(None),
+        })
+        .exec(&**tx)
+        .await?;
+        Ok(self.session_cookie(&token))
+    }
+
+    pub(super) async fn request_signin_link(&self, actor: &Actor, email: String) -> Result<(), AppError> {
+        let email = EmailAddress::parse("email", &email)?;
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        ratelimit::hit(&tx, ratelimit::SIGNIN_PER_CLIENT, &actor.client, now).await.map_err(internal)??;
+        ratelimit::hit(&tx, ratelimit::SIGNIN_PER_ADDRESS, &email.normalized(), now).await.map_err(internal)??;
+        // Only record the request: whether the address is known is decided later, by the
+        // dispatcher, so this answer takes the same path and time for every address.
+        signin_request::Entity::insert(signin_request::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            email: Set(email.as_str().to_owned()),
+            email_normalized: Set(email.normalized()),
+            created_at: Set(now),
+            processed_at: Set(None),
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        self.signin_wake.notify_one();
+        Ok(())
+    }
+
+    /// Turns pending sign-in requests into links for the addresses Haven knows. Unknown
+    /// addresses get nothing. Returns how many requests it handled.
+    pub async fn dispatch_signin_requests(&self) -> Result<usize, DbErr> {
+        let pending = signin_request::Entity::find()
+            .filter(signin_request::Column::ProcessedAt.is_null())
+            .order_by_asc(signin_request::Column::CreatedAt)
+            .limit(50)
+            .all(&self.store.db)
+            .await?;
+        let count = pending.len();
+        for request in pending {
+            let now = self.clock.now();
+            let tx = self.store.write().await?;
+            let done = signin_request::Entity::update_many()
+                .col_expr(signin_request::Column::ProcessedAt, sea_orm::sea_query::Expr::value(now))
+                .filter(signin_request::Column::Id.eq(request.id))
+                .filter(signin_request::Column::ProcessedAt.is_null())
+                .exec(&*tx)
+                .await?
+                .rows_affected;
+            if done == 1
+                && request.created_at + LINK_LIFETIME > now
+                && let Some(p) = person::Entity::find()
+                    .filter(person::Column::EmailNormalized.eq(&request.email_normalized))
+                    .one(&*tx)
+                    .await?
+            {
+                let token = create_login_link(&tx, p.id, now).await?;
+                let link = format!("{}/auth/link/{token}", self.public_url);
+                enqueue(&tx, now, templates::signin_link(&request.email, &link)).await?;
+            }
+            tx.commit().await?;
+        }
+        if count > 0 {
+            self.mail_wake.notify_one();
+        }
+        Ok(count)
+    }
+
+    pub(super) async fn redeem_signin_link(&self, actor: &Actor, token: String) -> Result<SetCookie, AppError> {
+        let unusable =
+            || AppError::invalid("token", "this sign-in link has expired or was already used; ask for a new one");
+        if !looks_like_token(token.trim()) {
+            return Err(unusable());
+        }
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        let link = login_link::Entity::find()
+            .filter(login_link::Column::TokenHash.eq(hash_token(token.trim())))
+            .one(&*tx)
+            .await
+            .map_err(internal)?
+            .ok_or_else(unusable)?;
+        if link.used_at.is_some() || link.expires_at <= now {
+            return Err(unusable());
+        }
+        let used = login_link::Entity::update_many()
+            .col_expr(login_link::Column::UsedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(login_link::Column::Id.eq(link.id))
+            .filter(login_link::Column::UsedAt.is_null())
+            .exec(&*tx)
+            .await
+            .map_err(internal)?
+            .rows_affected;
+        if used != 1 {
+            return Err(unusable());
+        }
+        let p =
+            person::Entity::find_by_id(link.person_id).one(&*tx).await.map_err(internal)?.ok_or(AppError::Internal)?;
+        if let Some(normalized) = &p.email_normalized {
+            link_identity(&tx, now, p.id, EMAIL_PROVIDER, normalized).await.map_err(internal)?;
+        }
+        let cookie = self.start_session(&tx, p.id, actor.session.as_ref(), now).await.map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        Ok(cookie)
+    }
+
+    pub(super) async fn sign_out(&self, actor: &Actor, everywhere: bool) -> Result<SetCookie, AppError> {
+        if let Some(s) = &actor.session {
+            let now = self.clock.now();
+            let tx = self.store.write().await.map_err(internal)?;
+            let which = if everywhere {
+                session::Column::PersonId.eq(s.person_id)
+            } else {
+                session::Column::Id.eq(s.session_id)
+            };
+            revoke_where(&tx, which, now).await.map_err(internal)?;
+            tx.commit().await.map_err(internal)?;
+        }
+        Ok(self.clear_session_cookie())
+    }
+}
+
+/// Makes a one-time sign-in link token for a person, valid for 15 minutes.
+pub async fn create_login_link(tx: &WriteTx, person: Uuid, now: DateTime<Utc>) -> Result<String, DbErr> {
+    let token = random_token();
+    login_link::Entity::insert(login_link::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        token_hash: Set(hash_token(&token)),
+        person_id: Set(person),
+        created_at: Set(now),
+        expires_at: Set(now + LINK_LIFETIME),
+        used_at: Set(None),
+    })
+    .exec(&**tx)
+    .await?;
+    Ok(token)
+}
+
+async fn revoke_where(tx: &WriteTx, which: sea_orm::sea_query::SimpleExpr, now: DateTime<Utc>) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(which)
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(&**tx)
+        .await?;
+    Ok(())
+}
+
+/// Links a sign-in identity to a person (idempotent). Audited when new.
+pub async fn link_identity(
+    tx: &WriteTx,
+    now: DateTime<Utc>,
+    person_id: Uuid,
+    provider: &str,
+    subject: &str,
+) -> Result<(), DbErr> {
+    let existing = identity::Entity::find()
+        .filter(identity::Column::Provider.eq(provider))
+        .filter(identity::Column::Subject.eq(subject))
+        .one(&**tx)
+        .await?;
+    if existing.is_none() {
+        let id = Uuid::new_v4();
+        identity::Entity::insert(identity::ActiveModel {
+            id: Set(id),
+            person_id: Set(person_id),
+            provider: Set(provider.to_owned()),
+            subject: Set(subject.to_owned()),
+            created_at: Set(now),
+        })
+        .exec(&**tx)
+        .await?;
+        audit::append(
+            tx,
+            now,
+            vec![
+                audit::Entry::new(Some(person_id), "identity.linked", "person", person_id)
+                    .with("identity", id.to_string()),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The person with this address (by normalized form), created if there is none.
+/// Returns the person and whether it was created.
+pub async fn person_for_email(
+    tx: &WriteTx,
+    now: DateTime<Utc>,
+    actor: Option<Uuid>,
+    name: &DisplayName,
+    email: &EmailAddress,
+) -> Result<(person::Model, bool), DbErr> {
+    if let Some(p) =
+        person::Entity::find().filter(person::Column::EmailNormalized.eq(email.normalized())).one(&**tx).await?
+    {
+        return Ok((p, false));
+    }
+    let p = person::Model {
+        id: Uuid::new_v4(),
+        display_name: name.as_str().to_owned(),
+        email: Some(email.as_str().to_owned()),
+        email_normalized: Some(email.normalized()),
+        created_at: now,
+    };
+    person::Entity::insert(person::ActiveModel::from(p.clone())).exec(&**tx).await?;
+    audit::append(tx, now, vec![audit::Entry::new(actor, "person.created", "person", p.id)]).await?;
+    Ok((p, true))
+}

@@ -1,0 +1,197 @@
+//! Organizers' and admins' work on events.
+
+use super::authz::Grants;
+use super::events::format_span;
+use super::{Services, audit, internal};
+use crate::db::entities::{event, organization, registration};
+use haven_app::api::{Actor, AppError, EventInput, EventSettings, ManageHome, ManagedEvent, ManagedOrganization};
+use haven_app::domain::{EventDetails, EventForm, EventTimeZone, Slug};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+fn form(input: &EventInput) -> EventForm<'_> {
+    EventForm {
+        name: &input.name,
+        slug: &input.slug,
+        venue: &input.venue,
+        time_zone: &input.time_zone,
+        starts_at: &input.starts_at,
+        ends_at: &input.ends_at,
+        ack_hours: &input.ack_hours,
+    }
+}
+
+impl Services {
+    /// The caller's grants, then the event — in that order, so an event the caller may not
+    /// manage and one that does not exist cost the same and answer the same.
+    pub(super) async fn managed_event(&self, actor: &Actor, slug: &str) -> Result<(event::Model, Grants), AppError> {
+        let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let grants = Grants::load(&self.store.db, Some(person)).await.map_err(internal)?;
+        let e = self.event_by_slug(slug).await?;
+        match e {
+            Some(e) if grants.manages(&e) => Ok((e, grants)),
+            _ => Err(AppError::NotFound),
+        }
+    }
+
+    pub(super) async fn event_by_slug(&self, slug: &str) -> Result<Option<event::Model>, AppError> {
+        let Ok(slug) = Slug::parse("slug", slug) else {
+            return Ok(None);
+        };
+        event::Entity::find().filter(event::Column::Slug.eq(slug.as_str())).one(&self.store.db).await.map_err(internal)
+    }
+
+    pub(super) async fn manage_home(&self, actor: &Actor) -> Result<ManageHome, AppError> {
+        let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let db = &self.store.db;
+        let grants = Grants::load(db, Some(person)).await.map_err(internal)?;
+        let mut org_ids: Vec<Uuid> = grants.0.iter().map(|g| g.organization_id).collect();
+        org_ids.sort();
+        org_ids.dedup();
+        let orgs = organization::Entity::find()
+            .filter(organization::Column::Id.is_in(org_ids.clone()))
+            .order_by_asc(organization::Column::Name)
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let events = event::Entity::find()
+            .filter(event::Column::OrganizationId.is_in(org_ids))
+            .order_by_desc(event::Column::StartsAt)
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let mut managed = Vec::new();
+        for e in events.into_iter().filter(|e| grants.manages(e)) {
+            let registrations = registration::Entity::find()
+                .filter(registration::Column::EventId.eq(e.id))
+                .count(db)
+                .await
+                .map_err(internal)?;
+            let organization =
+                orgs.iter().find(|o| o.id == e.organization_id).map(|o| o.name.clone()).unwrap_or_default();
+            managed.push(ManagedEvent {
+                when: format_span(e.starts_at, e.ends_at, &e.time_zone),
+                slug: e.slug,
+                name: e.name,
+                organization,
+                registrations,
+            });
+        }
+        Ok(ManageHome {
+            events: managed,
+            organizations: orgs
+                .into_iter()
+                .filter(|o| grants.manages_organization(o.id))
+                .map(|o| ManagedOrganization { slug: o.slug, name: o.name })
+                .collect(),
+        })
+    }
+
+    pub(super) async fn create_event(
+        &self,
+        actor: &Actor,
+        org_slug: &str,
+        input: &EventInput,
+    ) -> Result<String, AppError> {
+        let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let db = &self.store.db;
+        let grants = Grants::load(db, Some(person)).await.map_err(internal)?;
+        let org = organization::Entity::find()
+            .filter(organization::Column::Slug.eq(org_slug.trim()))
+            .one(db)
+            .await
+            .map_err(internal)?
+            .filter(|o| grants.manages_organization(o.id))
+            .ok_or(AppError::NotFound)?;
+        let details = EventDetails::parse(&form(input)).map_err(AppError::Invalid)?;
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        if event::Entity::find()
+            .filter(event::Column::Slug.eq(details.slug.as_str()))
+            .one(&*tx)
+            .await
+            .map_err(internal)?
+            .is_some()
+        {
+            return Err(AppError::invalid("slug", "is already used by another event"));
+        }
+        let id = Uuid::new_v4();
+        event::Entity::insert(event::ActiveModel {
+            id: Set(id),
+            organization_id: Set(org.id),
+            slug: Set(details.slug.as_str().to_owned()),
+            name: Set(details.name.as_str().to_owned()),
+            venue: Set(details.venue),
+            time_zone: Set(details.time_zone.name().to_owned()),
+            starts_at: Set(details.starts_at),
+            ends_at: Set(details.ends_at),
+            ack_hours: Set(details.ack_hours as i32),
+            created_at: Set(now),
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        audit::append(&tx, now, vec![audit::Entry::new(Some(person), "event.created", "event", id)])
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        Ok(details.slug.as_str().to_owned())
+    }
+
+    pub(super) async fn event_settings(&self, actor: &Actor, slug: &str) -> Result<EventSettings, AppError> {
+        let (e, _) = self.managed_event(actor, slug).await?;
+        let tz = EventTimeZone::parse("time_zone", &e.time_zone).map_err(|_| AppError::Internal)?;
+        let organization = organization::Entity::find_by_id(e.organization_id)
+            .one(&self.store.db)
+            .await
+            .map_err(internal)?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        Ok(EventSettings {
+            organization,
+            starts_at: tz.utc_to_local_input(e.starts_at),
+            ends_at: tz.utc_to_local_input(e.ends_at),
+            slug: e.slug,
+            name: e.name,
+            venue: e.venue,
+            time_zone: e.time_zone,
+            ack_hours: u32::try_from(e.ack_hours).unwrap_or(24),
+        })
+    }
+
+    pub(super) async fn update_event(&self, actor: &Actor, slug: &str, input: &EventInput) -> Result<String, AppError> {
+        let (e, _) = self.managed_event(actor, slug).await?;
+        let details = EventDetails::parse(&form(input)).map_err(AppError::Invalid)?;
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        if details.slug.as_str() != e.slug
+            && event::Entity::find()
+                .filter(event::Column::Slug.eq(details.slug.as_str()))
+                .one(&*tx)
+                .await
+                .map_err(internal)?
+                .is_some()
+        {
+            return Err(AppError::invalid("slug", "is already used by another event"));
+        }
+        event::Entity::update(event::ActiveModel {
+            id: Set(e.id),
+            slug: Set(details.slug.as_str().to_owned()),
+            name: Set(details.name.as_str().to_owned()),
+            venue: Set(details.venue),
+            time_zone: Set(details.time_zone.name().to_owned()),
+            starts_at: Set(details.starts_at),
+            ends_at: Set(details.ends_at),
+            ack_hours: Set(details.ack_hours as i32),
+            ..Default::default()
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        audit::append(&tx, now, vec![audit::Entry::new(actor.person_id(), "event.updated", "event", e.id)])
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        Ok(details.slug.as_str().to_owned())
+    }
+}

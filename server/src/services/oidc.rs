@@ -1,0 +1,319 @@
+//! Signing in with OpenID Connect providers: authorization code flow with PKCE, a `state`
+//! bound to the browser by a short-lived cookie, and the person's claims from the
+//! provider's userinfo endpoint (fetched over the back channel with the access token, so
+//! no ID token needs verifying).
+
+use super::auth::{EMAIL_PROVIDER, link_identity, person_for_email};
+use super::{Services, audit, internal};
+use crate::config::OidcProviderSettings;
+use crate::crypto::{hash_token, looks_like_token, random_token};
+use crate::db::entities::{identity, oidc_flow, person};
+use chrono::Duration;
+use haven_app::api::{Actor, AppError, SetCookie};
+use haven_app::domain::{DisplayName, EmailAddress};
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    Scope, TokenResponse, TokenUrl,
+};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+use uuid::Uuid;
+
+pub const FLOW_COOKIE: &str = "haven_oidc";
+const FLOW_LIFETIME: Duration = Duration::minutes(10);
+
+#[derive(Debug, Clone, Deserialize)]
+struct Discovery {
+    authorization_endpoint: String,
+    token_endpoint: String,
+    userinfo_endpoint: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct UserInfo {
+    sub: String,
+    email: Option<String>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    email_verified: bool,
+    name: Option<String>,
+    preferred_username: Option<String>,
+}
+
+/// Some providers send `"true"` as a string.
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Bool(b) => b,
+        serde_json::Value::String(s) => s == "true",
+        _ => false,
+    })
+}
+
+/// The configured providers, with their discovery documents cached for an hour.
+pub struct Providers {
+    list: Vec<OidcProviderSettings>,
+    cache: Mutex<HashMap<String, (Discovery, Instant)>>,
+    http: reqwest::Client,
+}
+
+impl Providers {
+    pub fn new(list: Vec<OidcProviderSettings>) -> Providers {
+        let http = reqwest::Client::builder()
+            // Never follow redirects from a provider's back channel (SSRF).
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .expect("an HTTP client with default TLS builds");
+        Providers { list, cache: Mutex::default(), http }
+    }
+
+    pub fn all(&self) -> &[OidcProviderSettings] {
+        &self.list
+    }
+
+    fn get(&self, id: &str) -> Option<&OidcProviderSettings> {
+        self.list.iter().find(|p| p.id == id)
+    }
+
+    async fn discovery(&self, p: &OidcProviderSettings) -> Result<Discovery, AppError> {
+        if let Some((d, at)) = self.cache.lock().expect("discovery cache").get(&p.id)
+            && at.elapsed() < std::time::Duration::from_secs(3600)
+        {
+            return Ok(d.clone());
+        }
+        let url = format!("{}/.well-known/openid-configuration", p.issuer);
+        let d: Discovery = async { self.http.get(&url).send().await?.error_for_status()?.json().await }.await.map_err(
+            |e: reqwest::Error| {
+                tracing::error!(provider = %p.id, error = %e, "OIDC discovery failed");
+                AppError::Conflict("the sign-in provider is not answering; please try again later".into())
+            },
+        )?;
+        self.cache.lock().expect("discovery cache").insert(p.id.clone(), (d.clone(), Instant::now()));
+        Ok(d)
+    }
+}
+
+/// Only paths on this site may be returned to after sign-in.
+pub fn safe_return_to(raw: Option<&str>) -> String {
+    match raw {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() <= 500 => p.to_owned(),
+        _ => "/me".to_owned(),
+    }
+}
+
+/// An OAuth2 client with its authorization and token endpoints set.
+type ConfiguredClient = oauth2::Client<
+    oauth2::basic::BasicErrorResponse,
+    oauth2::basic::BasicTokenResponse,
+    oauth2::basic::BasicTokenIntrospectionResponse,
+    oauth2::StandardRevocableToken,
+    oauth2::basic::BasicRevocationErrorResponse,
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+fn client(p: &OidcProviderSettings, d: &Discovery, redirect: String) -> Result<ConfiguredClient, AppError> {
+    let bad = |what: &str| {
+        tracing::error!(provider = %p.id, what, "OIDC provider published an unusable URL");
+        AppError::Conflict("the sign-in provider is misconfigured".into())
+    };
+    Ok(BasicClient::new(ClientId::new(p.client_id.clone()))
+        .set_client_secret(ClientSecret::new(p.client_secret.expose().clone()))
+        .set_auth_uri(AuthUrl::new(d.authorization_endpoint.clone()).map_err(|_| bad("authorization_endpoint"))?)
+        .set_token_uri(TokenUrl::new(d.token_endpoint.clone()).map_err(|_| bad("token_endpoint"))?)
+        .set_redirect_uri(RedirectUrl::new(redirect).map_err(|_| bad("redirect"))?))
+}
+
+impl Services {
+    fn redirect_uri(&self, provider: &str) -> String {
+        format!("{}/auth/oidc/{provider}/callback", self.public_url)
+    }
+
+    fn flow_cookie(&self, value: &str, max_age: i64) -> SetCookie {
+        let secure = if self.public_url.starts_with("https://") { "; Secure" } else { "" };
+        SetCookie(format!("{FLOW_COOKIE}={value}; Path=/auth/oidc; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
+    }
+
+    /// Begins a sign-in: returns where to send the browser and the cookie that binds the
+    /// flow to it.
+    pub async fn oidc_start(&self, provider: &str, return_to: Option<&str>) -> Result<(String, SetCookie), AppError> {
+        let p = self.oidc.get(provider).ok_or(AppError::NotFound)?;
+        let d = self.oidc.discovery(p).await?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let nonce = random_token();
+        let state = random_token();
+        let state_for_url = state.clone();
+        let (url, _) = client(p, &d, self.redirect_uri(provider))?
+            .authorize_url(move || CsrfToken::new(state_for_url))
+            .add_scope(Scope::new("openid".into()))
+            .add_scope(Scope::new("email".into()))
+            .add_scope(Scope::new("profile".into()))
+            .add_extra_param("nonce", nonce.clone())
+            .set_pkce_challenge(challenge)
+            .url();
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        oidc_flow::Entity::insert(oidc_flow::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            state_hash: Set(hash_token(&state)),
+            provider: Set(provider.to_owned()),
+            pkce_verifier: Set(verifier.secret().clone()),
+            nonce: Set(nonce),
+            return_to: Set(safe_return_to(return_to)),
+            created_at: Set(now),
+            expires_at: Set(now + FLOW_LIFETIME),
+            used_at: Set(None),
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        Ok((url.to_string(), self.flow_cookie(&state, FLOW_LIFETIME.num_seconds())))
+    }
+
+    /// Finishes a sign-in: checks the state against the browser's cookie, exchanges the
+    /// code, reads the claims, finds or creates the person and starts a session. Returns
+    /// the session cookie, the cookie clearing the flow, and where to go.
+    pub async fn oidc_finish(
+        &self,
+        actor: &Actor,
+        provider: &str,
+        code: &str,
+        state: &str,
+        cookie_state: Option<&str>,
+    ) -> Result<(SetCookie, SetCookie, String), AppError> {
+        let refused = || AppError::invalid("state", "this sign-in attempt is not valid any more; please start again");
+        let p = self.oidc.get(provider).ok_or(AppError::NotFound)?;
+        if !looks_like_token(state) || cookie_state != Some(state) || code.is_empty() || code.len() > 2048 {
+            return Err(refused());
+        }
+        let now = self.clock.now();
+        // Use the flow up before anything else, so a replayed callback finds it spent.
+        let tx = self.store.write().await.map_err(internal)?;
+        let flow = oidc_flow::Entity::find()
+            .filter(oidc_flow::Column::StateHash.eq(hash_token(state)))
+            .one(&*tx)
+            .await
+            .map_err(internal)?
+            .ok_or_else(refused)?;
+        if flow.used_at.is_some() || flow.expires_at <= now || flow.provider != provider {
+            return Err(refused());
+        }
+        oidc_flow::Entity::update(oidc_flow::ActiveModel {
+            id: Set(flow.id),
+            used_at: Set(Some(now)),
+            ..Default::default()
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+
+        let d = self.oidc.discovery(p).await?;
+        let provider_failed = |what: &'static str| {
+            move |e: String| {
+                tracing::warn!(provider = %p.id, what, error = %e, "OIDC sign-in failed at the provider");
+                AppError::Conflict("the sign-in provider refused the sign-in; please start again".into())
+            }
+        };
+        let token = client(p, &d, self.redirect_uri(provider))?
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .set_pkce_verifier(PkceCodeVerifier::new(flow.pkce_verifier.clone()))
+            .request_async(&self.oidc.http)
+            .await
+            .map_err(|e| e.to_string())
+            .map_err(provider_failed("token"))?;
+        let info: UserInfo = async {
+            self.oidc
+                .http
+                .get(&d.userinfo_endpoint)
+                .bearer_auth(token.access_token().secret())
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await
+        }
+        .await
+        .map_err(|e: reqwest::Error| e.to_string())
+        .map_err(provider_failed("userinfo"))?;
+        if info.sub.is_empty() || info.sub.len() > 255 {
+            return Err(provider_failed("subject")("empty or overlong subject".into()));
+        }
+
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        let person_id = self.person_for_claims(&tx, now, &p.issuer, &info).await.map_err(internal)?;
+        let cookie = self.start_session(&tx, person_id, actor.session.as_ref(), now).await.map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        Ok((cookie, self.flow_cookie("", 0), flow.return_to))
+    }
+
+    /// The person a provider's claims belong to: by the linked identity; else by a
+    /// verified e-mail address; else a new person.
+    async fn person_for_claims(
+        &self,
+        tx: &crate::db::WriteTx,
+        now: chrono::DateTime<chrono::Utc>,
+        issuer: &str,
+        info: &UserInfo,
+    ) -> Result<Uuid, sea_orm::DbErr> {
+        if let Some(existing) = identity::Entity::find()
+            .filter(identity::Column::Provider.eq(issuer))
+            .filter(identity::Column::Subject.eq(&info.sub))
+            .one(&**tx)
+            .await?
+        {
+            return Ok(existing.person_id);
+        }
+        let email =
+            info.email.as_deref().filter(|_| info.email_verified).and_then(|e| EmailAddress::parse("email", e).ok());
+        let raw_name = info.name.as_deref().or(info.preferred_username.as_deref()).unwrap_or("");
+        let person_id = match &email {
+            Some(email) => {
+                let name = DisplayName::parse("name", raw_name)
+                    .or_else(|_| DisplayName::parse("name", email.as_str().split('@').next().unwrap_or("")))
+                    .unwrap_or_else(|_| DisplayName::parse("name", "Haven user").expect("a valid name"));
+                let (p, _) = person_for_email(tx, now, None, &name, email).await?;
+                link_identity(tx, now, p.id, EMAIL_PROVIDER, &email.normalized()).await?;
+                p.id
+            }
+            None => {
+                let name = DisplayName::parse("name", raw_name)
+                    .unwrap_or_else(|_| DisplayName::parse("name", "Haven user").expect("a valid name"));
+                let p = person::Model {
+                    id: Uuid::new_v4(),
+                    display_name: name.as_str().to_owned(),
+                    email: None,
+                    email_normalized: None,
+                    created_at: now,
+                };
+                person::Entity::insert(person::ActiveModel::from(p.clone())).exec(&**tx).await?;
+                audit::append(tx, now, vec![audit::Entry::new(None, "person.created", "person", p.id)]).await?;
+                p.id
+            }
+        };
+        link_identity(tx, now, person_id, issuer, &info.sub).await?;
+        Ok(person_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_to;
+
+    #[test]
+    fn only_local_paths_are_returned_to() {
+        assert_eq!(safe_return_to(Some("/manage")), "/manage");
+        for bad in ["https://evil.example", "//evil.example", "/\\evil", "evil"] {
+            assert_eq!(safe_return_to(Some(bad)), "/me", "{bad}");
+        }
+        assert_eq!(safe_return_to(None), "/me");
+    }
+}

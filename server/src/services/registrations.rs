@@ -1,0 +1,369 @@
+//! Registrations: listing, adding one, and importing many from CSV.
+//!
+//! An import checks every row before it writes anything and either applies all of them
+//! or reports every bad row by line number and changes nothing. Rows already registered
+//! (same ticket reference, or same person by normalized e-mail) are left as they are, so
+//! importing the same file twice changes nothing.
+
+use super::{Services, audit, internal};
+use crate::db::WriteTx;
+use crate::db::entities::{event, person, registration};
+use chrono::{DateTime, Utc};
+use haven_app::api::{Actor, AppError, ImportReport, RegistrationPage, RegistrationRow};
+use haven_app::domain::{DomainError, NewRegistration};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+const PAGE_SIZE: u64 = 50;
+/// More rows than this belong in the CLI (`haven import registrations`).
+pub const MAX_IMPORT_ROWS: usize = 200_000;
+
+/// A parsed row and the line it came from (the header is line 1).
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    pub line: u64,
+    pub registration: NewRegistration,
+}
+
+/// Where an import is, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Checking,
+    Writing,
+}
+
+pub type Progress<'a> = &'a (dyn Fn(Phase, u64, u64) + Sync);
+
+fn line_error(line: u64, field: &str, message: impl Into<String>) -> DomainError {
+    DomainError::new(format!("line {line} {field}"), message)
+}
+
+/// Reads CSV with a header naming at least `name` and `email` (optionally `ticket_ref`
+/// and `role`, in any order; other columns are ignored). Every problem is reported.
+pub fn parse_csv(text: &str) -> Result<Vec<ImportRow>, Vec<DomainError>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(text.as_bytes());
+    let headers =
+        reader.headers().map_err(|e| vec![line_error(1, "header", format!("is not readable CSV: {e}"))])?.clone();
+    let find = |names: &[&str]| headers.iter().position(|h| names.contains(&h.to_ascii_lowercase().as_str()));
+    let name_col = find(&["name", "full name", "display name"]);
+    let email_col = find(&["email", "e-mail", "email address"]);
+    let ticket_col = find(&["ticket_ref", "ticket", "ticket reference"]);
+    let role_col = find(&["role"]);
+    let (Some(name_col), Some(email_col)) = (name_col, email_col) else {
+        return Err(vec![line_error(
+            1,
+            "header",
+            "must name the columns name and email (and optionally ticket_ref and role)",
+        )]);
+    };
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        // The line a record starts on (quoted fields may span lines).
+        let line = match &record {
+            Ok(r) => r.position().map(|p| p.line()),
+            Err(e) => e.position().map(|p| p.line()),
+        }
+        .unwrap_or(i as u64 + 2);
+        if rows.len() + errors.len() >= MAX_IMPORT_ROWS {
+            errors.push(line_error(line, "file", format!("has more than {MAX_IMPORT_ROWS} rows; use the haven CLI")));
+            break;
+        }
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let message = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                        format!("has {len} fields where the header has {expected_len}")
+                    }
+                    _ => "is not readable CSV".to_owned(),
+                };
+                errors.push(line_error(line, "row", message));
+                continue;
+            }
+        };
+        let get = |col: Option<usize>| col.and_then(|c| record.get(c)).unwrap_or("");
+        match NewRegistration::parse(get(Some(name_col)), get(Some(email_col)), get(ticket_col), get(role_col)) {
+            Ok(registration) => rows.push(ImportRow { line, registration }),
+            Err(errs) => errors.extend(errs.into_iter().map(|e| line_error(line, &e.field, e.message))),
+        }
+    }
+    // The same person or ticket twice in one file is a mistake worth showing.
+    let mut seen_email: HashMap<String, u64> = HashMap::new();
+    let mut seen_ticket: HashMap<String, u64> = HashMap::new();
+    for row in &rows {
+        if let Some(first) = seen_email.insert(row.registration.email.normalized(), row.line) {
+            errors.push(line_error(row.line, "email", format!("is the same person as line {first}")));
+        }
+        if let Some(t) = &row.registration.ticket_ref
+            && let Some(first) = seen_ticket.insert(t.as_str().to_owned(), row.line)
+        {
+            errors.push(line_error(row.line, "ticket_ref", format!("is also on line {first}")));
+        }
+    }
+    if rows.is_empty() && errors.is_empty() {
+        errors.push(line_error(2, "file", "has no rows under the header"));
+    }
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        errors.sort_by_key(|e| e.field.split(' ').nth(1).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0));
+        Err(errors)
+    }
+}
+
+/// Applies parsed rows to an event inside `tx`: every row is checked against the existing
+/// registrations first; on any conflict nothing is written and the conflicts are returned.
+pub async fn apply(
+    tx: &WriteTx,
+    now: DateTime<Utc>,
+    actor: Option<Uuid>,
+    e: &event::Model,
+    rows: Vec<ImportRow>,
+    progress: Progress<'_>,
+) -> Result<Result<ImportReport, Vec<DomainError>>, DbErr> {
+    let total = rows.len() as u64;
+    // What is already registered: by ticket reference and by normalized e-mail.
+    let existing = registration::Entity::find()
+        .filter(registration::Column::EventId.eq(e.id))
+        .find_also_related(person::Entity)
+        .all(&**tx)
+        .await?;
+    let mut by_ticket: HashMap<String, Option<String>> = HashMap::new();
+    let mut by_email: HashMap<String, Option<String>> = HashMap::new();
+    for (r, p) in existing {
+        let email = p.and_then(|p| p.email_normalized);
+        if let Some(t) = &r.ticket_ref {
+            by_ticket.insert(t.clone(), email.clone());
+        }
+        if let Some(em) = email {
+            by_email.insert(em, r.ticket_ref.clone());
+        }
+    }
+    let mut errors = Vec::new();
+    let mut to_create = Vec::new();
+    let mut unchanged = 0u32;
+    for (i, row) in rows.into_iter().enumerate() {
+        if i % 1000 == 0 {
+            progress(Phase::Checking, i as u64, total);
+        }
+        let email = row.registration.email.normalized();
+        let ticket = row.registration.ticket_ref.as_ref().map(|t| t.as_str().to_owned());
+        match (&ticket, ticket.as_ref().and_then(|t| by_ticket.get(t))) {
+            (Some(_), Some(holder)) if holder.as_deref() == Some(email.as_str()) => unchanged += 1,
+            (Some(_), Some(_)) => {
+                errors.push(line_error(row.line, "ticket_ref", "belongs to another registration of this event"));
+            }
+            _ => match by_email.get(&email) {
+                Some(Some(existing_ticket)) if ticket.as_ref().is_some_and(|t| t != existing_ticket) => {
+                    errors.push(line_error(row.line, "email", "is already registered with another ticket reference"));
+                }
+                Some(_) => unchanged += 1,
+                None => to_create.push(row),
+            },
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+
+    // People: reuse whoever has the address; create the rest.
+    let emails: Vec<String> = to_create.iter().map(|r| r.registration.email.normalized()).collect();
+    let mut people: HashMap<String, Uuid> = HashMap::new();
+    for chunk in emails.chunks(500) {
+        for p in person::Entity::find().filter(person::Column::EmailNormalized.is_in(chunk.to_vec())).all(&**tx).await?
+        {
+            if let Some(em) = p.email_normalized {
+                people.insert(em, p.id);
+            }
+        }
+    }
+    let mut new_people = Vec::new();
+    let mut new_regs = Vec::new();
+    let mut entries = Vec::new();
+    for row in &to_create {
+        let r = &row.registration;
+        let email = r.email.normalized();
+        let person_id = *people.entry(email.clone()).or_insert_with(|| {
+            let id = Uuid::new_v4();
+            new_people.push(person::ActiveModel {
+                id: Set(id),
+                display_name: Set(r.name.as_str().to_owned()),
+                email: Set(Some(r.email.as_str().to_owned())),
+                email_normalized: Set(Some(email.clone())),
+                created_at: Set(now),
+            });
+            entries.push(audit::Entry::new(actor, "person.created", "person", id));
+            id
+        });
+        let id = Uuid::new_v4();
+        new_regs.push(registration::ActiveModel {
+            id: Set(id),
+            event_id: Set(e.id),
+            person_id: Set(person_id),
+            ticket_ref: Set(r.ticket_ref.as_ref().map(|t| t.as_str().to_owned())),
+            role: Set(r.role.clone()),
+            status: Set("active".to_owned()),
+            created_at: Set(now),
+        });
+        entries.push(
+            audit::Entry::new(actor, "registration.created", "registration", id)
+                .with("event", e.id.to_string())
+                .with("person", person_id.to_string()),
+        );
+    }
+    let created = new_regs.len() as u64;
+    for chunk in new_people.chunks(500) {
+        person::Entity::insert_many(chunk.to_vec()).exec(&**tx).await?;
+    }
+    for (i, chunk) in new_regs.chunks(500).enumerate() {
+        progress(Phase::Writing, (i * 500) as u64, created);
+        registration::Entity::insert_many(chunk.to_vec()).exec(&**tx).await?;
+    }
+    audit::append(tx, now, entries).await?;
+    progress(Phase::Writing, created, created);
+    Ok(Ok(ImportReport { created: created as u32, unchanged }))
+}
+
+impl Services {
+    pub(super) async fn registrations(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        query: &str,
+        page: u32,
+    ) -> Result<RegistrationPage, AppError> {
+        let (e, _) = self.managed_event(actor, slug).await?;
+        let query = query.trim().chars().take(100).collect::<String>();
+        let mut find = registration::Entity::find()
+            .filter(registration::Column::EventId.eq(e.id))
+            .find_also_related(person::Entity);
+        if !query.is_empty() {
+            let escaped = query.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let pattern = format!("%{escaped}%");
+            find = find.filter(
+                Condition::any()
+                    .add(
+                        Expr::expr(Func::lower(Expr::col((person::Entity, person::Column::DisplayName))))
+                            .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                    )
+                    .add(
+                        Expr::col((person::Entity, person::Column::EmailNormalized))
+                            .like(LikeExpr::new(pattern).escape('\\')),
+                    )
+                    .add(
+                        Expr::col((registration::Entity, registration::Column::TicketRef))
+                            .like(LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+                    ),
+            );
+        }
+        let paginator = find
+            .order_by_asc(person::Column::DisplayName)
+            .order_by_asc(registration::Column::Id)
+            .paginate(&self.store.db, PAGE_SIZE);
+        let total = paginator.num_items().await.map_err(internal)?;
+        let pages = std::cmp::max(total.div_ceil(PAGE_SIZE), 1) as u32;
+        let page = page.clamp(1, pages);
+        let rows = paginator
+            .fetch_page(u64::from(page - 1))
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|(r, p)| RegistrationRow {
+                id: r.id,
+                name: p.as_ref().map(|p| p.display_name.clone()).unwrap_or_default(),
+                email: p.and_then(|p| p.email).unwrap_or_default(),
+                ticket_ref: r.ticket_ref,
+                role: r.role,
+            })
+            .collect();
+        Ok(RegistrationPage { event_name: e.name, query, page, pages, total, rows })
+    }
+
+    pub(super) async fn add_registration(&self, actor: &Actor, slug: &str, fields: [&str; 4]) -> Result<(), AppError> {
+        let (e, _) = self.managed_event(actor, slug).await?;
+        let [name, email, ticket_ref, role] = fields;
+        let registration = NewRegistration::parse(name, email, ticket_ref, role).map_err(AppError::Invalid)?;
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        let report = apply(&tx, now, actor.person_id(), &e, vec![ImportRow { line: 1, registration }], &|_, _, _| {})
+            .await
+            .map_err(internal)?
+            .map_err(|errs| {
+                AppError::Invalid(
+                    errs.into_iter()
+                        .map(|e| DomainError::new(e.field.trim_start_matches("line 1 "), e.message))
+                        .collect(),
+                )
+            })?;
+        if report.created == 0 {
+            return Err(AppError::invalid("email", "is already registered for this event"));
+        }
+        tx.commit().await.map_err(internal)?;
+        Ok(())
+    }
+
+    /// Imports CSV text into an event (see the module documentation).
+    pub async fn import_csv(
+        &self,
+        actor: Option<Uuid>,
+        e: &event::Model,
+        csv: &str,
+        progress: Progress<'_>,
+    ) -> Result<ImportReport, AppError> {
+        let rows = parse_csv(csv).map_err(AppError::Invalid)?;
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        let report = apply(&tx, now, actor, e, rows, progress).await.map_err(internal)?.map_err(AppError::Invalid)?;
+        tx.commit().await.map_err(internal)?;
+        Ok(report)
+    }
+
+    pub(super) async fn import_registrations(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        csv: &str,
+    ) -> Result<ImportReport, AppError> {
+        let (e, _) = self.managed_event(actor, slug).await?;
+        self.import_csv(actor.person_id(), &e, csv, &|_, _, _| {}).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_row_is_reported_by_line_number() {
+        let csv =
+            "name,email,ticket_ref\nAda,ada@example.org,T1\n,nope,T2\nBob,bob@example.org,T1\nAda L,ADA@example.org,\n";
+        let errs = parse_csv(csv).unwrap_err();
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["line 3 name", "line 3 email", "line 4 ticket_ref", "line 5 email"]);
+        assert!(errs[3].message.contains("line 2"));
+    }
+
+    #[test]
+    fn columns_may_come_in_any_order_and_extra_columns_are_ignored() {
+        let rows = parse_csv("\u{feff}Email,Company,Name\nada@example.org,ACME,Ada\n").unwrap();
+        assert_eq!(rows[0].registration.name.as_str(), "Ada");
+        assert_eq!(rows[0].line, 2);
+    }
+
+    #[test]
+    fn a_header_without_name_or_email_is_refused() {
+        let errs = parse_csv("who,where\nAda,Berlin\n").unwrap_err();
+        assert_eq!(errs[0].field, "line 1 header");
+        assert!(parse_csv("name,email\n").is_err(), "an empty file imports nothing");
+    }
+
+    #[test]
+    fn rows_with_the_wrong_number_of_fields_are_named() {
+        let errs = parse_csv("name,email\nAda,ada@example.org,extra\n").unwrap_err();
+        assert_eq!(errs[0].field, "line 2 row");
+    }
+}

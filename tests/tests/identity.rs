@@ -1,0 +1,290 @@
+//! Signing in (OIDC and e-mail links), sessions, CSRF, one person behind many identities.
+
+use haven_server::clock::ManualClock;
+use haven_tests::{Backend, MailSink, OidcProvider, Options, TestServer, backends, call_fn};
+use serde_json::json;
+use std::time::Duration;
+
+const ADA: &str = "ada.lovelace@example.org";
+
+fn set_cookies(res: &reqwest::Response) -> Vec<String> {
+    res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+/// Runs an OIDC sign-in as a browser would (without one): start, provider, callback.
+/// Returns the callback response.
+async fn oidc_sign_in(server: &TestServer, client: &reqwest::Client) -> reqwest::Response {
+    let start = client.get(server.url("/auth/oidc/mock/start?return_to=/me")).send().await.unwrap();
+    assert_eq!(start.status(), 303);
+    let provider = client.get(location(&start)).send().await.unwrap();
+    assert_eq!(provider.status(), 302, "the mock provider redirects straight back");
+    let callback = location(&provider);
+    assert!(callback.starts_with(&server.url("/auth/oidc/mock/callback")), "{callback}");
+    client.get(callback).send().await.unwrap()
+}
+
+async fn me(server: &TestServer, client: &reqwest::Client) -> serde_json::Value {
+    let (status, body) = call_fn(client, server, "my_page", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oidc_sign_in_finds_the_registrant_by_verified_email_and_keeps_one_person() {
+    for backend in backends() {
+        let mut provider = OidcProvider::start().await;
+        let options = Options::default().oidc(&provider, "mock", "Mock SSO");
+        let server = TestServer::start_with(&backend, options).await;
+        server.seed_demo().await;
+
+        // Ada signs in with her provider account, whose address differs in case only.
+        provider
+            .sign_in_as(
+                json!({"sub": "ada-1", "email": "Ada.Lovelace@Example.org", "email_verified": true, "name": "Ada L."}),
+            )
+            .await;
+        let browser = server.client();
+        let done = oidc_sign_in(&server, &browser).await;
+        assert_eq!(done.status(), 303);
+        assert_eq!(location(&done), "/me");
+        let cookies = set_cookies(&done);
+        let session = cookies.iter().find(|c| c.starts_with("haven_session=")).expect("a session cookie");
+        for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(session.contains(flag), "{session}");
+        }
+        assert!(!session.contains("Secure"), "plain http in tests: {session}");
+        let page = me(&server, &browser).await;
+        assert_eq!(page["name"], "Ada Lovelace", "{backend}: the registered person, not a new one");
+        assert_eq!(page["registrations"][0]["event_slug"], "havenconf");
+
+        // The same account again: still the same person.
+        let again = server.client();
+        oidc_sign_in(&server, &again).await;
+        assert_eq!(me(&server, &again).await["name"], "Ada Lovelace");
+
+        // An unverified address links to no one: a new person without registrations.
+        provider.sign_in_as(json!({"sub": "mallory", "email": ADA, "email_verified": false, "name": "Mallory"})).await;
+        let mallory = server.client();
+        oidc_sign_in(&server, &mallory).await;
+        let page = me(&server, &mallory).await;
+        assert_eq!(page["name"], "Mallory");
+        assert_eq!(page["registrations"], json!([]));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oidc_callback_without_its_browser_cookie_or_replayed_is_refused() {
+    let mut provider = OidcProvider::start().await;
+    let options = Options::default().oidc(&provider, "mock", "Mock SSO");
+    let server = TestServer::start_with(&Backend::Sqlite, options).await;
+    server.seed_demo().await;
+    provider.sign_in_as(json!({"sub": "ada-1", "email": ADA, "email_verified": true})).await;
+
+    let browser = server.client();
+    let start = browser.get(server.url("/auth/oidc/mock/start")).send().await.unwrap();
+    let callback = location(&browser.get(location(&start)).send().await.unwrap());
+
+    // Another browser (no flow cookie) presenting the same callback: refused.
+    let stranger = server.client().get(&callback).send().await.unwrap();
+    assert_eq!(location(&stranger), "/signin?error=expired");
+    assert!(set_cookies(&stranger).iter().all(|c| !c.starts_with("haven_session=")));
+
+    // The right browser succeeds once; replaying the callback fails.
+    let first = browser.get(&callback).send().await.unwrap();
+    assert_eq!(location(&first), "/me");
+    let replay = browser.get(&callback).send().await.unwrap();
+    assert_eq!(location(&replay), "/signin?error=expired");
+
+    // An unknown provider is simply refused.
+    let unknown = browser.get(server.url("/auth/oidc/nope/start")).send().await.unwrap();
+    assert_eq!(location(&unknown), "/signin?error=unknown_provider");
+}
+
+fn link_in(mail: &haven_tests::mail::Mail) -> String {
+    mail.text
+        .split_whitespace()
+        .find(|w| w.contains("/auth/link/"))
+        .expect("the mail carries a sign-in link")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_email_link_signs_in_once_and_only_for_fifteen_minutes() {
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let clock = ManualClock::new(chrono::Utc::now());
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink).clock(clock.clone())).await;
+        server.seed_demo().await;
+        let browser = server.client();
+
+        let (status, _) =
+            call_fn(&browser, &server, "request_signin_link", &[("email", "ADA.LOVELACE@example.org")]).await;
+        assert_eq!(status, 200, "{backend}");
+        let mail = sink.wait_for_to("ADA.LOVELACE@example.org", Duration::from_secs(10)).await;
+        assert_eq!(mail.subject, "Your Haven sign-in link");
+        let link = link_in(&mail);
+        let token = link.rsplit('/').next().unwrap().to_owned();
+
+        // Opening the link shows a button; it does not sign in by itself.
+        let page = browser.get(&link).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(call_fn(&browser, &server, "my_page", &[]).await.0 == 401);
+
+        let (status, _) = call_fn(&browser, &server, "redeem_signin_link", &[("token", &token)]).await;
+        assert_eq!(status, 200);
+        assert_eq!(me(&server, &browser).await["name"], "Ada Lovelace");
+
+        let (status, body) = call_fn(&server.client(), &server, "redeem_signin_link", &[("token", &token)]).await;
+        assert_eq!(status, 422, "a used link does not work twice");
+        assert!(body.to_string().contains("expired or was already used"), "{body}");
+
+        // A fresh link left for 16 minutes no longer works.
+        call_fn(&server.client(), &server, "request_signin_link", &[("email", ADA)]).await;
+        let second = sink.wait_for(Duration::from_secs(10), |m| m.to[0] == ADA && m.text.contains("/auth/link/")).await;
+        let late_token = link_in(&second).rsplit('/').next().unwrap().to_owned();
+        clock.advance(chrono::Duration::minutes(16));
+        let (status, _) = call_fn(&server.client(), &server, "redeem_signin_link", &[("token", &late_token)]).await;
+        assert_eq!(status, 422);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn asking_for_a_link_answers_the_same_for_unknown_addresses_and_sends_nothing() {
+    let sink = MailSink::start().await;
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
+    server.seed_demo().await;
+
+    let known =
+        server.client().post(server.url("/fn/request_signin_link")).form(&[("email", ADA)]).send().await.unwrap();
+    let unknown = server
+        .client()
+        .post(server.url("/fn/request_signin_link"))
+        .form(&[("email", "stranger@example.net")])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(known.status(), unknown.status());
+    assert_eq!(location(&known), location(&unknown));
+    assert_eq!(known.text().await.unwrap(), unknown.text().await.unwrap());
+    sink.wait_for_to(ADA, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(sink.to("stranger@example.net").await.is_empty(), "no mail for an unknown address");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_links_are_rate_limited_per_address_and_per_client() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    let client = server.client();
+    for i in 0..3 {
+        assert_eq!(call_fn(&client, &server, "request_signin_link", &[("email", ADA)]).await.0, 200, "attempt {i}");
+    }
+    let (status, body) = call_fn(&client, &server, "request_signin_link", &[("email", ADA)]).await;
+    assert_eq!(status, 429);
+    assert_eq!(body["error"], "rate_limited");
+
+    // One client trying many addresses is stopped too (3 attempts above count).
+    let mut last = 0;
+    for i in 0..20 {
+        last =
+            call_fn(&client, &server, "request_signin_link", &[("email", &format!("person{i}@example.org"))]).await.0;
+    }
+    assert_eq!(last, 429);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_end_when_idle_at_their_maximum_age_and_on_sign_out_everywhere() {
+    for backend in backends() {
+        let clock = ManualClock::new(chrono::Utc::now());
+        let server = TestServer::start_with(&backend, Options::default().clock(clock.clone())).await;
+        server.seed_demo().await;
+
+        // Idle for more than 8 hours: signed out.
+        let idle = server.client_as(ADA).await;
+        assert_eq!(call_fn(&idle, &server, "my_page", &[]).await.0, 200);
+        clock.advance(chrono::Duration::hours(8) + chrono::Duration::minutes(1));
+        assert_eq!(call_fn(&idle, &server, "my_page", &[]).await.0, 401, "{backend}");
+
+        // Active every 7 hours, still ends after 7 days.
+        let active = server.client_as(ADA).await;
+        for _ in 0..23 {
+            clock.advance(chrono::Duration::hours(7));
+            assert_eq!(call_fn(&active, &server, "my_page", &[]).await.0, 200);
+        }
+        clock.advance(chrono::Duration::hours(7));
+        assert_eq!(call_fn(&active, &server, "my_page", &[]).await.0, 401);
+
+        // Signing out everywhere ends every session of the person.
+        let phone = server.client_as(ADA).await;
+        let laptop = server.client_as(ADA).await;
+        let (status, _) = call_fn(&laptop, &server, "sign_out", &[("everywhere", "true")]).await;
+        assert_eq!(status, 200);
+        assert_eq!(call_fn(&phone, &server, "my_page", &[]).await.0, 401);
+        assert_eq!(call_fn(&laptop, &server, "my_page", &[]).await.0, 401);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_in_again_rotates_the_session() {
+    let sink = MailSink::start().await;
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
+    server.seed_demo().await;
+    let old_cookie = server.session_cookie(ADA).await;
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    call_fn(&server.client(), &server, "request_signin_link", &[("email", ADA)]).await;
+    let token = link_in(&sink.wait_for_to(ADA, Duration::from_secs(10)).await).rsplit('/').next().unwrap().to_owned();
+    let res = browser
+        .post(server.url("/fn/redeem_signin_link"))
+        .header("cookie", &old_cookie)
+        .header("origin", &server.base_url)
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let new_cookie = set_cookies(&res).into_iter().find(|c| c.starts_with("haven_session=")).unwrap();
+    assert_ne!(new_cookie.split(';').next().unwrap(), old_cookie);
+
+    let with_old = browser
+        .post(server.url("/fn/my_page"))
+        .header("cookie", &old_cookie)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_old.status(), 401, "the session from before the sign-in is over");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_changing_requests_from_other_sites_are_refused() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let cookie = server.session_cookie(ADA).await;
+    let raw = reqwest::Client::new();
+    let post = |headers: Vec<(&'static str, &'static str)>| {
+        let mut req = raw.post(server.url("/fn/sign_out")).header("cookie", &cookie).form(&[("everywhere", "true")]);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req.send()
+    };
+
+    assert_eq!(post(vec![("origin", "https://evil.example")]).await.unwrap().status(), 403);
+    assert_eq!(post(vec![("sec-fetch-site", "cross-site")]).await.unwrap().status(), 403);
+    assert_eq!(post(vec![("sec-fetch-site", "same-site")]).await.unwrap().status(), 403);
+    assert_eq!(post(vec![]).await.unwrap().status(), 403, "a cookie without any origin information");
+    let still_in = raw
+        .post(server.url("/fn/my_page"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still_in.status(), 200, "nothing was signed out");
+
+    assert_eq!(post(vec![("sec-fetch-site", "same-origin")]).await.unwrap().status(), 200);
+}

@@ -1,0 +1,359 @@
+//! What organizers do: events, registrations (one by one, CSV, CLI), staff invitations,
+//! and the audit log that records it all.
+
+use haven_server::services::audit::{self, Verification};
+use haven_tests::server::TestDatabase;
+use haven_tests::{Backend, MailSink, Options, TestServer, backends, call_fn, haven_bin};
+use std::time::Duration;
+
+const ORGANIZER: &str = "organizer@example.org";
+const ADMIN: &str = "admin@example.org";
+
+async fn registrations(server: &TestServer, client: &reqwest::Client, query: &str, page: &str) -> serde_json::Value {
+    let (status, body) =
+        call_fn(client, server, "registrations", &[("slug", "havenconf"), ("query", query), ("page", page)]).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organizer_adds_a_registration_and_a_second_one_for_the_same_person_is_refused() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let org = server.client_as(ORGANIZER).await;
+
+        let add = |email: &'static str, ticket: &'static str| {
+            let org = org.clone();
+            let server = &server;
+            async move {
+                call_fn(
+                    &org,
+                    server,
+                    "add_registration",
+                    &[
+                        ("slug", "havenconf"),
+                        ("name", "Grace Hopper"),
+                        ("email", email),
+                        ("ticket_ref", ticket),
+                        ("role", "speaker"),
+                    ],
+                )
+                .await
+            }
+        };
+        assert_eq!(add("grace@navy.example", "HC-9001").await.0, 200, "{backend}");
+        let (status, body) = add("Grace@Navy.example", "").await;
+        assert_eq!(status, 422);
+        assert_eq!(body["detail"][0]["field"], "email", "{body}");
+        let (status, body) = add("other@example.org", "HC-9001").await;
+        assert_eq!(status, 422);
+        assert_eq!(body["detail"][0]["field"], "ticket_ref", "{body}");
+        let (status, body) = add("not-an-address", "").await;
+        assert_eq!(status, 422);
+        assert_eq!(body["detail"][0]["field"], "email");
+
+        let found = registrations(&server, &org, "navy", "1").await;
+        assert_eq!(found["total"], 1);
+        assert_eq!(found["rows"][0]["ticket_ref"], "HC-9001");
+        assert_eq!(found["rows"][0]["role"], "speaker");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn registrations_are_searchable_and_paged_fifty_at_a_time() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let org = server.client_as(ORGANIZER).await;
+    let mut csv = String::from("name,email\n");
+    for i in 0..80 {
+        csv.push_str(&format!("Person {i:03},person{i}@example.net\n"));
+    }
+    assert_eq!(call_fn(&org, &server, "import_registrations", &[("slug", "havenconf"), ("csv", &csv)]).await.0, 200);
+
+    let first = registrations(&server, &org, "", "1").await;
+    assert_eq!(first["total"], 116);
+    assert_eq!(first["pages"], 3);
+    assert_eq!(first["rows"].as_array().unwrap().len(), 50);
+    let last = registrations(&server, &org, "", "3").await;
+    assert_eq!(last["rows"].as_array().unwrap().len(), 16);
+    let beyond = registrations(&server, &org, "", "99").await;
+    assert_eq!(beyond["page"], 3, "a page past the end shows the last one");
+
+    let search = registrations(&server, &org, "PERSON 07", "1").await;
+    assert_eq!(search["total"], 10, "Person 070..079, case-insensitively");
+    let wildcard = registrations(&server, &org, "%", "1").await;
+    assert_eq!(wildcard["total"], 0, "a % is a character to find, not a wildcard");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_csv_import_applies_every_row_or_reports_every_bad_row_and_changes_nothing() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let org = server.client_as(ORGANIZER).await;
+        let import = |csv: &'static str| {
+            let org = org.clone();
+            let server = &server;
+            async move { call_fn(&org, server, "import_registrations", &[("slug", "havenconf"), ("csv", csv)]).await }
+        };
+
+        let bad = "name,email,ticket_ref\nAlan Kay,alan@example.net,T-1\n,broken,T-2\nBarbara Liskov,barbara@example.net,T-1\n";
+        let (status, body) = import(bad).await;
+        assert_eq!(status, 422, "{backend}");
+        let fields: Vec<&str> =
+            body["detail"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["line 3 name", "line 3 email", "line 4 ticket_ref"]);
+        assert_eq!(registrations(&server, &org, "alan@example.net", "1").await["total"], 0, "nothing was imported");
+
+        let good = "name,email,ticket_ref,role\nAlan Kay,alan@example.net,T-1,speaker\nBarbara Liskov,barbara@example.net,T-2,\nAda Lovelace,ada.lovelace@example.org,HC-0001,\n";
+        let (status, body) = import(good).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body, serde_json::json!({"created": 2, "unchanged": 1}));
+        let (status, body) = import(good).await;
+        assert_eq!(status, 200);
+        assert_eq!(body, serde_json::json!({"created": 0, "unchanged": 3}), "re-importing changes nothing");
+
+        // A ticket already held by someone else is a conflict, not an overwrite.
+        let (status, body) = import("name,email,ticket_ref\nEve,eve@example.net,T-1\n").await;
+        assert_eq!(status, 422);
+        assert_eq!(body["detail"][0]["field"], "line 2 ticket_ref");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_import_command_does_the_same_from_a_file() {
+    let database = TestDatabase::create(&Backend::Sqlite).await;
+    let env = [("HAVEN_DATABASE_URL", database.url.as_str())];
+    let haven = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(haven_bin());
+        cmd.args(args).env_clear().envs(env);
+        cmd.output().unwrap()
+    };
+    assert!(haven(&["demo"]).status.success());
+    let dir = database.sqlite_dir().unwrap();
+    let good = dir.join("good.csv");
+    std::fs::write(
+        &good,
+        "name,email,ticket_ref\nAlan Kay,alan@example.net,T-1\nBarbara Liskov,barbara@example.net,T-2\n",
+    )
+    .unwrap();
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "name,email\nAlan Kay,alan@example\n").unwrap();
+
+    let out = haven(&["import", "registrations", "--event", "havenconf", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "imported 2 registration(s); 0 already registered");
+    let again = haven(&["import", "registrations", "--event", "havenconf", good.to_str().unwrap()]);
+    assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "imported 0 registration(s); 2 already registered");
+
+    let out = haven(&["import", "registrations", "--event", "havenconf", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 2 email: is not an e-mail address"), "{stderr}");
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    let missing = haven(&["import", "registrations", "--event", "nope", good.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no event with the slug \"nope\""));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invitation_by_email_grants_the_role_once() {
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        let org = server.client_as(ORGANIZER).await;
+
+        let (status, body) = call_fn(
+            &org,
+            &server,
+            "invite_staff",
+            &[("slug", "havenconf"), ("email", "new.escort@example.net"), ("role", "escort")],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let mail = sink.wait_for_to("new.escort@example.net", Duration::from_secs(10)).await;
+        assert!(mail.subject.contains("HavenConf"), "{}", mail.subject);
+        let link = mail.text.split_whitespace().find(|w| w.contains("/invitations/")).unwrap().to_owned();
+        let token = link.rsplit('/').next().unwrap().to_owned();
+
+        // Whoever holds the link sees the offer; accepting signs the invitee in.
+        let invitee = server.client();
+        let (status, view) = call_fn(&invitee, &server, "invitation", &[("token", &token)]).await;
+        assert_eq!(status, 200);
+        assert_eq!(view["role"], "escort");
+        assert_eq!(call_fn(&invitee, &server, "accept_invitation", &[("token", &token)]).await.0, 200);
+        let (_, me) = call_fn(&invitee, &server, "my_page", &[]).await;
+        assert_eq!(me["roles"][0]["role"], "escort", "{me}");
+        assert_eq!(me["roles"][0]["scope"], "HavenConf");
+
+        // The link is spent.
+        assert_eq!(call_fn(&server.client(), &server, "accept_invitation", &[("token", &token)]).await.0, 404);
+        assert_eq!(call_fn(&server.client(), &server, "invitation", &[("token", &token)]).await.0, 404);
+
+        // Organization-wide roles are for administrators to grant.
+        let (status, body) = call_fn(
+            &org,
+            &server,
+            "invite_staff",
+            &[("slug", "havenconf"), ("email", "x@example.net"), ("role", "responder"), ("scope", "organization")],
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert_eq!(body["detail"][0]["field"], "scope");
+        let admin = server.client_as(ADMIN).await;
+        let (status, _) = call_fn(
+            &admin,
+            &server,
+            "invite_staff",
+            &[("slug", "havenconf"), ("email", "x@example.net"), ("role", "responder"), ("scope", "organization")],
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (_, staff) = call_fn(&org, &server, "staff", &[("slug", "havenconf")]).await;
+        assert!(
+            staff["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["role"] == "escort" && m["email"] == "new.escort@example.net")
+        );
+        assert_eq!(staff["invitations"][0]["email"], "x@example.net");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_a_role_takes_effect_at_once() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let org = server.client_as(ORGANIZER).await;
+    let escort = server.client_as("escort@example.org").await;
+    let (_, staff) = call_fn(&org, &server, "staff", &[("slug", "havenconf")]).await;
+    let role_id = staff["members"].as_array().unwrap().iter().find(|m| m["role"] == "escort").unwrap()["role_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, before) = call_fn(&escort, &server, "my_page", &[]).await;
+    assert_eq!(before["roles"].as_array().unwrap().len(), 1);
+
+    assert_eq!(call_fn(&org, &server, "revoke_role", &[("slug", "havenconf"), ("role_id", &role_id)]).await.0, 200);
+
+    let (_, after) = call_fn(&escort, &server, "my_page", &[]).await;
+    assert_eq!(after["roles"], serde_json::json!([]));
+    assert_eq!(call_fn(&org, &server, "revoke_role", &[("slug", "havenconf"), ("role_id", &role_id)]).await.0, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn organizers_create_and_edit_events_with_local_times_checked() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let admin = server.client_as(ADMIN).await;
+    let form = |slug: &'static str, start: &'static str, end: &'static str| {
+        vec![
+            ("organization", "demo"),
+            ("input[name]", "Haven Meetup"),
+            ("input[slug]", slug),
+            ("input[venue]", "Library"),
+            ("input[time_zone]", "America/New_York"),
+            ("input[starts_at]", start),
+            ("input[ends_at]", end),
+            ("input[ack_hours]", "12"),
+        ]
+    };
+    let (status, body) =
+        call_fn(&admin, &server, "create_event", &form("meetup", "2027-03-14T02:30", "2027-03-14T20:00")).await;
+    assert_eq!(status, 422, "02:30 does not exist on 14 March 2027 in New York");
+    assert_eq!(body["detail"][0]["field"], "starts_at");
+    let (status, _) =
+        call_fn(&admin, &server, "create_event", &form("havenconf", "2027-03-14T10:00", "2027-03-14T20:00")).await;
+    assert_eq!(status, 422, "the slug is taken");
+    let (status, body) =
+        call_fn(&admin, &server, "create_event", &form("meetup", "2027-03-14T10:00", "2027-03-14T20:00")).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (_, settings) = call_fn(&admin, &server, "event_settings", &[("slug", "meetup")]).await;
+    assert_eq!(settings["starts_at"], "2027-03-14T10:00");
+    assert_eq!(settings["ack_hours"], 12);
+
+    // An event-level organizer of HavenConf may not create events for the organization.
+    let org = server.client_as(ORGANIZER).await;
+    assert_eq!(
+        call_fn(&org, &server, "create_event", &form("other", "2027-03-14T10:00", "2027-03-14T20:00")).await.0,
+        404
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_change_is_in_the_audit_chain_without_personal_data_and_tampering_shows() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let org = server.client_as(ORGANIZER).await;
+        call_fn(
+            &org,
+            &server,
+            "add_registration",
+            &[("slug", "havenconf"), ("name", "Grace Hopper"), ("email", "grace@navy.example")],
+        )
+        .await;
+        call_fn(&org, &server, "invite_staff", &[("slug", "havenconf"), ("email", "x@example.net"), ("role", "door")])
+            .await;
+
+        let Verification::Intact { records } = audit::verify(&server.db).await.unwrap() else {
+            panic!("{backend}: the chain must verify");
+        };
+        assert!(records >= 4, "{records}");
+        use haven_server::db::entities::audit_log;
+        use sea_orm::{EntityTrait, QueryOrder};
+        let rows = audit_log::Entity::find().order_by_asc(audit_log::Column::Seq).all(&server.db).await.unwrap();
+        let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
+        for expected in ["demo.seeded", "person.created", "registration.created", "invitation.created"] {
+            assert!(actions.contains(&expected), "{expected} in {actions:?}");
+        }
+        for r in &rows {
+            let text = format!("{} {}", r.action, r.detail);
+            for private in ["Grace", "grace@", "navy", "x@example"] {
+                assert!(!text.contains(private), "{private} in the audit log: {text}");
+            }
+        }
+
+        // Rewriting history breaks the chain at that record.
+        let victim = &rows[1];
+        let mut changed: audit_log::ActiveModel = victim.clone().into();
+        changed.detail = sea_orm::ActiveValue::Set(r#"{"rewritten":true}"#.into());
+        audit_log::Entity::update(changed).exec(&server.db).await.unwrap();
+        assert_eq!(
+            audit::verify(&server.db).await.unwrap(),
+            Verification::Broken { seq: victim.seq, problem: "its content does not match its hash".into() }
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn haven_audit_verify_reports_an_intact_chain_and_a_deleted_record() {
+    let database = TestDatabase::create(&Backend::Sqlite).await;
+    let run = |args: &[&str]| {
+        std::process::Command::new(haven_bin())
+            .args(args)
+            .env_clear()
+            .env("HAVEN_DATABASE_URL", &database.url)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["demo"]).status.success());
+    assert!(run(&["org", "create", "--slug", "acme", "--name", "ACME Events"]).status.success());
+    let ok = run(&["audit", "verify"]);
+    assert!(ok.status.success());
+    assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "the audit log is intact: 2 record(s), every link verified");
+
+    let db = sea_orm::Database::connect(database.url.as_str()).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared("DELETE FROM audit_log WHERE seq = 2").await.unwrap();
+    db.close().await.unwrap();
+    let broken = run(&["audit", "verify"]);
+    assert!(!broken.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&broken.stderr).trim(),
+        "haven: the audit log is broken at record 2: the chain's head does not match its last record (records removed?)"
+    );
+}
