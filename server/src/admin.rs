@@ -142,3 +142,18 @@ pub async fn verify_audit(settings: Settings) -> anyhow::Result<()> {
         }
     }
 }
+
+pub async fn signin_link(settings: Settings, email: &str) -> anyhow::Result<()> {
+    let email = EmailAddress::parse("--email", email)?;
+    let services = open(settings).await?;
+    let person = crate::db::entities::person::Entity::find()
+        .filter(crate::db::entities::person::Column::EmailNormalized.eq(email.normalized()))
+        .one(&services.store.db)
+        .await?
+        .with_context(|| format!("no one with the address {email} is known to Haven"))?;
+    let tx = services.store.write().await?;
+    let token = auth::create_login_link(&tx, person.id, services.clock.now()).await?;
+    tx.commit().await?;
+    println!("{}/auth/link/{token}", services.public_url);
+    Ok(())
+}

@@ -57,6 +57,12 @@ pub enum Command {
     /// Check the hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Print a one-time sign-in link (15 minutes) for the person with this address, for
+    /// an operator on the server's own machine.
+    SigninLink {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,8 +151,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let db = startup::open_database(&settings, true).await?;
                 let report = crate::demo::seed(&crate::db::Store::new(db), &SystemClock, if_empty).await?;
                 println!("{report}");
+                if !report.skipped {
+                    println!("{}", crate::demo::how_to_sign_in(&settings));
+                }
                 Ok(())
             }
+            Command::SigninLink { email } => crate::admin::signin_link(settings, &email).await,
             Command::CheckConfig => unreachable!("handled above"),
             Command::Import(ImportCommand::Registrations { event, file }) => {
                 crate::admin::import_registrations(settings, &event, &file).await

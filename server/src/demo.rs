@@ -31,6 +31,23 @@ pub const STAFF: &[(&str, &str, Role, bool)] = &[
     ("Dana Door", "door@example.org", Role::Door, false),
 ];
 
+/// What `haven demo` prints after seeding: who to sign in as, and how.
+pub fn how_to_sign_in(settings: &crate::config::Settings) -> String {
+    let mut out = String::from("\nSign in as any of these on /signin (an e-mail link):\n");
+    for (name, email, role, _) in STAFF {
+        out.push_str(&format!("  {email:<28} {name} ({role})\n"));
+    }
+    out.push_str("  ada.lovelace@example.org     a registrant (and 35 more first.last@example.org)\n");
+    if settings.mail.smtp_url.is_none() {
+        out.push_str(&format!(
+            "No SMTP server is configured: sign-in e-mails are written to {}/.\n\
+             Or print a link directly: haven signin-link --email organizer@example.org\n",
+            settings.data_dir.join("mail").display()
+        ));
+    }
+    out
+}
+
 /// What seeding did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SeedReport {

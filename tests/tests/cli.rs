@@ -116,14 +116,25 @@ async fn the_demo_seeds_once_and_a_second_run_changes_nothing() {
 
         assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
         assert_eq!(
-            String::from_utf8_lossy(&first.stdout).trim(),
+            String::from_utf8_lossy(&first.stdout).lines().next().unwrap(),
             "demo: created 1 organization(s), 1 event(s), 42 people, 36 registration(s), 6 staff role(s)",
             "{backend}"
         );
         assert_eq!(
-            String::from_utf8_lossy(&second.stdout).trim(),
+            String::from_utf8_lossy(&second.stdout).lines().next().unwrap(),
             "demo: created 0 organization(s), 0 event(s), 0 people, 0 registration(s), 0 staff role(s)"
         );
+        let shown = String::from_utf8_lossy(&first.stdout);
+        for account in [
+            "admin@example.org",
+            "organizer@example.org",
+            "responder@example.org",
+            "escort@example.org",
+            "door@example.org",
+        ] {
+            assert!(shown.contains(account), "the demo names how to sign in as {account}: {shown}");
+        }
+        assert!(shown.contains("haven signin-link --email"), "{shown}");
         assert_eq!(
             String::from_utf8_lossy(&if_empty.stdout).trim(),
             "demo: the database already holds data; nothing seeded"

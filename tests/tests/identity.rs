@@ -288,3 +288,53 @@ async fn state_changing_requests_from_other_sites_are_refused() {
 
     assert_eq!(post(vec![("sec-fetch-site", "same-origin")]).await.unwrap().status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_cookie_from_another_installation_is_nobody_here() {
+    let here = TestServer::start(&Backend::Sqlite).await;
+    let elsewhere = TestServer::start(&Backend::Sqlite).await;
+    here.seed_demo().await;
+    elsewhere.seed_demo().await;
+    let foreign = elsewhere.session_cookie(ADA).await;
+
+    let res = reqwest::Client::new()
+        .post(here.url("/fn/my_page"))
+        .header("cookie", foreign)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn haven_signin_link_prints_a_working_one_time_link_for_the_operator() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+
+    let out = std::process::Command::new(haven_tests::haven_bin())
+        .args(["signin-link", "--email", "Organizer@example.org"])
+        .env_clear()
+        .env("HAVEN_DATABASE_URL", &server.database.url)
+        .env("HAVEN_PUBLIC_URL", &server.base_url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let link = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(link.starts_with(&format!("{}/auth/link/", server.base_url)), "{link}");
+    let token = link.rsplit('/').next().unwrap();
+
+    let browser = server.client();
+    assert_eq!(call_fn(&browser, &server, "redeem_signin_link", &[("token", token)]).await.0, 200);
+    assert_eq!(me(&server, &browser).await["name"], "Olu Organizer");
+
+    let unknown = std::process::Command::new(haven_tests::haven_bin())
+        .args(["signin-link", "--email", "nobody@example.org"])
+        .env_clear()
+        .env("HAVEN_DATABASE_URL", &server.database.url)
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no one with the address"));
+}

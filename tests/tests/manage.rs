@@ -357,3 +357,52 @@ async fn haven_audit_verify_reports_an_intact_chain_and_a_deleted_record() {
         "haven: the audit log is broken at record 2: the chain's head does not match its last record (records removed?)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_imports_and_overlong_fields_are_refused_with_nothing_changed() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let org = server.client_as(ORGANIZER).await;
+
+    let long_name = format!("name,email\n{},long@example.net\n", "N".repeat(201));
+    let (status, body) =
+        call_fn(&org, &server, "import_registrations", &[("slug", "havenconf"), ("csv", &long_name)]).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["detail"][0]["field"], "line 2 name");
+    assert!(body["detail"][0]["message"].as_str().unwrap().contains("at most 200"));
+
+    let huge = "x".repeat(26 * 1024 * 1024);
+    let res = org
+        .post(server.url("/fn/import_registrations"))
+        .form(&[("slug", "havenconf"), ("csv", huge.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413, "a body over 25 MB is refused before it is read");
+    assert_eq!(registrations(&server, &org, "", "1").await["total"], 36, "nothing changed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reordering_audit_records_breaks_the_chain_at_the_first_moved_record() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let org = server.client_as(ORGANIZER).await;
+    for email in ["a@example.net", "b@example.net"] {
+        call_fn(&org, &server, "add_registration", &[("slug", "havenconf"), ("name", "Someone"), ("email", email)])
+            .await;
+    }
+    use sea_orm::ConnectionTrait;
+    server
+        .db
+        .execute_unprepared(
+            "UPDATE audit_log SET seq = 1000 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; \
+             UPDATE audit_log SET seq = 3 WHERE seq = 1000;",
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        audit::verify(&server.db).await.unwrap(),
+        Verification::Broken { seq: 2, problem: "does not link to the record before".into() }
+    );
+}
