@@ -5,12 +5,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_base;
 mod m20261125_000002_identity;
+mod m20261126_000003_cases;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_base::Migration), Box::new(m20261125_000002_identity::Migration)]
+        vec![
+            Box::new(m20261125_000001_base::Migration),
+            Box::new(m20261125_000002_identity::Migration),
+            Box::new(m20261126_000003_cases::Migration),
+        ]
     }
 }

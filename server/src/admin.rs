@@ -157,3 +157,55 @@ pub async fn signin_link(settings: Settings, email: &str) -> anyhow::Result<()> 
     println!("{}/auth/link/{token}", services.public_url);
     Ok(())
 }
+
+/// `haven keys rotate`: see [`crate::cli::KeysCommand::Rotate`].
+pub async fn rotate_keys(settings: Settings) -> anyhow::Result<()> {
+    use crate::config::EncryptionSettings;
+    use crate::crypto::fields::{Keyring, read_source, write_private};
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    use sea_orm::{ConnectionTrait, Statement};
+
+    let db = startup::open_database(&settings, true).await?;
+    let mut ring = read_source(&settings.encryption).map_err(|e| anyhow::anyhow!(e))?;
+    if let EncryptionSettings::File(path) = &settings.encryption {
+        // The file gains the new key before any value uses it, so every value stays
+        // readable even if this command stops half-way.
+        ring.add_fresh_key();
+        let temporary = path.with_extension("keys.new");
+        write_private(&temporary, &ring.to_file_text()).map_err(|e| anyhow::anyhow!(e))?;
+        std::fs::rename(&temporary, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    }
+    let current = ring.current_id().to_owned();
+    let backend = db.get_database_backend();
+    let mut changed = 0u64;
+    for (table, column) in crate::services::cases::SEALED_COLUMNS {
+        let select = Query::select()
+            .columns([Alias::new("id"), Alias::new(*column)])
+            .from(Alias::new(*table))
+            .and_where(Expr::col(Alias::new(*column)).is_not_null())
+            .to_owned();
+        for row in db.query_all(&select).await? {
+            let id: Uuid = row.try_get("", "id")?;
+            let sealed: String = row.try_get("", column)?;
+            if Keyring::key_of(&sealed) == Some(current.as_str()) {
+                continue;
+            }
+            let place = crate::services::cases::place(table, column, id);
+            let plain = ring.open(&place, &sealed).map_err(|e| anyhow::anyhow!("{table}.{column} of {id}: {e}"))?;
+            let update = Query::update()
+                .table(Alias::new(*table))
+                .value(Alias::new(*column), ring.seal(&place, &plain))
+                .and_where(Expr::col(Alias::new("id")).eq(id))
+                .to_owned();
+            let (sql, values) = match backend {
+                sea_orm::DbBackend::Postgres => update.build(sea_orm::sea_query::PostgresQueryBuilder),
+                _ => update.build(sea_orm::sea_query::SqliteQueryBuilder),
+            };
+            db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+            changed += 1;
+        }
+    }
+    let keys: Vec<&str> = ring.ids().collect();
+    println!("re-encrypted {changed} value(s) under the key {current}; keys configured: {}", keys.join(", "));
+    Ok(())
+}

@@ -57,6 +57,9 @@ pub enum Command {
     /// Check the hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage encryption keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Print a one-time sign-in link (15 minutes) for the person with this address, for
     /// an operator on the server's own machine.
     SigninLink {
@@ -112,6 +115,14 @@ pub enum StaffCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Re-encrypt every sealed value under the newest field-encryption key. With a key file
+    /// (the default), a new key is added to it first; with HAVEN_ENCRYPTION_KEYS, add the new
+    /// key there (last) before running this. Old keys can be removed afterwards.
+    Rotate,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Recompute the chain of every audit record; exit 1 if any link is broken.
     Verify,
@@ -149,13 +160,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Migrate { status, down } => migrate(settings, status, down).await,
             Command::Demo { if_empty } => {
                 let db = startup::open_database(&settings, true).await?;
-                let report = crate::demo::seed(&crate::db::Store::new(db), &SystemClock, if_empty).await?;
+                let public_url = settings.public_url_for(settings.addr);
+                let shown = settings.clone();
+                let services = startup::services(settings, db, Arc::new(SystemClock), public_url).await?;
+                let report = crate::demo::seed(&services, if_empty).await?;
                 println!("{report}");
                 if !report.skipped {
-                    println!("{}", crate::demo::how_to_sign_in(&settings));
+                    println!("{}", crate::demo::how_to_sign_in(&shown));
                 }
                 Ok(())
             }
+            Command::Keys(KeysCommand::Rotate) => crate::admin::rotate_keys(settings).await,
             Command::SigninLink { email } => crate::admin::signin_link(settings, &email).await,
             Command::CheckConfig => unreachable!("handled above"),
             Command::Import(ImportCommand::Registrations { event, file }) => {

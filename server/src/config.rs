@@ -117,6 +117,17 @@ pub struct Settings {
     pub session_max: Duration,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_proxy_headers: bool,
+    pub encryption: EncryptionSettings,
+}
+
+/// Where the field-encryption keys come from.
+#[derive(Debug, Clone)]
+pub enum EncryptionSettings {
+    /// A key file (created with one key if missing); `haven keys rotate` adds keys to it.
+    File(PathBuf),
+    /// Keys given inline as `id:base64,id:base64` (the last seals); rotation is then the
+    /// operator's: add a key here, then run `haven keys rotate`.
+    Inline(Secret<String>),
 }
 
 /// Where a raw value came from, so errors can point at it.
@@ -149,6 +160,8 @@ const KNOWN: &[(&str, bool)] = &[
     ("session_idle_minutes", false),
     ("session_max_hours", false),
     ("trust_proxy_headers", false),
+    ("encryption_key_file", false),
+    ("encryption_keys", true),
 ];
 
 /// Per-provider keys: `oidc_<id>_<field>` (`HAVEN_OIDC_CORP_ISSUER`, `[oidc.corp] issuer`).
@@ -293,7 +306,20 @@ impl Settings {
         if !(1..=2_160).contains(&max) {
             return Err(raw.err("session_max_hours", "expected 1 to 2160 hours"));
         }
+        let encryption = match raw.get("encryption_keys").map(str::trim).filter(|v| !v.is_empty()) {
+            Some(keys) => {
+                crate::crypto::fields::Keyring::parse(&keys.replace(',', "\n").replace(':', " "))
+                    .map_err(|e| raw.err("encryption_keys", format!("{e} (expected id:base64key,id:base64key)")))?;
+                EncryptionSettings::Inline(Secret::new(keys.to_owned()))
+            }
+            None => EncryptionSettings::File(
+                raw.get("encryption_key_file")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| data_dir.join("keys").join("field.keys")),
+            ),
+        };
         Ok(Settings {
+            encryption,
             addr,
             public_url,
             data_dir,
@@ -350,6 +376,13 @@ impl Settings {
             ("HAVEN_SESSION_IDLE_MINUTES", (self.session_idle.as_secs() / 60).to_string()),
             ("HAVEN_SESSION_MAX_HOURS", (self.session_max.as_secs() / 3600).to_string()),
             ("HAVEN_TRUST_PROXY_HEADERS", self.trust_proxy_headers.to_string()),
+            (
+                "HAVEN_ENCRYPTION_KEYS",
+                match &self.encryption {
+                    EncryptionSettings::Inline(k) => k.to_string(),
+                    EncryptionSettings::File(p) => format!("(none: keys in {})", p.display()),
+                },
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

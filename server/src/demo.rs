@@ -4,9 +4,12 @@
 
 use crate::clock::Clock;
 use crate::db::Store;
-use crate::db::entities::{event, organization, person, registration, staff_role};
+use crate::db::entities::{case, event, organization, person, registration, staff_role};
+use crate::services::Services;
 use chrono::{Duration, NaiveTime, TimeZone};
 use chrono_tz::Tz;
+use haven_app::api::{Actor, ActorSession};
+use haven_app::domain::ConcernForm;
 use haven_app::domain::{EmailAddress, Role};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use std::fmt;
@@ -57,6 +60,7 @@ pub struct SeedReport {
     pub created_people: u32,
     pub created_registrations: u32,
     pub granted_roles: u32,
+    pub created_cases: u32,
 }
 
 impl fmt::Display for SeedReport {
@@ -66,12 +70,13 @@ impl fmt::Display for SeedReport {
         }
         write!(
             f,
-            "demo: created {} organization(s), {} event(s), {} people, {} registration(s), {} staff role(s)",
+            "demo: created {} organization(s), {} event(s), {} people, {} registration(s), {} staff role(s), {} case(s)",
             self.created_organizations,
             self.created_events,
             self.created_people,
             self.created_registrations,
-            self.granted_roles
+            self.granted_roles,
+            self.created_cases
         )
     }
 }
@@ -90,7 +95,17 @@ pub fn registrants() -> Vec<(String, String)> {
     out
 }
 
-pub async fn seed(store: &Store, clock: &dyn Clock, if_empty: bool) -> Result<SeedReport, DbErr> {
+/// Seeds everything (see the module documentation) through the services, so demo cases
+/// are sealed and audited like real ones.
+pub async fn seed(services: &Services, if_empty: bool) -> Result<SeedReport, DbErr> {
+    let mut report = seed_base(&services.store, services.clock.as_ref(), if_empty).await?;
+    if !report.skipped {
+        report.created_cases = seed_cases(services).await?;
+    }
+    Ok(report)
+}
+
+async fn seed_base(store: &Store, clock: &dyn Clock, if_empty: bool) -> Result<SeedReport, DbErr> {
     let db = &store.db;
     if if_empty && organization::Entity::find().count(db).await? > 0 {
         return Ok(SeedReport { skipped: true, ..SeedReport::default() });
@@ -243,4 +258,109 @@ pub async fn seed(store: &Store, clock: &dyn Clock, if_empty: bool) -> Result<Se
     }
     tx.commit().await?;
     Ok(report)
+}
+
+fn demo_actor(person_id: Uuid) -> Actor {
+    Actor { session: Some(ActorSession { person_id, session_id: Uuid::nil() }), client: "demo".into() }
+}
+
+async fn person_with(services: &Services, email: &str) -> Result<Uuid, DbErr> {
+    let normalized = EmailAddress::parse("email", email).expect("demo addresses are valid").normalized();
+    person::Entity::find()
+        .filter(person::Column::EmailNormalized.eq(normalized))
+        .one(&services.store.db)
+        .await?
+        .map(|p| p.id)
+        .ok_or_else(|| DbErr::Custom(format!("the demo person {email} is missing")))
+}
+
+/// A few cases in different states, once: one whose named person is registered (and
+/// linked), one naming a responder (who is therefore recused), one under investigation
+/// with notes and messages, one resolved.
+async fn seed_cases(services: &Services) -> Result<u32, DbErr> {
+    use crate::services::cases::Filed;
+    let e = event::Entity::find().filter(event::Column::Slug.eq(EVENT_SLUG)).one(&services.store.db).await?;
+    let Some(e) = e else { return Ok(0) };
+    if case::Entity::find().filter(case::Column::EventId.eq(e.id)).count(&services.store.db).await? > 0 {
+        return Ok(0);
+    }
+    let fail = |what: &str| DbErr::Custom(format!("the demo could not {what}"));
+    let responder = demo_actor(person_with(services, "responder@example.org").await?);
+    let file = |reporter: &'static str, form: ConcernForm| async move {
+        let actor = demo_actor(person_with(services, reporter).await?);
+        match services.file_concern(&actor, EVENT_SLUG, form, None).await {
+            Ok(Filed::Case(reference)) => Ok(reference.to_string()),
+            _ => Err(DbErr::Custom("the demo could not file a case".into())),
+        }
+    };
+
+    let ken = file(
+        "ada.lovelace@example.org",
+        ConcernForm {
+            person_name: "Ken Okafor".into(),
+            narrative: "At last year's meetup he kept following me between talks and would not take no for an answer. \
+                        I am worried he will do it again."
+                .into(),
+            wish_escort: true,
+            escort_times: "Between the evening talks and the tram stop".into(),
+            wish_told_on_arrival: true,
+            ..ConcernForm::default()
+        },
+    )
+    .await?;
+    services.change_status(&responder, &ken, "acknowledged").await.map_err(|_| fail("acknowledge"))?;
+    services.assign_owner(&responder, &ken, "").await.map_err(|_| fail("assign"))?;
+    let ken_id = person_with(services, "ken.okafor@example.org").await?;
+    services.confirm_match(&responder, &ken, &ken_id.to_string()).await.map_err(|_| fail("link Ken"))?;
+    services
+        .send_message(
+            &responder,
+            &ken,
+            "Thank you for telling us. We will arrange an escort and tell you when he arrives.",
+        )
+        .await
+        .map_err(|_| fail("write"))?;
+
+    file(
+        "grace.moreau@example.org",
+        ConcernForm {
+            person_name: "Sam Responder".into(),
+            person_email: "responder2@example.org".into(),
+            narrative: "He made remarks about my appearance at the volunteers' dinner.".into(),
+            wish_staff_aware: true,
+            ..ConcernForm::default()
+        },
+    )
+    .await?;
+
+    let handle = file(
+        "margaret.okafor@example.org",
+        ConcernForm {
+            kind: "incident".into(),
+            person_handle: "@tim_m".into(),
+            person_description: "Tall, red jacket, usually near the coffee stand".into(),
+            narrative: "Someone posting as @tim_m kept messaging me after I asked him to stop.".into(),
+            witnesses: "yes".into(),
+            witness_details: "Radia saw the messages".into(),
+            ..ConcernForm::default()
+        },
+    )
+    .await?;
+    services.change_status(&responder, &handle, "investigating").await.map_err(|_| fail("investigate"))?;
+    services
+        .add_note(&responder, &handle, "Checked the chat logs; the messages are there. Talk to the witness next.")
+        .await
+        .map_err(|_| fail("note"))?;
+
+    let resolved = file(
+        "radia.lovelace@example.org",
+        ConcernForm {
+            person_description: "A man who photographed attendees without asking".into(),
+            narrative: "Someone took photos of me without asking during the lunch break.".into(),
+            ..ConcernForm::default()
+        },
+    )
+    .await?;
+    services.change_status(&responder, &resolved, "resolved").await.map_err(|_| fail("resolve"))?;
+    Ok(4)
 }

@@ -28,6 +28,8 @@ pub enum StartError {
     Bind { addr: SocketAddr, reason: String },
     #[error("{0}")]
     Mail(String),
+    #[error("cannot load the encryption keys: {0}")]
+    Keys(String),
 }
 
 /// A server bound to its address, ready to run.
@@ -98,10 +100,11 @@ pub async fn services(
     clock: SharedClock,
     public_url: String,
 ) -> Result<Arc<Services>, StartError> {
+    let keys = crate::crypto::fields::KeyStore::load(&settings.encryption).map_err(StartError::Keys)?;
     let store = Store::new(db);
     let secret =
         db::server_secret(&store, "client_key").await.map_err(|e| StartError::Prepare(first_line(&e.to_string())))?;
-    Ok(Services::new(store, clock, Arc::new(settings), public_url, secret))
+    Ok(Services::new(store, clock, Arc::new(settings), public_url, secret, keys))
 }
 
 /// Connects, migrates (unless the settings say not to) and binds; `settings.addr` with

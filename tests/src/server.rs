@@ -55,30 +55,28 @@ pub fn haven_bin() -> PathBuf {
     bin
 }
 
-/// A fresh, empty database for one test.
+/// A fresh, empty database for one test, and a private data directory (key files, mail)
+/// beside it. Both are removed when the test ends.
 pub struct TestDatabase {
     pub url: String,
-    /// Removed when the test ends.
-    cleanup: Cleanup,
-}
-
-enum Cleanup {
-    Dir(PathBuf),
-    PgDatabase { admin_url: String, name: String },
+    pub dir: PathBuf,
+    postgres: Option<(String, String)>,
+    /// Another server's: not removed by this one.
+    borrowed: bool,
 }
 
 impl TestDatabase {
     pub async fn create(backend: &Backend) -> TestDatabase {
         let tag = uuid::Uuid::new_v4().simple().to_string();
+        let dir = std::env::temp_dir().join(format!("haven-test-{tag}"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
         match backend {
-            Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("haven-test-{tag}"));
-                std::fs::create_dir_all(&dir).expect("temp dir");
-                TestDatabase {
-                    url: format!("sqlite://{}?mode=rwc", dir.join("haven.db").display()),
-                    cleanup: Cleanup::Dir(dir),
-                }
-            }
+            Backend::Sqlite => TestDatabase {
+                url: format!("sqlite://{}?mode=rwc", dir.join("haven.db").display()),
+                dir,
+                postgres: None,
+                borrowed: false,
+            },
             Backend::Postgres(admin_url) => {
                 let name = format!("haven_t_{tag}");
                 let admin = Database::connect(admin_url.as_str()).await.expect("connect to HAVEN_TEST_POSTGRES_URL");
@@ -87,43 +85,43 @@ impl TestDatabase {
                 let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
                 TestDatabase {
                     url: format!("{base}/{name}"),
-                    cleanup: Cleanup::PgDatabase { admin_url: admin_url.clone(), name },
+                    dir,
+                    postgres: Some((admin_url.clone(), name)),
+                    borrowed: false,
                 }
             }
         }
     }
 
+    fn borrowed(url: &str, dir: &Path) -> TestDatabase {
+        TestDatabase { url: url.to_owned(), dir: dir.to_path_buf(), postgres: None, borrowed: true }
+    }
+
     /// The directory holding a SQLite database (None for PostgreSQL).
     pub fn sqlite_dir(&self) -> Option<&Path> {
-        match &self.cleanup {
-            Cleanup::Dir(d) => Some(d),
-            Cleanup::PgDatabase { .. } => None,
-        }
+        self.postgres.is_none().then_some(self.dir.as_path())
     }
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        match &self.cleanup {
-            Cleanup::Dir(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            Cleanup::PgDatabase { admin_url, name } => {
-                let (admin_url, name) = (admin_url.clone(), name.clone());
-                // Drop runs inside the test's runtime; a thread with its own runtime may block.
-                let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-                    rt.block_on(async move {
-                        if let Ok(admin) = Database::connect(admin_url.as_str()).await {
-                            let _ = admin
-                                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                                .await;
-                            admin.close().await.ok();
-                        }
-                    });
-                })
-                .join();
-            }
+        if self.borrowed {
+            return;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // Drop runs inside the test's runtime; a thread with its own runtime may block.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async move {
+                    if let Ok(admin) = Database::connect(admin_url.as_str()).await {
+                        let _ =
+                            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                        admin.close().await.ok();
+                    }
+                });
+            })
+            .join();
         }
     }
 }
@@ -137,6 +135,8 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// Deliver mail to this receiver.
     pub mail: Option<crate::MailSink>,
+    /// Share another server's database (and data directory) instead of a fresh one.
+    pub share: Option<(String, PathBuf)>,
 }
 
 impl Options {
@@ -153,6 +153,12 @@ impl Options {
     /// Trust this OIDC provider under the given id and button name.
     pub fn oidc(mut self, provider: &crate::OidcProvider, id: &str, name: &str) -> Self {
         self.env.extend(provider.settings(id, name));
+        self
+    }
+
+    /// Run on the same database and data directory as `other` (a second instance).
+    pub fn share(mut self, other: &TestServer) -> Self {
+        self.share = Some((other.database.url.clone(), other.database.dir.clone()));
         self
     }
 
@@ -182,13 +188,16 @@ impl TestServer {
     }
 
     pub async fn start_with(backend: &Backend, options: Options) -> TestServer {
-        let database = TestDatabase::create(backend).await;
+        let database = match &options.share {
+            Some((url, dir)) => TestDatabase::borrowed(url, dir),
+            None => TestDatabase::create(backend).await,
+        };
         let site_root = workspace_root().join("target").join("site");
         let mut env = vec![
             ("HAVEN_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
             ("HAVEN_DATABASE_URL".to_owned(), database.url.clone()),
             ("HAVEN_SITE_ROOT".to_owned(), site_root.display().to_string()),
-            ("HAVEN_DATA_DIR".to_owned(), std::env::temp_dir().join("haven-test-data").display().to_string()),
+            ("HAVEN_DATA_DIR".to_owned(), database.dir.display().to_string()),
             ("HAVEN_DATABASE_MAX_CONNECTIONS".to_owned(), "5".to_owned()),
         ];
         if let Some(sink) = &options.mail {
@@ -248,7 +257,22 @@ impl TestServer {
 
     /// Seeds the demo data into this server's database.
     pub async fn seed_demo(&self) {
-        haven_server::demo::seed(&self.services.store, &SystemClock, false).await.expect("demo seeds");
+        haven_server::demo::seed(&self.services, false).await.expect("demo seeds");
+    }
+
+    /// Waits (up to 30 s) until every queued e-mail has been delivered.
+    pub async fn outbox_drained(&self) {
+        use haven_server::db::entities::outbox;
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        for _ in 0..300 {
+            let waiting =
+                outbox::Entity::find().filter(outbox::Column::SentAt.is_null()).count(&self.db).await.unwrap();
+            if waiting == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the outbox did not drain within 30 s");
     }
 
     /// The id of the person with this address.

@@ -64,3 +64,41 @@ async fn an_organizer_adds_and_imports_registrations_in_chromium() {
 
     assert!(out.contains("ok: an organizer adds and imports registrations"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_concern_is_filed_without_javascript_and_on_a_phone_in_chromium() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let cookie = server.session_cookie("barbara.moreau@example.org").await;
+
+    let out = browser::run_script("concern.mjs", &server.base_url, &[("SESSION_COOKIE", cookie)]).await;
+
+    assert!(out.contains("ok: a concern is filed without JavaScript"), "{out}");
+    assert!(out.contains("ok: a concern is filed on a phone"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_responder_works_a_case_and_the_reporter_sees_it_in_chromium() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let reporter = server.client_as("barbara.moreau@example.org").await;
+    let form = reqwest::multipart::Form::new()
+        .text("person_name", "Someone")
+        .text("narrative", "The lights went out and someone grabbed my arm.");
+    let res = reporter.post(server.url("/events/havenconf/concern")).multipart(form).send().await.unwrap();
+    let reference =
+        res.headers()["location"].to_str().unwrap().split('/').nth(2).unwrap().split('?').next().unwrap().to_owned();
+
+    let out = browser::run_script(
+        "responder.mjs",
+        &server.base_url,
+        &[
+            ("REFERENCE", reference),
+            ("RESPONDER_COOKIE", server.session_cookie("responder@example.org").await),
+            ("REPORTER_COOKIE", server.session_cookie("barbara.moreau@example.org").await),
+        ],
+    )
+    .await;
+
+    assert!(out.contains("ok: a responder acknowledges a case"), "{out}");
+}

@@ -117,12 +117,12 @@ async fn the_demo_seeds_once_and_a_second_run_changes_nothing() {
         assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
         assert_eq!(
             String::from_utf8_lossy(&first.stdout).lines().next().unwrap(),
-            "demo: created 1 organization(s), 1 event(s), 42 people, 36 registration(s), 6 staff role(s)",
+            "demo: created 1 organization(s), 1 event(s), 42 people, 36 registration(s), 6 staff role(s), 4 case(s)",
             "{backend}"
         );
         assert_eq!(
             String::from_utf8_lossy(&second.stdout).lines().next().unwrap(),
-            "demo: created 0 organization(s), 0 event(s), 0 people, 0 registration(s), 0 staff role(s)"
+            "demo: created 0 organization(s), 0 event(s), 0 people, 0 registration(s), 0 staff role(s), 0 case(s)"
         );
         let shown = String::from_utf8_lossy(&first.stdout);
         for account in [

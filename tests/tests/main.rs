@@ -2,6 +2,7 @@
 //! the real server and talks to it the way its users do.
 
 mod browser;
+mod cases;
 mod cli;
 mod http_basics;
 mod identity;

@@ -344,17 +344,25 @@ async fn haven_audit_verify_reports_an_intact_chain_and_a_deleted_record() {
     assert!(run(&["org", "create", "--slug", "acme", "--name", "ACME Events"]).status.success());
     let ok = run(&["audit", "verify"]);
     assert!(ok.status.success());
-    assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "the audit log is intact: 2 record(s), every link verified");
+    let said = String::from_utf8_lossy(&ok.stdout).trim().to_owned();
+    let records: u64 = said
+        .strip_prefix("the audit log is intact: ")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(said.ends_with("record(s), every link verified") && records > 2, "{said}");
 
     let db = sea_orm::Database::connect(database.url.as_str()).await.unwrap();
     use sea_orm::ConnectionTrait;
-    db.execute_unprepared("DELETE FROM audit_log WHERE seq = 2").await.unwrap();
+    db.execute_unprepared(&format!("DELETE FROM audit_log WHERE seq = {records}")).await.unwrap();
     db.close().await.unwrap();
     let broken = run(&["audit", "verify"]);
     assert!(!broken.status.success());
     assert_eq!(
         String::from_utf8_lossy(&broken.stderr).trim(),
-        "haven: the audit log is broken at record 2: the chain's head does not match its last record (records removed?)"
+        format!(
+            "haven: the audit log is broken at record {records}: the chain's head does not match its last record (records removed?)"
+        )
     );
 }
 
@@ -376,9 +384,13 @@ async fn oversized_imports_and_overlong_fields_are_refused_with_nothing_changed(
         .post(server.url("/fn/import_registrations"))
         .form(&[("slug", "havenconf"), ("csv", huge.as_str())])
         .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 413, "a body over 25 MB is refused before it is read");
+        .await;
+    // The server answers 413 from the Content-Length alone and stops reading; the client may
+    // see that answer or, still writing, a closed connection.
+    match res {
+        Ok(res) => assert_eq!(res.status(), 413, "a body over 25 MB is refused before it is read"),
+        Err(e) => assert!(e.is_request(), "{e}"),
+    }
     assert_eq!(registrations(&server, &org, "", "1").await["total"], 36, "nothing changed");
 }
 

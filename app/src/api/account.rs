@@ -19,10 +19,11 @@ pub async fn signin_options() -> Result<SigninOptions, AppError> {
 
 /// Sends a one-time sign-in link if the address belongs to someone Haven knows. The answer
 /// is the same either way.
+/// `return_to` is where the link leads after signing in (a path on this site).
 #[server(prefix = "/fn", endpoint = "request_signin_link")]
-pub async fn request_signin_link(email: String) -> Result<(), AppError> {
+pub async fn request_signin_link(email: String, return_to: Option<String>) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.request_signin_link(&actor, email).await)?;
+    super::plumbing::answer(backend.request_signin_link(&actor, email, return_to).await)?;
     leptos_axum::redirect("/signin?sent=1");
     Ok(())
 }
@@ -31,9 +32,9 @@ pub async fn request_signin_link(email: String) -> Result<(), AppError> {
 #[server(prefix = "/fn", endpoint = "redeem_signin_link")]
 pub async fn redeem_signin_link(token: String) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    let cookie = super::plumbing::answer(backend.redeem_signin_link(&actor, token).await)?;
+    let (cookie, next) = super::plumbing::answer(backend.redeem_signin_link(&actor, token).await)?;
     super::plumbing::set_cookie(&cookie);
-    leptos_axum::redirect("/me");
+    leptos_axum::redirect(&next);
     Ok(())
 }
 

@@ -42,8 +42,14 @@ pub trait Backend: Send + Sync + 'static {
     // Account.
     async fn session_info(&self, actor: &Actor) -> Result<SessionInfo, AppError>;
     async fn signin_options(&self, actor: &Actor) -> Result<SigninOptions, AppError>;
-    async fn request_signin_link(&self, actor: &Actor, email: String) -> Result<(), AppError>;
-    async fn redeem_signin_link(&self, actor: &Actor, token: String) -> Result<SetCookie, AppError>;
+    async fn request_signin_link(
+        &self,
+        actor: &Actor,
+        email: String,
+        return_to: Option<String>,
+    ) -> Result<(), AppError>;
+    /// The session cookie and where to go next.
+    async fn redeem_signin_link(&self, actor: &Actor, token: String) -> Result<(SetCookie, String), AppError>;
     async fn sign_out(&self, actor: &Actor, everywhere: bool) -> Result<SetCookie, AppError>;
     async fn my_page(&self, actor: &Actor) -> Result<MyPage, AppError>;
     async fn invitation(&self, actor: &Actor, token: String) -> Result<InvitationView, AppError>;
@@ -81,6 +87,38 @@ pub trait Backend: Send + Sync + 'static {
         scope: String,
     ) -> Result<(), AppError>;
     async fn revoke_role(&self, actor: &Actor, slug: String, role_id: String) -> Result<(), AppError>;
+
+    // Cases.
+    async fn concern_form(
+        &self,
+        actor: &Actor,
+        slug: String,
+        draft: Option<String>,
+    ) -> Result<ConcernFormView, AppError>;
+    async fn case(&self, actor: &Actor, reference: String) -> Result<CaseView, AppError>;
+    async fn send_message(&self, actor: &Actor, reference: String, body: String) -> Result<(), AppError>;
+    async fn respond_home(&self, actor: &Actor) -> Result<RespondHome, AppError>;
+    async fn case_queue(&self, actor: &Actor, slug: String) -> Result<QueueView, AppError>;
+    async fn change_status(&self, actor: &Actor, reference: String, status: String) -> Result<(), AppError>;
+    async fn assign_owner(&self, actor: &Actor, reference: String, person: String) -> Result<(), AppError>;
+    async fn add_note(&self, actor: &Actor, reference: String, body: String) -> Result<(), AppError>;
+    async fn add_witness(
+        &self,
+        actor: &Actor,
+        reference: String,
+        name: String,
+        contact: String,
+        statement: String,
+    ) -> Result<(), AppError>;
+    async fn confirm_match(&self, actor: &Actor, reference: String, person: String) -> Result<(), AppError>;
+    async fn declare_conflict(&self, actor: &Actor, reference: String) -> Result<(), AppError>;
+    async fn relate_case(
+        &self,
+        actor: &Actor,
+        reference: String,
+        earlier: String,
+        relation: String,
+    ) -> Result<(), AppError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -7,6 +7,7 @@
 //! endpoint under `/fn/`, so the authorization matrix can name them.
 
 pub mod account;
+pub mod cases;
 pub mod error;
 pub mod manage;
 pub mod public;
@@ -16,6 +17,7 @@ pub mod types;
 pub mod backend;
 
 pub use account::*;
+pub use cases::*;
 pub use error::AppError;
 pub use manage::*;
 pub use public::*;

@@ -33,6 +33,8 @@ pub struct SessionInfo {
     pub name: Option<String>,
     /// Holds an organizer or admin role somewhere (shows the "Manage" link).
     pub manages: bool,
+    /// Is on a safety team somewhere (shows the "Safety team" link).
+    pub responds: bool,
 }
 
 /// A configured OpenID Connect provider, as shown on the sign-in page.
@@ -71,6 +73,8 @@ pub struct MyPage {
     pub email: Option<String>,
     pub registrations: Vec<MyRegistration>,
     pub roles: Vec<MyRole>,
+    /// The cases this person reported.
+    pub cases: Vec<CaseSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,4 +173,208 @@ pub struct InvitationView {
     pub scope: String,
     pub organization: String,
     pub email: String,
+}
+
+// ----- Cases -----------------------------------------------------------------------
+
+use crate::domain::{
+    CaseKind, CaseStatus, ConcernForm, ContactChannel, DomainError, PersonDescription, SafetyWishes, Witnesses,
+};
+
+/// The concern form for an event, with what was typed last time and what to fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConcernFormView {
+    pub event_slug: String,
+    pub event_name: String,
+    /// The caller may file here (registered for the event, or staff of it).
+    pub may_file: bool,
+    pub form: ConcernForm,
+    pub errors: Vec<DomainError>,
+    /// A photo chosen last time that was not kept (and why).
+    pub photo_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub reference: String,
+    pub event_name: String,
+    pub kind: CaseKind,
+    pub status: CaseStatus,
+    pub filed: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub from_team: bool,
+    /// Who wrote it: a name for the team's view; "Safety team" or "You" for the reporter.
+    pub author: String,
+    pub body: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadView {
+    pub name: String,
+    pub at: String,
+    pub what: String,
+}
+
+/// A case as its reporter sees it: no internal notes, no team-only facts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReporterCaseView {
+    pub reference: String,
+    pub event_name: String,
+    pub kind: CaseKind,
+    pub status: CaseStatus,
+    pub filed: String,
+    pub person: PersonDescription,
+    pub narrative: String,
+    pub wishes: SafetyWishes,
+    pub contact_channel: ContactChannel,
+    /// What the team agreed with the reporter (from the safety plan).
+    pub arrangements: Vec<String>,
+    pub messages: Vec<MessageView>,
+    /// Who on the team has read the case, and when.
+    pub readers: Vec<ReadView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRef {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChangeView {
+    pub from: Option<CaseStatus>,
+    pub to: CaseStatus,
+    pub by: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteView {
+    pub author: String,
+    pub body: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WitnessView {
+    pub name: String,
+    pub contact: String,
+    pub statement: String,
+    pub added_by: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentView {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub kind: String,
+    pub at: String,
+}
+
+/// A registration that may belong to the person the case names, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateView {
+    pub person_id: uuid::Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub events: Vec<String>,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelatedCaseView {
+    pub reference: String,
+    pub status: CaseStatus,
+    /// How it relates, in words.
+    pub relation: String,
+}
+
+/// A case as the safety team sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamCaseView {
+    pub reference: String,
+    pub event_slug: String,
+    pub event_name: String,
+    pub kind: CaseKind,
+    pub status: CaseStatus,
+    pub next_statuses: Vec<CaseStatus>,
+    pub filed: String,
+    pub acknowledge_by: String,
+    pub overdue: bool,
+    pub owner: Option<PersonRef>,
+    pub responders: Vec<PersonRef>,
+    pub reporter: PersonRef,
+    pub contact_channel: ContactChannel,
+    pub contact_detail: Option<String>,
+    pub person: PersonDescription,
+    pub narrative: String,
+    pub wishes: SafetyWishes,
+    pub witnesses: Witnesses,
+    pub witness_details: Option<String>,
+    pub history: Vec<StatusChangeView>,
+    pub notes: Vec<NoteView>,
+    pub messages: Vec<MessageView>,
+    pub witness_entries: Vec<WitnessView>,
+    pub attachments: Vec<AttachmentView>,
+    /// People confirmed as the one the case names.
+    pub linked: Vec<PersonRef>,
+    /// Registrations that may be that person (not yet confirmed).
+    pub candidates: Vec<CandidateView>,
+    /// Other cases (visible to the caller) naming the same person.
+    pub same_person: Vec<RelatedCaseView>,
+    /// Cases this one is related to, and cases related to this one.
+    pub related: Vec<RelatedCaseView>,
+    pub reads: Vec<ReadView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "view", rename_all = "snake_case")]
+pub enum CaseView {
+    Reporter(Box<ReporterCaseView>),
+    Team(Box<TeamCaseView>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueRow {
+    pub reference: String,
+    pub kind: CaseKind,
+    pub status: CaseStatus,
+    pub person: String,
+    pub filed: String,
+    pub acknowledge_by: String,
+    pub overdue: bool,
+    pub owner: Option<String>,
+    /// Set when the case is linked to another as retaliation or false information.
+    pub flag: Option<String>,
+    /// How many other visible cases name the same person.
+    pub same_person: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueView {
+    pub event_slug: String,
+    pub event_name: String,
+    pub rows: Vec<QueueRow>,
+}
+
+/// Events where the caller is on the safety team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RespondHome {
+    pub events: Vec<RespondEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RespondEvent {
+    pub slug: String,
+    pub name: String,
+    pub open_cases: u32,
+    pub overdue: u32,
 }

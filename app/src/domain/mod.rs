@@ -1,14 +1,20 @@
 //! Pure domain rules and types. Values are parsed at the edge into these types, whose
 //! private fields guarantee they hold only valid values. Nothing here does I/O.
 
+pub mod case;
 pub mod email;
 pub mod error;
 pub mod event;
+pub mod matching;
 pub mod registration;
 pub mod role;
 pub mod slug;
 pub mod text;
 
+pub use case::{
+    CaseKind, CaseReference, CaseStatus, ConcernForm, ContactChannel, NewConcern, PersonDescription, Relation,
+    SafetyWishes, Witnesses,
+};
 pub use email::EmailAddress;
 pub use error::DomainError;
 pub use event::{EventDetails, EventForm, EventTimeZone};

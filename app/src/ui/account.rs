@@ -125,6 +125,17 @@ pub fn MyPage() -> impl IntoView {
                                 }.into_any()
                             }}
                         </section>
+                        {(!me.cases.is_empty()).then(|| view! {
+                            <section class="panel">
+                                <h2>"My reports"</h2>
+                                <ul class="cases">
+                                    {me.cases.into_iter().map(|c| view! {
+                                        <li><a href=format!("/cases/{}", c.reference)>{c.reference.clone()}</a>
+                                            " · " {c.event_name} " · " {c.status.label()} " · " {c.filed}</li>
+                                    }).collect_view()}
+                                </ul>
+                            </section>
+                        })}
                         {(!me.roles.is_empty()).then(|| view! {
                             <section class="panel">
                                 <h2>"My staff roles"</h2>

@@ -2,6 +2,7 @@
 //! server functions in [`crate::api`] for data and never decide who may see what.
 
 mod account;
+mod cases;
 mod components;
 mod manage;
 mod pages;
@@ -56,6 +57,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/auth/link/:token") view=account::LinkPage ssr=a.clone()/>
                     <Route path=path!("/me") view=account::MyPage ssr=a.clone()/>
                     <Route path=path!("/invitations/:token") view=account::InvitationPage ssr=a.clone()/>
+                    <Route path=path!("/events/:slug/concern") view=cases::ConcernPage ssr=a.clone()/>
+                    <Route path=path!("/cases/:reference") view=cases::CasePage ssr=a.clone()/>
+                    <Route path=path!("/respond") view=cases::RespondHomePage ssr=a.clone()/>
+                    <Route path=path!("/respond/:slug") view=cases::QueuePage ssr=a.clone()/>
                     <Route path=path!("/manage") view=manage::ManageHomePage ssr=a.clone()/>
                     <Route path=path!("/manage/events/:slug") view=manage::EventSettingsPage ssr=a.clone()/>
                     <Route path=path!("/manage/events/:slug/registrations") view=manage::RegistrationsPage ssr=a.clone()/>
@@ -82,6 +87,7 @@ fn Header() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match info.await {
                             Ok(i) if i.signed_in => view! {
+                                {i.responds.then(|| view! { <A href="/respond">"Safety team"</A> })}
                                 {i.manages.then(|| view! { <A href="/manage">"Manage"</A> })}
                                 <A href="/me">{i.name.unwrap_or_else(|| "My page".to_owned())}</A>
                             }.into_any(),

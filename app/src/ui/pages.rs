@@ -72,6 +72,11 @@ pub fn EventPage() -> impl IntoView {
                                 <p class="muted">"Times are in " {view.time_zone} "."</p>
                             </section>
                             <SafetyTeamInfo ack_hours/>
+                            <section class="panel">
+                                <h2>"Worried about someone?"</h2>
+                                <p>"If someone who may attend worries you, or something happened, tell the safety team."</p>
+                                <a class="button" href=format!("/events/{}/concern", view.event.slug)>"Tell the safety team"</a>
+                            </section>
                             <HydrationMarker/>
                         }
                         .into_any()

@@ -1,6 +1,8 @@
 //! Secrets in small pieces: random tokens for links and sessions, and the hashes under
 //! which they are stored (a copy of the database never holds a usable token).
 
+pub mod fields;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;

@@ -1,10 +1,14 @@
 //! Write transactions. SQLite admits one writer at a time, and a transaction that reads
-//! before it writes can fail when another writer commits in between; so on SQLite every
-//! write transaction of this process first takes one async lock (Haven runs a single
-//! process on SQLite). PostgreSQL needs no such lock: appends to the audit chain lock its
-//! head row instead.
+//! before it writes can fail when another writer commits in between. So on SQLite every
+//! write transaction begins `IMMEDIATE` (it takes the write lock at once, waiting up to the
+//! busy timeout, so it never has to upgrade later), and the writers of this process queue
+//! on one async lock first rather than spin on SQLite's. PostgreSQL needs neither: appends
+//! to the audit chain lock its head row instead.
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
 use std::ops::Deref;
 use std::sync::Arc;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -31,7 +35,16 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let tx = self.db.begin().await?;
+        let tx = if guard.is_some() {
+            self.db
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
+                .await?
+        } else {
+            self.db.begin().await?
+        };
         Ok(WriteTx { tx, _guard: guard })
     }
 }

@@ -3,6 +3,7 @@
 //! security headers).
 
 mod auth;
+mod cases;
 mod health;
 pub mod middleware;
 mod pages;
@@ -12,7 +13,7 @@ use crate::services::Services;
 use crate::telemetry::Metrics;
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use haven_app::api::SharedBackend;
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
@@ -61,6 +62,9 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/auth/oidc/{provider}/start", get(auth::oidc_start))
         .route("/auth/oidc/{provider}/callback", get(auth::oidc_callback))
+        .route("/events/{slug}/concern", post(cases::file_concern))
+        .route("/cases/{reference}/attachments", post(cases::add_attachment))
+        .route("/cases/{reference}/attachments/{id}", get(cases::attachment))
         .route("/fn/{*name}", any(pages::server_fn))
         .leptos_routes_with_context(&state, routes, context.clone(), move || haven_app::shell(options.clone()))
         .nest_service("/pkg", static_files)

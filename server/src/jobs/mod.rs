@@ -1,5 +1,6 @@
-//! Background work of a server instance: turning sign-in requests into links, and
-//! forgetting what is no longer needed (old rate-limit attempts).
+//! Background work of a server instance: turning sign-in requests into links, reminding
+//! the safety team of reports past their acknowledgement deadline, and forgetting what is
+//! no longer needed (old rate-limit attempts).
 
 use crate::services::{Services, ratelimit};
 use std::sync::Arc;
@@ -11,6 +12,9 @@ pub fn spawn(services: Arc<Services>) -> tokio::task::JoinHandle<()> {
         loop {
             if let Err(e) = services.dispatch_signin_requests().await {
                 tracing::error!(error = %e, "sign-in dispatcher failed a round");
+            }
+            if let Err(e) = services.remind_overdue().await {
+                tracing::error!(error = %e, "acknowledgement reminders failed a round");
             }
             if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
                 last_prune = Some(Instant::now());

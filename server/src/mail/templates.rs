@@ -36,3 +36,65 @@ pub fn staff_invitation(to: &str, role_label: &str, scope: &str, link: &str) -> 
         attachments: Vec::new(),
     }
 }
+
+/// Messages about cases name the event and give a link; never the case's content.
+fn case_mail(kind: &'static str, to: &str, subject: String, text: String) -> Mail {
+    Mail { kind, to: to.to_owned(), subject, text: format!("{text}{}", footer()), html: None, attachments: Vec::new() }
+}
+
+pub fn case_received(to: &str, event: &str, reference: &str, link: &str) -> Mail {
+    case_mail(
+        "case_received",
+        to,
+        format!("We received your report ({reference})"),
+        format!(
+            "Thank you. The safety team of {event} received your report {reference} and will acknowledge it soon.\n\n\
+             Follow it here (sign in with this address):\n\n{link}"
+        ),
+    )
+}
+
+pub fn case_news(to: &str, event: &str, link: &str) -> Mail {
+    case_mail(
+        "case_news",
+        to,
+        format!("News about your report to the {event} safety team"),
+        format!("There is something new on your report. Read it here (sign in with this address):\n\n{link}"),
+    )
+}
+
+pub fn team_new_case(to: &str, event: &str, link: &str) -> Mail {
+    case_mail(
+        "team_new_case",
+        to,
+        format!("A new report for the {event} safety team"),
+        format!("A new report was filed. Please acknowledge it in time:\n\n{link}"),
+    )
+}
+
+pub fn team_case_activity(to: &str, event: &str, link: &str) -> Mail {
+    case_mail(
+        "team_case_activity",
+        to,
+        format!("Activity on a report at {event}"),
+        format!("A report you handle has something new:\n\n{link}"),
+    )
+}
+
+pub fn team_ack_overdue(to: &str, event: &str, link: &str) -> Mail {
+    case_mail(
+        "team_ack_overdue",
+        to,
+        format!("A report at {event} is waiting for acknowledgement"),
+        format!("A report has passed its acknowledgement deadline. Please look at it now:\n\n{link}"),
+    )
+}
+
+pub fn team_possible_match(to: &str, event: &str, link: &str) -> Mail {
+    case_mail(
+        "team_possible_match",
+        to,
+        format!("A new registration at {event} may concern a report"),
+        format!("Someone who registered may be the person a report names. Please check:\n\n{link}"),
+    )
+}

@@ -27,7 +27,12 @@ impl Services {
         };
         let p = person::Entity::find_by_id(id).one(&self.store.db).await.map_err(internal)?;
         let grants = Grants::load(&self.store.db, Some(id)).await.map_err(internal)?;
-        Ok(SessionInfo { signed_in: p.is_some(), name: p.map(|p| p.display_name), manages: grants.any_management() })
+        Ok(SessionInfo {
+            signed_in: p.is_some(),
+            name: p.map(|p| p.display_name),
+            manages: grants.any_management(),
+            responds: grants.0.iter().any(|g| g.role == Role::Responder),
+        })
     }
 
     pub(super) fn signin_options(&self) -> SigninOptions {
@@ -83,6 +88,7 @@ impl Services {
             roles.push(MyRole { role: g.role, scope, event_slug });
         }
         Ok(MyPage {
+            cases: self.my_cases(p.id).await?,
             name: p.display_name,
             email: p.email,
             registrations: registrations.into_iter().map(|(_, r)| r).collect(),

@@ -95,7 +95,12 @@ impl Services {
         Ok(self.session_cookie(&token))
     }
 
-    pub(super) async fn request_signin_link(&self, actor: &Actor, email: String) -> Result<(), AppError> {
+    pub(super) async fn request_signin_link(
+        &self,
+        actor: &Actor,
+        email: String,
+        return_to: Option<String>,
+    ) -> Result<(), AppError> {
         let email = EmailAddress::parse("email", &email)?;
         let now = self.clock.now();
         let tx = self.store.write().await.map_err(internal)?;
@@ -109,6 +114,7 @@ impl Services {
             email_normalized: Set(email.normalized()),
             created_at: Set(now),
             processed_at: Set(None),
+            return_to: Set(super::oidc::safe_return_to(return_to.as_deref())),
         })
         .exec(&*tx)
         .await
@@ -145,7 +151,7 @@ impl Services {
                     .one(&*tx)
                     .await?
             {
-                let token = create_login_link(&tx, p.id, now).await?;
+                let token = create_login_link_to(&tx, p.id, now, &request.return_to).await?;
                 let link = format!("{}/auth/link/{token}", self.public_url);
                 enqueue(&tx, now, templates::signin_link(&request.email, &link)).await?;
             }
@@ -157,7 +163,12 @@ impl Services {
         Ok(count)
     }
 
-    pub(super) async fn redeem_signin_link(&self, actor: &Actor, token: String) -> Result<SetCookie, AppError> {
+    /// Uses a sign-in link: returns the session cookie and where the person was going.
+    pub(super) async fn redeem_signin_link(
+        &self,
+        actor: &Actor,
+        token: String,
+    ) -> Result<(SetCookie, String), AppError> {
         let unusable =
             || AppError::invalid("token", "this sign-in link has expired or was already used; ask for a new one");
         if !looks_like_token(token.trim()) {
@@ -192,7 +203,7 @@ impl Services {
         }
         let cookie = self.start_session(&tx, p.id, actor.session.as_ref(), now).await.map_err(internal)?;
         tx.commit().await.map_err(internal)?;
-        Ok(cookie)
+        Ok((cookie, link.return_to))
     }
 
     pub(super) async fn sign_out(&self, actor: &Actor, everywhere: bool) -> Result<SetCookie, AppError> {
@@ -211,8 +222,19 @@ impl Services {
     }
 }
 
-/// Makes a one-time sign-in link token for a person, valid for 15 minutes.
+/// Makes a one-time sign-in link token for a person, valid for 15 minutes; after signing
+/// in it leads to `/me`.
 pub async fn create_login_link(tx: &WriteTx, person: Uuid, now: DateTime<Utc>) -> Result<String, DbErr> {
+    create_login_link_to(tx, person, now, "/me").await
+}
+
+/// A sign-in link that leads to `return_to` (a path on this site) after signing in.
+pub async fn create_login_link_to(
+    tx: &WriteTx,
+    person: Uuid,
+    now: DateTime<Utc>,
+    return_to: &str,
+) -> Result<String, DbErr> {
     let token = random_token();
     login_link::Entity::insert(login_link::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -221,6 +243,7 @@ pub async fn create_login_link(tx: &WriteTx, person: Uuid, now: DateTime<Utc>) -
         created_at: Set(now),
         expires_at: Set(now + LINK_LIFETIME),
         used_at: Set(None),
+        return_to: Set(return_to.to_owned()),
     })
     .exec(&**tx)
     .await?;

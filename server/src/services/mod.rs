@@ -9,6 +9,7 @@ pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod cases;
 pub mod events;
 pub mod manage;
 pub mod oidc;
@@ -38,6 +39,8 @@ pub struct Services {
     pub signin_wake: Arc<Notify>,
     /// Key for turning client addresses into opaque rate-limit keys.
     client_key_secret: String,
+    /// Field encryption for case text.
+    pub keys: crate::crypto::fields::KeyStore,
 }
 
 impl Services {
@@ -47,8 +50,10 @@ impl Services {
         settings: Arc<Settings>,
         public_url: String,
         client_key_secret: String,
+        keys: crate::crypto::fields::KeyStore,
     ) -> Arc<Self> {
         Arc::new(Self {
+            keys,
             oidc: oidc::Providers::new(settings.oidc.clone()),
             store,
             clock,
@@ -96,11 +101,16 @@ impl Backend for Services {
         Ok(Services::signin_options(self))
     }
 
-    async fn request_signin_link(&self, actor: &Actor, email: String) -> Result<(), AppError> {
-        Services::request_signin_link(self, actor, email).await
+    async fn request_signin_link(
+        &self,
+        actor: &Actor,
+        email: String,
+        return_to: Option<String>,
+    ) -> Result<(), AppError> {
+        Services::request_signin_link(self, actor, email, return_to).await
     }
 
-    async fn redeem_signin_link(&self, actor: &Actor, token: String) -> Result<SetCookie, AppError> {
+    async fn redeem_signin_link(&self, actor: &Actor, token: String) -> Result<(SetCookie, String), AppError> {
         Services::redeem_signin_link(self, actor, token).await
     }
 
@@ -179,5 +189,71 @@ impl Backend for Services {
 
     async fn revoke_role(&self, actor: &Actor, slug: String, role_id: String) -> Result<(), AppError> {
         Services::revoke_role(self, actor, &slug, &role_id).await
+    }
+
+    async fn concern_form(
+        &self,
+        actor: &Actor,
+        slug: String,
+        draft: Option<String>,
+    ) -> Result<ConcernFormView, AppError> {
+        Services::concern_form(self, actor, &slug, draft.as_deref()).await
+    }
+
+    async fn case(&self, actor: &Actor, reference: String) -> Result<CaseView, AppError> {
+        Services::case_view(self, actor, &reference).await
+    }
+
+    async fn send_message(&self, actor: &Actor, reference: String, body: String) -> Result<(), AppError> {
+        Services::send_message(self, actor, &reference, &body).await
+    }
+
+    async fn respond_home(&self, actor: &Actor) -> Result<RespondHome, AppError> {
+        Services::respond_home(self, actor).await
+    }
+
+    async fn case_queue(&self, actor: &Actor, slug: String) -> Result<QueueView, AppError> {
+        Services::case_queue(self, actor, &slug).await
+    }
+
+    async fn change_status(&self, actor: &Actor, reference: String, status: String) -> Result<(), AppError> {
+        Services::change_status(self, actor, &reference, &status).await
+    }
+
+    async fn assign_owner(&self, actor: &Actor, reference: String, person: String) -> Result<(), AppError> {
+        Services::assign_owner(self, actor, &reference, &person).await
+    }
+
+    async fn add_note(&self, actor: &Actor, reference: String, body: String) -> Result<(), AppError> {
+        Services::add_note(self, actor, &reference, &body).await
+    }
+
+    async fn add_witness(
+        &self,
+        actor: &Actor,
+        reference: String,
+        name: String,
+        contact: String,
+        statement: String,
+    ) -> Result<(), AppError> {
+        Services::add_witness(self, actor, &reference, [&name, &contact, &statement]).await
+    }
+
+    async fn confirm_match(&self, actor: &Actor, reference: String, person: String) -> Result<(), AppError> {
+        Services::confirm_match(self, actor, &reference, &person).await
+    }
+
+    async fn declare_conflict(&self, actor: &Actor, reference: String) -> Result<(), AppError> {
+        Services::declare_conflict(self, actor, &reference).await
+    }
+
+    async fn relate_case(
+        &self,
+        actor: &Actor,
+        reference: String,
+        earlier: String,
+        relation: String,
+    ) -> Result<(), AppError> {
+        Services::relate_case(self, actor, &reference, &earlier, &relation).await
     }
 }

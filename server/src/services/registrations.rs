@@ -124,7 +124,7 @@ pub async fn apply(
     e: &event::Model,
     rows: Vec<ImportRow>,
     progress: Progress<'_>,
-) -> Result<Result<ImportReport, Vec<DomainError>>, DbErr> {
+) -> Result<Result<(ImportReport, Vec<Uuid>), Vec<DomainError>>, DbErr> {
     let total = rows.len() as u64;
     // What is already registered: by ticket reference and by normalized e-mail.
     let existing = registration::Entity::find()
@@ -216,6 +216,7 @@ pub async fn apply(
         );
     }
     let created = new_regs.len() as u64;
+    let created_ids: Vec<Uuid> = new_regs.iter().filter_map(|r| r.id.clone().take()).collect();
     for chunk in new_people.chunks(500) {
         person::Entity::insert_many(chunk.to_vec()).exec(&**tx).await?;
     }
@@ -225,10 +226,18 @@ pub async fn apply(
     }
     audit::append(tx, now, entries).await?;
     progress(Phase::Writing, created, created);
-    Ok(Ok(ImportReport { created: created as u32, unchanged }))
+    Ok(Ok((ImportReport { created: created as u32, unchanged }, created_ids)))
 }
 
 impl Services {
+    /// What follows new registrations: the safety team hears of any that match a person
+    /// named in an open case. A failure here is logged; the registrations stand.
+    async fn after_registrations(&self, created: &[Uuid]) {
+        if let Err(e) = self.notice_matching_registrations(created).await {
+            tracing::error!(error = %e, "matching new registrations against cases failed");
+        }
+    }
+
     pub(super) async fn registrations(
         &self,
         actor: &Actor,
@@ -299,10 +308,12 @@ impl Services {
                         .collect(),
                 )
             })?;
+        let (report, created) = report;
         if report.created == 0 {
             return Err(AppError::invalid("email", "is already registered for this event"));
         }
         tx.commit().await.map_err(internal)?;
+        self.after_registrations(&created).await;
         Ok(())
     }
 
@@ -317,8 +328,10 @@ impl Services {
         let rows = parse_csv(csv).map_err(AppError::Invalid)?;
         let now = self.clock.now();
         let tx = self.store.write().await.map_err(internal)?;
-        let report = apply(&tx, now, actor, e, rows, progress).await.map_err(internal)?.map_err(AppError::Invalid)?;
+        let (report, created) =
+            apply(&tx, now, actor, e, rows, progress).await.map_err(internal)?.map_err(AppError::Invalid)?;
         tx.commit().await.map_err(internal)?;
+        self.after_registrations(&created).await;
         Ok(report)
     }
 

@@ -10,6 +10,7 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
+    pub return_to: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,17 @@
 
 pub mod audit_head;
 pub mod audit_log;
+pub mod case;
+pub mod case_attachment;
+pub mod case_conflict;
+pub mod case_match_notice;
+pub mod case_message;
+pub mod case_note;
+pub mod case_person;
+pub mod case_read;
+pub mod case_status_change;
+pub mod case_witness;
+pub mod concern_draft;
 pub mod event;
 pub mod identity;
 pub mod invitation;

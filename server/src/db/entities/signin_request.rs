@@ -9,6 +9,7 @@ pub struct Model {
     pub email_normalized: String,
     pub created_at: DateTimeUtc,
     pub processed_at: Option<DateTimeUtc>,
+    pub return_to: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,295 @@
+//! Field encryption: case narratives, messages, notes, reporter contact details and
+//! attachments are sealed with XChaCha20-Poly1305 under a key that lives outside the
+//! database (a key file or the configuration). Each sealed value names its key, so keys
+//! can be rotated (`haven keys rotate`) while old values stay readable.
+//!
+//! Sealed text looks like `v1:<key id>:<base64url of 24-byte nonce and ciphertext>`. The
+//! associated data binds a value to its place (`table.column:row id`), so a ciphertext
+//! copied into another row or column does not open.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::RngCore as _;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Why a sealed value could not be opened.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SealError {
+    #[error("the value is not sealed text")]
+    Malformed,
+    #[error("the key {0:?} that sealed this value is not configured")]
+    UnknownKey(String),
+    #[error("the value does not open with its key (altered, or moved from elsewhere)")]
+    Forged,
+}
+
+/// The field-encryption keys: every configured key opens, the current one seals.
+#[derive(Clone)]
+pub struct Keyring {
+    keys: BTreeMap<String, [u8; 32]>,
+    current: String,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keyring {{ current: {:?}, keys: {} }}", self.current, self.keys.len())
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl Keyring {
+    /// Reads `id base64key` lines (`#` comments allowed); the last key is the current one.
+    pub fn parse(text: &str) -> Result<Keyring, String> {
+        let mut keys = BTreeMap::new();
+        let mut current = None;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (id, key) = line
+                .split_once(|c: char| c.is_whitespace() || c == '=')
+                .ok_or_else(|| format!("line {}: expected `<key id> <base64 key>`", n + 1))?;
+            let id = id.trim();
+            if !valid_id(id) {
+                return Err(format!("line {}: a key id is 1-32 letters, digits, - or _", n + 1));
+            }
+            let bytes = URL_SAFE_NO_PAD
+                .decode(key.trim().trim_end_matches('='))
+                .or_else(|_| base64::engine::general_purpose::STANDARD.decode(key.trim()))
+                .map_err(|_| format!("line {}: the key is not base64", n + 1))?;
+            let key: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| format!("line {}: a key must be 32 bytes (44 base64 characters)", n + 1))?;
+            keys.insert(id.to_owned(), key);
+            current = Some(id.to_owned());
+        }
+        let current = current.ok_or("no key is given")?;
+        Ok(Keyring { keys, current })
+    }
+
+    /// Loads the key file, creating it with one fresh key (readable by its owner only)
+    /// when it does not exist yet.
+    pub fn load_or_create(path: &Path) -> Result<Keyring, String> {
+        if !path.exists() {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let line = format!(
+                "# Haven field-encryption keys: `<id> <base64 key>`; the last one seals new values.\n{} {}\n",
+                new_key_id(),
+                URL_SAFE_NO_PAD.encode(random_key())
+            );
+            write_private(path, &line)?;
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Keyring::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn current_id(&self) -> &str {
+        &self.current
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.keys.keys().map(String::as_str)
+    }
+
+    fn cipher(&self, id: &str) -> Option<XChaCha20Poly1305> {
+        self.keys.get(id).map(|k| XChaCha20Poly1305::new(k.into()))
+    }
+
+    /// Seals bytes under the current key, bound to `place`.
+    pub fn seal(&self, place: &str, plaintext: &[u8]) -> String {
+        let mut nonce = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let cipher = self.cipher(&self.current).expect("the current key is in the ring");
+        let ciphertext = cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: place.as_bytes() })
+            .expect("encryption of in-memory data does not fail");
+        let mut blob = nonce.to_vec();
+        blob.extend_from_slice(&ciphertext);
+        format!("v1:{}:{}", self.current, URL_SAFE_NO_PAD.encode(blob))
+    }
+
+    pub fn seal_str(&self, place: &str, plaintext: &str) -> String {
+        self.seal(place, plaintext.as_bytes())
+    }
+
+    /// Opens a value sealed for `place` by any configured key.
+    pub fn open(&self, place: &str, sealed: &str) -> Result<Vec<u8>, SealError> {
+        let rest = sealed.strip_prefix("v1:").ok_or(SealError::Malformed)?;
+        let (id, data) = rest.split_once(':').ok_or(SealError::Malformed)?;
+        let blob = URL_SAFE_NO_PAD.decode(data).map_err(|_| SealError::Malformed)?;
+        if blob.len() < 24 + 16 {
+            return Err(SealError::Malformed);
+        }
+        let cipher = self.cipher(id).ok_or_else(|| SealError::UnknownKey(id.to_owned()))?;
+        cipher
+            .decrypt(XNonce::from_slice(&blob[..24]), Payload { msg: &blob[24..], aad: place.as_bytes() })
+            .map_err(|_| SealError::Forged)
+    }
+
+    pub fn open_str(&self, place: &str, sealed: &str) -> Result<String, SealError> {
+        String::from_utf8(self.open(place, sealed)?).map_err(|_| SealError::Forged)
+    }
+
+    /// The key id a sealed value names.
+    pub fn key_of(sealed: &str) -> Option<&str> {
+        sealed.strip_prefix("v1:")?.split_once(':').map(|(id, _)| id)
+    }
+
+    /// Adds a fresh key that becomes the current one; returns its id.
+    pub fn add_fresh_key(&mut self) -> String {
+        let id = new_key_id();
+        self.keys.insert(id.clone(), random_key());
+        self.current = id.clone();
+        id
+    }
+
+    /// The key file's text for this ring (current key last).
+    pub fn to_file_text(&self) -> String {
+        let mut out =
+            String::from("# Haven field-encryption keys: `<id> <base64 key>`; the last one seals new values.\n");
+        for (id, key) in self.keys.iter().filter(|(id, _)| **id != self.current) {
+            out.push_str(&format!("{id} {}\n", URL_SAFE_NO_PAD.encode(key)));
+        }
+        out.push_str(&format!("{} {}\n", self.current, URL_SAFE_NO_PAD.encode(self.keys[&self.current])));
+        out
+    }
+}
+
+fn random_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    key
+}
+
+/// Key ids are dated so an operator can tell old from new: `k20261125-3fa2`.
+fn new_key_id() -> String {
+    let mut tag = [0u8; 2];
+    rand::rngs::OsRng.fill_bytes(&mut tag);
+    format!("k{}-{}", chrono::Utc::now().format("%Y%m%d"), crate::crypto::hex(&tag))
+}
+
+/// Writes a file only its owner can read.
+pub fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    file.write_all(text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The keyring a server uses, and where it came from: when a value names a key the ring
+/// does not hold (`haven keys rotate` ran meanwhile), the file is read again once.
+pub struct KeyStore {
+    ring: std::sync::RwLock<Keyring>,
+    source: crate::config::EncryptionSettings,
+}
+
+impl KeyStore {
+    pub fn load(source: &crate::config::EncryptionSettings) -> Result<KeyStore, String> {
+        Ok(KeyStore { ring: std::sync::RwLock::new(read_source(source)?), source: source.clone() })
+    }
+
+    pub fn ring(&self) -> Keyring {
+        self.ring.read().expect("keyring lock").clone()
+    }
+
+    pub fn seal(&self, place: &str, plaintext: &[u8]) -> String {
+        self.ring.read().expect("keyring lock").seal(place, plaintext)
+    }
+
+    pub fn seal_str(&self, place: &str, plaintext: &str) -> String {
+        self.seal(place, plaintext.as_bytes())
+    }
+
+    pub fn open(&self, place: &str, sealed: &str) -> Result<Vec<u8>, SealError> {
+        let first = self.ring.read().expect("keyring lock").open(place, sealed);
+        match first {
+            Err(SealError::UnknownKey(_)) => {
+                if let Ok(fresh) = read_source(&self.source) {
+                    *self.ring.write().expect("keyring lock") = fresh;
+                }
+                self.ring.read().expect("keyring lock").open(place, sealed)
+            }
+            other => other,
+        }
+    }
+
+    pub fn open_str(&self, place: &str, sealed: &str) -> Result<String, SealError> {
+        String::from_utf8(self.open(place, sealed)?).map_err(|_| SealError::Forged)
+    }
+}
+
+/// Reads the keys from where the settings say they are.
+pub fn read_source(source: &crate::config::EncryptionSettings) -> Result<Keyring, String> {
+    match source {
+        crate::config::EncryptionSettings::File(path) => Keyring::load_or_create(path),
+        crate::config::EncryptionSettings::Inline(keys) => {
+            Keyring::parse(&keys.expose().replace(',', "\n").replace(':', " "))
+                .map_err(|e| format!("HAVEN_ENCRYPTION_KEYS: {e}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring() -> Keyring {
+        Keyring::parse(&format!(
+            "old {}\nnew {}\n",
+            URL_SAFE_NO_PAD.encode([1u8; 32]),
+            URL_SAFE_NO_PAD.encode([2u8; 32])
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn sealed_text_opens_only_in_its_place_and_hides_the_plaintext() {
+        let r = ring();
+        let sealed = r.seal_str("cases.narrative_enc:1", "He followed me to my hotel.");
+        assert!(sealed.starts_with("v1:new:"));
+        assert!(!sealed.contains("followed"));
+        assert_eq!(r.open_str("cases.narrative_enc:1", &sealed).unwrap(), "He followed me to my hotel.");
+        assert_eq!(r.open_str("cases.narrative_enc:2", &sealed), Err(SealError::Forged), "moved to another row");
+        let mut tampered = sealed.clone();
+        tampered.pop();
+        tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
+        assert_eq!(r.open_str("cases.narrative_enc:1", &tampered), Err(SealError::Forged));
+        assert_ne!(r.seal_str("p", "same"), r.seal_str("p", "same"), "a fresh nonce every time");
+    }
+
+    #[test]
+    fn old_keys_still_open_and_unknown_keys_are_named() {
+        let r = ring();
+        let only_old = Keyring::parse(&format!("old {}\n", URL_SAFE_NO_PAD.encode([1u8; 32]))).unwrap();
+        let sealed_old = only_old.seal_str("p", "x");
+        assert_eq!(r.open_str("p", &sealed_old).unwrap(), "x");
+        assert_eq!(only_old.open_str("p", &r.seal_str("p", "x")), Err(SealError::UnknownKey("new".into())));
+        assert_eq!(r.open_str("p", "plain text"), Err(SealError::Malformed));
+    }
+
+    #[test]
+    fn key_files_are_checked_and_round_trip() {
+        assert!(Keyring::parse("").is_err());
+        assert!(Keyring::parse("k1 c2hvcnQ").unwrap_err().contains("32 bytes"));
+        assert!(Keyring::parse("bad id! AAAA").is_err());
+        let mut r = ring();
+        let id = r.add_fresh_key();
+        let again = Keyring::parse(&r.to_file_text()).unwrap();
+        assert_eq!(again.current_id(), id);
+        assert_eq!(again.ids().count(), 3);
+    }
+}

@@ -1,0 +1,173 @@
+//! Case routes that take files or must work as plain HTML forms: filing a concern (no
+//! JavaScript needed: a refused form comes back filled in, with what to fix), adding an
+//! attachment, and downloading one.
+
+use super::AppState;
+use crate::services::cases::{ATTACHMENT_MAX_BYTES, Filed, PHOTO_MAX_BYTES, Upload};
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use haven_app::api::{Actor, AppError};
+use haven_app::domain::ConcernForm;
+
+fn see_other(location: &str) -> Response {
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+/// An error as a small HTML page (these routes are posted to by plain forms).
+fn error_page(err: &AppError) -> Response {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let text = match err {
+        AppError::NotFound => "There is nothing here, or it is not yours to see.".to_owned(),
+        AppError::Unauthenticated => {
+            "You are not signed in (any more). Please sign in and send the form again.".to_owned()
+        }
+        other => other.to_string(),
+    };
+    let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Haven</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/haven.css\"></head><body><main class=\"page\">\
+         <section class=\"panel error\" role=\"alert\"><p>{escaped}</p><p><a href=\"javascript:history.back()\">Back</a></p>\
+         </section></main></body></html>"
+    );
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+/// Reads every part of a multipart form: text fields, and files up to `max_file` bytes.
+/// A file over the limit is kept as its first `max_file + 1` bytes, so the size check in
+/// the services can name the problem.
+async fn read_form(
+    mut multipart: Multipart,
+    max_file: usize,
+) -> Result<(Vec<(String, String)>, Option<Upload>), AppError> {
+    let bad = |_| AppError::invalid("form", "the form could not be read; please send it again");
+    let mut fields = Vec::new();
+    let mut file = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match field.file_name().map(str::to_owned) {
+            Some(file_name) => {
+                let mut data = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    if data.len() <= max_file {
+                        data.extend_from_slice(&chunk[..chunk.len().min(max_file + 1 - data.len())]);
+                    }
+                }
+                // An empty file input sends a part with no bytes: no file was chosen.
+                if !data.is_empty() {
+                    file = Some(Upload { file_name, data });
+                }
+            }
+            None => {
+                let text = field.text().await.map_err(bad)?;
+                fields.push((name, text));
+            }
+        }
+    }
+    Ok((fields, file))
+}
+
+fn concern_form(fields: &[(String, String)]) -> ConcernForm {
+    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let on = |k: &str| fields.iter().any(|(n, v)| n == k && !v.is_empty() && v != "false");
+    ConcernForm {
+        kind: get("kind"),
+        person_name: get("person_name"),
+        person_email: get("person_email"),
+        person_handle: get("person_handle"),
+        person_description: get("person_description"),
+        narrative: get("narrative"),
+        wish_escort: on("wish_escort"),
+        escort_times: get("escort_times"),
+        wish_told_on_arrival: on("wish_told_on_arrival"),
+        wish_keep_distance: on("wish_keep_distance"),
+        wish_staff_aware: on("wish_staff_aware"),
+        wish_other: get("wish_other"),
+        contact_channel: get("contact_channel"),
+        contact_detail: get("contact_detail"),
+        witnesses: get("witnesses"),
+        witness_details: get("witness_details"),
+    }
+}
+
+/// `POST /events/{slug}/concern`: files the concern and shows the case, or returns to
+/// the form with what was typed and what to fix.
+pub async fn file_concern(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(slug): Path<String>,
+    multipart: Multipart,
+) -> Response {
+    let form_page = format!("/events/{slug}/concern");
+    if actor.person_id().is_none() {
+        return error_page(&AppError::Unauthenticated);
+    }
+    let (fields, photo) = match read_form(multipart, PHOTO_MAX_BYTES).await {
+        Ok(parts) => parts,
+        Err(e) => return error_page(&e),
+    };
+    match state.services.file_concern(&actor, &slug, concern_form(&fields), photo).await {
+        Ok(Filed::Case(reference)) => see_other(&format!("/cases/{reference}?filed=1")),
+        Ok(Filed::Refused { draft, .. }) => see_other(&format!("{form_page}?draft={draft}")),
+        Err(e) => error_page(&e),
+    }
+}
+
+/// `POST /cases/{reference}/attachments`: the team adds a file.
+pub async fn add_attachment(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(reference): Path<String>,
+    multipart: Multipart,
+) -> Response {
+    let (_, file) = match read_form(multipart, ATTACHMENT_MAX_BYTES).await {
+        Ok(parts) => parts,
+        Err(e) => return error_page(&e),
+    };
+    let Some(file) = file else {
+        return error_page(&AppError::invalid("file", "choose a file to attach"));
+    };
+    match state.services.add_attachment(&actor, &reference, file).await {
+        Ok(()) => see_other(&format!("/cases/{reference}#attachments")),
+        Err(e) => error_page(&e),
+    }
+}
+
+/// `GET /cases/{reference}/attachments/{id}`: always a download, never shown inline.
+pub async fn attachment(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path((reference, id)): Path<(String, String)>,
+) -> Response {
+    match state.services.attachment(&actor, &reference, &id).await {
+        Ok(file) => {
+            let ascii: String = file
+                .name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' })
+                .collect();
+            let disposition = format!("attachment; filename=\"{ascii}\"");
+            let mut res = Response::new(Body::from(file.data));
+            let h = res.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(&file.content_type)
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+            );
+            h.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        Err(e) => error_page(&e),
+    }
+}

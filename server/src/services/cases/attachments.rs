@@ -1,0 +1,98 @@
+//! Files on a case: evidence uploaded by the team (and the photo a reporter may add),
+//! sealed at rest, served only to whoever may see the case, every opening logged.
+
+use super::{Services, place};
+use crate::db::entities::case_attachment;
+use crate::services::{audit, internal};
+use haven_app::api::{Actor, AppError};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+pub const ATTACHMENT_MAX_BYTES: usize = 10 * 1024 * 1024;
+
+/// The type of an evidence file, read from its bytes: images, PDF, or plain UTF-8 text.
+pub fn evidence_type(data: &[u8]) -> Option<&'static str> {
+    if let Some(image) = super::filing::image_type(data) {
+        return Some(image);
+    }
+    if data.starts_with(b"%PDF-") {
+        return Some("application/pdf");
+    }
+    let text = std::str::from_utf8(data).ok()?;
+    (!text.is_empty() && !text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')))
+        .then_some("text/plain; charset=utf-8")
+}
+
+/// A decrypted file ready to send.
+pub struct Download {
+    pub name: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+impl Services {
+    pub async fn add_attachment(&self, actor: &Actor, reference: &str, upload: super::Upload) -> Result<(), AppError> {
+        let v = self.team_case(actor, reference).await?;
+        if upload.data.len() > ATTACHMENT_MAX_BYTES {
+            return Err(AppError::invalid("file", "a file may be at most 10 MB"));
+        }
+        let content_type = evidence_type(&upload.data).ok_or_else(|| {
+            AppError::invalid("file", "attach an image (JPEG, PNG, WebP, GIF), a PDF or a plain text file")
+        })?;
+        let name: String = upload.file_name.chars().filter(|c| !c.is_control()).take(200).collect();
+        let name = if name.trim().is_empty() { "attachment".to_owned() } else { name };
+        let now = self.clock.now();
+        let id = Uuid::new_v4();
+        let tx = self.store.write().await.map_err(internal)?;
+        case_attachment::Entity::insert(case_attachment::ActiveModel {
+            id: Set(id),
+            case_id: Set(v.case.id),
+            uploaded_by: Set(v.person.id),
+            kind: Set("evidence".into()),
+            content_type: Set(content_type.to_owned()),
+            size_bytes: Set(upload.data.len() as i64),
+            name_enc: Set(self.keys.seal_str(&place("case_attachments", "name_enc", id), &name)),
+            data_enc: Set(self.keys.seal(&place("case_attachments", "data_enc", id), &upload.data)),
+            created_at: Set(now),
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        audit::append(&tx, now, vec![audit::Entry::new(Some(v.person.id), "case.attachment", "case", v.case.id)])
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(internal)
+    }
+
+    pub async fn attachment(&self, actor: &Actor, reference: &str, id: &str) -> Result<Download, AppError> {
+        let v = self.team_case(actor, reference).await?;
+        let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
+        let a = case_attachment::Entity::find_by_id(id)
+            .filter(case_attachment::Column::CaseId.eq(v.case.id))
+            .one(&self.store.db)
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::NotFound)?;
+        let data = self
+            .keys
+            .open(&place("case_attachments", "data_enc", a.id), &a.data_enc)
+            .map_err(|_| AppError::Internal)?;
+        let name = self.open("case_attachments", "name_enc", a.id, &a.name_enc)?;
+        self.log_read(v.case.id, v.person.id, "attachment").await?;
+        Ok(Download { name, content_type: a.content_type, data })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::evidence_type;
+
+    #[test]
+    fn evidence_is_typed_by_content() {
+        assert_eq!(evidence_type(b"%PDF-1.7 ..."), Some("application/pdf"));
+        assert_eq!(evidence_type(b"plain words\nand lines"), Some("text/plain; charset=utf-8"));
+        assert_eq!(evidence_type(b"\x7fELF\x02\x01"), None, "binaries are refused");
+        assert_eq!(evidence_type(b"MZ\x90\x00"), None);
+        assert_eq!(evidence_type(b""), None);
+    }
+}

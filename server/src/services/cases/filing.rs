@@ -1,0 +1,283 @@
+//! Filing a concern or report, and keeping a refused form's text until it is corrected.
+
+use super::{Services, place};
+use crate::db::entities::{case, case_attachment, case_status_change, concern_draft, event, registration};
+use crate::mail::{enqueue, templates};
+use crate::services::{audit, internal};
+use chrono::Duration;
+use haven_app::api::{Actor, AppError, ConcernFormView};
+use haven_app::domain::{CaseReference, CaseStatus, ConcernForm, DomainError, NewConcern};
+use rand::RngCore as _;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A file sent with a form.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub file_name: String,
+    pub data: Vec<u8>,
+}
+
+pub const PHOTO_MAX_BYTES: usize = 5 * 1024 * 1024;
+const DRAFT_LIFETIME: Duration = Duration::hours(2);
+
+/// The image type of a photo, read from its first bytes (never from its name).
+pub fn image_type(data: &[u8]) -> Option<&'static str> {
+    match data {
+        [0xFF, 0xD8, 0xFF, ..] => Some("image/jpeg"),
+        [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some("image/png"),
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some("image/webp"),
+        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some("image/gif"),
+        _ => None,
+    }
+}
+
+fn check_photo(photo: &Upload) -> Result<&'static str, String> {
+    if photo.data.len() > PHOTO_MAX_BYTES {
+        return Err(format!("the photo is {} MB; at most 5 MB please", photo.data.len().div_ceil(1024 * 1024)));
+    }
+    image_type(&photo.data).ok_or_else(|| "the photo must be a JPEG, PNG, WebP or GIF image".to_owned())
+}
+
+/// What a refused submission leaves behind for the next attempt.
+#[derive(Debug, Serialize, Deserialize)]
+struct Draft {
+    form: ConcernForm,
+    photo_error: Option<String>,
+}
+
+/// The answer to a submission.
+pub enum Filed {
+    Case(CaseReference),
+    /// Refused: the draft to show again (its id) and what to fix.
+    Refused {
+        draft: Uuid,
+        errors: Vec<DomainError>,
+    },
+}
+
+impl Services {
+    /// May the person file at this event: registered for it, or on its staff.
+    async fn may_file(&self, person: Uuid, e: &event::Model) -> Result<bool, AppError> {
+        let db = &self.store.db;
+        let registered = registration::Entity::find()
+            .filter(registration::Column::EventId.eq(e.id))
+            .filter(registration::Column::PersonId.eq(person))
+            .count(db)
+            .await
+            .map_err(internal)?
+            > 0;
+        if registered {
+            return Ok(true);
+        }
+        let grants = crate::services::authz::Grants::load(db, Some(person)).await.map_err(internal)?;
+        Ok(grants.0.iter().any(|g| g.organization_id == e.organization_id && g.event_id.is_none_or(|id| id == e.id)))
+    }
+
+    pub(crate) async fn concern_form(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        draft: Option<&str>,
+    ) -> Result<ConcernFormView, AppError> {
+        let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let e = self.event_by_slug(slug).await?.ok_or(AppError::NotFound)?;
+        let may_file = self.may_file(person, &e).await?;
+        let mut view = ConcernFormView {
+            event_slug: e.slug.clone(),
+            event_name: e.name.clone(),
+            may_file,
+            form: ConcernForm::default(),
+            errors: Vec::new(),
+            photo_error: None,
+        };
+        // A draft is shown only to the person who typed it, while it lasts.
+        if let Some(id) = draft.and_then(|d| Uuid::parse_str(d).ok())
+            && let Some(d) = concern_draft::Entity::find_by_id(id).one(&self.store.db).await.map_err(internal)?
+            && d.person_id == person
+            && d.event_id == e.id
+            && d.expires_at > self.clock.now()
+        {
+            let json = self.open("concern_drafts", "data_enc", d.id, &d.data_enc)?;
+            let draft: Draft = serde_json::from_str(&json).map_err(|_| AppError::Internal)?;
+            view.errors = NewConcern::parse(&draft.form).err().unwrap_or_default();
+            view.form = draft.form;
+            view.photo_error = draft.photo_error;
+        }
+        Ok(view)
+    }
+
+    /// Files a concern. A refusal keeps what was typed (sealed, for two hours) so the form
+    /// can show it again with what to fix.
+    pub async fn file_concern(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        form: ConcernForm,
+        photo: Option<Upload>,
+    ) -> Result<Filed, AppError> {
+        let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let e = self.event_by_slug(slug).await?.ok_or(AppError::NotFound)?;
+        if !self.may_file(person, &e).await? {
+            return Err(AppError::Conflict(
+                "only people registered for this event can file a concern here; sign in with the address you registered with"
+                    .into(),
+            ));
+        }
+        let photo_check = photo.as_ref().map(check_photo);
+        let parsed = NewConcern::parse(&form);
+        let photo_error = match &photo_check {
+            Some(Err(e)) => Some(e.clone()),
+            _ => None,
+        };
+        let concern = match (parsed, &photo_error) {
+            (Ok(c), None) => c,
+            (parsed, _) => {
+                let mut errors = parsed.err().unwrap_or_default();
+                if let Some(p) = &photo_error {
+                    errors.push(DomainError::new("photo", p.clone()));
+                }
+                let draft = self.save_draft(person, e.id, Draft { form, photo_error }).await?;
+                return Ok(Filed::Refused { draft, errors });
+            }
+        };
+        let now = self.clock.now();
+        let id = Uuid::new_v4();
+        let mut bits = [0u8; 8];
+        rand::rngs::OsRng.fill_bytes(&mut bits);
+        let reference = CaseReference::from_random(u64::from_le_bytes(bits));
+        let subject = serde_json::to_string(&concern.person).map_err(|_| AppError::Internal)?;
+        let wishes = serde_json::to_string(&concern.wishes).map_err(|_| AppError::Internal)?;
+        let contact = serde_json::to_string(&(concern.contact_channel, &concern.contact_detail))
+            .map_err(|_| AppError::Internal)?;
+        let tx = self.store.write().await.map_err(internal)?;
+        case::Entity::insert(case::ActiveModel {
+            id: Set(id),
+            reference: Set(reference.as_str().to_owned()),
+            event_id: Set(e.id),
+            kind: Set(concern.kind.as_str().to_owned()),
+            reporter_id: Set(person),
+            status: Set(CaseStatus::New.as_str().to_owned()),
+            owner_id: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ack_due_at: Set(now + Duration::hours(i64::from(e.ack_hours.max(1)))),
+            acknowledged_at: Set(None),
+            reminder_sent_at: Set(None),
+            related_case_id: Set(None),
+            relation: Set(None),
+            witnesses: Set(format!("{:?}", concern.witnesses).to_lowercase()),
+            subject_enc: Set(self.seal("cases", "subject_enc", id, &subject)),
+            narrative_enc: Set(self.seal("cases", "narrative_enc", id, &concern.narrative)),
+            wishes_enc: Set(self.seal("cases", "wishes_enc", id, &wishes)),
+            contact_enc: Set(self.seal("cases", "contact_enc", id, &contact)),
+            witness_details_enc: Set(concern
+                .witness_details
+                .as_ref()
+                .map(|w| self.seal("cases", "witness_details_enc", id, w))),
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        case_status_change::Entity::insert(case_status_change::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            case_id: Set(id),
+            from_status: Set(None),
+            to_status: Set(CaseStatus::New.as_str().to_owned()),
+            actor_id: Set(Some(person)),
+            at: Set(now),
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        if let (Some(photo), Some(Ok(content_type))) = (&photo, &photo_check) {
+            let attachment = Uuid::new_v4();
+            case_attachment::Entity::insert(case_attachment::ActiveModel {
+                id: Set(attachment),
+                case_id: Set(id),
+                uploaded_by: Set(person),
+                kind: Set("subject_photo".into()),
+                content_type: Set((*content_type).to_owned()),
+                size_bytes: Set(photo.data.len() as i64),
+                name_enc: Set(self.keys.seal_str(&place("case_attachments", "name_enc", attachment), &photo.file_name)),
+                data_enc: Set(self.keys.seal(&place("case_attachments", "data_enc", attachment), &photo.data)),
+                created_at: Set(now),
+            })
+            .exec(&*tx)
+            .await
+            .map_err(internal)?;
+        }
+        audit::append(
+            &tx,
+            now,
+            vec![audit::Entry::new(Some(person), "case.filed", "case", id).with("event", e.id.to_string())],
+        )
+        .await
+        .map_err(internal)?;
+        // Tell the reporter it arrived, and the (not recused) team that it exists.
+        let link = format!("{}/cases/{}", self.public_url, reference);
+        if let Some(email) = crate::db::entities::person::Entity::find_by_id(person)
+            .one(&*tx)
+            .await
+            .map_err(internal)?
+            .and_then(|p| p.email)
+        {
+            enqueue(&tx, now, templates::case_received(&email, &e.name, reference.as_str(), &link))
+                .await
+                .map_err(internal)?;
+        }
+        let filed = case::Entity::find_by_id(id).one(&*tx).await.map_err(internal)?.ok_or(AppError::Internal)?;
+        for member in self.case_team(&*tx, &e, Some((&filed, &concern.person))).await? {
+            if let Some(email) = member.email {
+                let queue = format!("{}/respond/{}", self.public_url, e.slug);
+                enqueue(&tx, now, templates::team_new_case(&email, &e.name, &queue)).await.map_err(internal)?;
+            }
+        }
+        tx.commit().await.map_err(internal)?;
+        self.mail_wake.notify_one();
+        Ok(Filed::Case(reference))
+    }
+
+    async fn save_draft(&self, person: Uuid, event: Uuid, draft: Draft) -> Result<Uuid, AppError> {
+        let now = self.clock.now();
+        let id = Uuid::new_v4();
+        let json = serde_json::to_string(&draft).map_err(|_| AppError::Internal)?;
+        let tx = self.store.write().await.map_err(internal)?;
+        // Old drafts go as new ones come.
+        concern_draft::Entity::delete_many()
+            .filter(concern_draft::Column::ExpiresAt.lt(now))
+            .exec(&*tx)
+            .await
+            .map_err(internal)?;
+        concern_draft::Entity::insert(concern_draft::ActiveModel {
+            id: Set(id),
+            person_id: Set(person),
+            event_id: Set(event),
+            data_enc: Set(self.seal("concern_drafts", "data_enc", id, &json)),
+            created_at: Set(now),
+            expires_at: Set(now + DRAFT_LIFETIME),
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::image_type;
+
+    #[test]
+    fn images_are_recognized_by_their_bytes_not_their_names() {
+        assert_eq!(image_type(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]), Some("image/jpeg"));
+        assert_eq!(image_type(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
+        assert_eq!(image_type(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(image_type(b"GIF89a...."), Some("image/gif"));
+        assert_eq!(image_type(b"%PDF-1.7"), None);
+        assert_eq!(image_type(b"<svg onload=alert(1)>"), None, "SVG can carry script: refused");
+        assert_eq!(image_type(b""), None);
+    }
+}

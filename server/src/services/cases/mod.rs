@@ -1,0 +1,219 @@
+//! Cases: filing, the reporter's and the team's views, and the team's work.
+//!
+//! Who may see a case is decided here and nowhere else:
+//! - its reporter sees their own case (without the team's notes);
+//! - a responder of the case's event sees it, unless recused: they declared a conflict,
+//!   or they are (by linked person, e-mail address or name) the person the case names;
+//! - for everyone else, the case does not exist (`NotFound`, exactly as for a reference
+//!   that was never issued).
+//!
+//! Case text is sealed at rest (see `crypto::fields`); every team read of a narrative is
+//! logged in `case_reads` and in the audit chain.
+
+mod attachments;
+mod filing;
+mod queue;
+mod team;
+mod view;
+
+pub use attachments::{ATTACHMENT_MAX_BYTES, Download};
+pub use filing::{Filed, PHOTO_MAX_BYTES, Upload};
+
+use super::authz::Grants;
+use super::{Services, internal};
+use crate::db::entities::{case, case_conflict, case_person, event, identity, person, staff_role};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use haven_app::api::{Actor, AppError};
+use haven_app::domain::matching::{Candidate, match_person};
+use haven_app::domain::{CaseReference, PersonDescription, Role};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+/// Columns holding sealed text, for key rotation: (table, column).
+pub const SEALED_COLUMNS: &[(&str, &str)] = &[
+    ("cases", "subject_enc"),
+    ("cases", "narrative_enc"),
+    ("cases", "wishes_enc"),
+    ("cases", "contact_enc"),
+    ("cases", "witness_details_enc"),
+    ("case_notes", "body_enc"),
+    ("case_messages", "body_enc"),
+    ("case_witnesses", "details_enc"),
+    ("case_attachments", "name_enc"),
+    ("case_attachments", "data_enc"),
+    ("concern_drafts", "data_enc"),
+];
+
+/// Where a sealed value lives: the associated data that binds it there.
+pub fn place(table: &str, column: &str, id: Uuid) -> String {
+    format!("{table}.{column}:{id}")
+}
+
+/// How the caller stands to a case they may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Reporter,
+    Team,
+}
+
+/// A case the caller may see, with its event.
+pub struct Visible {
+    pub case: case::Model,
+    pub event: event::Model,
+    pub standing: Standing,
+    pub person: person::Model,
+}
+
+impl Services {
+    pub(crate) fn seal(&self, table: &str, column: &str, id: Uuid, text: &str) -> String {
+        self.keys.seal_str(&place(table, column, id), text)
+    }
+
+    pub(crate) fn open(&self, table: &str, column: &str, id: Uuid, sealed: &str) -> Result<String, AppError> {
+        self.keys.open_str(&place(table, column, id), sealed).map_err(|e| {
+            tracing::error!(table, column, error = %e, "a sealed value did not open");
+            AppError::Internal
+        })
+    }
+
+    /// The person a case names, as the reporter described them.
+    pub(crate) fn subject(&self, c: &case::Model) -> Result<PersonDescription, AppError> {
+        let json = self.open("cases", "subject_enc", c.id, &c.subject_enc)?;
+        serde_json::from_str(&json).map_err(|_| AppError::Internal)
+    }
+
+    /// Whether `person` must not see case `c`: a declared conflict, or they are the person
+    /// it names (confirmed link, or the description matches them strongly).
+    pub(crate) async fn recused(
+        &self,
+        db: &impl ConnectionTrait,
+        person: &person::Model,
+        c: &case::Model,
+        subject: &PersonDescription,
+    ) -> Result<bool, AppError> {
+        let declared = case_conflict::Entity::find()
+            .filter(case_conflict::Column::CaseId.eq(c.id))
+            .filter(case_conflict::Column::PersonId.eq(person.id))
+            .one(db)
+            .await
+            .map_err(internal)?
+            .is_some();
+        if declared {
+            return Ok(true);
+        }
+        let linked = case_person::Entity::find()
+            .filter(case_person::Column::CaseId.eq(c.id))
+            .filter(case_person::Column::PersonId.eq(person.id))
+            .one(db)
+            .await
+            .map_err(internal)?
+            .is_some();
+        if linked {
+            return Ok(true);
+        }
+        self.is_named(db, person, subject).await
+    }
+
+    /// Whether the description strongly matches this person under any of their addresses.
+    pub(crate) async fn is_named(
+        &self,
+        db: &impl ConnectionTrait,
+        person: &person::Model,
+        subject: &PersonDescription,
+    ) -> Result<bool, AppError> {
+        let mut addresses: Vec<String> = identity::Entity::find()
+            .filter(identity::Column::PersonId.eq(person.id))
+            .filter(identity::Column::Provider.eq(super::auth::EMAIL_PROVIDER))
+            .all(db)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|i| i.subject)
+            .collect();
+        addresses.extend(person.email.clone());
+        if addresses.is_empty() {
+            addresses.push(String::new());
+        }
+        Ok(addresses.iter().any(|email| {
+            let candidate =
+                Candidate { name: &person.display_name, email: (!email.is_empty()).then_some(email.as_str()) };
+            match_person(subject, candidate).iter().any(|r| r.is_strong())
+        }))
+    }
+
+    /// Finds a case the caller may see. Grants are loaded before the case, and every path
+    /// that ends in "no" ends in the same `NotFound`.
+    pub(crate) async fn visible_case(&self, actor: &Actor, reference: &str) -> Result<Visible, AppError> {
+        let person_id = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let db = &self.store.db;
+        let grants = Grants::load(db, Some(person_id)).await.map_err(internal)?;
+        let person =
+            person::Entity::find_by_id(person_id).one(db).await.map_err(internal)?.ok_or(AppError::Unauthenticated)?;
+        let reference = CaseReference::parse("reference", reference).map_err(|_| AppError::NotFound)?;
+        let c = case::Entity::find()
+            .filter(case::Column::Reference.eq(reference.as_str()))
+            .one(db)
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::NotFound)?;
+        let e = event::Entity::find_by_id(c.event_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+        if c.reporter_id == person_id {
+            return Ok(Visible { case: c, event: e, standing: Standing::Reporter, person });
+        }
+        if grants.has(Role::Responder, &e) {
+            let subject = self.subject(&c)?;
+            if !self.recused(db, &person, &c, &subject).await? {
+                return Ok(Visible { case: c, event: e, standing: Standing::Team, person });
+            }
+        }
+        Err(AppError::NotFound)
+    }
+
+    /// A case the caller handles as a responder (reporters may not use team actions).
+    pub(crate) async fn team_case(&self, actor: &Actor, reference: &str) -> Result<Visible, AppError> {
+        let v = self.visible_case(actor, reference).await?;
+        if v.standing != Standing::Team {
+            return Err(AppError::NotFound);
+        }
+        Ok(v)
+    }
+
+    /// The responders of an event who are not recused from case `c`.
+    pub(crate) async fn case_team(
+        &self,
+        db: &impl ConnectionTrait,
+        e: &event::Model,
+        c: Option<(&case::Model, &PersonDescription)>,
+    ) -> Result<Vec<person::Model>, AppError> {
+        let roles = staff_role::Entity::find()
+            .filter(staff_role::Column::Role.eq(Role::Responder.as_str()))
+            .filter(staff_role::Column::OrganizationId.eq(e.organization_id))
+            .filter(
+                Condition::any().add(staff_role::Column::EventId.is_null()).add(staff_role::Column::EventId.eq(e.id)),
+            )
+            .filter(staff_role::Column::RevokedAt.is_null())
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let mut ids: Vec<Uuid> = roles.into_iter().map(|r| r.person_id).collect();
+        ids.sort();
+        ids.dedup();
+        let people = person::Entity::find().filter(person::Column::Id.is_in(ids)).all(db).await.map_err(internal)?;
+        let mut team = Vec::new();
+        for p in people {
+            match c {
+                Some((c, subject)) if c.reporter_id == p.id || self.recused(db, &p, c, subject).await? => {}
+                _ => team.push(p),
+            }
+        }
+        team.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+        Ok(team)
+    }
+}
+
+/// A time as people at the event read it: "Sat 12 Jun 2027, 14:05".
+pub fn local_time(at: DateTime<Utc>, tz: &str) -> String {
+    let tz: Tz = tz.parse().unwrap_or(Tz::UTC);
+    at.with_timezone(&tz).format("%a %-d %b %Y, %H:%M").to_string()
+}

@@ -1,0 +1,582 @@
+//! Concerns and cases: filing (with and without mistakes), what each person sees, the
+//! team's work, recusal, matching, reminders, confidentiality at rest, reliable mail.
+
+use haven_server::clock::ManualClock;
+use haven_tests::{Backend, MailSink, Options, TestServer, backends, call_fn, haven_bin};
+use reqwest::multipart::{Form, Part};
+use serde_json::Value;
+use std::time::Duration;
+
+const REPORTER: &str = "barbara.moreau@example.org";
+const RESPONDER: &str = "responder@example.org";
+const RESPONDER2: &str = "responder2@example.org";
+
+fn concern(fields: &[(&str, &str)]) -> Form {
+    fields.iter().fold(Form::new(), |f, (k, v)| f.text(k.to_string(), v.to_string()))
+}
+
+/// Files a concern as a browser form would; returns the redirect target.
+async fn file(server: &TestServer, client: &reqwest::Client, form: Form) -> String {
+    let res = client.post(server.url("/events/havenconf/concern")).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+fn reference_in(location: &str) -> String {
+    location
+        .strip_prefix("/cases/")
+        .and_then(|r| r.split('?').next())
+        .unwrap_or_else(|| panic!("{location}"))
+        .to_owned()
+}
+
+async fn file_ok(server: &TestServer, who: &str, fields: &[(&str, &str)]) -> String {
+    let client = server.client_as(who).await;
+    reference_in(&file(server, &client, concern(fields)).await)
+}
+
+async fn case(server: &TestServer, client: &reqwest::Client, reference: &str) -> (u16, Value) {
+    call_fn(client, server, "case", &[("reference", reference)]).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registrant_files_a_concern_sees_it_and_the_team_is_told_without_its_content() {
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+
+        let reference = file_ok(
+            &server,
+            REPORTER,
+            &[
+                ("person_name", "Alan Okafor"),
+                ("narrative", "He shouted at me during the workshop and later waited outside."),
+                ("wish_escort", "on"),
+                ("escort_times", "evenings"),
+                ("contact_channel", "phone"),
+                ("contact_detail", "+49 30 1234567"),
+            ],
+        )
+        .await;
+
+        let reporter = server.client_as(REPORTER).await;
+        let (status, view) = case(&server, &reporter, &reference).await;
+        assert_eq!(status, 200, "{backend}: {view}");
+        assert_eq!(view["view"], "reporter");
+        assert_eq!(view["status"], "new");
+        assert_eq!(view["narrative"], "He shouted at me during the workshop and later waited outside.");
+        assert!(view.get("notes").is_none(), "no team-only fields for the reporter");
+
+        let team = server.client_as(RESPONDER).await;
+        let (status, team_view) = case(&server, &team, &reference).await;
+        assert_eq!(status, 200);
+        assert_eq!(team_view["view"], "team");
+        assert_eq!(team_view["contact_detail"], "+49 30 1234567");
+        assert_eq!(team_view["wishes"]["escort_times"], "evenings");
+
+        let received =
+            sink.wait_for(Duration::from_secs(10), |m| m.to[0] == REPORTER && m.subject.contains(&reference)).await;
+        let told =
+            sink.wait_for(Duration::from_secs(10), |m| m.to[0] == RESPONDER && m.subject.contains("new report")).await;
+        for mail in [&received, &told] {
+            for secret in ["shouted", "Alan", "Okafor", "workshop", "+49"] {
+                assert!(!mail.text.contains(secret) && !mail.subject.contains(secret), "{secret} leaked by e-mail");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_concern_comes_back_with_what_was_typed_and_what_to_fix() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let reporter = server.client_as(REPORTER).await;
+
+    let location = file(
+        &server,
+        &reporter,
+        concern(&[
+            ("person_email", "not an address"),
+            ("narrative", "Kept typing this very carefully."),
+            ("witnesses", "yes"),
+        ]),
+    )
+    .await;
+    assert!(location.starts_with("/events/havenconf/concern?draft="), "{location}");
+    let draft = location.split("draft=").nth(1).unwrap();
+
+    let (status, view) = call_fn(&reporter, &server, "concern_form", &[("slug", "havenconf"), ("draft", draft)]).await;
+    assert_eq!(status, 200);
+    assert_eq!(view["form"]["narrative"], "Kept typing this very carefully.");
+    assert_eq!(view["form"]["witnesses"], "yes");
+    assert_eq!(view["errors"][0]["field"], "person_email");
+    let page = reporter.get(server.url(&location)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Kept typing this very carefully."), "the page shows what was typed");
+    assert!(page.contains("is not an e-mail address"), "and what to fix");
+
+    // Someone else holding the draft's address sees an empty form.
+    let other = server.client_as("ken.okafor@example.org").await;
+    let (_, theirs) = call_fn(&other, &server, "concern_form", &[("slug", "havenconf"), ("draft", draft)]).await;
+    assert_eq!(theirs["form"]["narrative"], "");
+
+    let (_, mine) = call_fn(&reporter, &server, "my_page", &[]).await;
+    assert_eq!(mine["cases"], serde_json::json!([]), "nothing was filed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_photo_is_checked_by_its_content_not_its_name() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let reporter = server.client_as(REPORTER).await;
+    let base = [("person_name", "Someone"), ("narrative", "Something.")];
+
+    let fake = concern(&base).part("photo", Part::bytes(b"%PDF-1.7 not an image".to_vec()).file_name("me.jpg"));
+    let location = file(&server, &reporter, fake).await;
+    let draft = location.split("draft=").nth(1).expect("refused");
+    let (_, view) = call_fn(&reporter, &server, "concern_form", &[("slug", "havenconf"), ("draft", draft)]).await;
+    assert_eq!(view["photo_error"], "the photo must be a JPEG, PNG, WebP or GIF image");
+    assert_eq!(view["form"]["narrative"], "Something.");
+
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    let real = concern(&base).part("photo", Part::bytes(png).file_name("photo.png"));
+    let reference = reference_in(&file(&server, &reporter, real).await);
+    let (_, team) = case(&server, &server.client_as(RESPONDER).await, &reference).await;
+    assert_eq!(team["attachments"][0]["content_type"], "image/png");
+    assert_eq!(team["attachments"][0]["kind"], "subject_photo");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_in_from_the_concern_form_leads_back_to_it() {
+    let sink = MailSink::start().await;
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
+    server.seed_demo().await;
+    let browser = server.client();
+
+    let (status, _) = call_fn(&browser, &server, "concern_form", &[("slug", "havenconf")]).await;
+    assert_eq!(status, 401);
+    call_fn(
+        &browser,
+        &server,
+        "request_signin_link",
+        &[("email", REPORTER), ("return_to", "/events/havenconf/concern")],
+    )
+    .await;
+    let mail = sink.wait_for(Duration::from_secs(10), |m| m.to[0] == REPORTER && m.subject.contains("sign-in")).await;
+    let token = mail
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("/auth/link/"))
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let res =
+        browser.post(server.url("/fn/redeem_signin_link")).form(&[("token", token.as_str())]).send().await.unwrap();
+    assert_eq!(res.headers()["location"], "/events/havenconf/concern");
+    let (status, view) = call_fn(&browser, &server, "concern_form", &[("slug", "havenconf")]).await;
+    assert_eq!(status, 200);
+    assert_eq!(view["may_file"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_people_registered_for_the_event_may_file_there() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let org = server.client_as("organizer@example.org").await;
+    call_fn(&org, &server, "add_registration", &[("slug", "havenconf"), ("name", "X"), ("email", "x@example.net")])
+        .await;
+    let tx = server.services.store.write().await.unwrap();
+    let name = haven_app::domain::DisplayName::parse("n", "Stranger").unwrap();
+    let email = haven_app::domain::EmailAddress::parse("e", "stranger@example.net").unwrap();
+    haven_server::services::auth::person_for_email(&tx, chrono::Utc::now(), None, &name, &email).await.unwrap();
+    tx.commit().await.unwrap();
+    let stranger = server.client_as("stranger@example.net").await;
+
+    let res = stranger
+        .post(server.url("/events/havenconf/concern"))
+        .multipart(concern(&[("person_name", "A"), ("narrative", "B")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("only people registered for this event"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_person_named_and_a_recused_responder_find_nothing_anywhere() {
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        server.outbox_drained().await;
+        let told = |to: &'static str| {
+            let sink = sink.clone();
+            async move { sink.to(to).await.iter().filter(|m| m.subject.contains("new report")).count() }
+        };
+        let (rae_before, sam_before) = (told(RESPONDER).await, told(RESPONDER2).await);
+        // A concern naming responder2 by address: they are recused automatically.
+        let about_responder = file_ok(
+            &server,
+            REPORTER,
+            &[
+                ("person_name", "Sam"),
+                ("person_email", "Responder2@Example.org"),
+                ("narrative", "Uncomfortable remarks."),
+            ],
+        )
+        .await;
+        // A concern naming Ken, who is registered.
+        let about_ken =
+            file_ok(&server, REPORTER, &[("person_name", "Ken Okafor"), ("narrative", "He follows me.")]).await;
+
+        // A recused responder is not even told the case exists.
+        server.outbox_drained().await;
+        assert_eq!(told(RESPONDER).await - rae_before, 2, "{backend}");
+        assert_eq!(told(RESPONDER2).await - sam_before, 1, "{backend}: only of the case about Ken");
+
+        let missing = "HVN-0000-0000";
+        for (who, reference) in [(RESPONDER2, &about_responder), ("ken.okafor@example.org", &about_ken)] {
+            let client = server.client_as(who).await;
+            let seen = case(&server, &client, reference).await;
+            let never = case(&server, &client, missing).await;
+            assert_eq!(seen, never, "{backend}: {who} must find nothing");
+            assert_eq!(seen.0, 404);
+            for name in ["send_message", "add_note", "declare_conflict"] {
+                let a = call_fn(&client, &server, name, &[("reference", reference), ("body", "x")]).await;
+                let b = call_fn(&client, &server, name, &[("reference", missing), ("body", "x")]).await;
+                assert_eq!(a, b, "{who} {name}");
+            }
+        }
+        let queue =
+            call_fn(&server.client_as(RESPONDER2).await, &server, "case_queue", &[("slug", "havenconf")]).await.1;
+        let refs: Vec<&str> =
+            queue["rows"].as_array().unwrap().iter().map(|r| r["reference"].as_str().unwrap()).collect();
+        assert!(!refs.contains(&about_responder.as_str()), "{refs:?}");
+        assert!(refs.contains(&about_ken.as_str()));
+
+        // Declaring a conflict makes a case vanish for that responder.
+        let rae = server.client_as(RESPONDER).await;
+        assert_eq!(call_fn(&rae, &server, "declare_conflict", &[("reference", &about_ken)]).await.0, 200);
+        assert_eq!(case(&server, &rae, &about_ken).await.0, 404);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_team_handles_a_case_and_the_reporter_sees_status_messages_and_who_read_it() {
+    let sink = MailSink::start().await;
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
+    server.seed_demo().await;
+    let reference = file_ok(&server, REPORTER, &[("person_name", "Alan Okafor"), ("narrative", "It happened.")]).await;
+    let rae = server.client_as(RESPONDER).await;
+    let reporter = server.client_as(REPORTER).await;
+    let act = |name: &'static str, fields: Vec<(&'static str, String)>| {
+        let rae = rae.clone();
+        let server = &server;
+        let reference = reference.clone();
+        async move {
+            let mut form: Vec<(&str, String)> = vec![("reference", reference)];
+            form.extend(fields);
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            call_fn(&rae, server, name, &form).await
+        }
+    };
+
+    assert_eq!(act("change_status", vec![("status", "acknowledged".into())]).await.0, 200);
+    let (status, body) = act("change_status", vec![("status", "new".into())]).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(act("assign_owner", vec![]).await.0, 200);
+    assert_eq!(act("add_note", vec![("body", "Internal: check the badge logs.".into())]).await.0, 200);
+    assert_eq!(act("send_message", vec![("body", "We are on it.".into())]).await.0, 200);
+    assert_eq!(act("add_witness", vec![("name", "Radia".into()), ("statement", "Saw it.".into())]).await.0, 200);
+    assert_eq!(act("add_witness", vec![("name", "".into())]).await.0, 422);
+    assert_eq!(act("change_status", vec![("status", "investigating".into())]).await.0, 200);
+    assert_eq!(
+        call_fn(&reporter, &server, "send_message", &[("reference", &reference), ("body", "Thank you.")]).await.0,
+        200
+    );
+    let (_, team) = case(&server, &rae, &reference).await;
+
+    let (_, mine) = case(&server, &reporter, &reference).await;
+    assert_eq!(mine["status"], "investigating");
+    let messages: Vec<(&str, &str)> = mine["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["author"].as_str().unwrap(), m["body"].as_str().unwrap()))
+        .collect();
+    assert_eq!(messages, [("Safety team", "We are on it."), ("You", "Thank you.")]);
+    assert!(!mine.to_string().contains("badge logs"), "notes stay with the team");
+    assert!(mine["readers"].as_array().unwrap().iter().any(|r| r["name"] == "Rae Responder"), "{mine}");
+
+    assert_eq!(team["owner"]["name"], "Rae Responder");
+    let history: Vec<&str> = team["history"].as_array().unwrap().iter().map(|h| h["to"].as_str().unwrap()).collect();
+    assert_eq!(history, ["new", "acknowledged", "investigating"]);
+    assert_eq!(team["notes"][0]["body"], "Internal: check the badge logs.");
+    assert_eq!(team["witness_entries"][0]["name"], "Radia");
+
+    // The owner hears that the reporter wrote; the reporter hears there is news.
+    sink.wait_for(Duration::from_secs(10), |m| m.to[0] == RESPONDER && m.subject.contains("Activity")).await;
+    let news = sink.wait_for(Duration::from_secs(10), |m| m.to[0] == REPORTER && m.subject.contains("News")).await;
+    assert!(!news.text.contains("on it"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn matching_offers_registrations_with_reasons_and_a_later_registration_alerts_the_owner() {
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        let reference = file_ok(
+            &server,
+            REPORTER,
+            &[("person_name", "Okafor Ken"), ("person_handle", "@newcomer_x"), ("narrative", "Watch out.")],
+        )
+        .await;
+        let rae = server.client_as(RESPONDER).await;
+        call_fn(&rae, &server, "assign_owner", &[("reference", &reference)]).await;
+
+        let (_, view) = case(&server, &rae, &reference).await;
+        let ken =
+            view["candidates"].as_array().unwrap().iter().find(|c| c["name"] == "Ken Okafor").expect("Ken matches");
+        assert_eq!(ken["reasons"][0], "same name");
+        let ken_id = ken["person_id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            call_fn(&rae, &server, "confirm_match", &[("reference", &reference), ("person", &ken_id)]).await.0,
+            200
+        );
+        let (_, view) = case(&server, &rae, &reference).await;
+        assert_eq!(view["linked"][0]["name"], "Ken Okafor");
+        assert!(
+            view["same_person"].as_array().unwrap().iter().any(|c| c["relation"] == "names the same person"),
+            "the demo's case about Ken is shown together: {}",
+            view["same_person"]
+        );
+        let stranger = uuid::Uuid::new_v4().to_string();
+        assert_eq!(
+            call_fn(&rae, &server, "confirm_match", &[("reference", &reference), ("person", &stranger)]).await.0,
+            422
+        );
+
+        // Someone whose e-mail name is the handle registers later: the owner is told.
+        let org = server.client_as("organizer@example.org").await;
+        call_fn(
+            &org,
+            &server,
+            "add_registration",
+            &[("slug", "havenconf"), ("name", "N. X."), ("email", "newcomer_x@example.net")],
+        )
+        .await;
+        let mail = sink
+            .wait_for(Duration::from_secs(10), |m| m.to[0] == RESPONDER && m.subject.contains("may concern a report"))
+            .await;
+        assert!(!mail.text.contains("newcomer"), "the e-mail names no one");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unacknowledged_case_is_flagged_overdue_and_the_team_reminded_once() {
+    let sink = MailSink::start().await;
+    let clock = ManualClock::new(chrono::Utc::now());
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink).clock(clock.clone())).await;
+    server.seed_demo().await;
+    let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Please help.")]).await;
+    let rae = server.client_as(RESPONDER).await;
+    let row = |q: &Value| {
+        q["rows"].as_array().unwrap().iter().find(|r| r["reference"] == reference.as_str()).unwrap().clone()
+    };
+
+    let (_, queue) = call_fn(&rae, &server, "case_queue", &[("slug", "havenconf")]).await;
+    assert_eq!(row(&queue)["overdue"], false);
+    clock.advance(chrono::Duration::hours(24) + chrono::Duration::minutes(1));
+    let rae = server.client_as(RESPONDER).await;
+    let (_, queue) = call_fn(&rae, &server, "case_queue", &[("slug", "havenconf")]).await;
+    assert_eq!(row(&queue)["overdue"], true);
+    assert_eq!(queue["rows"][0]["overdue"], true, "overdue cases come first");
+
+    let reminder =
+        sink.wait_for(Duration::from_secs(10), |m| m.to[0] == RESPONDER && m.subject.contains("waiting")).await;
+    assert!(reminder.text.contains("/respond/havenconf"));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let reminders = sink.to(RESPONDER).await.into_iter().filter(|m| m.subject.contains("waiting")).count();
+    assert_eq!(reminders, 2, "one per unacknowledged case: this one and the demo's case that is still new");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_case_linked_as_retaliation_is_flagged_to_the_team() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let first = file_ok(&server, REPORTER, &[("person_name", "Alan Okafor"), ("narrative", "First.")]).await;
+    let second = file_ok(
+        &server,
+        "alan.okafor@example.org",
+        &[("person_name", "Barbara Moreau"), ("narrative", "Counter-claim.")],
+    )
+    .await;
+    let rae = server.client_as(RESPONDER).await;
+
+    let (status, _) = call_fn(
+        &rae,
+        &server,
+        "relate_case",
+        &[("reference", &second), ("earlier", &first), ("relation", "retaliation_against_reporter")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call_fn(
+        &rae,
+        &server,
+        "relate_case",
+        &[("reference", &first), ("earlier", &second), ("relation", "false_information")],
+    )
+    .await;
+    assert_eq!(status, 422, "only an earlier case");
+
+    let (_, queue) = call_fn(&rae, &server, "case_queue", &[("slug", "havenconf")]).await;
+    let flagged = queue["rows"].as_array().unwrap().iter().find(|r| r["reference"] == second.as_str()).unwrap();
+    assert_eq!(flagged["flag"], "possible retaliation against the reporter of");
+    let (_, earlier) = case(&server, &rae, &first).await;
+    assert!(earlier["related"][0]["relation"].as_str().unwrap().contains("retaliation"), "{}", earlier["related"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_case_text_is_in_a_copy_of_the_database() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let reference = file_ok(
+        &server,
+        REPORTER,
+        &[
+            ("person_name", "Quentin Zebedee"),
+            ("person_handle", "@quentinzz"),
+            ("narrative", "Xylophone incident near the marmalade stand."),
+            ("contact_channel", "phone"),
+            ("contact_detail", "+31 6 98765432"),
+            ("witness_details", "Ophelia Wintergreen"),
+        ],
+    )
+    .await;
+    let rae = server.client_as(RESPONDER).await;
+    call_fn(&rae, &server, "add_note", &[("reference", &reference), ("body", "Quixotic note about parsnips.")]).await;
+    call_fn(&rae, &server, "send_message", &[("reference", &reference), ("body", "Marzipan reply.")]).await;
+    call_fn(
+        &rae,
+        &server,
+        "add_witness",
+        &[("reference", &reference), ("name", "Ferdinand Holloway"), ("statement", "Saw zeppelins.")],
+    )
+    .await;
+    let attach = Form::new().part("file", Part::bytes(b"Evidence about kumquats".to_vec()).file_name("kumquats.txt"));
+    let res = rae.post(server.url(&format!("/cases/{reference}/attachments"))).multipart(attach).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, view) = case(&server, &rae, &reference).await;
+    let id = view["attachments"][0]["id"].as_str().unwrap();
+    let download = rae.get(server.url(&format!("/cases/{reference}/attachments/{id}"))).send().await.unwrap();
+    assert_eq!(download.headers()["content-disposition"], "attachment; filename=\"kumquats.txt\"");
+    assert_eq!(download.text().await.unwrap(), "Evidence about kumquats");
+
+    // Copy every file of the database (main file and write-ahead log) and search them.
+    let dir = server.database.sqlite_dir().unwrap();
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_string_lossy().starts_with("haven.db") {
+            bytes.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    assert!(bytes.len() > 10_000);
+    let haystack = String::from_utf8_lossy(&bytes).to_lowercase();
+    for secret in [
+        "quentin",
+        "zebedee",
+        "quentinzz",
+        "xylophone",
+        "marmalade",
+        "98765432",
+        "ophelia",
+        "quixotic",
+        "parsnips",
+        "marzipan",
+        "ferdinand",
+        "zeppelins",
+        "kumquats",
+    ] {
+        assert!(!haystack.contains(secret), "{secret:?} is readable in the database files");
+    }
+    assert!(haystack.contains("barbara moreau"), "the search itself works: registrations are plain");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn haven_keys_rotate_reencrypts_everything_and_cases_stay_readable() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Rotate me.")]).await;
+    use haven_server::db::entities::case as case_entity;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let before = case_entity::Entity::find()
+        .filter(case_entity::Column::Reference.eq(&reference))
+        .one(&server.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let old_key = haven_server::crypto::fields::Keyring::key_of(&before.narrative_enc).unwrap().to_owned();
+
+    let out = std::process::Command::new(haven_bin())
+        .args(["keys", "rotate"])
+        .env_clear()
+        .env("HAVEN_DATABASE_URL", &server.database.url)
+        .env("HAVEN_DATA_DIR", &server.database.dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.starts_with("re-encrypted "), "{said}");
+
+    let after = case_entity::Entity::find_by_id(before.id).one(&server.db).await.unwrap().unwrap();
+    let new_key = haven_server::crypto::fields::Keyring::key_of(&after.narrative_enc).unwrap();
+    assert_ne!(new_key, old_key);
+    assert!(said.contains(new_key) && said.contains(&old_key), "both keys stay configured: {said}");
+    let (status, view) = case(&server, &server.client_as(REPORTER).await, &reference).await;
+    assert_eq!(status, 200, "the running server reads values sealed with the new key");
+    assert_eq!(view["narrative"], "Rotate me.");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_waits_out_an_smtp_outage_and_two_instances_deliver_each_message_once() {
+    let backend = backends().pop().unwrap();
+    let sink = MailSink::start().await;
+    let first = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+    let second = TestServer::start_with(&backend, Options::default().mail(&sink).share(&first)).await;
+    first.seed_demo().await;
+    first.outbox_drained().await;
+    let before = sink.all().await.len();
+
+    sink.set_accepting(false);
+    let mut references = Vec::new();
+    for (i, server) in [&first, &second, &first].into_iter().enumerate() {
+        references.push(
+            file_ok(server, REPORTER, &[("person_name", "Someone"), ("narrative", &format!("Outage case {i}"))]).await,
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sink.all().await.len(), before, "nothing gets through while the server refuses");
+
+    sink.set_accepting(true);
+    for r in &references {
+        sink.wait_for(Duration::from_secs(40), |m| m.subject.contains(r.as_str())).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let all = sink.all().await;
+    let mut seen = std::collections::HashMap::new();
+    for m in &all[before..] {
+        *seen.entry((m.to.clone(), m.subject.clone())).or_insert(0) += 1;
+    }
+    // Each filing mails the reporter once and each of the two responders once.
+    assert_eq!(all.len() - before, 3 * 3, "{seen:?}");
+    assert!(seen.values().all(|n| *n == 1 || *n == 3), "{seen:?}");
+    for r in &references {
+        let received = all[before..].iter().filter(|m| m.subject.contains(r.as_str())).count();
+        assert_eq!(received, 1, "the reporter's receipt for {r} arrives exactly once");
+    }
+}
