@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_base;
 mod m20261125_000002_identity;
 mod m20261126_000003_cases;
+mod m20261126_000004_plans;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_base::Migration),
             Box::new(m20261125_000002_identity::Migration),
             Box::new(m20261126_000003_cases::Migration),
+            Box::new(m20261126_000004_plans::Migration),
         ]
     }
 }

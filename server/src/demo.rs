@@ -285,7 +285,8 @@ async fn seed_cases(services: &Services) -> Result<u32, DbErr> {
         return Ok(0);
     }
     let fail = |what: &str| DbErr::Custom(format!("the demo could not {what}"));
-    let responder = demo_actor(person_with(services, "responder@example.org").await?);
+    let responder_id = person_with(services, "responder@example.org").await?;
+    let responder = demo_actor(responder_id);
     let file = |reporter: &'static str, form: ConcernForm| async move {
         let actor = demo_actor(person_with(services, reporter).await?);
         match services.file_concern(&actor, EVENT_SLUG, form, None).await {
@@ -320,6 +321,42 @@ async fn seed_cases(services: &Services) -> Result<u32, DbErr> {
         )
         .await
         .map_err(|_| fail("write"))?;
+    // Its plan: an escort on the first evening, an arrival alert, a door instruction.
+    let tz: Tz = e.time_zone.parse().unwrap_or(Tz::UTC);
+    let first_day = e.starts_at.with_timezone(&tz).date_naive();
+    let escort_id = person_with(services, "escort@example.org").await?;
+    let escort = haven_app::api::EscortInput {
+        escorts: vec![escort_id.to_string()],
+        start_1: format!("{first_day}T18:00"),
+        end_1: format!("{first_day}T19:00"),
+        meeting_point: "Main entrance, by the information desk".into(),
+        contact: "Ada will carry the event phone: +49 30 0000000".into(),
+        notes: "Walk with Ada from the evening talks to the tram stop.".into(),
+        ..Default::default()
+    };
+    services.add_escort(&responder, &ken, &escort).await.map_err(|_| fail("plan an escort"))?;
+    services
+        .add_arrival_alert(&responder, &ken, &[responder_id.to_string()], "Find Ada and stay near her.")
+        .await
+        .map_err(|_| fail("plan an arrival alert"))?;
+    services
+        .add_text_precaution(
+            &responder,
+            &ken,
+            haven_app::domain::PrecautionKind::DoorInstruction,
+            "Admit, and call the safety lead on the radio.",
+        )
+        .await
+        .map_err(|_| fail("plan a door instruction"))?;
+    services
+        .add_text_precaution(
+            &responder,
+            &ken,
+            haven_app::domain::PrecautionKind::Arrangement,
+            "We will keep a seat for you near the stage door, away from him, at every keynote.",
+        )
+        .await
+        .map_err(|_| fail("plan an arrangement"))?;
 
     file(
         "grace.moreau@example.org",

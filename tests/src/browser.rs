@@ -46,3 +46,22 @@ pub async fn finish(script: &str, child: tokio::process::Child) -> String {
     assert!(output.status.success(), "browser test {script} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
     stdout
 }
+
+/// Parses iCalendar text with an independent parser (ical.js, in Node) and returns its
+/// events as JSON; panics if it does not parse.
+pub async fn parse_ics(text: &str) -> serde_json::Value {
+    use tokio::io::AsyncWriteExt as _;
+    let dir = workspace_root().join("tests").join("browser");
+    let mut child = tokio::process::Command::new("node")
+        .arg(dir.join("parse-ics.mjs"))
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    child.stdin.take().expect("stdin").write_all(text.as_bytes()).await.expect("write");
+    let out = child.wait_with_output().await.expect("node finishes");
+    assert!(out.status.success(), "ical.js refused it: {}\n{text}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}

@@ -102,3 +102,39 @@ async fn a_responder_works_a_case_and_the_reporter_sees_it_in_chromium() {
 
     assert!(out.contains("ok: a responder acknowledges a case"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_responder_plans_an_escort_and_the_escort_acknowledges_it_in_chromium() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let reporter = server.client_as("barbara.moreau@example.org").await;
+    let form = reqwest::multipart::Form::new()
+        .text("person_name", "Someone")
+        .text("narrative", "Someone grabbed my arm; I would like company after dark.");
+    let res = reporter.post(server.url("/events/havenconf/concern")).multipart(form).send().await.unwrap();
+    let reference =
+        res.headers()["location"].to_str().unwrap().split('/').nth(2).unwrap().split('?').next().unwrap().to_owned();
+    let (_, settings) = haven_tests::call_fn(
+        &server.client_as("organizer@example.org").await,
+        &server,
+        "event_settings",
+        &[("slug", "havenconf")],
+    )
+    .await;
+    let day = settings["starts_at"].as_str().unwrap()[..10].to_owned();
+
+    let out = browser::run_script(
+        "plan-escort.mjs",
+        &server.base_url,
+        &[
+            ("REFERENCE", reference),
+            ("WINDOW_START", format!("{day}T21:00")),
+            ("WINDOW_END", format!("{day}T22:00")),
+            ("RESPONDER_COOKIE", server.session_cookie("responder@example.org").await),
+            ("ESCORT_COOKIE", server.session_cookie("escort@example.org").await),
+        ],
+    )
+    .await;
+
+    assert!(out.contains("ok: a responder plans an escort"), "{out}");
+}

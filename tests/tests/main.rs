@@ -9,3 +9,4 @@ mod identity;
 mod manage;
 mod matrix;
 mod migrations;
+mod plans;

@@ -219,7 +219,7 @@ const ROWS: &[Row] = &[
     get("/respond", SIGNED_IN),
     call("case_queue", "/fn/case_queue", &[("slug", "{slug}")], RESPONDERS),
     get("/respond/{slug}", RESPONDERS),
-    call("change_status", "/fn/change_status", &[("reference", "{case}"), ("status", "acknowledged")], TEAM),
+    call("change_status", "/fn/change_status", &[("reference", "{case}"), ("status", "resolved")], TEAM),
     call("assign_owner", "/fn/assign_owner", &[("reference", "{case}")], TEAM),
     call("add_note", "/fn/add_note", &[("reference", "{case}"), ("body", "A note")], TEAM),
     call("add_witness", "/fn/add_witness", &[("reference", "{case}"), ("name", "A Witness")], TEAM),
@@ -233,6 +233,46 @@ const ROWS: &[Row] = &[
     ),
     upload("POST /cases/{case}/attachments", "/cases/{case}/attachments", &[], TEAM, false),
     get("/cases/{case}/attachments/{attachment}", TEAM),
+    // Safety plans.
+    call("add_escort", "/fn/add_escort", ESCORT_FORM, TEAM),
+    call(
+        "add_arrival_alert",
+        "/fn/add_arrival_alert",
+        &[("reference", "{case}"), ("recipients[0]", "{staff}"), ("instruction", "Stay close")],
+        TEAM,
+    ),
+    call(
+        "add_door_instruction",
+        "/fn/add_door_instruction",
+        &[("reference", "{case}"), ("instruction", "Admit")],
+        TEAM,
+    ),
+    call("add_arrangement", "/fn/add_arrangement", &[("reference", "{case}"), ("text", "A seat by the door")], TEAM),
+    call(
+        "remove_precaution",
+        "/fn/remove_precaution",
+        &[("reference", "{case}"), ("precaution", "{precaution}")],
+        TEAM,
+    ),
+    call("respond_to_plan", "/fn/respond_to_plan", &[("reference", "{case}"), ("answer", "accepted")], &[Registrant]),
+    call("my_assignments", "/fn/my_assignments", &[], SIGNED_IN),
+    get("/escort", SIGNED_IN),
+    call("acknowledge_assignment", "/fn/acknowledge_assignment", &[("assignment", "{assignment}")], &[Escort]),
+    call("renew_calendar_feed", "/fn/renew_calendar_feed", &[], SIGNED_IN),
+    call("revoke_calendar_feed", "/fn/revoke_calendar_feed", &[], SIGNED_IN),
+    get("/calendar/{feed}", EVERYONE),
+    call("notifications", "/fn/notifications", &[], SIGNED_IN),
+    call("mark_notifications_read", "/fn/mark_notifications_read", &[], SIGNED_IN),
+    get("/notifications", SIGNED_IN),
+    get("/live/notifications", SIGNED_IN),
+];
+
+const ESCORT_FORM: &[(&str, &str)] = &[
+    ("reference", "{case}"),
+    ("input[escorts][0]", "{escort}"),
+    ("input[start_1]", "{window_start}"),
+    ("input[end_1]", "{window_end}"),
+    ("input[meeting_point]", "Main entrance"),
 ];
 
 /// Fresh values for one call, so calls never depend on each other.
@@ -247,6 +287,13 @@ struct Values {
     earlier: String,
     attachment: String,
     named: String,
+    precaution: String,
+    assignment: String,
+    feed: String,
+    staff: String,
+    escort: String,
+    window_start: String,
+    window_end: String,
 }
 
 impl Values {
@@ -261,10 +308,17 @@ impl Values {
             .replace("{earlier}", &self.earlier)
             .replace("{attachment}", &self.attachment)
             .replace("{named}", &self.named)
+            .replace("{precaution}", &self.precaution)
+            .replace("{assignment}", &self.assignment)
+            .replace("{feed}", &self.feed)
+            .replace("{staff}", &self.staff)
+            .replace("{escort}", &self.escort)
+            .replace("{window_start}", &self.window_start)
+            .replace("{window_end}", &self.window_end)
     }
 }
 
-async fn values(server: &TestServer, target: Target) -> Values {
+async fn values(server: &TestServer, target: Target, row: &Row) -> Values {
     let unique = Uuid::new_v4().simple().to_string()[..12].to_owned();
     if target == Target::Missing {
         return Values {
@@ -278,58 +332,96 @@ async fn values(server: &TestServer, target: Target) -> Values {
             earlier: "HVN-0000-0001".into(),
             attachment: Uuid::new_v4().to_string(),
             named: Uuid::new_v4().to_string(),
+            precaution: Uuid::new_v4().to_string(),
+            assignment: Uuid::new_v4().to_string(),
+            feed: format!("{}.ics", haven_server::crypto::random_token()),
+            staff: Uuid::new_v4().to_string(),
+            escort: Uuid::new_v4().to_string(),
+            window_start: "2027-01-01T10:00".into(),
+            window_end: "2027-01-01T11:00".into(),
         };
     }
+    // Make only what this row refers to: fixtures are not free.
+    let wants = |p: &str| row.path.contains(p) || row.form.iter().any(|(_, v)| v.contains(p));
+    let mut v = Values {
+        slug: "havenconf".into(),
+        org: "demo".into(),
+        role_id: String::new(),
+        invite: String::new(),
+        link: String::new(),
+        unique: unique.clone(),
+        case: String::new(),
+        earlier: String::new(),
+        attachment: String::new(),
+        named: server.person_id("ken.okafor@example.org").await.to_string(),
+        precaution: String::new(),
+        assignment: String::new(),
+        feed: String::new(),
+        staff: server.person_id("responder@example.org").await.to_string(),
+        escort: server.person_id("escort@example.org").await.to_string(),
+        window_start: String::new(),
+        window_end: String::new(),
+    };
     let s = &server.services;
     let now = s.clock.now();
     let e = event_id(server, "havenconf").await;
-    let inviter = server.person_id("organizer@example.org").await;
-    // A door role held by a throwaway person, for revoking.
-    let tx = s.store.write().await.unwrap();
-    let name = haven_app::domain::DisplayName::parse("n", "Throwaway").unwrap();
-    let email = haven_app::domain::EmailAddress::parse("e", &format!("{unique}@throwaway.example")).unwrap();
-    let (p, _) = auth::person_for_email(&tx, now, None, &name, &email).await.unwrap();
-    let link = auth::create_login_link(&tx, server.person_id("ada.lovelace@example.org").await, now).await.unwrap();
-    tx.commit().await.unwrap();
     let organization_id = demo_org(server).await;
-    staff::grant(s, p.id, organization_id, Some(e), Role::Door).await.unwrap();
-    let role_id = role_of(server, p.id).await;
-    // Accepting grants a role to whoever accepts: at a sandbox event, so no caller gains
-    // rights over the event under test.
-    let sandbox = event_id(server, "sandbox").await;
-    let invite = haven_server::crypto::random_token();
-    invitation::Entity::insert(invitation::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        token_hash: Set(haven_server::crypto::hash_token(&invite)),
-        organization_id: Set(organization_id),
-        event_id: Set(Some(sandbox)),
-        role: Set("door".into()),
-        email: Set(format!("{unique}@invited.example")),
-        email_normalized: Set(format!("{unique}@invited.example")),
-        invited_by: Set(inviter),
-        created_at: Set(now),
-        expires_at: Set(now + Duration::days(7)),
-        accepted_at: Set(None),
-        accepted_by: Set(None),
-    })
-    .exec(&server.db)
-    .await
-    .unwrap();
-    let (case, attachment) = fresh_case(server).await;
-    let earlier = earlier_case(server).await;
-    let named = server.person_id("ken.okafor@example.org").await.to_string();
-    Values {
-        slug: "havenconf".into(),
-        org: "demo".into(),
-        role_id,
-        invite,
-        link,
-        unique,
-        case,
-        earlier,
-        attachment,
-        named,
+    if wants("{role_id}") {
+        // A door role held by a throwaway person, for revoking.
+        let tx = s.store.write().await.unwrap();
+        let name = haven_app::domain::DisplayName::parse("n", "Throwaway").unwrap();
+        let email = haven_app::domain::EmailAddress::parse("e", &format!("{unique}@throwaway.example")).unwrap();
+        let (p, _) = auth::person_for_email(&tx, now, None, &name, &email).await.unwrap();
+        tx.commit().await.unwrap();
+        staff::grant(s, p.id, organization_id, Some(e), Role::Door).await.unwrap();
+        v.role_id = role_of(server, p.id).await;
     }
+    if wants("{link}") {
+        let tx = s.store.write().await.unwrap();
+        v.link = auth::create_login_link(&tx, server.person_id("ada.lovelace@example.org").await, now).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    if wants("{invite}") {
+        // Accepting grants a role to whoever accepts: at a sandbox event, so no caller gains
+        // rights over the event under test.
+        let sandbox = event_id(server, "sandbox").await;
+        let invite = haven_server::crypto::random_token();
+        invitation::Entity::insert(invitation::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            token_hash: Set(haven_server::crypto::hash_token(&invite)),
+            organization_id: Set(organization_id),
+            event_id: Set(Some(sandbox)),
+            role: Set("door".into()),
+            email: Set(format!("{unique}@invited.example")),
+            email_normalized: Set(format!("{unique}@invited.example")),
+            invited_by: Set(server.person_id("organizer@example.org").await),
+            created_at: Set(now),
+            expires_at: Set(now + Duration::days(7)),
+            accepted_at: Set(None),
+            accepted_by: Set(None),
+        })
+        .exec(&server.db)
+        .await
+        .unwrap();
+        v.invite = invite;
+    }
+    if ["{case}", "{attachment}", "{precaution}", "{assignment}", "{feed}"].iter().any(|p| wants(p)) {
+        let f = fresh_case(server).await;
+        v.case = f.case;
+        v.attachment = f.attachment;
+        v.precaution = f.precaution;
+        v.assignment = f.assignment;
+        v.feed = f.feed;
+        v.earlier = earlier_case(server).await;
+    }
+    if wants("{window_start}") {
+        let ev = event::Entity::find_by_id(e).one(&server.db).await.unwrap().unwrap();
+        let tz = haven_app::domain::EventTimeZone::parse("tz", &ev.time_zone).unwrap();
+        let late = ev.ends_at - Duration::hours(2);
+        v.window_start = tz.utc_to_local_input(late);
+        v.window_end = tz.utc_to_local_input(late + Duration::minutes(30));
+    }
+    v
 }
 
 fn actor_of(person: Uuid) -> haven_app::api::Actor {
@@ -341,7 +433,7 @@ fn actor_of(person: Uuid) -> haven_app::api::Actor {
 
 /// A new case for every call: Ada reports Ken Okafor (who is registered, so he is the
 /// named person); responder2 declared a conflict; it carries one attachment.
-async fn fresh_case(server: &TestServer) -> (String, String) {
+async fn fresh_case(server: &TestServer) -> Fixture {
     use haven_server::services::cases::{Filed, Upload};
     let s = &server.services;
     let ada = actor_of(server.person_id("ada.lovelace@example.org").await);
@@ -361,7 +453,22 @@ async fn fresh_case(server: &TestServer) -> (String, String) {
     s.add_attachment(&rae, &reference, Upload { file_name: "note.txt".into(), data: b"evidence".to_vec() })
         .await
         .unwrap();
-    use haven_server::db::entities::{case, case_attachment};
+    // An escort assignment for Eli, in a minute of its own from the second day on (no
+    // double booking, clear of the demo's escort).
+    static SLOT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let slot = SLOT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let e = event::Entity::find_by_id(event_id(server, "havenconf").await).one(&server.db).await.unwrap().unwrap();
+    let tz = haven_app::domain::EventTimeZone::parse("tz", &e.time_zone).unwrap();
+    let start = e.starts_at + Duration::hours(20) + Duration::minutes(slot);
+    let escort = haven_app::api::EscortInput {
+        escorts: vec![server.person_id("escort@example.org").await.to_string()],
+        start_1: tz.utc_to_local_input(start),
+        end_1: tz.utc_to_local_input(start + Duration::minutes(1)),
+        meeting_point: "Gate".into(),
+        ..Default::default()
+    };
+    s.add_escort(&rae, &reference, &escort).await.unwrap();
+    use haven_server::db::entities::{case, case_attachment, escort_assignment, precaution};
     use sea_orm::{ColumnTrait, QueryFilter};
     let c = case::Entity::find().filter(case::Column::Reference.eq(&reference)).one(&server.db).await.unwrap().unwrap();
     let a = case_attachment::Entity::find()
@@ -370,7 +477,32 @@ async fn fresh_case(server: &TestServer) -> (String, String) {
         .await
         .unwrap()
         .unwrap();
-    (reference, a.id.to_string())
+    let p =
+        precaution::Entity::find().filter(precaution::Column::CaseId.eq(c.id)).one(&server.db).await.unwrap().unwrap();
+    let assignment = escort_assignment::Entity::find()
+        .filter(escort_assignment::Column::PrecautionId.eq(p.id))
+        .one(&server.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let eli = actor_of(server.person_id("escort@example.org").await);
+    let feed =
+        <haven_server::services::Services as haven_app::api::Backend>::renew_calendar_feed(s, &eli).await.unwrap();
+    Fixture {
+        case: reference,
+        attachment: a.id.to_string(),
+        precaution: p.id.to_string(),
+        assignment: assignment.id.to_string(),
+        feed: feed.rsplit('/').next().unwrap().to_owned(),
+    }
+}
+
+struct Fixture {
+    case: String,
+    attachment: String,
+    precaution: String,
+    assignment: String,
+    feed: String,
 }
 
 /// The demo's first case (Ada's concern about Ken): earlier than any fresh case.
@@ -482,7 +614,7 @@ async fn other_organization(server: &TestServer) {
 
 /// Status and body with per-response noise (CSP nonces) removed.
 async fn answer(server: &TestServer, who: Who, row: &Row, target: Target) -> (u16, String) {
-    let v = values(server, target).await;
+    let v = values(server, target, row).await;
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("origin", server.base_url.parse().unwrap());
     if let Some(email) = who.email() {
@@ -510,6 +642,10 @@ async fn answer(server: &TestServer, who: Who, row: &Row, target: Target) -> (u1
         }
     };
     let status = res.status().as_u16();
+    // A live stream never ends: its status and type say enough.
+    if res.headers().get("content-type").is_some_and(|t| t == "text/event-stream") {
+        return (status, "event stream".into());
+    }
     let body = res.text().await.unwrap();
     (status, normalize(&body))
 }
@@ -566,7 +702,7 @@ async fn every_route_and_server_function_allows_exactly_its_roles() {
 #[test]
 fn the_matrix_names_every_server_function() {
     // Every `#[server]` endpoint of the app must have a row.
-    let source = ["account.rs", "cases.rs", "manage.rs", "public.rs"]
+    let source = ["account.rs", "cases.rs", "manage.rs", "plans.rs", "public.rs"]
         .iter()
         .map(|f| std::fs::read_to_string(haven_tests::workspace_root().join("app/src/api").join(f)).unwrap())
         .collect::<String>();

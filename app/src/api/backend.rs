@@ -119,6 +119,33 @@ pub trait Backend: Send + Sync + 'static {
         earlier: String,
         relation: String,
     ) -> Result<(), AppError>;
+
+    // Safety plans.
+    async fn add_escort(&self, actor: &Actor, reference: String, input: EscortInput) -> Result<(), AppError>;
+    async fn add_arrival_alert(
+        &self,
+        actor: &Actor,
+        reference: String,
+        recipients: Vec<String>,
+        instruction: String,
+    ) -> Result<(), AppError>;
+    async fn add_door_instruction(&self, actor: &Actor, reference: String, instruction: String)
+    -> Result<(), AppError>;
+    async fn add_arrangement(&self, actor: &Actor, reference: String, text: String) -> Result<(), AppError>;
+    async fn remove_precaution(&self, actor: &Actor, reference: String, precaution: String) -> Result<(), AppError>;
+    async fn respond_to_plan(
+        &self,
+        actor: &Actor,
+        reference: String,
+        answer: String,
+        comment: String,
+    ) -> Result<(), AppError>;
+    async fn my_assignments(&self, actor: &Actor) -> Result<MyAssignments, AppError>;
+    async fn acknowledge_assignment(&self, actor: &Actor, assignment: String) -> Result<(), AppError>;
+    async fn renew_calendar_feed(&self, actor: &Actor) -> Result<String, AppError>;
+    async fn revoke_calendar_feed(&self, actor: &Actor) -> Result<(), AppError>;
+    async fn notifications(&self, actor: &Actor) -> Result<Vec<NotificationView>, AppError>;
+    async fn mark_notifications_read(&self, actor: &Actor) -> Result<(), AppError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

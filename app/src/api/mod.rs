@@ -10,6 +10,7 @@ pub mod account;
 pub mod cases;
 pub mod error;
 pub mod manage;
+pub mod plans;
 pub mod public;
 pub mod types;
 
@@ -20,6 +21,7 @@ pub use account::*;
 pub use cases::*;
 pub use error::AppError;
 pub use manage::*;
+pub use plans::*;
 pub use public::*;
 pub use types::*;
 

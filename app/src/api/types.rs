@@ -35,6 +35,10 @@ pub struct SessionInfo {
     pub manages: bool,
     /// Is on a safety team somewhere (shows the "Safety team" link).
     pub responds: bool,
+    /// Is an escort somewhere (shows the "My assignments" link).
+    pub escorts: bool,
+    /// Holds any staff role (gets live notifications).
+    pub staff: bool,
 }
 
 /// A configured OpenID Connect provider, as shown on the sign-in page.
@@ -233,6 +237,8 @@ pub struct ReporterCaseView {
     pub contact_channel: ContactChannel,
     /// What the team agreed with the reporter (from the safety plan).
     pub arrangements: Vec<String>,
+    /// The reporter's latest answer to the plan.
+    pub plan_response: Option<PlanResponseView>,
     pub messages: Vec<MessageView>,
     /// Who on the team has read the case, and when.
     pub readers: Vec<ReadView>,
@@ -333,6 +339,7 @@ pub struct TeamCaseView {
     /// Cases this one is related to, and cases related to this one.
     pub related: Vec<RelatedCaseView>,
     pub reads: Vec<ReadView>,
+    pub plan: PlanView,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -377,4 +384,88 @@ pub struct RespondEvent {
     pub name: String,
     pub open_cases: u32,
     pub overdue: u32,
+}
+
+// ----- Safety plans ------------------------------------------------------------------
+
+use crate::domain::PrecautionKind;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignedEscort {
+    pub name: String,
+    pub acknowledged: bool,
+}
+
+/// One precaution of a case's plan, as the team sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrecautionView {
+    pub id: uuid::Uuid,
+    pub kind: PrecautionKind,
+    /// Escort: the windows, in the event's time zone.
+    pub windows: Vec<String>,
+    pub escorts: Vec<AssignedEscort>,
+    pub meeting_point: String,
+    pub contact: String,
+    /// Escort notes, door instruction, or the arrangement's words.
+    pub text: String,
+    /// Arrival alert: who is told.
+    pub recipients: Vec<String>,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanAnswer {
+    Accepted,
+    ChangesRequested,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanResponseView {
+    pub answer: PlanAnswer,
+    pub comment: Option<String>,
+    pub at: String,
+}
+
+/// The safety plan of a case, for the team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanView {
+    pub precautions: Vec<PrecautionView>,
+    /// The reporter's latest answer to the plan.
+    pub response: Option<PlanResponseView>,
+    /// Escort staff of the event (who can be assigned).
+    pub escorts: Vec<PersonRef>,
+    /// Staff of the event who can be told of an arrival.
+    pub staff: Vec<PersonRef>,
+}
+
+/// An escort's assignment: who, when, where, how to reach them. Never why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignmentView {
+    pub id: uuid::Uuid,
+    pub event_name: String,
+    pub person: String,
+    pub windows: Vec<String>,
+    pub meeting_point: String,
+    pub contact: String,
+    pub notes: String,
+    pub acknowledged: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyAssignments {
+    pub assignments: Vec<AssignmentView>,
+    /// A private calendar feed exists (its address is shown only when made).
+    pub has_feed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationView {
+    pub id: uuid::Uuid,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub link: String,
+    pub at: String,
+    pub read: bool,
 }

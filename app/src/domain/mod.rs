@@ -6,6 +6,7 @@ pub mod email;
 pub mod error;
 pub mod event;
 pub mod matching;
+pub mod plan;
 pub mod registration;
 pub mod role;
 pub mod slug;
@@ -18,6 +19,7 @@ pub use case::{
 pub use email::EmailAddress;
 pub use error::DomainError;
 pub use event::{EventDetails, EventForm, EventTimeZone};
+pub use plan::{CalendarEntry, EscortDetails, PrecautionKind, Window};
 pub use registration::{NewRegistration, TicketRef};
 pub use role::{Role, RoleScope};
 pub use slug::Slug;

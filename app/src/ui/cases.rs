@@ -247,6 +247,7 @@ fn MessageForm(reference: String, message: ServerAction<SendMessage>, label: &'s
 
 #[component]
 fn ReporterCase(v: ReporterCaseView, message: ServerAction<SendMessage>) -> impl IntoView {
+    let TeamActions(bump) = expect_context::<TeamActions>();
     let wishes = wish_list(&v.wishes);
     view! {
         <Title text=v.reference.clone()/>
@@ -258,12 +259,12 @@ fn ReporterCase(v: ReporterCaseView, message: ServerAction<SendMessage>) -> impl
             <Messages messages=v.messages.clone()/>
             <MessageForm reference=v.reference.clone() message label="Write to the team"/>
         </section>
-        {(!v.arrangements.is_empty()).then(|| view! {
-            <section class="panel">
-                <h2>"What we agreed"</h2>
-                <ul>{v.arrangements.clone().into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}</ul>
-            </section>
-        })}
+        <super::plans::ReporterPlan
+            reference=v.reference.clone()
+            arrangements=v.arrangements.clone()
+            response=v.plan_response.clone()
+            on_change=Callback::new(move |_| bump.update(|n| *n += 1))
+        />
         <section class="panel">
             <h2>"What you told us"</h2>
             <p class="muted">"About: " {v.person.summary()}</p>
@@ -380,6 +381,11 @@ fn TeamCase(v: TeamCaseView, message: ServerAction<SendMessage>) -> impl IntoVie
             <p><strong>"Witnesses: "</strong>{match v.witnesses { Witnesses::Yes => "yes", Witnesses::No => "no", Witnesses::Unsure => "not sure" }}
                 {v.witness_details.clone().map(|w| format!(" · {w}"))}</p>
         </section>
+        <super::plans::TeamPlan
+            reference=v.reference.clone()
+            plan=v.plan.clone()
+            on_change=Callback::new(move |_| bump.update(|n| *n += 1))
+        />
         <section class="panel">
             <h2>"Messages with the reporter"</h2>
             <Messages messages=v.messages.clone()/>

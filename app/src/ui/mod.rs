@@ -6,6 +6,7 @@ mod cases;
 mod components;
 mod manage;
 mod pages;
+mod plans;
 
 use crate::api;
 use leptos::prelude::*;
@@ -61,6 +62,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/cases/:reference") view=cases::CasePage ssr=a.clone()/>
                     <Route path=path!("/respond") view=cases::RespondHomePage ssr=a.clone()/>
                     <Route path=path!("/respond/:slug") view=cases::QueuePage ssr=a.clone()/>
+                    <Route path=path!("/escort") view=plans::EscortPage ssr=a.clone()/>
+                    <Route path=path!("/notifications") view=plans::NotificationsPage ssr=a.clone()/>
                     <Route path=path!("/manage") view=manage::ManageHomePage ssr=a.clone()/>
                     <Route path=path!("/manage/events/:slug") view=manage::EventSettingsPage ssr=a.clone()/>
                     <Route path=path!("/manage/events/:slug/registrations") view=manage::RegistrationsPage ssr=a.clone()/>
@@ -87,6 +90,8 @@ fn Header() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match info.await {
                             Ok(i) if i.signed_in => view! {
+                                {i.staff.then(|| view! { <plans::NotificationBell/> })}
+                                {i.escorts.then(|| view! { <A href="/escort">"My assignments"</A> })}
                                 {i.responds.then(|| view! { <A href="/respond">"Safety team"</A> })}
                                 {i.manages.then(|| view! { <A href="/manage">"Manage"</A> })}
                                 <A href="/me">{i.name.unwrap_or_else(|| "My page".to_owned())}</A>

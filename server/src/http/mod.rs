@@ -5,6 +5,7 @@
 mod auth;
 mod cases;
 mod health;
+mod live;
 pub mod middleware;
 mod pages;
 
@@ -65,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         .route("/events/{slug}/concern", post(cases::file_concern))
         .route("/cases/{reference}/attachments", post(cases::add_attachment))
         .route("/cases/{reference}/attachments/{id}", get(cases::attachment))
+        .route("/calendar/{token}", get(live::calendar))
+        .route("/live/notifications", get(live::notifications))
         .route("/fn/{*name}", any(pages::server_fn))
         .leptos_routes_with_context(&state, routes, context.clone(), move || haven_app::shell(options.clone()))
         .nest_service("/pkg", static_files)

@@ -16,6 +16,9 @@ pub fn spawn(services: Arc<Services>) -> tokio::task::JoinHandle<()> {
             if let Err(e) = services.remind_overdue().await {
                 tracing::error!(error = %e, "acknowledgement reminders failed a round");
             }
+            if let Err(e) = services.escalate_unacknowledged().await {
+                tracing::error!(error = %e, "escort escalations failed a round");
+            }
             if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
                 last_prune = Some(Instant::now());
                 let pruned = async {

@@ -98,3 +98,42 @@ pub fn team_possible_match(to: &str, event: &str, link: &str) -> Mail {
         format!("Someone who registered may be the person a report names. Please check:\n\n{link}"),
     )
 }
+
+pub fn escort_assignment(to: &str, event: &str, link: &str, calendar: super::Attachment) -> Mail {
+    Mail {
+        kind: "escort_assignment",
+        to: to.to_owned(),
+        subject: format!("A new escort assignment at {event}"),
+        text: format!(
+            "You have a new escort assignment at {event}. The calendar entry is attached.\n\n\
+             Please acknowledge it here:\n\n{link}{}",
+            footer()
+        ),
+        html: None,
+        attachments: vec![calendar],
+    }
+}
+
+pub fn team_escort_unacknowledged(to: &str, event: &str, link: &str) -> Mail {
+    case_mail(
+        "team_escort_unacknowledged",
+        to,
+        format!("An escort assignment at {event} is not acknowledged"),
+        format!("An escort has not acknowledged an assignment in time. Please check the plan:\n\n{link}"),
+    )
+}
+
+pub fn arrival_alert(to: &str, event: &str, gate: &str, instruction: &str, link: &str) -> Mail {
+    let instruction = if instruction.is_empty() { "Please follow the agreed plan." } else { instruction };
+    Mail {
+        kind: "arrival_alert",
+        to: to.to_owned(),
+        subject: format!("Arrival alert at {event}, {gate}"),
+        text: format!(
+            "A person you are to be told about has just arrived at {gate}.\n\n{instruction}\n\n{link}{}",
+            footer()
+        ),
+        html: None,
+        attachments: Vec::new(),
+    }
+}

@@ -32,6 +32,8 @@ impl Services {
             name: p.map(|p| p.display_name),
             manages: grants.any_management(),
             responds: grants.0.iter().any(|g| g.role == Role::Responder),
+            escorts: grants.0.iter().any(|g| g.role == Role::Escort),
+            staff: !grants.0.is_empty(),
         })
     }
 

@@ -13,6 +13,7 @@ pub mod cases;
 pub mod events;
 pub mod manage;
 pub mod oidc;
+pub mod plans;
 pub mod ratelimit;
 pub mod registrations;
 pub mod staff;
@@ -41,6 +42,8 @@ pub struct Services {
     client_key_secret: String,
     /// Field encryption for case text.
     pub keys: crate::crypto::fields::KeyStore,
+    /// Announces the person a new in-app notification is for (live streams listen).
+    pub live: tokio::sync::broadcast::Sender<uuid::Uuid>,
 }
 
 impl Services {
@@ -54,6 +57,7 @@ impl Services {
     ) -> Arc<Self> {
         Arc::new(Self {
             keys,
+            live: tokio::sync::broadcast::channel(1024).0,
             oidc: oidc::Providers::new(settings.oidc.clone()),
             store,
             clock,
@@ -255,5 +259,71 @@ impl Backend for Services {
         relation: String,
     ) -> Result<(), AppError> {
         Services::relate_case(self, actor, &reference, &earlier, &relation).await
+    }
+
+    async fn add_escort(&self, actor: &Actor, reference: String, input: EscortInput) -> Result<(), AppError> {
+        Services::add_escort(self, actor, &reference, &input).await
+    }
+
+    async fn add_arrival_alert(
+        &self,
+        actor: &Actor,
+        reference: String,
+        recipients: Vec<String>,
+        instruction: String,
+    ) -> Result<(), AppError> {
+        Services::add_arrival_alert(self, actor, &reference, &recipients, &instruction).await
+    }
+
+    async fn add_door_instruction(
+        &self,
+        actor: &Actor,
+        reference: String,
+        instruction: String,
+    ) -> Result<(), AppError> {
+        self.add_text_precaution(actor, &reference, haven_app::domain::PrecautionKind::DoorInstruction, &instruction)
+            .await
+    }
+
+    async fn add_arrangement(&self, actor: &Actor, reference: String, text: String) -> Result<(), AppError> {
+        self.add_text_precaution(actor, &reference, haven_app::domain::PrecautionKind::Arrangement, &text).await
+    }
+
+    async fn remove_precaution(&self, actor: &Actor, reference: String, precaution: String) -> Result<(), AppError> {
+        Services::remove_precaution(self, actor, &reference, &precaution).await
+    }
+
+    async fn respond_to_plan(
+        &self,
+        actor: &Actor,
+        reference: String,
+        answer: String,
+        comment: String,
+    ) -> Result<(), AppError> {
+        Services::respond_to_plan(self, actor, &reference, &answer, &comment).await
+    }
+
+    async fn my_assignments(&self, actor: &Actor) -> Result<MyAssignments, AppError> {
+        Services::my_assignments(self, actor).await
+    }
+
+    async fn acknowledge_assignment(&self, actor: &Actor, assignment: String) -> Result<(), AppError> {
+        Services::acknowledge_assignment(self, actor, &assignment).await
+    }
+
+    async fn renew_calendar_feed(&self, actor: &Actor) -> Result<String, AppError> {
+        Services::renew_calendar_feed(self, actor).await
+    }
+
+    async fn revoke_calendar_feed(&self, actor: &Actor) -> Result<(), AppError> {
+        Services::revoke_calendar_feed(self, actor).await
+    }
+
+    async fn notifications(&self, actor: &Actor) -> Result<Vec<NotificationView>, AppError> {
+        Services::notifications(self, actor).await
+    }
+
+    async fn mark_notifications_read(&self, actor: &Actor) -> Result<(), AppError> {
+        Services::mark_notifications_read(self, actor).await
     }
 }

@@ -16,6 +16,8 @@ mod queue;
 mod team;
 mod view;
 
+pub use view::same_person;
+
 pub use attachments::{ATTACHMENT_MAX_BYTES, Download};
 pub use filing::{Filed, PHOTO_MAX_BYTES, Upload};
 
@@ -43,6 +45,10 @@ pub const SEALED_COLUMNS: &[(&str, &str)] = &[
     ("case_attachments", "name_enc"),
     ("case_attachments", "data_enc"),
     ("concern_drafts", "data_enc"),
+    ("precautions", "details_enc"),
+    ("plan_responses", "comment_enc"),
+    ("notifications", "title_enc"),
+    ("notifications", "body_enc"),
 ];
 
 /// Where a sealed value lives: the associated data that binds it there.

@@ -112,6 +112,7 @@ impl Services {
 
     async fn reporter_view(&self, v: &Visible) -> Result<ReporterCaseView, AppError> {
         let (c, tz) = (&v.case, v.event.time_zone.as_str());
+        let arrangements = self.reporter_plan(c, tz).await?;
         let wishes: SafetyWishes = serde_json::from_str(&self.open("cases", "wishes_enc", c.id, &c.wishes_enc)?)
             .map_err(|_| AppError::Internal)?;
         let (contact_channel, _): (ContactChannel, Option<String>) =
@@ -127,15 +128,11 @@ impl Services {
             narrative: self.open("cases", "narrative_enc", c.id, &c.narrative_enc)?,
             wishes,
             contact_channel,
-            arrangements: self.agreed_arrangements(c).await?,
+            arrangements: arrangements.0,
+            plan_response: arrangements.1,
             messages: self.messages(c, tz, false).await?,
             readers: self.reads(c, tz).await?,
         })
-    }
-
-    /// What the team agreed with the reporter (filled in by safety plans).
-    pub(crate) async fn agreed_arrangements(&self, _c: &case::Model) -> Result<Vec<String>, AppError> {
-        Ok(Vec::new())
     }
 
     async fn team_view(&self, v: &Visible) -> Result<TeamCaseView, AppError> {
@@ -276,6 +273,7 @@ impl Services {
             same_person: self.same_person_cases(v, &subject, &linked_ids).await?,
             related: self.related_cases(v).await?,
             reads: self.reads(c, tz).await?,
+            plan: self.plan_view(c, e).await?,
         })
     }
 
