@@ -49,3 +49,16 @@ ensure_test_tools() {
     echo "$want" > "$stamp"
   fi
 }
+
+# Release builds of the wasm run wasm-opt; npm's binaryen (Debian's is too old: its output
+# does not hydrate). Installed under .tools/ once; put on PATH for cargo-leptos.
+BINARYEN_VERSION=132.0.0
+ensure_wasm_opt() {
+  local dir=$PWD/.tools/binaryen
+  if ! "$dir/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}"; then
+    command -v npm >/dev/null || ensure_test_tools
+    say "installing wasm-opt (npm binaryen ${BINARYEN_VERSION})"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "binaryen@${BINARYEN_VERSION}"
+  fi
+  export PATH="$dir/node_modules/.bin:$PATH"
+}

@@ -7,6 +7,7 @@ mod m20261125_000001_base;
 mod m20261125_000002_identity;
 mod m20261126_000003_cases;
 mod m20261126_000004_plans;
+mod m20261126_000005_badges;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_identity::Migration),
             Box::new(m20261126_000003_cases::Migration),
             Box::new(m20261126_000004_plans::Migration),
+            Box::new(m20261126_000005_badges::Migration),
         ]
     }
 }

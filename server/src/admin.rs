@@ -209,3 +209,85 @@ pub async fn rotate_keys(settings: Settings) -> anyhow::Result<()> {
     println!("re-encrypted {changed} value(s) under the key {current}; keys configured: {}", keys.join(", "));
     Ok(())
 }
+
+async fn event_named(services: &Services, slug: &str) -> anyhow::Result<event::Model> {
+    event::Entity::find()
+        .filter(event::Column::Slug.eq(slug))
+        .one(&services.store.db)
+        .await?
+        .with_context(|| format!("no event with the slug {slug:?}"))
+}
+
+async fn organization_named(services: &Services, slug: &str) -> anyhow::Result<organization::Model> {
+    organization::Entity::find()
+        .filter(organization::Column::Slug.eq(slug))
+        .one(&services.store.db)
+        .await?
+        .with_context(|| format!("no organization with the slug {slug:?}"))
+}
+
+pub async fn generate_badge_key(settings: Settings, org: &str) -> anyhow::Result<()> {
+    let services = open(settings).await?;
+    let o = organization_named(&services, org).await?;
+    let id = services.generate_badge_key(o.id).await.map_err(explain)?;
+    println!("generated badge key {id} for {org}; new badges are signed with it");
+    Ok(())
+}
+
+pub async fn retire_badge_key(settings: Settings, org: &str, key: u32) -> anyhow::Result<()> {
+    let services = open(settings).await?;
+    let o = organization_named(&services, org).await?;
+    services.retire_badge_key(o.id, key).await.map_err(|e| match e {
+        AppError::NotFound => anyhow::anyhow!("the organization {org} has no badge key {key}"),
+        other => explain(other),
+    })?;
+    println!("retired badge key {key}; badges it signed are refused until replaced");
+    Ok(())
+}
+
+pub async fn badge_token(settings: Settings, slug: &str, email: &str) -> anyhow::Result<()> {
+    let email = EmailAddress::parse("--email", email)?;
+    let services = open(settings).await?;
+    let e = event_named(&services, slug).await?;
+    services.issue_missing_badges(&e).await.map_err(explain)?;
+    let person = crate::db::entities::person::Entity::find()
+        .filter(crate::db::entities::person::Column::EmailNormalized.eq(email.normalized()))
+        .one(&services.store.db)
+        .await?
+        .with_context(|| format!("no one with the address {email} is registered for {slug}"))?;
+    let r = crate::db::entities::registration::Entity::find()
+        .filter(crate::db::entities::registration::Column::EventId.eq(e.id))
+        .filter(crate::db::entities::registration::Column::PersonId.eq(person.id))
+        .one(&services.store.db)
+        .await?
+        .with_context(|| format!("no one with the address {email} is registered for {slug}"))?;
+    let b = services.live_badge(r.id).await.map_err(explain)?.context("the registration has no live badge")?;
+    println!("{}", services.badge_token(&b, e.organization_id).await.map_err(explain)?);
+    Ok(())
+}
+
+pub async fn badge_tokens(settings: Settings, slug: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let services = open(settings).await?;
+    let e = event_named(&services, slug).await?;
+    services.issue_missing_badges(&e).await.map_err(explain)?;
+    let badges = crate::db::entities::badge::Entity::find()
+        .filter(crate::db::entities::badge::Column::EventId.eq(e.id))
+        .filter(crate::db::entities::badge::Column::RevokedAt.is_null())
+        .all(&services.store.db)
+        .await?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for b in badges {
+        writeln!(out, "{}", services.badge_token(&b, e.organization_id).await.map_err(explain)?)?;
+    }
+    Ok(())
+}
+
+pub async fn add_device(settings: Settings, slug: &str, name: &str) -> anyhow::Result<()> {
+    let services = open(settings).await?;
+    let e = event_named(&services, slug).await?;
+    let (_, token) = services.add_device(None, &e, name).await.map_err(explain)?;
+    eprintln!("added the door device {name:?} for {slug}; its token (shown only now):");
+    println!("{token}");
+    Ok(())
+}

@@ -42,6 +42,10 @@ pub enum Command {
         /// Seed only when the database holds no organization yet.
         #[arg(long)]
         if_empty: bool,
+        /// Then print a badge token for each answer the door gives in the demo (paste one
+        /// into the door page's scanner box and press Enter).
+        #[arg(long)]
+        door_tokens: bool,
     },
     /// Load and check the settings, then print them with secrets masked.
     CheckConfig,
@@ -57,9 +61,15 @@ pub enum Command {
     /// Check the hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Manage encryption keys.
+    /// Manage encryption keys (field encryption) and badge signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Badge tokens.
+    #[command(subcommand)]
+    Badge(BadgeCommand),
+    /// Door devices.
+    #[command(subcommand)]
+    Device(DeviceCommand),
     /// Print a one-time sign-in link (15 minutes) for the person with this address, for
     /// an operator on the server's own machine.
     SigninLink {
@@ -115,11 +125,52 @@ pub enum StaffCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum BadgeCommand {
+    /// Print the current token of a registration's badge.
+    Token {
+        #[arg(long)]
+        event: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// Print the current tokens of every badge of an event, one per line (for printing
+    /// pipelines and load tests).
+    Tokens {
+        #[arg(long)]
+        event: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Add a door device for an event and print its token (shown only this once).
+    Add {
+        #[arg(long)]
+        event: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Re-encrypt every sealed value under the newest field-encryption key. With a key file
     /// (the default), a new key is added to it first; with HAVEN_ENCRYPTION_KEYS, add the new
     /// key there (last) before running this. Old keys can be removed afterwards.
     Rotate,
+    /// Make a new badge signing key for an organization; badges issued from now use it.
+    /// Badges signed by older keys keep working until those keys are retired.
+    Generate {
+        #[arg(long)]
+        org: String,
+    },
+    /// Retire a badge signing key: badges it signed answer `invalid` at the door.
+    Retire {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        key: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,7 +209,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Serve { no_migrate } => serve(settings, no_migrate).await,
             Command::Migrate { status, down } => migrate(settings, status, down).await,
-            Command::Demo { if_empty } => {
+            Command::Demo { if_empty, door_tokens } => {
                 let db = startup::open_database(&settings, true).await?;
                 let public_url = settings.public_url_for(settings.addr);
                 let shown = settings.clone();
@@ -168,9 +219,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 if !report.skipped {
                     println!("{}", crate::demo::how_to_sign_in(&shown));
                 }
+                if door_tokens {
+                    println!("\nDoor page: sign in as door@example.org and open /door/{}", crate::demo::EVENT_SLUG);
+                    for (answer, holder, token) in crate::demo::door_examples(&services).await? {
+                        println!("  {answer:<14} {holder:<30} {token}");
+                    }
+                }
                 Ok(())
             }
             Command::Keys(KeysCommand::Rotate) => crate::admin::rotate_keys(settings).await,
+            Command::Keys(KeysCommand::Generate { org }) => crate::admin::generate_badge_key(settings, &org).await,
+            Command::Keys(KeysCommand::Retire { org, key }) => {
+                crate::admin::retire_badge_key(settings, &org, key).await
+            }
+            Command::Badge(BadgeCommand::Token { event, email }) => {
+                crate::admin::badge_token(settings, &event, &email).await
+            }
+            Command::Badge(BadgeCommand::Tokens { event }) => crate::admin::badge_tokens(settings, &event).await,
+            Command::Device(DeviceCommand::Add { event, name }) => {
+                crate::admin::add_device(settings, &event, &name).await
+            }
             Command::SigninLink { email } => crate::admin::signin_link(settings, &email).await,
             Command::CheckConfig => unreachable!("handled above"),
             Command::Import(ImportCommand::Registrations { event, file }) => {

@@ -4,7 +4,7 @@
 
 use crate::clock::Clock;
 use crate::db::Store;
-use crate::db::entities::{case, event, organization, person, registration, staff_role};
+use crate::db::entities::{badge, case, event, organization, person, registration, staff_role};
 use crate::services::Services;
 use chrono::{Duration, NaiveTime, TimeZone};
 use chrono_tz::Tz;
@@ -100,9 +100,77 @@ pub fn registrants() -> Vec<(String, String)> {
 pub async fn seed(services: &Services, if_empty: bool) -> Result<SeedReport, DbErr> {
     let mut report = seed_base(&services.store, services.clock.as_ref(), if_empty).await?;
     if !report.skipped {
+        if let Some(e) =
+            event::Entity::find().filter(event::Column::Slug.eq(EVENT_SLUG)).one(&services.store.db).await?
+        {
+            services
+                .issue_missing_badges(&e)
+                .await
+                .map_err(|_| DbErr::Custom("the demo could not issue badges".into()))?;
+        }
         report.created_cases = seed_cases(services).await?;
+        seed_door(services).await?;
     }
     Ok(report)
+}
+
+/// Who gives which door answer in the demo (see [`door_examples`]).
+const LOST_BADGE: &str = "margaret.moreau@example.org";
+const ALERTED: &str = "ken.okafor@example.org";
+const ADMITTED: &str = "ada.lovelace@example.org";
+
+/// Margaret lost her badge: it was replaced, so her first one is revoked (once).
+async fn seed_door(services: &Services) -> Result<(), DbErr> {
+    let Some((e, registration)) = demo_registration(services, LOST_BADGE).await? else { return Ok(()) };
+    let replaced = badge::Entity::find()
+        .filter(badge::Column::RegistrationId.eq(registration))
+        .filter(badge::Column::RevokedAt.is_not_null())
+        .count(&services.store.db)
+        .await?;
+    if replaced == 0 {
+        services
+            .replace_badge_of(None, &e, registration)
+            .await
+            .map_err(|_| DbErr::Custom("the demo could not replace a badge".into()))?;
+    }
+    Ok(())
+}
+
+async fn demo_registration(services: &Services, email: &str) -> Result<Option<(event::Model, Uuid)>, DbErr> {
+    let Some(e) = event::Entity::find().filter(event::Column::Slug.eq(EVENT_SLUG)).one(&services.store.db).await?
+    else {
+        return Ok(None);
+    };
+    let person = person_with(services, email).await?;
+    let r = registration::Entity::find()
+        .filter(registration::Column::EventId.eq(e.id))
+        .filter(registration::Column::PersonId.eq(person))
+        .one(&services.store.db)
+        .await?;
+    Ok(r.map(|r| (e, r.id)))
+}
+
+/// One badge token for each answer the door can give in the demo: (answer, holder, token).
+/// The revoked one is Margaret's first badge; the others are current badges.
+pub async fn door_examples(services: &Services) -> Result<Vec<(&'static str, String, String)>, DbErr> {
+    let mut out = Vec::new();
+    for (answer, email, revoked) in
+        [("admit", ADMITTED, false), ("alert", ALERTED, false), ("deny/revoked", LOST_BADGE, true)]
+    {
+        let Some((e, registration)) = demo_registration(services, email).await? else { continue };
+        let found = badge::Entity::find()
+            .filter(badge::Column::RegistrationId.eq(registration))
+            .filter(if revoked { badge::Column::RevokedAt.is_not_null() } else { badge::Column::RevokedAt.is_null() })
+            .one(&services.store.db)
+            .await?;
+        let Some(b) = found else { continue };
+        let token = services
+            .badge_token(&b, e.organization_id)
+            .await
+            .map_err(|_| DbErr::Custom("the demo could not sign a badge".into()))?;
+        out.push((answer, email.to_owned(), token));
+    }
+    Ok(out)
 }
 
 async fn seed_base(store: &Store, clock: &dyn Clock, if_empty: bool) -> Result<SeedReport, DbErr> {

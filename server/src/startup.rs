@@ -76,7 +76,20 @@ impl Server {
                 }
                 .spawn(),
             ),
-            AbortOnDrop(crate::jobs::spawn(services)),
+            AbortOnDrop(crate::jobs::spawn(services.clone())),
+            AbortOnDrop(tokio::spawn({
+                let store = services.store.clone();
+                async move { store.checkpoint_in_background().await }
+            })),
+            AbortOnDrop(tokio::spawn(async move {
+                // Door pictures follow changes made by other instances within half a second.
+                loop {
+                    if let Err(e) = services.watch_door_changes().await {
+                        tracing::error!(error = %e, "watching door changes failed");
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+            })),
         ];
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)

@@ -65,3 +65,35 @@ pub async fn parse_ics(text: &str) -> serde_json::Value {
     assert!(out.status.success(), "ical.js refused it: {}\n{text}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
+
+/// Writes a Y4M video (what Chromium's fake camera plays) showing a QR code of `text`,
+/// black on white in the middle of a 640×480 frame.
+pub fn qr_video(text: &str, path: &std::path::Path) {
+    let (width, modules) = haven_server::services::door::qr_modules(text).expect("a QR code");
+    let (w, h) = (640usize, 480usize);
+    let quiet = 4;
+    let scale = 440 / (width + 2 * quiet);
+    let side = (width + 2 * quiet) * scale;
+    let (x0, y0) = ((w - side) / 2, (h - side) / 2);
+    let mut luma = vec![235u8; w * h];
+    for y in 0..side {
+        for x in 0..side {
+            let (mx, my) = (x / scale, y / scale);
+            let dark = mx >= quiet
+                && my >= quiet
+                && mx < width + quiet
+                && my < width + quiet
+                && modules[(my - quiet) * width + (mx - quiet)];
+            luma[(y0 + y) * w + x0 + x] = if dark { 16 } else { 235 };
+        }
+    }
+    let chroma = vec![128u8; (w / 2) * (h / 2)];
+    let mut out = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n").into_bytes();
+    for _ in 0..10 {
+        out.extend_from_slice(b"FRAME\n");
+        out.extend_from_slice(&luma);
+        out.extend_from_slice(&chroma);
+        out.extend_from_slice(&chroma);
+    }
+    std::fs::write(path, out).expect("write the video");
+}

@@ -138,3 +138,142 @@ async fn a_responder_plans_an_escort_and_the_escort_acknowledges_it_in_chromium(
 
     assert!(out.contains("ok: a responder plans an escort"), "{out}");
 }
+
+async fn door_token(server: &TestServer, email: &str) -> String {
+    use haven_server::db::entities::{event, registration};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let e = event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap().unwrap();
+    let person = server.person_id(email).await;
+    let r = registration::Entity::find()
+        .filter(registration::Column::EventId.eq(e.id))
+        .filter(registration::Column::PersonId.eq(person))
+        .one(&server.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let b = server.services.live_badge(r.id).await.unwrap().unwrap();
+    server.services.badge_token(&b, e.organization_id).await.unwrap()
+}
+
+/// Replaces a registration's badge and returns the old (now revoked) token.
+async fn revoked_token(server: &TestServer, email: &str) -> String {
+    use haven_server::db::entities::{event, registration};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let old = door_token(server, email).await;
+    let e = event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap().unwrap();
+    let person = server.person_id(email).await;
+    let r = registration::Entity::find()
+        .filter(registration::Column::EventId.eq(e.id))
+        .filter(registration::Column::PersonId.eq(person))
+        .one(&server.db)
+        .await
+        .unwrap()
+        .unwrap();
+    server.services.replace_badge_of(None, &e, r.id).await.unwrap();
+    old
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_door_camera_admits_a_valid_badge_and_denies_a_revoked_one_in_chromium() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let cookie = server.session_cookie("door@example.org").await;
+    let good = door_token(&server, "ada.lovelace@example.org").await;
+    let revoked = revoked_token(&server, "grace.okafor@example.org").await;
+
+    for (token, expect, name) in [(good, "admit", "Ada Lovelace"), (revoked, "deny/revoked", "Grace Okafor")] {
+        let video = server.database.dir.join(format!("{}.y4m", expect.replace('/', "-")));
+        browser::qr_video(&token, &video);
+        let args = serde_json::to_string(&[
+            "--use-fake-ui-for-media-stream".to_owned(),
+            "--use-fake-device-for-media-stream".to_owned(),
+            format!("--use-file-for-fake-video-capture={}", video.display()),
+        ])
+        .unwrap();
+        let out = browser::run_script(
+            "door-camera.mjs",
+            &server.base_url,
+            &[
+                ("SESSION_COOKIE", cookie.clone()),
+                ("EXPECT", expect.into()),
+                ("NAME", name.into()),
+                ("CHROMIUM_ARGS", args),
+            ],
+        )
+        .await;
+        assert!(out.contains(&format!("ok: the camera scan of a badge answers {expect}")), "{out}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_door_page_decides_offline_and_uploads_each_scan_once_in_chromium() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let good = door_token(&server, "ada.lovelace@example.org").await;
+    let revoked = revoked_token(&server, "grace.okafor@example.org").await;
+    let cookie = server.session_cookie("door@example.org").await;
+
+    let out = browser::run_script(
+        "door-offline.mjs",
+        &server.base_url,
+        &[("SESSION_COOKIE", cookie), ("GOOD", good), ("REVOKED", revoked)],
+    )
+    .await;
+
+    assert!(out.contains("uploaded"), "{out}");
+    use haven_server::db::entities::scan;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let scans = scan::Entity::find().filter(scan::Column::Gate.eq("West")).all(&server.db).await.unwrap();
+    let results: Vec<&str> = scans.iter().map(|s| s.result.as_str()).collect();
+    assert_eq!(scans.len(), 2, "each offline scan uploaded exactly once: {results:?}");
+    assert!(results.contains(&"admit") && results.contains(&"deny"), "{results:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organizer_prints_a_selection_replaces_a_badge_and_sees_arrivals_live_in_chromium() {
+    let sink = MailSink::start().await;
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
+    server.seed_demo().await;
+    let ada_before = door_token(&server, "ada.lovelace@example.org").await;
+    let arriving = door_token(&server, "grace.okafor@example.org").await;
+    let device = {
+        use haven_server::db::entities::event;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let e =
+            event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap().unwrap();
+        server.services.add_device(None, &e, "harbour scanner").await.unwrap().1
+    };
+
+    let out = browser::run_script(
+        "badges-organizer.mjs",
+        &server.base_url,
+        &[
+            ("SESSION_COOKIE", server.session_cookie("organizer@example.org").await),
+            ("DEVICE", device.clone()),
+            ("ARRIVING", arriving),
+            ("ARRIVING_NAME", "Grace Okafor".into()),
+        ],
+    )
+    .await;
+    assert!(out.contains("ok: an organizer prints, replaces and watches arrivals"), "{out}");
+
+    // The replaced badge no longer opens the door; the new one does.
+    let scan = |token: String| {
+        let (url, device) = (server.url("/api/v1/scans"), device.clone());
+        async move {
+            let body = serde_json::json!({"token": token, "scan_id": uuid::Uuid::new_v4(), "gate": "North"});
+            let res = reqwest::Client::new().post(url).bearer_auth(device).json(&body).send().await.unwrap();
+            res.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let old = scan(ada_before.clone()).await;
+    assert_eq!((old["result"].as_str(), old["reason"].as_str()), (Some("deny"), Some("revoked")), "{old}");
+    let ada_now = door_token(&server, "ada.lovelace@example.org").await;
+    assert_ne!(ada_now, ada_before);
+    assert_eq!(scan(ada_now).await["result"], "admit");
+    // "E-mail every badge" queued one message per registrant with a badge, delivered by SMTP.
+    let mail = sink
+        .wait_for(Duration::from_secs(20), |m| m.to[0] == "grace.okafor@example.org" && m.subject.contains("badge"))
+        .await;
+    assert!(mail.attachments.iter().any(|a| a.1 == "image/png"), "the badge travels as a PNG");
+}

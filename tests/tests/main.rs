@@ -4,6 +4,7 @@
 mod browser;
 mod cases;
 mod cli;
+mod door;
 mod http_basics;
 mod identity;
 mod manage;

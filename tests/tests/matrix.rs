@@ -55,6 +55,8 @@ const RESPONDERS: &[Who] = &[Responder, RecusedResponder];
 /// Everyone who may file at the event: its registrants and its staff.
 const MAY_FILE: &[Who] = &[Registrant, Named, Escort, Door, Responder, RecusedResponder, Organizer, Admin];
 const MANAGERS: &[Who] = &[Organizer, Admin];
+/// Who works the door: door staff, organizers and admins.
+const DOOR_TEAM: &[Who] = &[Door, Organizer, Admin];
 const ADMINS: &[Who] = &[Admin];
 
 impl Who {
@@ -265,6 +267,37 @@ const ROWS: &[Row] = &[
     call("mark_notifications_read", "/fn/mark_notifications_read", &[], SIGNED_IN),
     get("/notifications", SIGNED_IN),
     get("/live/notifications", SIGNED_IN),
+    // Badges and the door.
+    call("my_badges", "/fn/my_badges", &[], SIGNED_IN),
+    get("/badges/{registration}.svg", &[Registrant, Organizer, Admin]),
+    get("/badges/{registration}.png", &[Registrant, Organizer, Admin]),
+    call("door_view", "/fn/door_view", &[("slug", "{slug}")], DOOR_TEAM),
+    get("/door/{slug}", DOOR_TEAM),
+    call(
+        "door_scan",
+        "/fn/door_scan",
+        &[("slug", "{slug}"), ("token", "{token}"), ("scan_id", "{scan_id}"), ("gate", "Matrix")],
+        DOOR_TEAM,
+    ),
+    call("door_search", "/fn/door_search", &[("slug", "{slug}"), ("query", "ada")], DOOR_TEAM),
+    get("/api/v1/events/{slug}/door-sync", DOOR_TEAM),
+    call(
+        "POST /api/v1/scans (no device token)",
+        "/api/v1/scans",
+        &[("token", "{token}"), ("scan_id", "{scan_id}")],
+        &[],
+    ),
+    get("/api/openapi.json", EVERYONE),
+    call("arrivals", "/fn/arrivals", &[("slug", "{slug}")], MANAGERS),
+    get("/manage/events/{slug}/arrivals", MANAGERS),
+    call("badge_sheet", "/fn/badge_sheet", &[("slug", "{slug}")], MANAGERS),
+    get("/manage/events/{slug}/badges", MANAGERS),
+    call("replace_badge", "/fn/replace_badge", &[("slug", "{slug}"), ("registration", "{registration}")], MANAGERS),
+    call("send_badges", "/fn/send_badges", &[("slug", "{slug}")], MANAGERS),
+    call("devices", "/fn/devices", &[("slug", "{slug}")], MANAGERS),
+    get("/manage/events/{slug}/devices", MANAGERS),
+    call("add_device", "/fn/add_device", &[("slug", "{slug}"), ("name", "Matrix scanner")], MANAGERS),
+    call("revoke_device", "/fn/revoke_device", &[("slug", "{slug}"), ("device", "{device}")], MANAGERS),
 ];
 
 const ESCORT_FORM: &[(&str, &str)] = &[
@@ -294,6 +327,10 @@ struct Values {
     escort: String,
     window_start: String,
     window_end: String,
+    registration: String,
+    token: String,
+    device: String,
+    scan_id: String,
 }
 
 impl Values {
@@ -315,6 +352,10 @@ impl Values {
             .replace("{escort}", &self.escort)
             .replace("{window_start}", &self.window_start)
             .replace("{window_end}", &self.window_end)
+            .replace("{registration}", &self.registration)
+            .replace("{token}", &self.token)
+            .replace("{device}", &self.device)
+            .replace("{scan_id}", &self.scan_id)
     }
 }
 
@@ -339,6 +380,10 @@ async fn values(server: &TestServer, target: Target, row: &Row) -> Values {
             escort: Uuid::new_v4().to_string(),
             window_start: "2027-01-01T10:00".into(),
             window_end: "2027-01-01T11:00".into(),
+            registration: Uuid::new_v4().to_string(),
+            token: "HVN1.nothing".into(),
+            device: Uuid::new_v4().to_string(),
+            scan_id: Uuid::new_v4().to_string(),
         };
     }
     // Make only what this row refers to: fixtures are not free.
@@ -361,6 +406,10 @@ async fn values(server: &TestServer, target: Target, row: &Row) -> Values {
         escort: server.person_id("escort@example.org").await.to_string(),
         window_start: String::new(),
         window_end: String::new(),
+        registration: String::new(),
+        token: String::new(),
+        device: String::new(),
+        scan_id: Uuid::new_v4().to_string(),
     };
     let s = &server.services;
     let now = s.clock.now();
@@ -413,6 +462,25 @@ async fn values(server: &TestServer, target: Target, row: &Row) -> Values {
         v.assignment = f.assignment;
         v.feed = f.feed;
         v.earlier = earlier_case(server).await;
+    }
+    if wants("{registration}") || wants("{token}") {
+        use haven_server::db::entities::registration;
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let ada = server.person_id("ada.lovelace@example.org").await;
+        let r = registration::Entity::find()
+            .filter(registration::Column::EventId.eq(e))
+            .filter(registration::Column::PersonId.eq(ada))
+            .one(&server.db)
+            .await
+            .unwrap()
+            .unwrap();
+        v.registration = r.id.to_string();
+        let b = s.live_badge(r.id).await.unwrap().unwrap();
+        v.token = s.badge_token(&b, organization_id).await.unwrap();
+    }
+    if wants("{device}") {
+        let ev = event::Entity::find_by_id(e).one(&server.db).await.unwrap().unwrap();
+        v.device = s.add_device(None, &ev, "Matrix device").await.unwrap().0.to_string();
     }
     if wants("{window_start}") {
         let ev = event::Entity::find_by_id(e).one(&server.db).await.unwrap().unwrap();
@@ -702,7 +770,7 @@ async fn every_route_and_server_function_allows_exactly_its_roles() {
 #[test]
 fn the_matrix_names_every_server_function() {
     // Every `#[server]` endpoint of the app must have a row.
-    let source = ["account.rs", "cases.rs", "manage.rs", "plans.rs", "public.rs"]
+    let source = ["account.rs", "cases.rs", "door.rs", "manage.rs", "plans.rs", "public.rs"]
         .iter()
         .map(|f| std::fs::read_to_string(haven_tests::workspace_root().join("app/src/api").join(f)).unwrap())
         .collect::<String>();

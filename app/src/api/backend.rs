@@ -146,6 +146,27 @@ pub trait Backend: Send + Sync + 'static {
     async fn revoke_calendar_feed(&self, actor: &Actor) -> Result<(), AppError>;
     async fn notifications(&self, actor: &Actor) -> Result<Vec<NotificationView>, AppError>;
     async fn mark_notifications_read(&self, actor: &Actor) -> Result<(), AppError>;
+
+    // Badges and the door.
+    async fn my_badges(&self, actor: &Actor) -> Result<Vec<MyBadge>, AppError>;
+    async fn door_view(&self, actor: &Actor, slug: String) -> Result<DoorView, AppError>;
+    async fn door_scan(
+        &self,
+        actor: &Actor,
+        slug: String,
+        token: String,
+        scan_id: Uuid,
+        gate: String,
+        scanned_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<crate::domain::badge::ScanAnswer, AppError>;
+    async fn door_search(&self, actor: &Actor, slug: String, query: String) -> Result<Vec<DoorPerson>, AppError>;
+    async fn arrivals(&self, actor: &Actor, slug: String) -> Result<ArrivalsView, AppError>;
+    async fn badge_sheet(&self, actor: &Actor, slug: String, selection: String) -> Result<BadgeSheet, AppError>;
+    async fn replace_badge(&self, actor: &Actor, slug: String, registration: String) -> Result<(), AppError>;
+    async fn send_badges(&self, actor: &Actor, slug: String) -> Result<u32, AppError>;
+    async fn devices(&self, actor: &Actor, slug: String) -> Result<Vec<DeviceView>, AppError>;
+    async fn add_device(&self, actor: &Actor, slug: String, name: String) -> Result<String, AppError>;
+    async fn revoke_device(&self, actor: &Actor, slug: String, device: String) -> Result<(), AppError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

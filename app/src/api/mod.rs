@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod cases;
+pub mod door;
 pub mod error;
 pub mod manage;
 pub mod plans;
@@ -19,6 +20,7 @@ pub mod backend;
 
 pub use account::*;
 pub use cases::*;
+pub use door::*;
 pub use error::AppError;
 pub use manage::*;
 pub use plans::*;

@@ -469,3 +469,80 @@ pub struct NotificationView {
     pub at: String,
     pub read: bool,
 }
+
+// ----- Badges and the door ---------------------------------------------------------
+
+/// A badge of the signed-in person (its image is at `/badges/<registration>.svg`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyBadge {
+    pub registration: uuid::Uuid,
+    pub event_slug: String,
+    pub event_name: String,
+    pub name: String,
+}
+
+/// What the door page needs to start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorView {
+    pub event_id: uuid::Uuid,
+    pub event_slug: String,
+    pub event_name: String,
+}
+
+/// A registration found by name at the door.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorPerson {
+    pub registration: uuid::Uuid,
+    pub name: String,
+    pub ticket_ref: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourCount {
+    pub hour: String,
+    pub admitted: u32,
+    pub denied: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateScan {
+    pub at: String,
+    pub result: crate::domain::badge::ScanResult,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateView {
+    pub gate: String,
+    pub latest: Vec<GateScan>,
+}
+
+/// Arrivals so far: per hour (event time) and the latest scans at each gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArrivalsView {
+    pub event_name: String,
+    pub admitted: u32,
+    pub per_hour: Vec<HourCount>,
+    pub gates: Vec<GateView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceView {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub added: String,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadgeSheet {
+    pub event_name: String,
+    pub badges: Vec<BadgeCard>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadgeCard {
+    pub registration: uuid::Uuid,
+    pub name: String,
+    pub role: Option<String>,
+}

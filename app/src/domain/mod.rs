@@ -1,6 +1,7 @@
 //! Pure domain rules and types. Values are parsed at the edge into these types, whose
 //! private fields guarantee they hold only valid values. Nothing here does I/O.
 
+pub mod badge;
 pub mod case;
 pub mod email;
 pub mod error;

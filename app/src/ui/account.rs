@@ -107,6 +107,7 @@ pub fn MyPage() -> impl IntoView {
                     Ok(me) => view! {
                         <h1>{me.name}</h1>
                         {me.email.map(|e| view! { <p class="muted">{e}</p> })}
+                        <super::badges::MyBadges/>
                         <section class="panel">
                             <h2>"My registrations"</h2>
                             {if me.registrations.is_empty() {
@@ -140,8 +141,13 @@ pub fn MyPage() -> impl IntoView {
                             <section class="panel">
                                 <h2>"My staff roles"</h2>
                                 <ul class="roles">
-                                    {me.roles.into_iter().map(|r| view! {
-                                        <li>{r.role.label()} " · " {r.scope}</li>
+                                    {me.roles.into_iter().map(|r| {
+                                        let door = (r.role == crate::domain::Role::Door).then(|| r.event_slug.clone()).flatten();
+                                        view! {
+                                            <li>{r.role.label()} " · " {r.scope}
+                                                {door.map(|s| view! { " · " <a href=format!("/door/{s}")>"Open the door page"</a> })}
+                                            </li>
+                                        }
                                     }).collect_view()}
                                 </ul>
                             </section>

@@ -2,8 +2,8 @@
 
 use super::components::{ErrorPanel, FieldError, FormStatus, HydrationMarker};
 use crate::api::{
-    self, AddRegistration, AppError, CreateEvent, EventSettings, ImportRegistrations, InviteStaff, RevokeRole,
-    UpdateEvent,
+    self, AddRegistration, AppError, CreateEvent, EventSettings, ImportRegistrations, InviteStaff, ReplaceBadge,
+    RevokeRole, UpdateEvent,
 };
 use crate::domain::Role;
 use leptos::prelude::*;
@@ -24,6 +24,10 @@ fn EventTabs(slug: String) -> impl IntoView {
             <a href=format!("/manage/events/{slug}")>"Settings"</a>
             <a href=format!("/manage/events/{slug}/registrations")>"Registrations"</a>
             <a href=format!("/manage/events/{slug}/staff")>"Staff"</a>
+            <a href=format!("/manage/events/{slug}/badges")>"Badges"</a>
+            <a href=format!("/manage/events/{slug}/devices")>"Door devices"</a>
+            <a href=format!("/manage/events/{slug}/arrivals")>"Arrivals"</a>
+            <a href=format!("/door/{slug}")>"Door page"</a>
             <a href=format!("/events/{slug}")>"Public page"</a>
         </nav>
     }
@@ -170,6 +174,7 @@ pub fn RegistrationsPage() -> impl IntoView {
     let query = use_query_map();
     let add = ServerAction::<AddRegistration>::new();
     let import = ServerAction::<ImportRegistrations>::new();
+    let replace = ServerAction::<ReplaceBadge>::new();
     let page = Resource::new(
         {
             let slug = slug.clone();
@@ -222,19 +227,39 @@ pub fn RegistrationsPage() -> impl IntoView {
                                         <input id="q" type="search" name="q" value=p.query.clone() maxlength="100"/>
                                         <button type="submit">"Search"</button>
                                     </Form>
+                                    // The checkboxes belong to the print form (by its id) so that each row
+                                    // can also hold its own replace-badge form.
+                                    <form id="print-form" method="GET" action=format!("/manage/events/{slug}/badges")></form>
                                     <table class="table registrations">
-                                        <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Ticket"</th><th>"Role"</th></tr></thead>
+                                        <thead><tr><th>"Print"</th><th>"Name"</th><th>"E-mail"</th><th>"Ticket"</th><th>"Role"</th><th>"Badge"</th></tr></thead>
                                         <tbody>
-                                            {p.rows.into_iter().map(|r| view! {
-                                                <tr>
-                                                    <td>{r.name}</td>
-                                                    <td>{r.email}</td>
-                                                    <td>{r.ticket_ref.unwrap_or_default()}</td>
-                                                    <td>{r.role.unwrap_or_default()}</td>
-                                                </tr>
+                                            {p.rows.into_iter().map(|r| {
+                                                let label = format!("Select {} for printing", r.name);
+                                                let slug = slug.clone();
+                                                view! {
+                                                    <tr>
+                                                        <td><input type="checkbox" form="print-form" name="selection" value=r.id.to_string() aria-label=label/></td>
+                                                        <td>{r.name}</td>
+                                                        <td>{r.email}</td>
+                                                        <td>{r.ticket_ref.unwrap_or_default()}</td>
+                                                        <td>{r.role.unwrap_or_default()}</td>
+                                                        <td>
+                                                            <ActionForm action=replace>
+                                                                <input type="hidden" name="slug" value=slug/>
+                                                                <input type="hidden" name="registration" value=r.id.to_string()/>
+                                                                <button type="submit" class="secondary">"Replace"</button>
+                                                            </ActionForm>
+                                                        </td>
+                                                    </tr>
+                                                }
                                             }).collect_view()}
                                         </tbody>
                                     </table>
+                                    <button type="submit" form="print-form">"Print badges of the selected (all if none)"</button>
+                                    {move || replace.value().get().map(|r| match r {
+                                        Ok(()) => view! { <p class="notice ok" role="status">"Badge replaced: the old one no longer opens the door."</p> }.into_any(),
+                                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                                    })}
                                     <nav class="pager" aria-label="Pages">
                                         {(p.page > 1).then(|| view! { <a rel="prev" href=link(p.page - 1)>"Previous"</a> })}
                                         <span>"Page " {p.page} " of " {p.pages}</span>

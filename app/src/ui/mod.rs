@@ -2,8 +2,10 @@
 //! server functions in [`crate::api`] for data and never decide who may see what.
 
 mod account;
+mod badges;
 mod cases;
 mod components;
+mod door;
 mod manage;
 mod pages;
 mod plans;
@@ -67,7 +69,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/manage") view=manage::ManageHomePage ssr=a.clone()/>
                     <Route path=path!("/manage/events/:slug") view=manage::EventSettingsPage ssr=a.clone()/>
                     <Route path=path!("/manage/events/:slug/registrations") view=manage::RegistrationsPage ssr=a.clone()/>
-                    <Route path=path!("/manage/events/:slug/staff") view=manage::StaffPage ssr=a/>
+                    <Route path=path!("/manage/events/:slug/staff") view=manage::StaffPage ssr=a.clone()/>
+                    <Route path=path!("/manage/events/:slug/badges") view=badges::BadgeSheetPage ssr=a.clone()/>
+                    <Route path=path!("/manage/events/:slug/devices") view=badges::DevicesPage ssr=a.clone()/>
+                    <Route path=path!("/manage/events/:slug/arrivals") view=badges::ArrivalsPage ssr=a.clone()/>
+                    <Route path=path!("/door/:slug") view=door::DoorPage ssr=a/>
                 </Routes>
             </main>
             <footer class="site-footer">

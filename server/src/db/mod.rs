@@ -43,9 +43,15 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
                 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
                 o.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                    // FULL: a commit is on disk before it is acknowledged, even across a
+                    // power cut (NORMAL in WAL mode may lose the last commits then).
+                    .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5))
+                    // Pages read through a memory map and a larger page cache: a busy door
+                    // touches index pages all over a large scans table.
+                    .pragma("mmap_size", "268435456")
+                    .pragma("cache_size", "-32768")
             });
             let db = Database::connect(options)
                 .await

@@ -25,6 +25,22 @@ impl Store {
         Store { db, writer }
     }
 
+    /// SQLite only: copies committed pages from the write-ahead log into the database
+    /// a few times a second, off the path of any request, so that commits (scans
+    /// above all) do not stop to do it themselves and the log stays small.
+    pub async fn checkpoint_in_background(self) {
+        if self.writer.is_none() {
+            return;
+        }
+        use sea_orm::ConnectionTrait;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            if let Err(e) = self.db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
+                tracing::warn!(error = %e, "checkpointing the write-ahead log failed");
+            }
+        }
+    }
+
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
     }

@@ -2,7 +2,9 @@
 //! metrics, and the middleware every response passes (request ids, metrics, logs,
 //! security headers).
 
+mod api;
 mod auth;
+mod badges;
 mod cases;
 mod health;
 mod live;
@@ -66,7 +68,11 @@ pub fn router(state: AppState) -> Router {
         .route("/events/{slug}/concern", post(cases::file_concern))
         .route("/cases/{reference}/attachments", post(cases::add_attachment))
         .route("/cases/{reference}/attachments/{id}", get(cases::attachment))
+        .route("/api/openapi.json", get(api::openapi))
+        .route("/api/v1/scans", post(api::scan))
+        .route("/api/v1/events/{slug}/door-sync", get(api::door_sync))
         .route("/calendar/{token}", get(live::calendar))
+        .route("/badges/{file}", get(badges::image))
         .route("/live/notifications", get(live::notifications))
         .route("/fn/{*name}", any(pages::server_fn))
         .leptos_routes_with_context(&state, routes, context.clone(), move || haven_app::shell(options.clone()))

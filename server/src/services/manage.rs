@@ -34,7 +34,7 @@ impl Services {
         }
     }
 
-    pub(super) async fn event_by_slug(&self, slug: &str) -> Result<Option<event::Model>, AppError> {
+    pub async fn event_by_slug(&self, slug: &str) -> Result<Option<event::Model>, AppError> {
         let Ok(slug) = Slug::parse("slug", slug) else {
             return Ok(None);
         };

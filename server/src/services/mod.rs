@@ -10,6 +10,8 @@ pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod cases;
+pub mod door;
+pub mod enforcement;
 pub mod events;
 pub mod manage;
 pub mod oidc;
@@ -44,6 +46,16 @@ pub struct Services {
     pub keys: crate::crypto::fields::KeyStore,
     /// Announces the person a new in-app notification is for (live streams listen).
     pub live: tokio::sync::broadcast::Sender<uuid::Uuid>,
+    /// Badge signing and verifying keys, opened once.
+    pub badge_keys: std::sync::RwLock<door::KeyCache>,
+    /// What the door knows about each event.
+    pub door: door::DoorCache,
+    /// Scans being answered, by their client id (a repeat waits for the first).
+    pub scans_inflight: door::InflightScans,
+    pub scan_writer: door::ScanWriter,
+    /// A handle on these services themselves, for work that outlives a request (an
+    /// arrival alert started by a scan).
+    me: std::sync::Weak<Services>,
 }
 
 impl Services {
@@ -55,9 +67,14 @@ impl Services {
         client_key_secret: String,
         keys: crate::crypto::fields::KeyStore,
     ) -> Arc<Self> {
-        Arc::new(Self {
+        Arc::new_cyclic(|me| Self {
+            me: me.clone(),
             keys,
             live: tokio::sync::broadcast::channel(1024).0,
+            badge_keys: Default::default(),
+            door: Default::default(),
+            scans_inflight: Default::default(),
+            scan_writer: door::ScanWriter::start(store.clone()),
             oidc: oidc::Providers::new(settings.oidc.clone()),
             store,
             clock,
@@ -325,5 +342,58 @@ impl Backend for Services {
 
     async fn mark_notifications_read(&self, actor: &Actor) -> Result<(), AppError> {
         Services::mark_notifications_read(self, actor).await
+    }
+
+    async fn my_badges(&self, actor: &Actor) -> Result<Vec<MyBadge>, AppError> {
+        Services::my_badges(self, actor).await
+    }
+
+    async fn door_view(&self, actor: &Actor, slug: String) -> Result<DoorView, AppError> {
+        Services::door_view(self, actor, &slug).await
+    }
+
+    async fn door_scan(
+        &self,
+        actor: &Actor,
+        slug: String,
+        token: String,
+        scan_id: uuid::Uuid,
+        gate: String,
+        scanned_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<haven_app::domain::badge::ScanAnswer, AppError> {
+        let me = self.me.upgrade().ok_or(AppError::Internal)?;
+        me.door_scan(actor, &slug, door::ScanInput { text: token, scan_id, gate, scanned_at }).await
+    }
+
+    async fn door_search(&self, actor: &Actor, slug: String, query: String) -> Result<Vec<DoorPerson>, AppError> {
+        Services::door_search(self, actor, &slug, &query).await
+    }
+
+    async fn arrivals(&self, actor: &Actor, slug: String) -> Result<ArrivalsView, AppError> {
+        Services::arrivals(self, actor, &slug).await
+    }
+
+    async fn badge_sheet(&self, actor: &Actor, slug: String, selection: String) -> Result<BadgeSheet, AppError> {
+        Services::badge_sheet(self, actor, &slug, &selection).await
+    }
+
+    async fn replace_badge(&self, actor: &Actor, slug: String, registration: String) -> Result<(), AppError> {
+        Services::replace_badge(self, actor, &slug, &registration).await
+    }
+
+    async fn send_badges(&self, actor: &Actor, slug: String) -> Result<u32, AppError> {
+        self.send_event_badges(actor, &slug).await
+    }
+
+    async fn devices(&self, actor: &Actor, slug: String) -> Result<Vec<DeviceView>, AppError> {
+        self.device_list(actor, &slug).await
+    }
+
+    async fn add_device(&self, actor: &Actor, slug: String, name: String) -> Result<String, AppError> {
+        self.add_event_device(actor, &slug, &name).await
+    }
+
+    async fn revoke_device(&self, actor: &Actor, slug: String, device: String) -> Result<(), AppError> {
+        self.revoke_event_device(actor, &slug, &device).await
     }
 }

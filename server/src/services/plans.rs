@@ -478,6 +478,7 @@ impl Services {
             .await
             .map_err(internal)?;
         }
+        super::door::note_door_change(&tx, v.event.id, self.clock.now()).await?;
         tx.commit().await.map_err(internal)?;
         self.door_changed();
         Ok(())
@@ -498,6 +499,9 @@ impl Services {
         let text = PlainText::parse(field, text, 1, max)?;
         let tx = self.store.write().await.map_err(internal)?;
         self.add_precaution(&tx, &v, kind, &Details { escort: None, text: text.into_string() }).await?;
+        if kind == PrecautionKind::DoorInstruction {
+            super::door::note_door_change(&tx, v.event.id, self.clock.now()).await?;
+        }
         if kind == PrecautionKind::Arrangement {
             let reporter = person::Entity::find_by_id(v.case.reporter_id).one(&*tx).await.map_err(internal)?;
             if let Some(email) = reporter.and_then(|p| p.email) {
@@ -551,6 +555,7 @@ impl Services {
         )
         .await
         .map_err(internal)?;
+        super::door::note_door_change(&tx, v.event.id, now).await?;
         tx.commit().await.map_err(internal)?;
         self.door_changed();
         Ok(())
@@ -979,10 +984,6 @@ impl Services {
         }
         Ok(instructions)
     }
-
-    /// Something that changes door answers changed (the door's cache, when it has one,
-    /// listens here).
-    pub(crate) fn door_changed(&self) {}
 }
 
 async fn revoke_feeds(tx: &WriteTx, person: Uuid, now: DateTime<Utc>) -> Result<(), AppError> {

@@ -232,7 +232,10 @@ pub async fn apply(
 impl Services {
     /// What follows new registrations: the safety team hears of any that match a person
     /// named in an open case. A failure here is logged; the registrations stand.
-    async fn after_registrations(&self, created: &[Uuid]) {
+    async fn after_registrations(&self, e: &event::Model, created: &[Uuid]) {
+        if let Err(err) = self.issue_missing_badges(e).await {
+            tracing::error!(error = %err, "issuing badges for new registrations failed");
+        }
         if let Err(e) = self.notice_matching_registrations(created).await {
             tracing::error!(error = %e, "matching new registrations against cases failed");
         }
@@ -313,7 +316,7 @@ impl Services {
             return Err(AppError::invalid("email", "is already registered for this event"));
         }
         tx.commit().await.map_err(internal)?;
-        self.after_registrations(&created).await;
+        self.after_registrations(&e, &created).await;
         Ok(())
     }
 
@@ -331,7 +334,7 @@ impl Services {
         let (report, created) =
             apply(&tx, now, actor, e, rows, progress).await.map_err(internal)?.map_err(AppError::Invalid)?;
         tx.commit().await.map_err(internal)?;
-        self.after_registrations(&created).await;
+        self.after_registrations(e, &created).await;
         Ok(report)
     }
 

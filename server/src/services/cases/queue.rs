@@ -154,9 +154,10 @@ impl Services {
                     .await?,
             );
         }
-        let event_ids: Vec<Uuid> = new_regs.iter().map(|(r, _)| r.event_id).collect();
+        // Each event and organization once: an import of 100,000 rows names one event.
+        let event_ids: std::collections::BTreeSet<Uuid> = new_regs.iter().map(|(r, _)| r.event_id).collect();
         let events = event::Entity::find().filter(event::Column::Id.is_in(event_ids)).all(db).await?;
-        let orgs: Vec<Uuid> = events.iter().map(|e| e.organization_id).collect();
+        let orgs: std::collections::BTreeSet<Uuid> = events.iter().map(|e| e.organization_id).collect();
         let org_events = event::Entity::find().filter(event::Column::OrganizationId.is_in(orgs)).all(db).await?;
         let open_cases = case::Entity::find()
             .filter(case::Column::EventId.is_in(org_events.iter().map(|e| e.id).collect::<Vec<_>>()))

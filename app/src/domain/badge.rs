@@ -1,0 +1,356 @@
+//! Badge tokens and the door's verdict.
+//!
+//! A token is `HVN1.` followed by base64url (no padding) of a 44-byte payload — event id
+//! (16 bytes), badge id (16), issue time (seconds since 1970, 8, big-endian), key id (4,
+//! big-endian) — and a 64-byte Ed25519 signature over that payload. This module parses
+//! and verifies tokens; it compiles to wasm so a door device can check badges itself
+//! when the network is down.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+pub const PREFIX: &str = "HVN1.";
+const PAYLOAD_LEN: usize = 44;
+const TOKEN_LEN: usize = PAYLOAD_LEN + 64;
+/// Longer input is not a token; it is not even decoded.
+const MAX_TEXT: usize = 200;
+
+/// What a badge says about itself (signed, so it can be trusted once verified).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadgeClaims {
+    pub event: Uuid,
+    pub badge: Uuid,
+    pub issued_at: i64,
+    pub key_id: u32,
+}
+
+impl BadgeClaims {
+    pub fn payload(&self) -> [u8; PAYLOAD_LEN] {
+        let mut out = [0u8; PAYLOAD_LEN];
+        out[..16].copy_from_slice(self.event.as_bytes());
+        out[16..32].copy_from_slice(self.badge.as_bytes());
+        out[32..40].copy_from_slice(&self.issued_at.to_be_bytes());
+        out[40..44].copy_from_slice(&self.key_id.to_be_bytes());
+        out
+    }
+
+    /// The token text for these claims and a signature over [`BadgeClaims::payload`].
+    pub fn token(&self, signature: &[u8; 64]) -> String {
+        let mut bytes = Vec::with_capacity(TOKEN_LEN);
+        bytes.extend_from_slice(&self.payload());
+        bytes.extend_from_slice(signature);
+        format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+    }
+}
+
+/// A token read from a QR code or a scanner, not yet verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadgeToken {
+    pub claims: BadgeClaims,
+    signature: [u8; 64],
+}
+
+impl BadgeToken {
+    /// Reads a token; anything else (wrong prefix, length, alphabet) is `None`.
+    pub fn parse(text: &str) -> Option<BadgeToken> {
+        let text = text.trim();
+        if text.len() > MAX_TEXT {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(text.strip_prefix(PREFIX)?).ok()?;
+        if bytes.len() != TOKEN_LEN {
+            return None;
+        }
+        let uuid = |b: &[u8]| Uuid::from_slice(b).ok();
+        let claims = BadgeClaims {
+            event: uuid(&bytes[..16])?,
+            badge: uuid(&bytes[16..32])?,
+            issued_at: i64::from_be_bytes(bytes[32..40].try_into().ok()?),
+            key_id: u32::from_be_bytes(bytes[40..44].try_into().ok()?),
+        };
+        Some(BadgeToken { claims, signature: bytes[PAYLOAD_LEN..].try_into().ok()? })
+    }
+
+    /// Whether the signature was made by the holder of `key` over these claims.
+    pub fn verify(&self, key: &VerifyingKey) -> bool {
+        key.verify(&self.claims.payload(), &Signature::from_bytes(&self.signature)).is_ok()
+    }
+}
+
+/// What the door does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanResult {
+    Admit,
+    /// Admit, and follow the instruction (the system tells whoever must be told).
+    Alert,
+    Deny,
+}
+
+/// Why the door says no. It never says why a person is flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DenyReason {
+    Expelled,
+    Banned,
+    Revoked,
+    Invalid,
+    WrongEvent,
+    Unknown,
+}
+
+impl DenyReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DenyReason::Expelled => "expelled",
+            DenyReason::Banned => "banned",
+            DenyReason::Revoked => "revoked",
+            DenyReason::Invalid => "invalid",
+            DenyReason::WrongEvent => "wrong_event",
+            DenyReason::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DenyReason> {
+        [
+            DenyReason::Expelled,
+            DenyReason::Banned,
+            DenyReason::Revoked,
+            DenyReason::Invalid,
+            DenyReason::WrongEvent,
+            DenyReason::Unknown,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+
+    /// The words door staff read.
+    pub fn label(self) -> &'static str {
+        match self {
+            DenyReason::Expelled => "Expelled from this event: do not admit",
+            DenyReason::Banned => "Banned: do not admit",
+            DenyReason::Revoked => "This badge was revoked or replaced",
+            DenyReason::Invalid => "Not a valid badge",
+            DenyReason::WrongEvent => "This badge is for another event",
+            DenyReason::Unknown => "Unknown badge",
+        }
+    }
+}
+
+/// The answer to one scan: what the door does, and the least it needs to act.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanAnswer {
+    pub result: ScanResult,
+    pub reason: Option<DenyReason>,
+    /// The holder's name, when the badge is genuine.
+    pub name: Option<String>,
+    pub instruction: Option<String>,
+    pub previous_scan_at: Option<DateTime<Utc>>,
+}
+
+impl ScanAnswer {
+    pub fn deny(reason: DenyReason) -> ScanAnswer {
+        ScanAnswer {
+            result: ScanResult::Deny,
+            reason: Some(reason),
+            name: None,
+            instruction: None,
+            previous_scan_at: None,
+        }
+    }
+}
+
+/// What a door device keeps to decide on its own: the organization's public keys, the
+/// badges denied at this event and why, and door instructions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorList {
+    pub event: Uuid,
+    /// Key id → 32-byte public key, base64url.
+    pub keys: HashMap<u32, String>,
+    pub denied: HashMap<Uuid, DenyReason>,
+    pub instructions: HashMap<Uuid, String>,
+}
+
+/// The offline verdict: signature, event, and the synced lists. Names and earlier scans
+/// are not known offline.
+pub fn offline_verdict(text: &str, list: &DoorList, keys: &HashMap<u32, VerifyingKey>) -> ScanAnswer {
+    let Some(token) = BadgeToken::parse(text) else {
+        return ScanAnswer::deny(DenyReason::Invalid);
+    };
+    let Some(key) = keys.get(&token.claims.key_id) else {
+        return ScanAnswer::deny(DenyReason::Invalid);
+    };
+    if !token.verify(key) {
+        return ScanAnswer::deny(DenyReason::Invalid);
+    }
+    if token.claims.event != list.event {
+        return ScanAnswer::deny(DenyReason::WrongEvent);
+    }
+    if let Some(reason) = list.denied.get(&token.claims.badge) {
+        return ScanAnswer::deny(*reason);
+    }
+    match list.instructions.get(&token.claims.badge) {
+        Some(i) => ScanAnswer {
+            result: ScanResult::Alert,
+            reason: None,
+            name: None,
+            instruction: Some(i.clone()),
+            previous_scan_at: None,
+        },
+        None => ScanAnswer {
+            result: ScanResult::Admit,
+            reason: None,
+            name: None,
+            instruction: None,
+            previous_scan_at: None,
+        },
+    }
+}
+
+/// Decodes the list's keys once (not per scan).
+pub fn decode_keys(list: &DoorList) -> HashMap<u32, VerifyingKey> {
+    list.keys
+        .iter()
+        .filter_map(|(id, b64)| {
+            let bytes: [u8; 32] = URL_SAFE_NO_PAD.decode(b64).ok()?.try_into().ok()?;
+            Some((*id, VerifyingKey::from_bytes(&bytes).ok()?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::{Signer as _, SigningKey};
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[7u8; 32])
+    }
+
+    fn token(event: Uuid, badge: Uuid, key_id: u32, k: &SigningKey) -> String {
+        let claims = BadgeClaims { event, badge, issued_at: 1_800_000_000, key_id };
+        claims.token(&k.sign(&claims.payload()).to_bytes())
+    }
+
+    fn list(event: Uuid, k: &SigningKey) -> (DoorList, HashMap<u32, VerifyingKey>) {
+        let mut l = DoorList { event, ..Default::default() };
+        l.keys.insert(1, URL_SAFE_NO_PAD.encode(k.verifying_key().to_bytes()));
+        let keys = decode_keys(&l);
+        (l, keys)
+    }
+
+    #[test]
+    fn a_token_round_trips_and_verifies_only_with_its_key() {
+        let (event, badge) = (Uuid::new_v4(), Uuid::new_v4());
+        let text = token(event, badge, 1, &key());
+        assert!(text.starts_with("HVN1.") && text.len() == 5 + 144, "{}", text.len());
+        let t = BadgeToken::parse(&text).unwrap();
+        assert_eq!(t.claims.badge, badge);
+        assert!(t.verify(&key().verifying_key()));
+        assert!(!t.verify(&SigningKey::from_bytes(&[8u8; 32]).verifying_key()));
+    }
+
+    #[test]
+    fn garbage_of_every_shape_is_not_a_token() {
+        let good = token(Uuid::new_v4(), Uuid::new_v4(), 1, &key());
+        for bad in [
+            "".to_owned(),
+            "HVN1.".to_owned(),
+            "HVN2.".to_owned() + &good[5..],
+            good[..good.len() - 1].to_owned(),
+            good.clone() + "A",
+            good.replace('A', "*"),
+            "x".repeat(10_000),
+        ] {
+            assert!(
+                BadgeToken::parse(&bad).is_none() || !BadgeToken::parse(&bad).unwrap().verify(&key().verifying_key())
+            );
+        }
+    }
+
+    #[test]
+    fn the_offline_verdict_follows_signature_event_and_lists() {
+        let (event, badge) = (Uuid::new_v4(), Uuid::new_v4());
+        let k = key();
+        let (mut l, keys) = list(event, &k);
+        assert_eq!(offline_verdict(&token(event, badge, 1, &k), &l, &keys).result, ScanResult::Admit);
+        assert_eq!(
+            offline_verdict(&token(Uuid::new_v4(), badge, 1, &k), &l, &keys).reason,
+            Some(DenyReason::WrongEvent)
+        );
+        assert_eq!(
+            offline_verdict(&token(event, badge, 2, &k), &l, &keys).reason,
+            Some(DenyReason::Invalid),
+            "unknown key"
+        );
+        let forged = token(event, badge, 1, &SigningKey::from_bytes(&[9u8; 32]));
+        assert_eq!(offline_verdict(&forged, &l, &keys).reason, Some(DenyReason::Invalid));
+        // A flipped bit in the signature.
+        let mut bytes = URL_SAFE_NO_PAD.decode(&token(event, badge, 1, &k)[5..]).unwrap();
+        bytes[60] ^= 1;
+        let flipped = format!("HVN1.{}", URL_SAFE_NO_PAD.encode(bytes));
+        assert_eq!(offline_verdict(&flipped, &l, &keys).reason, Some(DenyReason::Invalid));
+        l.instructions.insert(badge, "Call the lead".into());
+        let a = offline_verdict(&token(event, badge, 1, &k), &l, &keys);
+        assert_eq!((a.result, a.instruction.as_deref()), (ScanResult::Alert, Some("Call the lead")));
+        l.denied.insert(badge, DenyReason::Banned);
+        assert_eq!(offline_verdict(&token(event, badge, 1, &k), &l, &keys).reason, Some(DenyReason::Banned));
+    }
+}
+
+/// The door-sync answer as it travels (`GET /api/v1/events/{slug}/door-sync`), for door
+/// devices written in Rust (the door page's wasm).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorSyncWire {
+    pub event: Uuid,
+    pub cursor: i32,
+    pub full: bool,
+    pub keys: Vec<WireKey>,
+    pub denied: Vec<WireDenied>,
+    pub instructions: Vec<WireInstruction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireKey {
+    pub id: u32,
+    pub public_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireDenied {
+    pub badge: Uuid,
+    pub reason: Option<DenyReason>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireInstruction {
+    pub badge: Uuid,
+    pub instruction: String,
+}
+
+impl DoorList {
+    /// Applies a sync: a full one replaces the denied list, an incremental one changes it.
+    pub fn apply(&mut self, sync: DoorSyncWire) {
+        self.event = sync.event;
+        self.keys = sync.keys.into_iter().map(|k| (k.id, k.public_key)).collect();
+        if sync.full {
+            self.denied.clear();
+        }
+        for d in sync.denied {
+            match d.reason {
+                Some(r) => {
+                    self.denied.insert(d.badge, r);
+                }
+                None => {
+                    self.denied.remove(&d.badge);
+                }
+            }
+        }
+        self.instructions = sync.instructions.into_iter().map(|i| (i.badge, i.instruction)).collect();
+    }
+}

@@ -1,0 +1,291 @@
+//! The REST API for door devices, described by an OpenAPI document generated from these
+//! very handlers and types (`GET /api/openapi.json`), so the two cannot drift apart.
+
+use super::AppState;
+use crate::services::authz::Grants;
+use crate::services::door::{DeviceAuth, ScanInput, ScanSource};
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use haven_app::api::{Actor, AppError};
+use haven_app::domain::Role;
+use haven_app::domain::badge::{DenyReason, ScanAnswer, ScanResult};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
+
+/// A scan as a door device sends it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanRequest {
+    /// The text read from the badge's QR code (`HVN1.`…).
+    pub token: String,
+    /// An id the device makes for this scan; sending it again records nothing new and
+    /// returns the first answer.
+    pub scan_id: Uuid,
+    /// Where the scan happened, e.g. `North gate` (1–50 characters; default `main`).
+    #[serde(default)]
+    pub gate: Option<String>,
+    /// When the scan happened (RFC 3339), for scans uploaded after the network was down.
+    #[serde(default)]
+    pub scanned_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiResult {
+    Admit,
+    Alert,
+    Deny,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiReason {
+    Expelled,
+    Banned,
+    Revoked,
+    Invalid,
+    WrongEvent,
+    Unknown,
+}
+
+/// The answer to a scan: what the door does and the least it needs to act. Never why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScanResponse {
+    pub result: ApiResult,
+    /// Why not, for `deny`; otherwise null.
+    pub reason: Option<ApiReason>,
+    /// The holder's display name, when the badge is genuine.
+    pub name: Option<String>,
+    /// What door staff should do (for `alert`).
+    pub instruction: Option<String>,
+    /// When this badge was last let in, if ever.
+    pub previous_scan_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyEntry {
+    pub id: u32,
+    /// The Ed25519 public key, 32 bytes, base64url without padding.
+    pub public_key: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeniedEntry {
+    pub badge: Uuid,
+    /// Why it is denied; null when an earlier denial was lifted (incremental syncs).
+    pub reason: Option<ApiReason>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstructionEntry {
+    pub badge: Uuid,
+    pub instruction: String,
+}
+
+/// What a door device keeps to decide on its own when the network is down.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DoorSyncResponse {
+    pub event: Uuid,
+    /// Send this back as `since` for the changes after it.
+    pub cursor: i32,
+    /// Whether `denied` is the whole list (replace yours) or only changes (apply them).
+    pub full: bool,
+    pub keys: Vec<KeyEntry>,
+    pub denied: Vec<DeniedEntry>,
+    /// Door instructions by badge (always the whole list).
+    pub instructions: Vec<InstructionEntry>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SyncQuery {
+    /// The `cursor` of the last sync; absent for everything.
+    pub since: Option<i32>,
+}
+
+/// Every error: a code and, for `invalid`, which fields and what to fix.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiError {
+    pub error: String,
+    pub detail: Option<serde_json::Value>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Haven door API", version = "1", description = "Badge scanning for door devices."),
+    paths(scan, door_sync),
+    components(schemas(
+        ScanRequest,
+        ScanResponse,
+        ApiResult,
+        ApiReason,
+        DoorSyncResponse,
+        KeyEntry,
+        DeniedEntry,
+        InstructionEntry,
+        ApiError
+    )),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "device_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A door device's token (haven device add)."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], ApiDoc::openapi().to_pretty_json().unwrap_or_default())
+}
+
+/// An error answered as JSON with its status.
+pub fn error(err: AppError) -> Response {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_value(&err).unwrap_or_default();
+    let mut res = (status, axum::Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    res
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+async fn device(state: &AppState, headers: &HeaderMap) -> Result<DeviceAuth, AppError> {
+    let token = bearer(headers).ok_or(AppError::Unauthenticated)?;
+    state.services.device_for(token).await?.ok_or(AppError::Unauthenticated)
+}
+
+pub fn to_api(answer: &ScanAnswer) -> ScanResponse {
+    ScanResponse {
+        result: match answer.result {
+            ScanResult::Admit => ApiResult::Admit,
+            ScanResult::Alert => ApiResult::Alert,
+            ScanResult::Deny => ApiResult::Deny,
+        },
+        reason: answer.reason.map(reason),
+        name: answer.name.clone(),
+        instruction: answer.instruction.clone(),
+        previous_scan_at: answer.previous_scan_at,
+    }
+}
+
+fn reason(r: DenyReason) -> ApiReason {
+    match r {
+        DenyReason::Expelled => ApiReason::Expelled,
+        DenyReason::Banned => ApiReason::Banned,
+        DenyReason::Revoked => ApiReason::Revoked,
+        DenyReason::Invalid => ApiReason::Invalid,
+        DenyReason::WrongEvent => ApiReason::WrongEvent,
+        DenyReason::Unknown => ApiReason::Unknown,
+    }
+}
+
+/// Records a scan and answers it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/scans",
+    request_body = ScanRequest,
+    responses(
+        (status = 200, description = "The answer (also for forged or unknown badges: `deny`)", body = ScanResponse),
+        (status = 401, description = "No live device token", body = ApiError),
+        (status = 422, description = "The body is not a scan", body = ApiError),
+    ),
+    security(("device_token" = []))
+)]
+pub async fn scan(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let auth = match device(&state, &headers).await {
+        Ok(a) => a,
+        Err(e) => return error(e),
+    };
+    let request: ScanRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            let message = e.to_string();
+            let message = message.split(" at line").next().unwrap_or(&message).to_owned();
+            return error(AppError::invalid("body", message));
+        }
+    };
+    let input = ScanInput {
+        text: request.token,
+        scan_id: request.scan_id,
+        gate: request.gate.unwrap_or_default(),
+        scanned_at: request.scanned_at,
+    };
+    match state.services.scan(ScanSource::Device { device: auth.device, event: auth.event }, input).await {
+        Ok(answer) => axum::Json(to_api(&answer)).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+/// Everything a door device needs to decide offline, or what changed since `since`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{slug}/door-sync",
+    params(("slug" = String, Path, description = "The event"), ("since" = Option<i32>, Query, description = "The cursor of the last sync")),
+    responses(
+        (status = 200, body = DoorSyncResponse),
+        (status = 401, description = "No live device token or session", body = ApiError),
+        (status = 404, description = "No such event for this device", body = ApiError),
+    ),
+    security(("device_token" = []))
+)]
+pub async fn door_sync(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Query(q): Query<SyncQuery>,
+) -> Response {
+    let result = async {
+        let e = state.services.event_by_slug(&slug).await?;
+        // A device for its own event; or door staff, organizers and admins of it, signed in.
+        let allowed = if bearer(&headers).is_some() {
+            let auth = device(&state, &headers).await?;
+            e.as_ref().is_some_and(|e| e.id == auth.event)
+        } else {
+            let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
+            let grants =
+                Grants::load(&state.services.store.db, Some(person)).await.map_err(crate::services::internal)?;
+            e.as_ref().is_some_and(|e| grants.has(Role::Door, e) || grants.manages(e))
+        };
+        let e = e.filter(|_| allowed).ok_or(AppError::NotFound)?;
+        state.services.door_sync(e.id, q.since).await
+    }
+    .await;
+    match result {
+        Ok(sync) => axum::Json(DoorSyncResponse {
+            event: sync.event,
+            cursor: sync.cursor,
+            full: sync.full,
+            keys: sync.keys.into_iter().map(|(id, public_key)| KeyEntry { id, public_key }).collect(),
+            denied: sync.denied.into_iter().map(|(badge, r)| DeniedEntry { badge, reason: r.map(reason) }).collect(),
+            instructions: sync
+                .instructions
+                .into_iter()
+                .map(|(badge, instruction)| InstructionEntry { badge, instruction })
+                .collect(),
+        })
+        .into_response(),
+        Err(e) => error(e),
+    }
+}

@@ -1,0 +1,117 @@
+//! Door devices: scanners with their own token, bound to one event and to scanning.
+//! The token is shown once when the device is added and stored only as a hash.
+
+use crate::crypto::{hash_token, random_token};
+use crate::db::entities::{door_device, event};
+use crate::services::{Services, audit, internal};
+use haven_app::api::AppError;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+/// A device that presented a live token.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceAuth {
+    pub device: Uuid,
+    pub event: Uuid,
+}
+
+/// Device tokens carry a prefix so a leaked one is recognizable.
+const PREFIX: &str = "hvd_";
+
+impl Services {
+    /// Adds a device for an event; returns its token (shown once).
+    pub async fn add_device(
+        &self,
+        actor: Option<Uuid>,
+        e: &event::Model,
+        name: &str,
+    ) -> Result<(Uuid, String), AppError> {
+        let name = haven_app::domain::PlainText::parse("name", name, 1, 100)?;
+        let token = format!("{PREFIX}{}", random_token());
+        let id = Uuid::new_v4();
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        door_device::Entity::insert(door_device::ActiveModel {
+            id: Set(id),
+            event_id: Set(e.id),
+            name: Set(name.into_string()),
+            token_hash: Set(hash_token(&token)),
+            created_at: Set(now),
+            revoked_at: Set(None),
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        audit::append(
+            &tx,
+            now,
+            vec![audit::Entry::new(actor, "device.added", "door_device", id).with("event", e.id.to_string())],
+        )
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        Ok((id, token))
+    }
+
+    pub async fn revoke_device(&self, actor: Option<Uuid>, e: &event::Model, device: Uuid) -> Result<(), AppError> {
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        let d = door_device::Entity::find_by_id(device)
+            .filter(door_device::Column::EventId.eq(e.id))
+            .filter(door_device::Column::RevokedAt.is_null())
+            .one(&*tx)
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::NotFound)?;
+        door_device::Entity::update(door_device::ActiveModel {
+            id: Set(d.id),
+            revoked_at: Set(Some(now)),
+            ..Default::default()
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        audit::append(&tx, now, vec![audit::Entry::new(actor, "device.revoked", "door_device", d.id)])
+            .await
+            .map_err(internal)?;
+        super::note_door_change(&tx, e.id, now).await?;
+        tx.commit().await.map_err(internal)?;
+        self.door_changed();
+        Ok(())
+    }
+
+    pub async fn devices(&self, e: &event::Model) -> Result<Vec<door_device::Model>, AppError> {
+        door_device::Entity::find()
+            .filter(door_device::Column::EventId.eq(e.id))
+            .order_by_asc(door_device::Column::CreatedAt)
+            .all(&self.store.db)
+            .await
+            .map_err(internal)
+    }
+
+    /// The device a bearer token belongs to, if it is live.
+    pub async fn device_for(&self, token: &str) -> Result<Option<DeviceAuth>, AppError> {
+        if !token.starts_with(PREFIX) || token.len() > 100 {
+            return Ok(None);
+        }
+        let hash = hash_token(token);
+        if let Some(auth) = self.door.devices.read().expect("device cache").get(&hash) {
+            return Ok(Some(*auth));
+        }
+        let generation = self.door.generation();
+        let found = door_device::Entity::find()
+            .filter(door_device::Column::TokenHash.eq(hash.as_str()))
+            .filter(door_device::Column::RevokedAt.is_null())
+            .one(&self.store.db)
+            .await
+            .map_err(internal)?
+            .map(|d| DeviceAuth { device: d.id, event: d.event_id });
+        if let Some(auth) = found {
+            let mut devices = self.door.devices.write().expect("device cache");
+            if self.door.generation() == generation {
+                devices.insert(hash, auth);
+            }
+        }
+        Ok(found)
+    }
+}

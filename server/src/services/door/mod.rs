@@ -1,0 +1,358 @@
+//! Badges and the door. A scan is answered from an in-memory picture of the event
+//! (badges, names, who is denied, door instructions), loaded once and thrown away when
+//! anything door-relevant changes — on this instance at once, on others within half a
+//! second (they watch `door_changes`). Scans are recorded durably in batches.
+
+mod badges;
+mod devices;
+mod keys;
+mod page;
+mod scan;
+
+pub use badges::{qr_modules, qr_png, qr_svg};
+pub use devices::DeviceAuth;
+pub use keys::KeyCache;
+pub use scan::{InflightScans, ScanInput, ScanSource, ScanWriter};
+
+use super::{Services, internal};
+use crate::db::WriteTx;
+use crate::db::entities::{badge, case, case_person, door_change, event, person, precaution, registration};
+use chrono::{DateTime, Utc};
+use haven_app::api::AppError;
+use haven_app::domain::badge::DenyReason;
+use haven_app::domain::{CaseStatus, PrecautionKind};
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+use uuid::Uuid;
+
+/// One badge, as the door needs it.
+#[derive(Debug, Clone)]
+pub struct BadgeState {
+    pub registration: Uuid,
+    pub person: Uuid,
+    pub name: Arc<str>,
+    pub revoked: bool,
+}
+
+/// What the door knows about one event.
+pub struct EventDoor {
+    pub event: event::Model,
+    pub badges: HashMap<Uuid, BadgeState>,
+    /// Registration → its live badge.
+    pub live_badge: HashMap<Uuid, Uuid>,
+    pub denied_people: HashMap<Uuid, DenyReason>,
+    /// Person → what door staff are told.
+    pub instructions: HashMap<Uuid, String>,
+    /// People whose arrival someone must be told of.
+    pub alerted: HashSet<Uuid>,
+    /// Badge → last time it was let in.
+    pub last_scan: Mutex<HashMap<Uuid, DateTime<Utc>>>,
+}
+
+/// The events' pictures, and the newest door change they reflect.
+#[derive(Default)]
+pub struct DoorCache {
+    events: RwLock<HashMap<Uuid, Arc<EventDoor>>>,
+    /// Serializes loading, so a burst of first scans loads an event once.
+    loading: tokio::sync::Mutex<()>,
+    pub seen_change: std::sync::atomic::AtomicI32,
+    /// Live door devices by token hash (revoking one is a door change, so it is dropped
+    /// here at once on this instance and within half a second on others).
+    devices: RwLock<HashMap<String, DeviceAuth>>,
+    /// Counts door changes; a load that started before a change is not kept.
+    generation: std::sync::atomic::AtomicU64,
+}
+
+impl DoorCache {
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Notes for door devices that a badge is now denied (`Some`) or no longer (`None`).
+pub async fn record_door_change(
+    tx: &WriteTx,
+    event: Uuid,
+    badge: Uuid,
+    reason: Option<DenyReason>,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    door_change::Entity::insert(door_change::ActiveModel {
+        event_id: Set(event),
+        badge_id: Set(badge),
+        reason: Set(reason.map(|r| r.as_str().to_owned())),
+        at: Set(at),
+        ..Default::default()
+    })
+    .exec(&**tx)
+    .await
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Notes that something door-relevant changed at an event (a door instruction or an
+/// arrival alert), so every instance reloads its picture.
+pub async fn note_door_change(tx: &WriteTx, event: Uuid, at: DateTime<Utc>) -> Result<(), AppError> {
+    record_door_change(tx, event, Uuid::nil(), None, at).await
+}
+
+/// What a door device receives when it syncs.
+#[derive(Debug, Clone)]
+pub struct DoorSync {
+    pub event: Uuid,
+    pub cursor: i32,
+    pub full: bool,
+    pub keys: HashMap<u32, String>,
+    /// Badges denied (with why) or, in an incremental sync, cleared (`None`).
+    pub denied: Vec<(Uuid, Option<DenyReason>)>,
+    pub instructions: HashMap<Uuid, String>,
+}
+
+impl Services {
+    /// Forgets every event's picture on this instance (the next scan reloads it).
+    pub fn door_changed(&self) {
+        // First the count, then the clearing: a load racing with this change either sees
+        // the new count and keeps nothing, or is cleared here.
+        self.door.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.door.events.write().expect("door cache").clear();
+        self.door.devices.write().expect("device cache").clear();
+    }
+
+    /// Forgets the pictures when another instance recorded a door change. Called by the
+    /// background jobs every half second.
+    pub async fn watch_door_changes(&self) -> Result<(), sea_orm::DbErr> {
+        let newest: Option<i32> = door_change::Entity::find()
+            .select_only()
+            .expr(Func::max(Expr::col(door_change::Column::Seq)))
+            .into_tuple::<Option<i32>>()
+            .one(&self.store.db)
+            .await?
+            .flatten();
+        let newest = newest.unwrap_or(0);
+        let seen = self.door.seen_change.swap(newest, std::sync::atomic::Ordering::SeqCst);
+        if newest != seen {
+            self.door_changed();
+        }
+        Ok(())
+    }
+
+    /// The event's door picture, loaded on first need.
+    pub async fn event_door(&self, event_id: Uuid) -> Result<Arc<EventDoor>, AppError> {
+        if let Some(d) = self.door.events.read().expect("door cache").get(&event_id) {
+            return Ok(d.clone());
+        }
+        let _loading = self.door.loading.lock().await;
+        if let Some(d) = self.door.events.read().expect("door cache").get(&event_id) {
+            return Ok(d.clone());
+        }
+        let generation = self.door.generation();
+        let door = Arc::new(self.load_door(event_id).await?);
+        let mut events = self.door.events.write().expect("door cache");
+        if self.door.generation() == generation {
+            events.insert(event_id, door.clone());
+        }
+        Ok(door)
+    }
+
+    async fn load_door(&self, event_id: Uuid) -> Result<EventDoor, AppError> {
+        let db = &self.store.db;
+        let e = event::Entity::find_by_id(event_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+        let rows: Vec<(Uuid, Uuid, Option<DateTime<Utc>>)> = badge::Entity::find()
+            .select_only()
+            .column(badge::Column::Id)
+            .column(badge::Column::RegistrationId)
+            .column(badge::Column::RevokedAt)
+            .filter(badge::Column::EventId.eq(event_id))
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let regs: HashMap<Uuid, Uuid> = registration::Entity::find()
+            .select_only()
+            .column(registration::Column::Id)
+            .column(registration::Column::PersonId)
+            .filter(registration::Column::EventId.eq(event_id))
+            .into_tuple::<(Uuid, Uuid)>()
+            .all(db)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .collect();
+        let mut names: HashMap<Uuid, Arc<str>> = HashMap::with_capacity(regs.len());
+        let people: Vec<Uuid> = regs.values().copied().collect();
+        for chunk in people.chunks(5000) {
+            for (id, name) in person::Entity::find()
+                .select_only()
+                .column(person::Column::Id)
+                .column(person::Column::DisplayName)
+                .filter(person::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple::<(Uuid, String)>()
+                .all(db)
+                .await
+                .map_err(internal)?
+            {
+                names.insert(id, name.into());
+            }
+        }
+        let mut badges = HashMap::with_capacity(rows.len());
+        let mut live_badge = HashMap::with_capacity(rows.len());
+        for (id, registration, revoked_at) in rows {
+            let Some(person) = regs.get(&registration).copied() else { continue };
+            if revoked_at.is_none() {
+                live_badge.insert(registration, id);
+            }
+            badges.insert(
+                id,
+                BadgeState {
+                    registration,
+                    person,
+                    name: names.get(&person).cloned().unwrap_or_else(|| Arc::from("")),
+                    revoked: revoked_at.is_some(),
+                },
+            );
+        }
+        let (instructions, alerted) = self.door_precautions(&e).await?;
+        let denied_people = self.denied_people(&e).await?;
+        let last_scan = self.last_scans(event_id).await?;
+        Ok(EventDoor {
+            event: e,
+            badges,
+            live_badge,
+            denied_people,
+            instructions,
+            alerted,
+            last_scan: Mutex::new(last_scan),
+        })
+    }
+
+    /// Door instructions and arrival alerts of the event's open cases, by named person.
+    async fn door_precautions(&self, e: &event::Model) -> Result<(HashMap<Uuid, String>, HashSet<Uuid>), AppError> {
+        let db = &self.store.db;
+        let cases: Vec<Uuid> = case::Entity::find()
+            .select_only()
+            .column(case::Column::Id)
+            .filter(case::Column::EventId.eq(e.id))
+            .filter(case::Column::Status.is_not_in([CaseStatus::Resolved.as_str(), CaseStatus::Closed.as_str()]))
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let named = case_person::Entity::find()
+            .filter(case_person::Column::CaseId.is_in(cases.clone()))
+            .filter(case_person::Column::Role.eq("named"))
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let precautions = precaution::Entity::find()
+            .filter(precaution::Column::CaseId.is_in(cases))
+            .filter(precaution::Column::RemovedAt.is_null())
+            .filter(
+                precaution::Column::Kind
+                    .is_in([PrecautionKind::DoorInstruction.as_str(), PrecautionKind::ArrivalAlert.as_str()]),
+            )
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let mut instructions: HashMap<Uuid, String> = HashMap::new();
+        let mut alerted = HashSet::new();
+        for p in precautions {
+            for n in named.iter().filter(|n| n.case_id == p.case_id) {
+                if p.kind == PrecautionKind::ArrivalAlert.as_str() {
+                    alerted.insert(n.person_id);
+                    continue;
+                }
+                let text: serde_json::Value =
+                    serde_json::from_str(&self.open("precautions", "details_enc", p.id, &p.details_enc)?)
+                        .unwrap_or_default();
+                let text = text["text"].as_str().unwrap_or_default().to_owned();
+                let entry = instructions.entry(n.person_id).or_default();
+                if !entry.is_empty() {
+                    entry.push_str(" · ");
+                }
+                entry.push_str(&text);
+            }
+        }
+        Ok((instructions, alerted))
+    }
+
+    /// The last admitted scan of each badge of the event.
+    async fn last_scans(&self, event_id: Uuid) -> Result<HashMap<Uuid, DateTime<Utc>>, AppError> {
+        use crate::db::entities::scan;
+        let rows: Vec<(Option<Uuid>, Option<DateTime<Utc>>)> = scan::Entity::find()
+            .select_only()
+            .column(scan::Column::BadgeId)
+            .expr(Func::max(Expr::col(scan::Column::ScannedAt)))
+            .filter(scan::Column::EventId.eq(event_id))
+            .filter(scan::Column::Result.ne("deny"))
+            .group_by(scan::Column::BadgeId)
+            .into_tuple()
+            .all(&self.store.db)
+            .await
+            .map_err(internal)?;
+        Ok(rows.into_iter().filter_map(|(b, t)| Some((b?, t?))).collect())
+    }
+
+    /// What a door device needs to decide on its own: everything (`since` absent), or
+    /// what changed after the cursor it holds.
+    pub async fn door_sync(&self, event_id: Uuid, since: Option<i32>) -> Result<DoorSync, AppError> {
+        let door = self.event_door(event_id).await?;
+        let cursor: i32 = door_change::Entity::find()
+            .select_only()
+            .expr(Func::max(Expr::col(door_change::Column::Seq)))
+            .into_tuple::<Option<i32>>()
+            .one(&self.store.db)
+            .await
+            .map_err(internal)?
+            .flatten()
+            .unwrap_or(0);
+        let instructions: HashMap<Uuid, String> = door
+            .badges
+            .iter()
+            .filter(|(_, b)| !b.revoked)
+            .filter_map(|(id, b)| door.instructions.get(&b.person).map(|i| (*id, i.clone())))
+            .collect();
+        let keys = self.public_keys(door.event.organization_id).await?;
+        let denied = match since {
+            Some(since) if since <= cursor && since >= 0 => {
+                let changes = door_change::Entity::find()
+                    .filter(door_change::Column::EventId.eq(event_id))
+                    .filter(door_change::Column::Seq.gt(since))
+                    .all(&self.store.db)
+                    .await
+                    .map_err(internal)?;
+                let mut latest: HashMap<Uuid, Option<DenyReason>> = HashMap::new();
+                for c in changes.into_iter().filter(|c| !c.badge_id.is_nil()) {
+                    latest.insert(c.badge_id, c.reason.as_deref().and_then(DenyReason::parse));
+                }
+                return Ok(DoorSync {
+                    event: event_id,
+                    cursor,
+                    full: false,
+                    keys,
+                    denied: latest.into_iter().collect(),
+                    instructions,
+                });
+            }
+            _ => door
+                .badges
+                .iter()
+                .filter_map(|(id, b)| {
+                    if b.revoked {
+                        Some((*id, Some(DenyReason::Revoked)))
+                    } else {
+                        door.denied_people.get(&b.person).map(|r| (*id, Some(*r)))
+                    }
+                })
+                .collect(),
+        };
+        Ok(DoorSync { event: event_id, cursor, full: true, keys, denied, instructions })
+    }
+
+    /// People denied at this event (expelled, or banned by the organization). Filled by
+    /// enforcement decisions.
+    pub(crate) async fn denied_people(&self, e: &event::Model) -> Result<HashMap<Uuid, DenyReason>, AppError> {
+        self.enforcement_denials(e).await
+    }
+}

@@ -1,0 +1,265 @@
+//! The door page, arrivals, devices, badge sheets: who may use them is decided here.
+
+use super::{ScanInput, ScanSource};
+use crate::db::entities::{badge, event, person, registration, scan};
+use crate::services::authz::Grants;
+use crate::services::cases::local_time;
+use crate::services::{Services, internal};
+use chrono::{DateTime, Timelike, Utc};
+use chrono_tz::Tz;
+use haven_app::api::*;
+use haven_app::domain::Role;
+use haven_app::domain::badge::{ScanAnswer, ScanResult};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+impl Services {
+    /// The event, if the caller works its door (door staff, organizers, admins).
+    async fn door_event(&self, actor: &Actor, slug: &str) -> Result<(event::Model, Uuid), AppError> {
+        let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let grants = Grants::load(&self.store.db, Some(person)).await.map_err(internal)?;
+        match self.event_by_slug(slug).await? {
+            Some(e) if grants.has(Role::Door, &e) || grants.manages(&e) => Ok((e, person)),
+            _ => Err(AppError::NotFound),
+        }
+    }
+
+    pub(crate) async fn my_badges(&self, actor: &Actor) -> Result<Vec<MyBadge>, AppError> {
+        let me = self.signed_in_person(actor).await?;
+        let rows = registration::Entity::find()
+            .filter(registration::Column::PersonId.eq(me.id))
+            .find_also_related(event::Entity)
+            .all(&self.store.db)
+            .await
+            .map_err(internal)?;
+        let mut out = Vec::new();
+        for (r, e) in rows {
+            let Some(e) = e else { continue };
+            if self.live_badge(r.id).await?.is_some() {
+                out.push(MyBadge {
+                    registration: r.id,
+                    event_slug: e.slug,
+                    event_name: e.name,
+                    name: me.display_name.clone(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The token of a registration's live badge, for its holder or the event's managers.
+    pub async fn badge_token_for(&self, actor: &Actor, registration: &str) -> Result<String, AppError> {
+        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let grants = Grants::load(&self.store.db, Some(me)).await.map_err(internal)?;
+        let id = Uuid::parse_str(registration).map_err(|_| AppError::NotFound)?;
+        let r = registration::Entity::find_by_id(id)
+            .one(&self.store.db)
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::NotFound)?;
+        let e = event::Entity::find_by_id(r.event_id)
+            .one(&self.store.db)
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::NotFound)?;
+        if r.person_id != me && !grants.manages(&e) {
+            return Err(AppError::NotFound);
+        }
+        let b = self.live_badge(r.id).await?.ok_or(AppError::NotFound)?;
+        self.badge_token(&b, e.organization_id).await
+    }
+
+    pub(crate) async fn door_view(&self, actor: &Actor, slug: &str) -> Result<DoorView, AppError> {
+        let (e, _) = self.door_event(actor, slug).await?;
+        Ok(DoorView { event_id: e.id, event_slug: e.slug, event_name: e.name })
+    }
+
+    pub(crate) async fn door_scan(
+        self: &Arc<Self>,
+        actor: &Actor,
+        slug: &str,
+        input: ScanInput,
+    ) -> Result<ScanAnswer, AppError> {
+        let (e, person) = self.door_event(actor, slug).await?;
+        self.scan(ScanSource::Staff { person, event: e.id }, input).await
+    }
+
+    pub(crate) async fn door_search(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        query: &str,
+    ) -> Result<Vec<DoorPerson>, AppError> {
+        let (e, _) = self.door_event(actor, slug).await?;
+        let q: String = query.trim().to_lowercase().chars().take(100).collect();
+        if q.chars().count() < 2 {
+            return Ok(Vec::new());
+        }
+        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let rows = registration::Entity::find()
+            .filter(registration::Column::EventId.eq(e.id))
+            .find_also_related(person::Entity)
+            .filter(
+                Expr::expr(Func::lower(Expr::col((person::Entity, person::Column::DisplayName))))
+                    .like(LikeExpr::new(pattern).escape('\\')),
+            )
+            .order_by_asc(person::Column::DisplayName)
+            .limit(20)
+            .all(&self.store.db)
+            .await
+            .map_err(internal)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(r, p)| {
+                Some(DoorPerson { registration: r.id, name: p?.display_name, ticket_ref: r.ticket_ref })
+            })
+            .collect())
+    }
+
+    pub(crate) async fn arrivals(&self, actor: &Actor, slug: &str) -> Result<ArrivalsView, AppError> {
+        let (e, _) = self.managed_event(actor, slug).await?;
+        let tz: Tz = e.time_zone.parse().unwrap_or(Tz::UTC);
+        let db = &self.store.db;
+        let times: Vec<(DateTime<Utc>, String)> = scan::Entity::find()
+            .select_only()
+            .column(scan::Column::ScannedAt)
+            .column(scan::Column::Result)
+            .filter(scan::Column::EventId.eq(e.id))
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let mut per_hour: BTreeMap<DateTime<Tz>, (u32, u32)> = BTreeMap::new();
+        let mut admitted = 0;
+        for (at, result) in times {
+            let local = at.with_timezone(&tz);
+            let hour =
+                local.with_minute(0).and_then(|t| t.with_second(0)).and_then(|t| t.with_nanosecond(0)).unwrap_or(local);
+            let entry = per_hour.entry(hour).or_default();
+            if result == "deny" {
+                entry.1 += 1;
+            } else {
+                entry.0 += 1;
+                admitted += 1;
+            }
+        }
+        let gates: Vec<String> = scan::Entity::find()
+            .select_only()
+            .column(scan::Column::Gate)
+            .filter(scan::Column::EventId.eq(e.id))
+            .distinct()
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let door = self.event_door(e.id).await?;
+        let mut gate_views = Vec::new();
+        for gate in gates {
+            let latest = scan::Entity::find()
+                .filter(scan::Column::EventId.eq(e.id))
+                .filter(scan::Column::Gate.eq(&gate))
+                .order_by_desc(scan::Column::ScannedAt)
+                .limit(5)
+                .all(db)
+                .await
+                .map_err(internal)?;
+            gate_views.push(GateView {
+                gate,
+                latest: latest
+                    .into_iter()
+                    .map(|s| GateScan {
+                        at: local_time(s.scanned_at, &e.time_zone),
+                        result: match s.result.as_str() {
+                            "admit" => ScanResult::Admit,
+                            "alert" => ScanResult::Alert,
+                            _ => ScanResult::Deny,
+                        },
+                        name: s.badge_id.and_then(|b| door.badges.get(&b)).map(|b| b.name.to_string()),
+                    })
+                    .collect(),
+            });
+        }
+        gate_views.sort_by(|a, b| a.gate.cmp(&b.gate));
+        Ok(ArrivalsView {
+            event_name: e.name.clone(),
+            admitted,
+            per_hour: per_hour
+                .into_iter()
+                .map(|(h, (a, d))| HourCount { hour: h.format("%a %H:00").to_string(), admitted: a, denied: d })
+                .collect(),
+            gates: gate_views,
+        })
+    }
+
+    /// Badges to print: all of the event's, or those of the listed registrations.
+    pub(crate) async fn badge_sheet(&self, actor: &Actor, slug: &str, selection: &str) -> Result<BadgeSheet, AppError> {
+        let (e, _) = self.managed_event(actor, slug).await?;
+        let wanted: Vec<Uuid> = selection.split(',').filter_map(|s| Uuid::parse_str(s.trim()).ok()).collect();
+        let mut find = registration::Entity::find()
+            .filter(registration::Column::EventId.eq(e.id))
+            .find_also_related(person::Entity)
+            .order_by_asc(person::Column::DisplayName);
+        if !wanted.is_empty() {
+            find = find.filter(registration::Column::Id.is_in(wanted));
+        }
+        let rows = find.limit(2000).all(&self.store.db).await.map_err(internal)?;
+        let live: std::collections::HashSet<Uuid> = badge::Entity::find()
+            .filter(badge::Column::EventId.eq(e.id))
+            .filter(badge::Column::RevokedAt.is_null())
+            .all(&self.store.db)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|b| b.registration_id)
+            .collect();
+        Ok(BadgeSheet {
+            event_name: e.name,
+            badges: rows
+                .into_iter()
+                .filter(|(r, _)| live.contains(&r.id))
+                .filter_map(|(r, p)| Some(BadgeCard { registration: r.id, name: p?.display_name, role: r.role }))
+                .collect(),
+        })
+    }
+
+    pub(crate) async fn replace_badge(&self, actor: &Actor, slug: &str, registration: &str) -> Result<(), AppError> {
+        let (e, _) = self.managed_event(actor, slug).await?;
+        let id = Uuid::parse_str(registration.trim()).map_err(|_| AppError::NotFound)?;
+        self.replace_badge_of(actor.person_id(), &e, id).await
+    }
+
+    pub(crate) async fn send_event_badges(&self, actor: &Actor, slug: &str) -> Result<u32, AppError> {
+        let (e, _) = self.managed_event(actor, slug).await?;
+        self.issue_missing_badges(&e).await?;
+        Ok(self.send_badges(&e).await? as u32)
+    }
+
+    pub(crate) async fn device_list(&self, actor: &Actor, slug: &str) -> Result<Vec<DeviceView>, AppError> {
+        let (e, _) = self.managed_event(actor, slug).await?;
+        Ok(self
+            .devices(&e)
+            .await?
+            .into_iter()
+            .map(|d| DeviceView {
+                id: d.id,
+                name: d.name,
+                added: local_time(d.created_at, &e.time_zone),
+                revoked: d.revoked_at.is_some(),
+            })
+            .collect())
+    }
+
+    pub(crate) async fn add_event_device(&self, actor: &Actor, slug: &str, name: &str) -> Result<String, AppError> {
+        let (e, _) = self.managed_event(actor, slug).await?;
+        Ok(self.add_device(actor.person_id(), &e, name).await?.1)
+    }
+
+    pub(crate) async fn revoke_event_device(&self, actor: &Actor, slug: &str, device: &str) -> Result<(), AppError> {
+        let (e, _) = self.managed_event(actor, slug).await?;
+        let id = Uuid::parse_str(device.trim()).map_err(|_| AppError::NotFound)?;
+        self.revoke_device(actor.person_id(), &e, id).await
+    }
+}

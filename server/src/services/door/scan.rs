@@ -1,0 +1,294 @@
+//! Answering scans, and recording them durably in batches.
+
+use super::EventDoor;
+use crate::crypto::hash_token;
+use crate::db::Store;
+use crate::db::entities::scan;
+use crate::services::{Services, internal};
+use chrono::{DateTime, Duration, Utc};
+use haven_app::api::AppError;
+use haven_app::domain::badge::{BadgeToken, DenyReason, ScanAnswer, ScanResult};
+use sea_orm::{ActiveValue::Set, DbErr, EntityTrait};
+use std::sync::Arc;
+use tokio::sync::{OnceCell, mpsc, oneshot};
+use uuid::Uuid;
+
+/// Who is scanning, for which event.
+#[derive(Debug, Clone, Copy)]
+pub enum ScanSource {
+    /// A door device with its own token, bound to one event.
+    Device { device: Uuid, event: Uuid },
+    /// Door staff signed in on the door page.
+    Staff { person: Uuid, event: Uuid },
+}
+
+impl ScanSource {
+    pub fn event(&self) -> Uuid {
+        match self {
+            ScanSource::Device { event, .. } | ScanSource::Staff { event, .. } => *event,
+        }
+    }
+}
+
+/// One scan as sent: the text read from the badge (or `registration:<id>` for a name
+/// check-in), the client's id for it, the gate, and when it happened (offline scans).
+#[derive(Debug, Clone)]
+pub struct ScanInput {
+    pub text: String,
+    pub scan_id: Uuid,
+    pub gate: String,
+    pub scanned_at: Option<DateTime<Utc>>,
+}
+
+/// Scans being answered, by client id, each with its (token hash, answer) once known.
+pub type InflightScans = std::sync::Mutex<std::collections::HashMap<Uuid, Arc<OnceCell<(String, ScanAnswer)>>>>;
+
+type Pending = (scan::ActiveModel, oneshot::Sender<Result<bool, String>>);
+
+/// Writes scans in batches: whatever arrives while a transaction commits goes into the
+/// next one, so each scan is answered only after it is committed, and a busy door costs
+/// a few commits a second, not one per scan.
+#[derive(Clone)]
+pub struct ScanWriter {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl ScanWriter {
+    pub fn start(store: Store) -> ScanWriter {
+        let (tx, mut rx) = mpsc::channel::<Pending>(8192);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < 512 {
+                    match rx.try_recv() {
+                        Ok(more) => batch.push(more),
+                        Err(_) => break,
+                    }
+                }
+                let (rows, waiting): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                match write(&store, rows).await {
+                    Ok(inserted) => {
+                        for (done, fresh) in waiting.into_iter().zip(inserted) {
+                            let _ = done.send(Ok(fresh));
+                        }
+                    }
+                    Err(e) => {
+                        let text = e.to_string();
+                        for done in waiting {
+                            let _ = done.send(Err(text.clone()));
+                        }
+                    }
+                }
+            }
+        });
+        ScanWriter { tx }
+    }
+
+    /// Records a scan; `Ok(false)` when a scan with the same id was already recorded.
+    pub async fn record(&self, model: scan::ActiveModel) -> Result<bool, AppError> {
+        let (done, answer) = oneshot::channel();
+        self.tx.send((model, done)).await.map_err(|_| AppError::Internal)?;
+        answer.await.map_err(|_| AppError::Internal)?.map_err(|e| {
+            tracing::error!(error = %e, "recording scans failed");
+            AppError::Internal
+        })
+    }
+}
+
+/// One transaction for the batch; rows whose id exists already are skipped (a scan sent
+/// twice, perhaps to two instances) and reported as not inserted.
+async fn write(store: &Store, rows: Vec<scan::ActiveModel>) -> Result<Vec<bool>, DbErr> {
+    use sea_orm::sea_query::OnConflict;
+    use sea_orm::{ConnectionTrait, QueryTrait};
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id.clone().unwrap()).collect();
+    let tx = store.write().await?;
+    let mut fresh = std::collections::HashSet::with_capacity(ids.len());
+    // One statement per chunk (13 values a row stays far below SQLite's variable limit).
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(500).collect();
+        let mut insert = scan::Entity::insert_many(chunk)
+            .on_conflict(OnConflict::column(scan::Column::Id).do_nothing().to_owned())
+            .into_query();
+        insert.returning_col(scan::Column::Id);
+        for row in tx.query_all(&insert).await? {
+            fresh.insert(row.try_get::<Uuid>("", "id")?);
+        }
+    }
+    tx.commit().await?;
+    Ok(ids.iter().map(|id| fresh.contains(id)).collect())
+}
+
+/// How a recorded scan reads back.
+fn answer_of(row: &scan::Model, door: &EventDoor, services: &Services) -> ScanAnswer {
+    let result = match row.result.as_str() {
+        "admit" => ScanResult::Admit,
+        "alert" => ScanResult::Alert,
+        _ => ScanResult::Deny,
+    };
+    let name = row.badge_id.and_then(|b| door.badges.get(&b)).map(|b| b.name.to_string());
+    ScanAnswer {
+        result,
+        reason: row.reason.as_deref().and_then(DenyReason::parse),
+        name: if matches!(row.reason.as_deref(), Some("invalid" | "unknown" | "wrong_event")) { None } else { name },
+        instruction: row
+            .instruction_enc
+            .as_ref()
+            .and_then(|s| services.open("scans", "instruction_enc", row.id, s).ok()),
+        previous_scan_at: row.previous_scan_at,
+    }
+}
+
+impl Services {
+    /// Answers a scan and records it. The same `scan_id` again returns the first answer
+    /// and records nothing; with a different badge it is refused.
+    pub async fn scan(self: &Arc<Self>, source: ScanSource, input: ScanInput) -> Result<ScanAnswer, AppError> {
+        let gate: String = input.gate.trim().chars().filter(|c| !c.is_control()).take(50).collect();
+        let gate = if gate.is_empty() { "main".to_owned() } else { gate };
+        let now = self.clock.now();
+        let scanned_at = input.scanned_at.unwrap_or(now);
+        if scanned_at > now + Duration::minutes(5) {
+            return Err(AppError::invalid("scanned_at", "is in the future; check the device's clock"));
+        }
+        let token_hash = hash_token(input.text.trim());
+        let cell = {
+            let mut inflight = self.scans_inflight.lock().expect("inflight scans");
+            inflight.entry(input.scan_id).or_insert_with(|| Arc::new(OnceCell::new())).clone()
+        };
+        let outcome =
+            cell.get_or_try_init(|| self.first_scan(source, &input, &gate, scanned_at, &token_hash)).await.cloned();
+        self.scans_inflight.lock().expect("inflight scans").remove(&input.scan_id);
+        let (recorded_hash, answer) = outcome?;
+        if recorded_hash != token_hash {
+            // The id was used for another badge: this is not that scan.
+            return Ok(ScanAnswer::deny(DenyReason::Invalid));
+        }
+        Ok(answer)
+    }
+
+    async fn first_scan(
+        self: &Arc<Self>,
+        source: ScanSource,
+        input: &ScanInput,
+        gate: &str,
+        scanned_at: DateTime<Utc>,
+        token_hash: &str,
+    ) -> Result<(String, ScanAnswer), AppError> {
+        let door = self.event_door(source.event()).await?;
+        // Decided as if new; if the id turns out to be recorded already (sent again after
+        // an answer was lost), the recorded answer is returned instead.
+        let (answer, badge, person) = self.decide(&door, input.text.trim()).await?;
+        let instruction = answer
+            .instruction
+            .as_ref()
+            .map(|i| self.keys.seal_str(&format!("scans.instruction_enc:{}", input.scan_id), i));
+        let (device, staff) = match source {
+            ScanSource::Device { device, .. } => (Some(device), None),
+            ScanSource::Staff { person, .. } => (None, Some(person)),
+        };
+        let inserted = self
+            .scan_writer
+            .record(scan::ActiveModel {
+                id: Set(input.scan_id),
+                event_id: Set(source.event()),
+                device_id: Set(device),
+                staff_id: Set(staff),
+                badge_id: Set(badge),
+                token_hash: Set(token_hash.to_owned()),
+                gate: Set(gate.to_owned()),
+                scanned_at: Set(scanned_at),
+                received_at: Set(self.clock.now()),
+                result: Set(match answer.result {
+                    ScanResult::Admit => "admit",
+                    ScanResult::Alert => "alert",
+                    ScanResult::Deny => "deny",
+                }
+                .to_owned()),
+                reason: Set(answer.reason.map(|r| r.as_str().to_owned())),
+                previous_scan_at: Set(answer.previous_scan_at),
+                instruction_enc: Set(instruction),
+            })
+            .await?;
+        if !inserted {
+            let row = scan::Entity::find_by_id(input.scan_id)
+                .one(&self.store.db)
+                .await
+                .map_err(internal)?
+                .ok_or(AppError::Internal)?;
+            return Ok((row.token_hash.clone(), answer_of(&row, &door, self)));
+        }
+        if let Some(badge) = badge.filter(|_| answer.result != ScanResult::Deny) {
+            let mut last = door.last_scan.lock().expect("last scans");
+            if last.get(&badge).is_none_or(|p| *p < scanned_at) {
+                last.insert(badge, scanned_at);
+            }
+        }
+        let _ = self.live.send(Uuid::nil());
+        if let Some(person) = person.filter(|p| answer.result != ScanResult::Deny && door.alerted.contains(p)) {
+            // Tell whoever must be told, without holding up the door.
+            let services = self.clone();
+            let (event, gate) = (door.event.clone(), gate.to_owned());
+            tokio::spawn(async move {
+                if let Err(e) = services.arrival(&event, person, &gate).await {
+                    tracing::error!(error = %e, "arrival alert failed");
+                }
+            });
+        }
+        Ok((token_hash.to_owned(), answer))
+    }
+
+    /// The verdict for a scan; also the badge and person when the badge is genuine.
+    async fn decide(&self, door: &EventDoor, text: &str) -> Result<(ScanAnswer, Option<Uuid>, Option<Uuid>), AppError> {
+        let badge_id = if let Some(registration) = text.strip_prefix("registration:") {
+            // A name check-in by door staff: the registration's live badge.
+            let Some(b) = Uuid::parse_str(registration).ok().and_then(|r| door.live_badge.get(&r).copied()) else {
+                return Ok((ScanAnswer::deny(DenyReason::Unknown), None, None));
+            };
+            b
+        } else {
+            let Some(token) = BadgeToken::parse(text) else {
+                return Ok((ScanAnswer::deny(DenyReason::Invalid), None, None));
+            };
+            let key = self.verifying_key(token.claims.key_id).await?;
+            let Some(key) = key.filter(|k| !k.retired && k.organization == door.event.organization_id) else {
+                return Ok((ScanAnswer::deny(DenyReason::Invalid), None, None));
+            };
+            if !token.verify(&key.verifying) {
+                return Ok((ScanAnswer::deny(DenyReason::Invalid), None, None));
+            }
+            if token.claims.event != door.event.id {
+                return Ok((ScanAnswer::deny(DenyReason::WrongEvent), None, None));
+            }
+            token.claims.badge
+        };
+        let Some(b) = door.badges.get(&badge_id) else {
+            return Ok((ScanAnswer::deny(DenyReason::Unknown), None, None));
+        };
+        let named = |mut a: ScanAnswer| {
+            a.name = Some(b.name.to_string());
+            a
+        };
+        if b.revoked {
+            return Ok((named(ScanAnswer::deny(DenyReason::Revoked)), Some(badge_id), Some(b.person)));
+        }
+        if let Some(reason) = door.denied_people.get(&b.person) {
+            return Ok((named(ScanAnswer::deny(*reason)), Some(badge_id), Some(b.person)));
+        }
+        let instruction = door.instructions.get(&b.person).cloned();
+        let result = if instruction.is_some() || door.alerted.contains(&b.person) {
+            ScanResult::Alert
+        } else {
+            ScanResult::Admit
+        };
+        let previous = door.last_scan.lock().expect("last scans").get(&badge_id).copied();
+        let answer = ScanAnswer {
+            result,
+            reason: None,
+            name: Some(b.name.to_string()),
+            instruction: instruction
+                .or_else(|| (result == ScanResult::Alert).then(|| "Admit; staff are being told.".to_owned())),
+            previous_scan_at: previous,
+        };
+        Ok((answer, Some(badge_id), Some(b.person)))
+    }
+}
