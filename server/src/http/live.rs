@@ -63,7 +63,11 @@ pub async fn notifications(State(state): State<AppState>, Extension(actor): Exte
                     }
                 }
             });
-            let _ = woken.await;
+            // A page that went away ends the loop, even when nothing is being sent to it.
+            tokio::select! {
+                _ = woken => {}
+                () = tx.closed() => return,
+            }
         }
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
