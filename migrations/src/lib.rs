@@ -8,6 +8,7 @@ mod m20261125_000002_identity;
 mod m20261126_000003_cases;
 mod m20261126_000004_plans;
 mod m20261126_000005_badges;
+mod m20261126_000006_enforcement;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_cases::Migration),
             Box::new(m20261126_000004_plans::Migration),
             Box::new(m20261126_000005_badges::Migration),
+            Box::new(m20261126_000006_enforcement::Migration),
         ]
     }
 }

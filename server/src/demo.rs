@@ -4,12 +4,14 @@
 
 use crate::clock::Clock;
 use crate::db::Store;
-use crate::db::entities::{badge, case, event, organization, person, registration, staff_role};
+use crate::db::entities::{badge, case, decision, event, organization, person, registration, staff_role};
 use crate::services::Services;
+use crate::services::enforcement::NewDecision;
 use chrono::{Duration, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use haven_app::api::{Actor, ActorSession};
 use haven_app::domain::ConcernForm;
+use haven_app::domain::{DecisionKind, Terms};
 use haven_app::domain::{EmailAddress, Role};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use std::fmt;
@@ -119,8 +121,14 @@ const LOST_BADGE: &str = "margaret.moreau@example.org";
 const ALERTED: &str = "ken.okafor@example.org";
 const ADMITTED: &str = "ada.lovelace@example.org";
 
-/// Margaret lost her badge: it was replaced, so her first one is revoked (once).
+const EXPELLED: &str = "tim.moreau@example.org";
+const BANNED: &str = "donald.moreau@example.org";
+
+/// Margaret lost her badge: it was replaced, so her first one is revoked. Tim was expelled
+/// from HavenConf; Donald is banned by the organization for a year. Each once.
 async fn seed_door(services: &Services) -> Result<(), DbErr> {
+    seed_decision(services, EXPELLED, DecisionKind::Expulsion, "Demo: harassment at the welcome evening.").await?;
+    seed_decision(services, BANNED, DecisionKind::TemporaryBan, "Demo: repeated violations at earlier events.").await?;
     let Some((e, registration)) = demo_registration(services, LOST_BADGE).await? else { return Ok(()) };
     let replaced = badge::Entity::find()
         .filter(badge::Column::RegistrationId.eq(registration))
@@ -133,6 +141,48 @@ async fn seed_door(services: &Services) -> Result<(), DbErr> {
             .await
             .map_err(|_| DbErr::Custom("the demo could not replace a badge".into()))?;
     }
+    Ok(())
+}
+
+async fn seed_decision(services: &Services, email: &str, kind: DecisionKind, reasons: &str) -> Result<(), DbErr> {
+    let Some((e, _)) = demo_registration(services, email).await? else { return Ok(()) };
+    let person = person_with(services, email).await?;
+    let exists =
+        decision::Entity::find().filter(decision::Column::PersonId.eq(person)).count(&services.store.db).await?;
+    if exists > 0 {
+        return Ok(());
+    }
+    let admin = person_with(services, "admin@example.org").await?;
+    let now = services.clock.now();
+    let terms = Terms {
+        kind,
+        starts_at: kind.is_ban().then_some(now),
+        ends_at: (kind == DecisionKind::TemporaryBan).then(|| now + Duration::days(365)),
+        role: None,
+        details: Default::default(),
+        reasons: reasons.to_owned(),
+    };
+    let fail = |_| DbErr::Custom("the demo could not record a decision".into());
+    let tx = services.store.write().await?;
+    services
+        .insert_decision(
+            &tx,
+            now,
+            NewDecision {
+                event: &e,
+                person,
+                terms: &terms,
+                decided_by: admin,
+                proposal: None,
+                cases: Vec::new(),
+                supersedes: None,
+                appeal: None,
+            },
+        )
+        .await
+        .map_err(fail)?;
+    tx.commit().await?;
+    services.after_decision();
     Ok(())
 }
 
@@ -154,9 +204,13 @@ async fn demo_registration(services: &Services, email: &str) -> Result<Option<(e
 /// The revoked one is Margaret's first badge; the others are current badges.
 pub async fn door_examples(services: &Services) -> Result<Vec<(&'static str, String, String)>, DbErr> {
     let mut out = Vec::new();
-    for (answer, email, revoked) in
-        [("admit", ADMITTED, false), ("alert", ALERTED, false), ("deny/revoked", LOST_BADGE, true)]
-    {
+    for (answer, email, revoked) in [
+        ("admit", ADMITTED, false),
+        ("alert", ALERTED, false),
+        ("deny/expelled", EXPELLED, false),
+        ("deny/banned", BANNED, false),
+        ("deny/revoked", LOST_BADGE, true),
+    ] {
         let Some((e, registration)) = demo_registration(services, email).await? else { continue };
         let found = badge::Entity::find()
             .filter(badge::Column::RegistrationId.eq(registration))
@@ -240,6 +294,7 @@ async fn seed_base(store: &Store, clock: &dyn Clock, if_empty: bool) -> Result<S
                     email: Set(Some(email)),
                     email_normalized: Set(Some(normalized)),
                     created_at: Set(now),
+                    phone: Set(None),
                 }
                 .insert(&*tx)
                 .await?
@@ -261,6 +316,8 @@ async fn seed_base(store: &Store, clock: &dyn Clock, if_empty: bool) -> Result<S
                 role: Set(None),
                 status: Set("active".to_owned()),
                 created_at: Set(now),
+                refund_forfeited_at: Set(None),
+                forfeited_by: Set(None),
             }
             .insert(&*tx)
             .await?;
@@ -282,6 +339,7 @@ async fn seed_base(store: &Store, clock: &dyn Clock, if_empty: bool) -> Result<S
                     email: Set(Some((*email).to_owned())),
                     email_normalized: Set(Some(address.normalized())),
                     created_at: Set(now),
+                    phone: Set(None),
                 }
                 .insert(&*tx)
                 .await?

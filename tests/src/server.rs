@@ -308,6 +308,40 @@ impl TestServer {
         reqwest::Client::builder().default_headers(headers).redirect(reqwest::redirect::Policy::none()).build().unwrap()
     }
 
+    /// The current badge token of this person's registration for the event `slug`.
+    pub async fn badge_token(&self, slug: &str, email: &str) -> String {
+        use haven_server::db::entities::{event, registration};
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let e = event::Entity::find().filter(event::Column::Slug.eq(slug)).one(&self.db).await.unwrap().unwrap();
+        let person = self.person_id(email).await;
+        let r = registration::Entity::find()
+            .filter(registration::Column::EventId.eq(e.id))
+            .filter(registration::Column::PersonId.eq(person))
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{email} is not registered for {slug}"));
+        let b = self.services.live_badge(r.id).await.unwrap().expect("a live badge");
+        self.services.badge_token(&b, e.organization_id).await.unwrap()
+    }
+
+    /// A new door device for the event `slug`; its bearer token.
+    pub async fn device_token(&self, slug: &str) -> String {
+        use haven_server::db::entities::event;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let e = event::Entity::find().filter(event::Column::Slug.eq(slug)).one(&self.db).await.unwrap().unwrap();
+        self.services.add_device(None, &e, "test scanner").await.unwrap().1
+    }
+
+    /// Scans a token as a door device at gate North; the answer (status 200 asserted).
+    pub async fn scan(&self, device: &str, token: &str) -> serde_json::Value {
+        let body = serde_json::json!({"token": token, "scan_id": uuid::Uuid::new_v4(), "gate": "North"});
+        let res = reqwest::Client::new().post(self.url("/api/v1/scans")).bearer_auth(device).json(&body).send().await;
+        let res = res.expect("scan request");
+        assert_eq!(res.status().as_u16(), 200, "a scan is always answered");
+        res.json().await.expect("a JSON answer")
+    }
+
     /// Stops serving (the database stays until the server is dropped).
     pub async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {

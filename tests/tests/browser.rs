@@ -140,19 +140,7 @@ async fn a_responder_plans_an_escort_and_the_escort_acknowledges_it_in_chromium(
 }
 
 async fn door_token(server: &TestServer, email: &str) -> String {
-    use haven_server::db::entities::{event, registration};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let e = event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap().unwrap();
-    let person = server.person_id(email).await;
-    let r = registration::Entity::find()
-        .filter(registration::Column::EventId.eq(e.id))
-        .filter(registration::Column::PersonId.eq(person))
-        .one(&server.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let b = server.services.live_badge(r.id).await.unwrap().unwrap();
-    server.services.badge_token(&b, e.organization_id).await.unwrap()
+    server.badge_token("havenconf", email).await
 }
 
 /// Replaces a registration's badge and returns the old (now revoked) token.
@@ -236,13 +224,7 @@ async fn an_organizer_prints_a_selection_replaces_a_badge_and_sees_arrivals_live
     server.seed_demo().await;
     let ada_before = door_token(&server, "ada.lovelace@example.org").await;
     let arriving = door_token(&server, "grace.okafor@example.org").await;
-    let device = {
-        use haven_server::db::entities::event;
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        let e =
-            event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap().unwrap();
-        server.services.add_device(None, &e, "harbour scanner").await.unwrap().1
-    };
+    let device = server.device_token("havenconf").await;
 
     let out = browser::run_script(
         "badges-organizer.mjs",
@@ -258,22 +240,67 @@ async fn an_organizer_prints_a_selection_replaces_a_badge_and_sees_arrivals_live
     assert!(out.contains("ok: an organizer prints, replaces and watches arrivals"), "{out}");
 
     // The replaced badge no longer opens the door; the new one does.
-    let scan = |token: String| {
-        let (url, device) = (server.url("/api/v1/scans"), device.clone());
-        async move {
-            let body = serde_json::json!({"token": token, "scan_id": uuid::Uuid::new_v4(), "gate": "North"});
-            let res = reqwest::Client::new().post(url).bearer_auth(device).json(&body).send().await.unwrap();
-            res.json::<serde_json::Value>().await.unwrap()
-        }
-    };
-    let old = scan(ada_before.clone()).await;
+    let old = server.scan(&device, &ada_before).await;
     assert_eq!((old["result"].as_str(), old["reason"].as_str()), (Some("deny"), Some("revoked")), "{old}");
     let ada_now = door_token(&server, "ada.lovelace@example.org").await;
     assert_ne!(ada_now, ada_before);
-    assert_eq!(scan(ada_now).await["result"], "admit");
+    assert_eq!(server.scan(&device, &ada_now).await["result"], "admit");
     // "E-mail every badge" queued one message per registrant with a badge, delivered by SMTP.
     let mail = sink
         .wait_for(Duration::from_secs(20), |m| m.to[0] == "grace.okafor@example.org" && m.subject.contains("badge"))
         .await;
     assert!(mail.attachments.iter().any(|a| a.1 == "image/png"), "the badge travels as a PNG");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_decision_is_appealed_through_the_emailed_link_and_decided_finally_in_chromium() {
+    let sink = MailSink::start().await;
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
+    server.seed_demo().await;
+    let reference = {
+        use haven_server::db::entities::{case, case_person};
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let ken = server.person_id("ken.okafor@example.org").await;
+        let link = case_person::Entity::find()
+            .filter(case_person::Column::PersonId.eq(ken))
+            .one(&server.db)
+            .await
+            .unwrap()
+            .unwrap();
+        case::Entity::find_by_id(link.case_id).one(&server.db).await.unwrap().unwrap().reference
+    };
+    let link_file = std::env::temp_dir().join(format!("haven-appeal-{}", uuid::Uuid::new_v4().simple()));
+    let script = browser::spawn_script(
+        "decision-appeal.mjs",
+        &server.base_url,
+        &[
+            ("REFERENCE", reference),
+            ("RESPONDER_COOKIE", server.session_cookie("responder@example.org").await),
+            ("ORGANIZER_COOKIE", server.session_cookie("organizer@example.org").await),
+            ("ADMIN_COOKIE", server.session_cookie("admin@example.org").await),
+            ("KEN_COOKIE", server.session_cookie("ken.okafor@example.org").await),
+            ("LINK_FILE", link_file.display().to_string()),
+        ],
+    );
+    // The notice arrives over SMTP; its link goes to the "person" in the browser.
+    let notice = sink
+        .wait_for(Duration::from_secs(60), |m| {
+            m.to[0] == "ken.okafor@example.org" && m.subject.starts_with("A decision about you")
+        })
+        .await;
+    let link = notice.text.lines().find(|l| l.contains("/appeal/")).expect("the appeal link").trim().to_owned();
+    std::fs::write(&link_file, &link).unwrap();
+    let out = browser::finish("decision-appeal.mjs", script).await;
+    assert!(out.contains("ok: a decision is appealed through the notice and decided finally"), "{out}");
+
+    // Lifted: Ken is admitted again (with his case's door instruction), and told so.
+    let device = server.device_token("havenconf").await;
+    let token = server.badge_token("havenconf", "ken.okafor@example.org").await;
+    assert_eq!(server.scan(&device, &token).await["result"], "alert");
+    let outcome = sink
+        .wait_for(Duration::from_secs(20), |m| {
+            m.to[0] == "ken.okafor@example.org" && m.text.contains("your appeal has been decided")
+        })
+        .await;
+    assert!(outcome.text.contains("final"), "{}", outcome.text);
 }

@@ -5,6 +5,7 @@ mod browser;
 mod cases;
 mod cli;
 mod door;
+mod enforcement;
 mod http_basics;
 mod identity;
 mod manage;

@@ -167,6 +167,50 @@ pub trait Backend: Send + Sync + 'static {
     async fn devices(&self, actor: &Actor, slug: String) -> Result<Vec<DeviceView>, AppError>;
     async fn add_device(&self, actor: &Actor, slug: String, name: String) -> Result<String, AppError>;
     async fn revoke_device(&self, actor: &Actor, slug: String, device: String) -> Result<(), AppError>;
+
+    // Enforcement and appeals.
+    async fn case_decisions(&self, actor: &Actor, reference: String) -> Result<CaseDecisions, AppError>;
+    async fn propose_decision(
+        &self,
+        actor: &Actor,
+        reference: String,
+        input: crate::domain::DecisionInput,
+    ) -> Result<(), AppError>;
+    async fn decide_home(&self, actor: &Actor) -> Result<DecideHome, AppError>;
+    async fn record_decision(
+        &self,
+        actor: &Actor,
+        proposal: String,
+        input: crate::domain::DecisionInput,
+    ) -> Result<(), AppError>;
+    async fn decline_proposal(&self, actor: &Actor, proposal: String) -> Result<(), AppError>;
+    async fn correct_decision(
+        &self,
+        actor: &Actor,
+        decision: String,
+        input: crate::domain::DecisionInput,
+    ) -> Result<(), AppError>;
+    async fn event_outcomes(&self, actor: &Actor, slug: String) -> Result<OutcomesView, AppError>;
+    async fn my_decisions(&self, actor: &Actor) -> Result<Vec<MyDecision>, AppError>;
+    async fn appeal_decision(&self, actor: &Actor, decision: String, text: String) -> Result<(), AppError>;
+    async fn appeal_link(&self, actor: &Actor, token: String) -> Result<AppealLinkView, AppError>;
+    async fn appeal_by_link(&self, actor: &Actor, token: String, text: String) -> Result<(), AppError>;
+    async fn decide_appeal(
+        &self,
+        actor: &Actor,
+        appeal: String,
+        outcome: String,
+        input: crate::domain::DecisionInput,
+    ) -> Result<(), AppError>;
+    async fn evasion_flags(&self, actor: &Actor) -> Result<Vec<EvasionFlagView>, AppError>;
+    async fn resolve_flag(&self, actor: &Actor, flag: String, action: String) -> Result<(), AppError>;
+    async fn transparency_report(
+        &self,
+        actor: &Actor,
+        organization: String,
+        from: String,
+        to: String,
+    ) -> Result<TransparencyReport, AppError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

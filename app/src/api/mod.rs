@@ -9,6 +9,7 @@
 pub mod account;
 pub mod cases;
 pub mod door;
+pub mod enforcement;
 pub mod error;
 pub mod manage;
 pub mod plans;
@@ -21,6 +22,7 @@ pub mod backend;
 pub use account::*;
 pub use cases::*;
 pub use door::*;
+pub use enforcement::*;
 pub use error::AppError;
 pub use manage::*;
 pub use plans::*;

@@ -546,3 +546,144 @@ pub struct BadgeCard {
     pub name: String,
     pub role: Option<String>,
 }
+
+/// A decision as staff see it (the team of its case, and deciders).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionView {
+    pub id: uuid::Uuid,
+    pub person: String,
+    pub event_name: String,
+    pub kind: crate::domain::DecisionKind,
+    /// "Temporary ban", with the period or role and so on, in words.
+    pub summary: String,
+    pub decided_by: String,
+    pub decided: String,
+    pub reasons: String,
+    /// The cases it rests on (references; only for those who may see them).
+    pub cases: Vec<String>,
+    /// Replaced by a correction or an appeal's outcome.
+    pub superseded: bool,
+    /// Made by deciding an appeal: final.
+    pub from_appeal: bool,
+    pub appeal: Option<AppealView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppealView {
+    pub id: uuid::Uuid,
+    pub filed: String,
+    pub text: String,
+    /// "The decision stands" and so on; `None` while open.
+    pub outcome: Option<String>,
+}
+
+/// A responder's proposal, waiting for a decider (or already settled).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalView {
+    pub id: uuid::Uuid,
+    pub case: String,
+    pub event_name: String,
+    pub person: String,
+    pub person_id: uuid::Uuid,
+    pub summary: String,
+    pub proposed_by: String,
+    pub proposed: String,
+    /// The proposal's form, to start the decider's form from.
+    pub input: crate::domain::DecisionInput,
+    /// `open`, `recorded` or `declined`.
+    pub status: String,
+    /// The event's time zone (the form's times are in it).
+    pub time_zone: String,
+}
+
+/// The decisions panel of a case, for its team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseDecisions {
+    /// Whom a decision may be about: the people linked to the case.
+    pub people: Vec<PersonRef>,
+    pub proposals: Vec<ProposalView>,
+    pub decisions: Vec<DecisionView>,
+    pub time_zone: String,
+}
+
+/// What waits for a decider: proposals, appeals, and recent decisions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecideHome {
+    pub proposals: Vec<ProposalView>,
+    pub appeals: Vec<AppealToDecide>,
+    pub recent: Vec<DecisionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppealToDecide {
+    pub appeal: AppealView,
+    pub decision: DecisionView,
+    /// Why this decider may not decide it (they took part), if so.
+    pub not_you: Option<String>,
+    pub time_zone: String,
+}
+
+/// A decision as the person it is about sees it: never who reported, never a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyDecision {
+    pub id: uuid::Uuid,
+    pub organization: String,
+    pub event_name: String,
+    pub summary: String,
+    pub decided: String,
+    /// Until when an appeal is accepted, in words; `None` when it cannot be appealed.
+    pub appeal_until: Option<String>,
+    pub can_appeal: bool,
+    pub appeal: Option<AppealView>,
+    /// The outcome of an appeal: no further appeal.
+    pub is_final: bool,
+    pub superseded: bool,
+}
+
+/// Who is expelled from an event or banned by its organization, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomesView {
+    pub event_name: String,
+    pub rows: Vec<OutcomeRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeRow {
+    pub name: String,
+    pub email: Option<String>,
+    pub measure: String,
+    pub since: String,
+}
+
+/// A registration that may be a banned person under another name or address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvasionFlagView {
+    pub id: uuid::Uuid,
+    pub event_name: String,
+    pub registrant: PersonRef,
+    pub banned: PersonRef,
+    pub ban: String,
+    pub why: Vec<String>,
+    pub flagged: String,
+}
+
+/// The organization's transparency report for a period: counts only, small ones hidden.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransparencyReport {
+    pub organization: String,
+    pub from: String,
+    pub to: String,
+    pub sections: Vec<ReportSection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportSection {
+    pub title: String,
+    pub rows: Vec<(String, String)>,
+}
+
+/// An appeal page reached by the link in a notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppealLinkView {
+    pub decision: MyDecision,
+}

@@ -165,20 +165,61 @@ impl ScanAnswer {
     }
 }
 
+/// Why a badge is refused, and when (a ban may start or end later; `None` is open-ended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Denial {
+    pub reason: DenyReason,
+    #[serde(default)]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Denial {
+    pub fn always(reason: DenyReason) -> Denial {
+        Denial { reason, from: None, until: None }
+    }
+
+    pub fn applies(&self, at: DateTime<Utc>) -> bool {
+        self.from.is_none_or(|f| f <= at) && self.until.is_none_or(|u| at < u)
+    }
+
+    /// Of several denials, the one a door should hold: one in force at `at` (an
+    /// expulsion before a ban), else the next to begin, else none.
+    pub fn pick(denials: &[Denial], at: DateTime<Utc>) -> Option<Denial> {
+        let rank = |d: &Denial| match d.reason {
+            DenyReason::Revoked => 0,
+            DenyReason::Expelled => 1,
+            _ => 2,
+        };
+        let mut active: Vec<&Denial> = denials.iter().filter(|d| d.applies(at)).collect();
+        active.sort_by_key(|d| (rank(d), std::cmp::Reverse(d.until.map(|u| u.timestamp()).unwrap_or(i64::MAX))));
+        if let Some(d) = active.first() {
+            return Some(**d);
+        }
+        denials.iter().filter(|d| d.from.is_some_and(|f| f > at)).min_by_key(|d| d.from).copied()
+    }
+}
+
 /// What a door device keeps to decide on its own: the organization's public keys, the
-/// badges denied at this event and why, and door instructions.
+/// badges denied at this event, why and when, and door instructions.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DoorList {
     pub event: Uuid,
     /// Key id → 32-byte public key, base64url.
     pub keys: HashMap<u32, String>,
-    pub denied: HashMap<Uuid, DenyReason>,
+    pub denied: HashMap<Uuid, Denial>,
     pub instructions: HashMap<Uuid, String>,
 }
 
 /// The offline verdict: signature, event, and the synced lists. Names and earlier scans
 /// are not known offline.
-pub fn offline_verdict(text: &str, list: &DoorList, keys: &HashMap<u32, VerifyingKey>) -> ScanAnswer {
+pub fn offline_verdict(
+    text: &str,
+    list: &DoorList,
+    keys: &HashMap<u32, VerifyingKey>,
+    now: DateTime<Utc>,
+) -> ScanAnswer {
     let Some(token) = BadgeToken::parse(text) else {
         return ScanAnswer::deny(DenyReason::Invalid);
     };
@@ -191,8 +232,8 @@ pub fn offline_verdict(text: &str, list: &DoorList, keys: &HashMap<u32, Verifyin
     if token.claims.event != list.event {
         return ScanAnswer::deny(DenyReason::WrongEvent);
     }
-    if let Some(reason) = list.denied.get(&token.claims.badge) {
-        return ScanAnswer::deny(*reason);
+    if let Some(d) = list.denied.get(&token.claims.badge).filter(|d| d.applies(now)) {
+        return ScanAnswer::deny(d.reason);
     }
     match list.instructions.get(&token.claims.badge) {
         Some(i) => ScanAnswer {
@@ -275,31 +316,51 @@ mod tests {
 
     #[test]
     fn the_offline_verdict_follows_signature_event_and_lists() {
+        let now = Utc::now();
         let (event, badge) = (Uuid::new_v4(), Uuid::new_v4());
         let k = key();
         let (mut l, keys) = list(event, &k);
-        assert_eq!(offline_verdict(&token(event, badge, 1, &k), &l, &keys).result, ScanResult::Admit);
+        assert_eq!(offline_verdict(&token(event, badge, 1, &k), &l, &keys, now).result, ScanResult::Admit);
         assert_eq!(
-            offline_verdict(&token(Uuid::new_v4(), badge, 1, &k), &l, &keys).reason,
+            offline_verdict(&token(Uuid::new_v4(), badge, 1, &k), &l, &keys, now).reason,
             Some(DenyReason::WrongEvent)
         );
         assert_eq!(
-            offline_verdict(&token(event, badge, 2, &k), &l, &keys).reason,
+            offline_verdict(&token(event, badge, 2, &k), &l, &keys, now).reason,
             Some(DenyReason::Invalid),
             "unknown key"
         );
         let forged = token(event, badge, 1, &SigningKey::from_bytes(&[9u8; 32]));
-        assert_eq!(offline_verdict(&forged, &l, &keys).reason, Some(DenyReason::Invalid));
+        assert_eq!(offline_verdict(&forged, &l, &keys, now).reason, Some(DenyReason::Invalid));
         // A flipped bit in the signature.
         let mut bytes = URL_SAFE_NO_PAD.decode(&token(event, badge, 1, &k)[5..]).unwrap();
         bytes[60] ^= 1;
         let flipped = format!("HVN1.{}", URL_SAFE_NO_PAD.encode(bytes));
-        assert_eq!(offline_verdict(&flipped, &l, &keys).reason, Some(DenyReason::Invalid));
+        assert_eq!(offline_verdict(&flipped, &l, &keys, now).reason, Some(DenyReason::Invalid));
         l.instructions.insert(badge, "Call the lead".into());
-        let a = offline_verdict(&token(event, badge, 1, &k), &l, &keys);
+        let a = offline_verdict(&token(event, badge, 1, &k), &l, &keys, now);
         assert_eq!((a.result, a.instruction.as_deref()), (ScanResult::Alert, Some("Call the lead")));
-        l.denied.insert(badge, DenyReason::Banned);
-        assert_eq!(offline_verdict(&token(event, badge, 1, &k), &l, &keys).reason, Some(DenyReason::Banned));
+        l.denied.insert(badge, Denial::always(DenyReason::Banned));
+        assert_eq!(offline_verdict(&token(event, badge, 1, &k), &l, &keys, now).reason, Some(DenyReason::Banned));
+        // A ban that starts tomorrow does not refuse today; one that ended no longer does.
+        let day = chrono::Duration::days(1);
+        l.denied.insert(badge, Denial { reason: DenyReason::Banned, from: Some(now + day), until: None });
+        assert_eq!(offline_verdict(&token(event, badge, 1, &k), &l, &keys, now).result, ScanResult::Alert);
+        l.denied.insert(badge, Denial { reason: DenyReason::Banned, from: None, until: Some(now - day) });
+        assert_eq!(offline_verdict(&token(event, badge, 1, &k), &l, &keys, now).result, ScanResult::Alert);
+    }
+
+    #[test]
+    fn the_door_holds_the_denial_in_force_or_the_next_one() {
+        let now = Utc::now();
+        let day = chrono::Duration::days(1);
+        let banned_later = Denial { reason: DenyReason::Banned, from: Some(now + day), until: None };
+        let expelled = Denial::always(DenyReason::Expelled);
+        let banned_now = Denial { reason: DenyReason::Banned, from: Some(now - day), until: Some(now + day) };
+        assert_eq!(Denial::pick(&[banned_now, expelled], now), Some(expelled));
+        assert_eq!(Denial::pick(&[banned_later, banned_now], now), Some(banned_now));
+        assert_eq!(Denial::pick(&[banned_later], now), Some(banned_later));
+        assert_eq!(Denial::pick(&[], now), None);
     }
 }
 
@@ -325,6 +386,10 @@ pub struct WireKey {
 pub struct WireDenied {
     pub badge: Uuid,
     pub reason: Option<DenyReason>,
+    #[serde(default)]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -343,8 +408,8 @@ impl DoorList {
         }
         for d in sync.denied {
             match d.reason {
-                Some(r) => {
-                    self.denied.insert(d.badge, r);
+                Some(reason) => {
+                    self.denied.insert(d.badge, Denial { reason, from: d.from, until: d.until });
                 }
                 None => {
                     self.denied.remove(&d.badge);

@@ -3,6 +3,7 @@
 
 pub mod badge;
 pub mod case;
+pub mod decision;
 pub mod email;
 pub mod error;
 pub mod event;
@@ -17,11 +18,12 @@ pub use case::{
     CaseKind, CaseReference, CaseStatus, ConcernForm, ContactChannel, NewConcern, PersonDescription, Relation,
     SafetyWishes, Witnesses,
 };
+pub use decision::{AppealOutcome, DecisionInput, DecisionKind, Terms};
 pub use email::EmailAddress;
 pub use error::DomainError;
 pub use event::{EventDetails, EventForm, EventTimeZone};
 pub use plan::{CalendarEntry, EscortDetails, PrecautionKind, Window};
-pub use registration::{NewRegistration, TicketRef};
+pub use registration::{NewRegistration, PhoneNumber, TicketRef};
 pub use role::{Role, RoleScope};
 pub use slug::Slug;
 pub use text::{DisplayName, PlainText};

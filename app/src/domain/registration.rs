@@ -31,6 +31,47 @@ pub struct NewRegistration {
     pub email: EmailAddress,
     pub ticket_ref: Option<TicketRef>,
     pub role: Option<String>,
+    /// Compared with banned people's numbers (ban evasion); never shown to door staff.
+    pub phone: Option<PhoneNumber>,
+}
+
+/// A phone number reduced to its digits (with a leading `+` when written with one), so
+/// that `+49 30 1234-567` and `+4930 1234567` compare equal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub fn parse(field: &str, raw: &str) -> Result<PhoneNumber, DomainError> {
+        let raw = raw.trim();
+        let allowed = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.' | '/');
+        let (plus, rest) = match raw.strip_prefix('+') {
+            Some(rest) => (true, rest),
+            None => (false, raw),
+        };
+        let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+        if !rest.chars().all(allowed) || !(6..=15).contains(&digits.len()) {
+            return Err(DomainError::new(
+                field,
+                "must be a phone number: 6 to 15 digits, optionally starting with + (spaces and dashes are fine)",
+            ));
+        }
+        Ok(PhoneNumber(if plus { format!("+{digits}") } else { digits }))
+    }
+
+    pub fn parse_optional(field: &str, raw: &str) -> Result<Option<PhoneNumber>, DomainError> {
+        if raw.trim().is_empty() { Ok(None) } else { PhoneNumber::parse(field, raw).map(Some) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The number without its country prefix guesswork: the last nine digits, which is how
+    /// two writings of one number (with and without `+49`, or a leading 0) still meet.
+    pub fn key(&self) -> String {
+        let digits: String = self.0.chars().filter(char::is_ascii_digit).collect();
+        digits[digits.len().saturating_sub(9)..].to_owned()
+    }
 }
 
 impl NewRegistration {
@@ -53,7 +94,7 @@ impl NewRegistration {
             errors.push(DomainError::new("role", "must be a single line"));
         }
         match (name, email, errors.is_empty()) {
-            (Some(name), Some(email), true) => Ok(NewRegistration { name, email, ticket_ref, role }),
+            (Some(name), Some(email), true) => Ok(NewRegistration { name, email, ticket_ref, role, phone: None }),
             _ => Err(errors),
         }
     }
@@ -62,6 +103,17 @@ impl NewRegistration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phone_numbers_compare_by_their_digits() {
+        let a = PhoneNumber::parse("phone", "+49 30 1234-5678").unwrap();
+        let b = PhoneNumber::parse("phone", "030 12345678").unwrap();
+        assert_eq!(a.as_str(), "+493012345678");
+        assert_eq!(a.key(), b.key());
+        for bad in ["12", "call me", "+49 30 1234 5678 9999 9", "49#30"] {
+            assert!(PhoneNumber::parse("phone", bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn a_row_with_every_field_wrong_reports_every_field() {

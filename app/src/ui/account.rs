@@ -108,6 +108,7 @@ pub fn MyPage() -> impl IntoView {
                         <h1>{me.name}</h1>
                         {me.email.map(|e| view! { <p class="muted">{e}</p> })}
                         <super::badges::MyBadges/>
+                        <super::decisions::MyDecisions/>
                         <section class="panel">
                             <h2>"My registrations"</h2>
                             {if me.registrations.is_empty() {

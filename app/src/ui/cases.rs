@@ -386,6 +386,7 @@ fn TeamCase(v: TeamCaseView, message: ServerAction<SendMessage>) -> impl IntoVie
             plan=v.plan.clone()
             on_change=Callback::new(move |_| bump.update(|n| *n += 1))
         />
+        <super::decisions::CaseDecisionsPanel reference=v.reference.clone()/>
         <section class="panel">
             <h2>"Messages with the reporter"</h2>
             <Messages messages=v.messages.clone()/>
@@ -512,6 +513,7 @@ pub fn RespondHomePage() -> impl IntoView {
                 match home.await {
                     Ok(h) if h.events.is_empty() => view! { <p>"You are not on any event's safety team."</p> }.into_any(),
                     Ok(h) => view! {
+                        <p><a href="/ban-evasion">"Possible ban evasion"</a></p>
                         <ul class="event-list">
                             {h.events.into_iter().map(|e| view! {
                                 <li class="card">

@@ -382,7 +382,9 @@ mod client {
             }
             // Offline: decide here, and remember to tell the server.
             let answer = LIST.with(|l| match l.borrow().as_ref() {
-                Some((stored, keys)) if !keys.is_empty() => offline_verdict(&text, &stored.list, keys),
+                Some((stored, keys)) if !keys.is_empty() => {
+                    offline_verdict(&text, &stored.list, keys, chrono::Utc::now())
+                }
                 _ => ScanAnswer::deny(crate::domain::badge::DenyReason::Unknown),
             });
             let mut q = queue(&slug);
@@ -407,7 +409,10 @@ mod client {
             let Some((stored, keys)) = l.as_mut() else { return "no list".to_owned() };
             let mut list = stored.list.clone();
             for _ in 0..n {
-                list.denied.insert(uuid::Uuid::new_v4(), crate::domain::badge::DenyReason::Revoked);
+                list.denied.insert(
+                    uuid::Uuid::new_v4(),
+                    crate::domain::badge::Denial::always(crate::domain::badge::DenyReason::Revoked),
+                );
             }
             // The browser's clock is coarse (0.1 ms in Chromium), so time rounds of 20
             // verdicts and take the median and the slowest round, per verdict.
@@ -416,7 +421,7 @@ mod client {
             for _ in 0..21 {
                 let start = perf.as_ref().map(|p| p.now()).unwrap_or_else(now_ms);
                 for _ in 0..20 {
-                    result = Some(offline_verdict(token, &list, keys));
+                    result = Some(offline_verdict(token, &list, keys, chrono::Utc::now()));
                 }
                 per_verdict.push((perf.as_ref().map(|p| p.now()).unwrap_or_else(now_ms) - start) / 20.0);
             }

@@ -27,6 +27,7 @@ fn EventTabs(slug: String) -> impl IntoView {
             <a href=format!("/manage/events/{slug}/badges")>"Badges"</a>
             <a href=format!("/manage/events/{slug}/devices")>"Door devices"</a>
             <a href=format!("/manage/events/{slug}/arrivals")>"Arrivals"</a>
+            <a href=format!("/manage/events/{slug}/outcomes")>"Outcomes"</a>
             <a href=format!("/door/{slug}")>"Door page"</a>
             <a href=format!("/events/{slug}")>"Public page"</a>
         </nav>
@@ -85,6 +86,10 @@ pub fn ManageHomePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match home.await {
                     Ok(h) => view! {
+                        <p><a href="/manage/decisions">"Decisions and appeals"</a>
+                            {h.organizations.iter().map(|o| view! {
+                                " · " <a href=format!("/manage/organizations/{}/report", o.slug)>{format!("Transparency report of {}", o.name)}</a>
+                            }).collect_view()}</p>
                         <section class="panel">
                             <h2>"Events"</h2>
                             {if h.events.is_empty() {

@@ -5,6 +5,7 @@ mod account;
 mod badges;
 mod cases;
 mod components;
+mod decisions;
 mod door;
 mod manage;
 mod pages;
@@ -73,6 +74,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/manage/events/:slug/badges") view=badges::BadgeSheetPage ssr=a.clone()/>
                     <Route path=path!("/manage/events/:slug/devices") view=badges::DevicesPage ssr=a.clone()/>
                     <Route path=path!("/manage/events/:slug/arrivals") view=badges::ArrivalsPage ssr=a.clone()/>
+                    <Route path=path!("/manage/events/:slug/outcomes") view=decisions::OutcomesPage ssr=a.clone()/>
+                    <Route path=path!("/manage/decisions") view=decisions::DecidePage ssr=a.clone()/>
+                    <Route path=path!("/manage/organizations/:org/report") view=decisions::ReportPage ssr=a.clone()/>
+                    <Route path=path!("/appeal/:token") view=decisions::AppealLinkPage ssr=a.clone()/>
+                    <Route path=path!("/ban-evasion") view=decisions::FlagsPage ssr=a.clone()/>
                     <Route path=path!("/door/:slug") view=door::DoorPage ssr=a/>
                 </Routes>
             </main>

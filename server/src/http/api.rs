@@ -79,6 +79,10 @@ pub struct DeniedEntry {
     pub badge: Uuid,
     /// Why it is denied; null when an earlier denial was lifted (incremental syncs).
     pub reason: Option<ApiReason>,
+    /// From when the denial holds (null: already).
+    pub from: Option<DateTime<Utc>>,
+    /// Until when (null: with no end).
+    pub until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -278,7 +282,16 @@ pub async fn door_sync(
             cursor: sync.cursor,
             full: sync.full,
             keys: sync.keys.into_iter().map(|(id, public_key)| KeyEntry { id, public_key }).collect(),
-            denied: sync.denied.into_iter().map(|(badge, r)| DeniedEntry { badge, reason: r.map(reason) }).collect(),
+            denied: sync
+                .denied
+                .into_iter()
+                .map(|(badge, d)| DeniedEntry {
+                    badge,
+                    reason: d.map(|d| reason(d.reason)),
+                    from: d.and_then(|d| d.from),
+                    until: d.and_then(|d| d.until),
+                })
+                .collect(),
             instructions: sync
                 .instructions
                 .into_iter()

@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod badges;
 mod cases;
+mod exports;
 mod health;
 mod live;
 pub mod middleware;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events/{slug}/door-sync", get(api::door_sync))
         .route("/calendar/{token}", get(live::calendar))
         .route("/badges/{file}", get(badges::image))
+        .route("/manage/events/{slug}/expulsions.csv", get(exports::expulsions))
         .route("/live/notifications", get(live::notifications))
         .route("/fn/{*name}", any(pages::server_fn))
         .leptos_routes_with_context(&state, routes, context.clone(), move || haven_app::shell(options.clone()))

@@ -317,6 +317,7 @@ pub async fn person_for_email(
         email: Some(email.as_str().to_owned()),
         email_normalized: Some(email.normalized()),
         created_at: now,
+        phone: None,
     };
     person::Entity::insert(person::ActiveModel::from(p.clone())).exec(&**tx).await?;
     audit::append(tx, now, vec![audit::Entry::new(actor, "person.created", "person", p.id)]).await?;

@@ -24,6 +24,7 @@ use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::Store;
 use haven_app::api::*;
+use haven_app::domain::DecisionInput;
 use sea_orm::DbErr;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -395,5 +396,63 @@ impl Backend for Services {
 
     async fn revoke_device(&self, actor: &Actor, slug: String, device: String) -> Result<(), AppError> {
         self.revoke_event_device(actor, &slug, &device).await
+    }
+
+    async fn case_decisions(&self, actor: &Actor, reference: String) -> Result<CaseDecisions, AppError> {
+        Services::case_decisions(self, actor, &reference).await
+    }
+    async fn propose_decision(&self, actor: &Actor, reference: String, input: DecisionInput) -> Result<(), AppError> {
+        Services::propose_decision(self, actor, &reference, input).await
+    }
+    async fn decide_home(&self, actor: &Actor) -> Result<DecideHome, AppError> {
+        Services::decide_home(self, actor).await
+    }
+    async fn record_decision(&self, actor: &Actor, proposal: String, input: DecisionInput) -> Result<(), AppError> {
+        Services::record_decision(self, actor, &proposal, input).await
+    }
+    async fn decline_proposal(&self, actor: &Actor, proposal: String) -> Result<(), AppError> {
+        Services::decline_proposal(self, actor, &proposal).await
+    }
+    async fn correct_decision(&self, actor: &Actor, decision: String, input: DecisionInput) -> Result<(), AppError> {
+        Services::correct_decision(self, actor, &decision, input).await
+    }
+    async fn event_outcomes(&self, actor: &Actor, slug: String) -> Result<OutcomesView, AppError> {
+        Services::event_outcomes(self, actor, &slug).await
+    }
+    async fn my_decisions(&self, actor: &Actor) -> Result<Vec<MyDecision>, AppError> {
+        Services::my_decisions(self, actor).await
+    }
+    async fn appeal_decision(&self, actor: &Actor, decision: String, text: String) -> Result<(), AppError> {
+        Services::appeal_decision(self, actor, &decision, &text).await
+    }
+    async fn appeal_link(&self, actor: &Actor, token: String) -> Result<AppealLinkView, AppError> {
+        Services::appeal_link(self, actor, &token).await
+    }
+    async fn appeal_by_link(&self, actor: &Actor, token: String, text: String) -> Result<(), AppError> {
+        Services::appeal_by_link(self, actor, &token, &text).await
+    }
+    async fn decide_appeal(
+        &self,
+        actor: &Actor,
+        appeal: String,
+        outcome: String,
+        input: DecisionInput,
+    ) -> Result<(), AppError> {
+        Services::decide_appeal(self, actor, &appeal, &outcome, input).await
+    }
+    async fn evasion_flags(&self, actor: &Actor) -> Result<Vec<EvasionFlagView>, AppError> {
+        Services::evasion_flags(self, actor).await
+    }
+    async fn resolve_flag(&self, actor: &Actor, flag: String, action: String) -> Result<(), AppError> {
+        Services::resolve_flag(self, actor, &flag, &action).await
+    }
+    async fn transparency_report(
+        &self,
+        actor: &Actor,
+        organization: String,
+        from: String,
+        to: String,
+    ) -> Result<TransparencyReport, AppError> {
+        Services::transparency_report(self, actor, &organization, &from, &to).await
     }
 }

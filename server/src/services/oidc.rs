@@ -293,6 +293,7 @@ impl Services {
                     email: None,
                     email_normalized: None,
                     created_at: now,
+                    phone: None,
                 };
                 person::Entity::insert(person::ActiveModel::from(p.clone())).exec(&**tx).await?;
                 audit::append(tx, now, vec![audit::Entry::new(None, "person.created", "person", p.id)]).await?;

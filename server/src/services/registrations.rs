@@ -10,7 +10,7 @@ use crate::db::WriteTx;
 use crate::db::entities::{event, person, registration};
 use chrono::{DateTime, Utc};
 use haven_app::api::{Actor, AppError, ImportReport, RegistrationPage, RegistrationRow};
-use haven_app::domain::{DomainError, NewRegistration};
+use haven_app::domain::{DomainError, NewRegistration, PhoneNumber};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
@@ -52,6 +52,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<ImportRow>, Vec<DomainError>> {
     let email_col = find(&["email", "e-mail", "email address"]);
     let ticket_col = find(&["ticket_ref", "ticket", "ticket reference"]);
     let role_col = find(&["role"]);
+    let phone_col = find(&["phone", "phone number", "telephone"]);
     let (Some(name_col), Some(email_col)) = (name_col, email_col) else {
         return Err(vec![line_error(
             1,
@@ -86,9 +87,17 @@ pub fn parse_csv(text: &str) -> Result<Vec<ImportRow>, Vec<DomainError>> {
             }
         };
         let get = |col: Option<usize>| col.and_then(|c| record.get(c)).unwrap_or("");
-        match NewRegistration::parse(get(Some(name_col)), get(Some(email_col)), get(ticket_col), get(role_col)) {
-            Ok(registration) => rows.push(ImportRow { line, registration }),
-            Err(errs) => errors.extend(errs.into_iter().map(|e| line_error(line, &e.field, e.message))),
+        let phone = PhoneNumber::parse_optional("phone", get(phone_col));
+        match (NewRegistration::parse(get(Some(name_col)), get(Some(email_col)), get(ticket_col), get(role_col)), phone)
+        {
+            (Ok(mut registration), Ok(phone)) => {
+                registration.phone = phone;
+                rows.push(ImportRow { line, registration })
+            }
+            (parsed, phone) => {
+                let errs = parsed.err().unwrap_or_default().into_iter().chain(phone.err());
+                errors.extend(errs.map(|e| line_error(line, &e.field, e.message)))
+            }
         }
     }
     // The same person or ticket twice in one file is a mistake worth showing.
@@ -195,6 +204,7 @@ pub async fn apply(
                 email: Set(Some(r.email.as_str().to_owned())),
                 email_normalized: Set(Some(email.clone())),
                 created_at: Set(now),
+                phone: Set(r.phone.as_ref().map(|p| p.as_str().to_owned())),
             });
             entries.push(audit::Entry::new(actor, "person.created", "person", id));
             id
@@ -208,6 +218,8 @@ pub async fn apply(
             role: Set(r.role.clone()),
             status: Set("active".to_owned()),
             created_at: Set(now),
+            refund_forfeited_at: Set(None),
+            forfeited_by: Set(None),
         });
         entries.push(
             audit::Entry::new(actor, "registration.created", "registration", id)
@@ -230,14 +242,18 @@ pub async fn apply(
 }
 
 impl Services {
-    /// What follows new registrations: the safety team hears of any that match a person
-    /// named in an open case. A failure here is logged; the registrations stand.
+    /// What follows new registrations: badges; the safety team hears of any that match a
+    /// person named in an open case, and of any that may be a banned person (ban evasion).
+    /// A failure here is logged; the registrations stand.
     async fn after_registrations(&self, e: &event::Model, created: &[Uuid]) {
         if let Err(err) = self.issue_missing_badges(e).await {
             tracing::error!(error = %err, "issuing badges for new registrations failed");
         }
         if let Err(e) = self.notice_matching_registrations(created).await {
             tracing::error!(error = %e, "matching new registrations against cases failed");
+        }
+        if let Err(e) = self.flag_evasion(created).await {
+            tracing::error!(error = %e, "comparing new registrations with banned people failed");
         }
     }
 

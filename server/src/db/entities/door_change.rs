@@ -9,6 +9,8 @@ pub struct Model {
     pub badge_id: Uuid,
     pub reason: Option<String>,
     pub at: DateTimeUtc,
+    pub starts_at: Option<DateTimeUtc>,
+    pub ends_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,6 +3,7 @@
 //! SQLite and PostgreSQL, so a mismatch fails there.
 
 pub mod alert_recipient;
+pub mod appeal;
 pub mod audit_head;
 pub mod audit_log;
 pub mod badge;
@@ -18,10 +19,15 @@ pub mod case_read;
 pub mod case_status_change;
 pub mod case_witness;
 pub mod concern_draft;
+pub mod decision;
+pub mod decision_case;
+pub mod decision_proposal;
+pub mod decision_subject;
 pub mod door_change;
 pub mod door_device;
 pub mod escort_assignment;
 pub mod escort_window;
+pub mod evasion_flag;
 pub mod event;
 pub mod ics_feed;
 pub mod identity;

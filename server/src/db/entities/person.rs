@@ -10,6 +10,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub email_normalized: Option<String>,
     pub created_at: DateTimeUtc,
+    pub phone: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

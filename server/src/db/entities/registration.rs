@@ -11,6 +11,8 @@ pub struct Model {
     pub role: Option<String>,
     pub status: String,
     pub created_at: DateTimeUtc,
+    pub refund_forfeited_at: Option<DateTimeUtc>,
+    pub forfeited_by: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,7 +7,7 @@ use crate::mail::{Attachment, Mail, enqueue};
 use crate::services::{Services, audit, internal};
 use ed25519_dalek::Signer as _;
 use haven_app::api::AppError;
-use haven_app::domain::badge::{BadgeClaims, DenyReason};
+use haven_app::domain::badge::{BadgeClaims, Denial, DenyReason};
 use qrcode::{EcLevel, QrCode};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use std::collections::HashSet;
@@ -28,14 +28,14 @@ impl Services {
             .into_iter()
             .map(|b| b.registration_id)
             .collect();
-        let missing: Vec<Uuid> = registration::Entity::find()
+        let missing: Vec<(Uuid, Uuid)> = registration::Entity::find()
             .filter(registration::Column::EventId.eq(e.id))
             .all(db)
             .await
             .map_err(internal)?
             .into_iter()
-            .map(|r| r.id)
-            .filter(|id| !with_badge.contains(id))
+            .map(|r| (r.id, r.person_id))
+            .filter(|(id, _)| !with_badge.contains(id))
             .collect();
         if missing.is_empty() {
             return Ok(0);
@@ -44,7 +44,7 @@ impl Services {
         let tx = self.store.write().await.map_err(internal)?;
         let rows: Vec<badge::ActiveModel> = missing
             .iter()
-            .map(|r| badge::ActiveModel {
+            .map(|(r, _)| badge::ActiveModel {
                 id: Set(Uuid::new_v4()),
                 registration_id: Set(*r),
                 event_id: Set(e.id),
@@ -58,6 +58,10 @@ impl Services {
         for chunk in rows.chunks(500) {
             badge::Entity::insert_many(chunk.to_vec()).exec(&*tx).await.map_err(internal)?;
         }
+        // A new badge of someone already refused here: offline doors must refuse it too.
+        let denied = self.enforcement_denials(&*tx, e, None).await?;
+        let refused: Vec<Uuid> = missing.iter().map(|(_, p)| *p).filter(|p| denied.contains_key(p)).collect();
+        self.refresh_door(&tx, e.organization_id, &refused, now).await?;
         audit::append(
             &tx,
             now,
@@ -141,7 +145,7 @@ impl Services {
             .exec(&*tx)
             .await
             .map_err(internal)?;
-            record_door_change(&tx, e.id, b.id, Some(DenyReason::Revoked), now).await?;
+            record_door_change(&tx, e.id, b.id, Some(Denial::always(DenyReason::Revoked)), now).await?;
         }
         let id = Uuid::new_v4();
         badge::Entity::insert(badge::ActiveModel {
@@ -164,6 +168,9 @@ impl Services {
         )
         .await
         .map_err(internal)?;
+        if self.enforcement_denials(&*tx, e, Some(&[r.person_id])).await?.contains_key(&r.person_id) {
+            self.refresh_door(&tx, e.organization_id, &[r.person_id], now).await?;
+        }
         tx.commit().await.map_err(internal)?;
         self.door_changed();
         Ok(())

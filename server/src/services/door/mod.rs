@@ -19,7 +19,7 @@ use crate::db::WriteTx;
 use crate::db::entities::{badge, case, case_person, door_change, event, person, precaution, registration};
 use chrono::{DateTime, Utc};
 use haven_app::api::AppError;
-use haven_app::domain::badge::DenyReason;
+use haven_app::domain::badge::{Denial, DenyReason};
 use haven_app::domain::{CaseStatus, PrecautionKind};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -42,7 +42,8 @@ pub struct EventDoor {
     pub badges: HashMap<Uuid, BadgeState>,
     /// Registration → its live badge.
     pub live_badge: HashMap<Uuid, Uuid>,
-    pub denied_people: HashMap<Uuid, DenyReason>,
+    /// Person → why and when they are refused here (expelled, banned).
+    pub denied_people: HashMap<Uuid, Vec<Denial>>,
     /// Person → what door staff are told.
     pub instructions: HashMap<Uuid, String>,
     /// People whose arrival someone must be told of.
@@ -71,19 +72,22 @@ impl DoorCache {
     }
 }
 
-/// Notes for door devices that a badge is now denied (`Some`) or no longer (`None`).
+/// Notes for door devices that a badge is now denied (`Some`, perhaps for a period) or no
+/// longer (`None`).
 pub async fn record_door_change(
     tx: &WriteTx,
     event: Uuid,
     badge: Uuid,
-    reason: Option<DenyReason>,
+    denial: Option<Denial>,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
     door_change::Entity::insert(door_change::ActiveModel {
         event_id: Set(event),
         badge_id: Set(badge),
-        reason: Set(reason.map(|r| r.as_str().to_owned())),
+        reason: Set(denial.map(|d| d.reason.as_str().to_owned())),
         at: Set(at),
+        starts_at: Set(denial.and_then(|d| d.from)),
+        ends_at: Set(denial.and_then(|d| d.until)),
         ..Default::default()
     })
     .exec(&**tx)
@@ -105,8 +109,8 @@ pub struct DoorSync {
     pub cursor: i32,
     pub full: bool,
     pub keys: HashMap<u32, String>,
-    /// Badges denied (with why) or, in an incremental sync, cleared (`None`).
-    pub denied: Vec<(Uuid, Option<DenyReason>)>,
+    /// Badges denied (why and when) or, in an incremental sync, cleared (`None`).
+    pub denied: Vec<(Uuid, Option<Denial>)>,
     pub instructions: HashMap<Uuid, String>,
 }
 
@@ -322,9 +326,14 @@ impl Services {
                     .all(&self.store.db)
                     .await
                     .map_err(internal)?;
-                let mut latest: HashMap<Uuid, Option<DenyReason>> = HashMap::new();
+                let mut latest: HashMap<Uuid, Option<Denial>> = HashMap::new();
                 for c in changes.into_iter().filter(|c| !c.badge_id.is_nil()) {
-                    latest.insert(c.badge_id, c.reason.as_deref().and_then(DenyReason::parse));
+                    let denial = c.reason.as_deref().and_then(DenyReason::parse).map(|reason| Denial {
+                        reason,
+                        from: c.starts_at,
+                        until: c.ends_at,
+                    });
+                    latest.insert(c.badge_id, denial);
                 }
                 return Ok(DoorSync {
                     event: event_id,
@@ -335,24 +344,27 @@ impl Services {
                     instructions,
                 });
             }
-            _ => door
-                .badges
-                .iter()
-                .filter_map(|(id, b)| {
-                    if b.revoked {
-                        Some((*id, Some(DenyReason::Revoked)))
-                    } else {
-                        door.denied_people.get(&b.person).map(|r| (*id, Some(*r)))
-                    }
-                })
-                .collect(),
+            _ => {
+                let now = self.clock.now();
+                door.badges
+                    .iter()
+                    .filter_map(|(id, b)| {
+                        if b.revoked {
+                            Some((*id, Some(Denial::always(DenyReason::Revoked))))
+                        } else {
+                            let denials = door.denied_people.get(&b.person)?;
+                            Denial::pick(denials, now).map(|d| (*id, Some(d)))
+                        }
+                    })
+                    .collect()
+            }
         };
         Ok(DoorSync { event: event_id, cursor, full: true, keys, denied, instructions })
     }
 
-    /// People denied at this event (expelled, or banned by the organization). Filled by
-    /// enforcement decisions.
-    pub(crate) async fn denied_people(&self, e: &event::Model) -> Result<HashMap<Uuid, DenyReason>, AppError> {
-        self.enforcement_denials(e).await
+    /// People denied at this event (expelled, or banned by the organization), from the
+    /// decisions in force.
+    pub(crate) async fn denied_people(&self, e: &event::Model) -> Result<HashMap<Uuid, Vec<Denial>>, AppError> {
+        self.enforcement_denials(&self.store.db, e, None).await
     }
 }

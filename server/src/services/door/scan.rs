@@ -7,7 +7,7 @@ use crate::db::entities::scan;
 use crate::services::{Services, internal};
 use chrono::{DateTime, Duration, Utc};
 use haven_app::api::AppError;
-use haven_app::domain::badge::{BadgeToken, DenyReason, ScanAnswer, ScanResult};
+use haven_app::domain::badge::{BadgeToken, Denial, DenyReason, ScanAnswer, ScanResult};
 use sea_orm::{ActiveValue::Set, DbErr, EntityTrait};
 use std::sync::Arc;
 use tokio::sync::{OnceCell, mpsc, oneshot};
@@ -177,7 +177,7 @@ impl Services {
         let door = self.event_door(source.event()).await?;
         // Decided as if new; if the id turns out to be recorded already (sent again after
         // an answer was lost), the recorded answer is returned instead.
-        let (answer, badge, person) = self.decide(&door, input.text.trim()).await?;
+        let (answer, badge, person) = self.decide(&door, input.text.trim(), scanned_at).await?;
         let instruction = answer
             .instruction
             .as_ref()
@@ -238,7 +238,12 @@ impl Services {
     }
 
     /// The verdict for a scan; also the badge and person when the badge is genuine.
-    async fn decide(&self, door: &EventDoor, text: &str) -> Result<(ScanAnswer, Option<Uuid>, Option<Uuid>), AppError> {
+    async fn decide(
+        &self,
+        door: &EventDoor,
+        text: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(ScanAnswer, Option<Uuid>, Option<Uuid>), AppError> {
         let badge_id = if let Some(registration) = text.strip_prefix("registration:") {
             // A name check-in by door staff: the registration's live badge.
             let Some(b) = Uuid::parse_str(registration).ok().and_then(|r| door.live_badge.get(&r).copied()) else {
@@ -271,8 +276,8 @@ impl Services {
         if b.revoked {
             return Ok((named(ScanAnswer::deny(DenyReason::Revoked)), Some(badge_id), Some(b.person)));
         }
-        if let Some(reason) = door.denied_people.get(&b.person) {
-            return Ok((named(ScanAnswer::deny(*reason)), Some(badge_id), Some(b.person)));
+        if let Some(d) = door.denied_people.get(&b.person).and_then(|d| Denial::pick(d, at)).filter(|d| d.applies(at)) {
+            return Ok((named(ScanAnswer::deny(d.reason)), Some(badge_id), Some(b.person)));
         }
         let instruction = door.instructions.get(&b.person).cloned();
         let result = if instruction.is_some() || door.alerted.contains(&b.person) {

@@ -1,0 +1,604 @@
+//! Enforcement and appeals: decisions reach the door at once and offline doors at their
+//! next sync; expulsions forfeit the refund and reach the ticketing export; bans cover the
+//! organization during their period; the person is told in writing and may appeal for 30
+//! calendar days; an uninvolved decider decides, finally; ban evasion is flagged to
+//! responders only; the transparency report hides small counts.
+
+use chrono::{DateTime, Duration, Utc};
+use haven_server::clock::ManualClock;
+use haven_tests::{Backend, MailSink, Options, TestServer, backends, call_fn};
+use serde_json::Value;
+use std::time::Duration as StdDuration;
+
+const RESPONDER: &str = "responder@example.org";
+const ORGANIZER: &str = "organizer@example.org";
+const ADMIN: &str = "admin@example.org";
+const KEN: &str = "ken.okafor@example.org";
+const ADA: &str = "ada.lovelace@example.org";
+
+/// The demo case whose named person (Ken) is linked.
+async fn ken_case(server: &TestServer) -> String {
+    use haven_server::db::entities::{case, case_person};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let ken = server.person_id(KEN).await;
+    let link = case_person::Entity::find()
+        .filter(case_person::Column::PersonId.eq(ken))
+        .one(&server.db)
+        .await
+        .unwrap()
+        .expect("the demo links Ken to Ada's case");
+    case::Entity::find_by_id(link.case_id).one(&server.db).await.unwrap().unwrap().reference
+}
+
+fn field(name: &str) -> String {
+    format!("input[{name}]")
+}
+
+/// Ken's ticket reference at HavenConf.
+async fn ken_ticket(server: &TestServer) -> String {
+    use haven_server::db::entities::registration;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let ken = server.person_id(KEN).await;
+    let r = registration::Entity::find().filter(registration::Column::PersonId.eq(ken)).one(&server.db).await.unwrap();
+    r.unwrap().ticket_ref.unwrap()
+}
+
+/// Proposes (as the responder) and returns the proposal's id, read from the deciders' page.
+async fn propose(server: &TestServer, reference: &str, about: &str, fields: &[(&str, &str)]) -> String {
+    let rae = server.client_as(RESPONDER).await;
+    let person = server.person_id(about).await.to_string();
+    let mut form: Vec<(String, String)> = vec![
+        ("reference".into(), reference.into()),
+        (field("person"), person),
+        (field("reasons"), "Per the report.".into()),
+    ];
+    form.extend(fields.iter().map(|(k, v)| (field(k), (*v).to_owned())));
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, body) = call_fn(&rae, server, "propose_decision", &form).await;
+    assert_eq!(status, 200, "{body}");
+    let admin = server.client_as(ADMIN).await;
+    let (_, home) = call_fn(&admin, server, "decide_home", &[]).await;
+    home["proposals"].as_array().unwrap().last().expect("the proposal waits")["id"].as_str().unwrap().to_owned()
+}
+
+async fn record(server: &TestServer, who: &str, proposal: &str, fields: &[(&str, &str)]) -> (u16, Value) {
+    let client = server.client_as(who).await;
+    let mut form: Vec<(String, String)> =
+        vec![("proposal".into(), proposal.into()), (field("reasons"), "Recorded as proposed.".into())];
+    form.extend(fields.iter().map(|(k, v)| (field(k), (*v).to_owned())));
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    call_fn(&client, server, "record_decision", &form).await
+}
+
+async fn door_sync(server: &TestServer, device: &str, since: Option<i64>) -> Value {
+    let url = match since {
+        Some(c) => server.url(&format!("/api/v1/events/havenconf/door-sync?since={c}")),
+        None => server.url("/api/v1/events/havenconf/door-sync"),
+    };
+    reqwest::Client::new().get(url).bearer_auth(device).send().await.unwrap().json().await.unwrap()
+}
+
+fn denial_of<'a>(sync: &'a Value, badge: &str) -> Option<&'a Value> {
+    sync["denied"].as_array().unwrap().iter().find(|d| d["badge"] == badge)
+}
+
+/// The badge id inside a token (bytes 16..32 of the payload).
+fn badge_of(token: &str) -> String {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&token[5..]).unwrap();
+    uuid::Uuid::from_slice(&bytes[16..32]).unwrap().to_string()
+}
+
+/// Scans until the answer changes from `before`, for at most a second; the answer.
+async fn scan_within_a_second(server: &TestServer, device: &str, token: &str, before: &str) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let answer = server.scan(device, token).await;
+        if answer["result"] != before || start.elapsed() > StdDuration::from_secs(1) {
+            return answer;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expulsion_denies_the_person_at_once_forfeits_the_refund_and_tells_them_in_writing() {
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        let reference = ken_case(&server).await;
+        let device = server.device_token("havenconf").await;
+        let token = server.badge_token("havenconf", KEN).await;
+        let before = door_sync(&server, &device, None).await;
+        assert_eq!(server.scan(&device, &token).await["result"], "alert", "Ken's case asks the door to alert");
+
+        let proposal = propose(&server, &reference, KEN, &[("kind", "expulsion")]).await;
+        let (status, body) = record(&server, ORGANIZER, &proposal, &[("kind", "expulsion")]).await;
+        assert_eq!(status, 200, "{body}");
+
+        let answer = scan_within_a_second(&server, &device, &token, "alert").await;
+        assert_eq!(
+            (answer["result"].as_str(), answer["reason"].as_str()),
+            (Some("deny"), Some("expelled")),
+            "{backend}"
+        );
+        let sync = door_sync(&server, &device, before["cursor"].as_i64()).await;
+        assert_eq!(sync["full"], false);
+        let entry = denial_of(&sync, &badge_of(&token)).expect("the next sync carries the expulsion");
+        assert_eq!(entry["reason"], "expelled");
+
+        // The ticketing export: Ken's registration, his ticket, today, no refund.
+        let org = server.client_as(ORGANIZER).await;
+        let csv = org.get(server.url("/manage/events/havenconf/expulsions.csv")).send().await.unwrap();
+        assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+        let csv = csv.text().await.unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "registration,ticket_ref,decision_date,refund");
+        let ticket = ken_ticket(&server).await;
+        let ken_line = lines.iter().find(|l| l.contains(&ticket)).expect("Ken's ticket");
+        let today =
+            server.services.clock.now().with_timezone(&chrono_tz::Europe::Berlin).format("%Y-%m-%d").to_string();
+        assert!(ken_line.ends_with(&format!(",{ticket},{today},none")), "{ken_line}");
+        // The organizer sees the outcome, not the case.
+        let (_, outcomes) = call_fn(&org, &server, "event_outcomes", &[("slug", "havenconf")]).await;
+        let rows = outcomes["rows"].as_array().unwrap();
+        assert!(
+            rows.iter().any(|r| r["name"] == "Ken Okafor" && r["measure"].as_str().unwrap().starts_with("Expelled"))
+        );
+        let (status, _) = call_fn(&org, &server, "case", &[("reference", &reference)]).await;
+        assert_eq!(status, 404, "organizers do not read case narratives");
+
+        // Ken is told in writing, with how to appeal, and nothing about who reported.
+        let notice =
+            sink.wait_for(StdDuration::from_secs(20), |m| m.to[0] == KEN && m.subject.contains("decision")).await;
+        assert!(notice.text.contains("Expulsion from the event without refund"), "{}", notice.text);
+        assert!(notice.text.contains("/appeal/") && notice.text.contains("until"), "{}", notice.text);
+        for secret in ["Ada", "Lovelace", &reference, "following me", "Rae"] {
+            assert!(!notice.text.contains(secret), "the notice must not reveal {secret:?}: {}", notice.text);
+        }
+        let ken = server.client_as(KEN).await;
+        let (_, mine) = call_fn(&ken, &server, "my_decisions", &[]).await;
+        assert_eq!(mine[0]["can_appeal"], true);
+        let page = serde_json::to_string(&mine).unwrap();
+        for secret in ["Ada", &reference, "Per the report", "Recorded as proposed"] {
+            assert!(!page.contains(secret), "Ken's page must not show {secret:?}: {page}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ban_covers_every_event_of_the_organization_during_its_period_only() {
+    let clock = ManualClock::new(Utc::now());
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().clock(clock.clone())).await;
+    server.seed_demo().await;
+    // A second event of the organization, where Ken is registered too.
+    let admin = server.client_as(ADMIN).await;
+    let (status, body) = call_fn(
+        &admin,
+        &server,
+        "create_event",
+        &[
+            ("organization", "demo"),
+            ("input[name]", "HavenCamp"),
+            ("input[slug]", "havencamp"),
+            ("input[venue]", "Lakeside"),
+            ("input[time_zone]", "Europe/Berlin"),
+            ("input[starts_at]", &(Utc::now() + Duration::days(60)).format("%Y-%m-%dT09:00").to_string()),
+            ("input[ends_at]", &(Utc::now() + Duration::days(61)).format("%Y-%m-%dT18:00").to_string()),
+            ("input[ack_hours]", "24"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call_fn(
+        &admin,
+        &server,
+        "import_registrations",
+        &[("slug", "havencamp"), ("csv", "name,email\nKen Okafor,ken.okafor@example.org\n")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let conf = (server.device_token("havenconf").await, server.badge_token("havenconf", KEN).await);
+    let camp = (server.device_token("havencamp").await, server.badge_token("havencamp", KEN).await);
+
+    let tz = haven_app::domain::EventTimeZone::parse("tz", "Europe/Berlin").unwrap();
+    let local = |t: DateTime<Utc>| tz.utc_to_local_input(t);
+    let (from, until) = (clock_now(&server) + Duration::days(1), clock_now(&server) + Duration::days(10));
+    let reference = ken_case(&server).await;
+    let terms = [("kind", "temporary_ban"), ("starts", &local(from)[..]), ("ends", &local(until)[..])];
+    let proposal = propose(&server, &reference, KEN, &terms).await;
+    // An event's own organizer may not ban from the whole organization.
+    let (status, body) = record(&server, ORGANIZER, &proposal, &terms).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("organization-wide"), "{body}");
+    let (status, body) = record(&server, ADMIN, &proposal, &terms).await;
+    assert_eq!(status, 200, "{body}");
+
+    assert_ne!(server.scan(&camp.0, &camp.1).await["result"], "deny", "the ban has not begun");
+    clock.set(from + Duration::minutes(1));
+    server.services.door_changed();
+    for (device, token) in [&conf, &camp] {
+        let a = server.scan(device, token).await;
+        assert_eq!((a["result"].as_str(), a["reason"].as_str()), (Some("deny"), Some("banned")), "{a}");
+    }
+    let sync = door_sync(&server, &conf.0, None).await;
+    let entry = denial_of(&sync, &badge_of(&conf.1)).expect("listed for offline doors");
+    assert_eq!(entry["reason"], "banned");
+    assert!(entry["until"].as_str().is_some(), "offline doors know when it ends: {entry}");
+    clock.set(until + Duration::minutes(1));
+    assert_ne!(server.scan(&camp.0, &camp.1).await["result"], "deny", "the ban has ended");
+}
+
+fn clock_now(server: &TestServer) -> DateTime<Utc> {
+    server.services.clock.now()
+}
+
+/// Records an expulsion of Ken (proposed by Rae, decided by the organizer) at the clock's
+/// time; the appeal token from the notice.
+async fn expel_ken(server: &TestServer, sink: &MailSink) -> String {
+    let reference = ken_case(server).await;
+    let proposal = propose(server, &reference, KEN, &[("kind", "expulsion")]).await;
+    let (status, body) = record(server, ORGANIZER, &proposal, &[("kind", "expulsion")]).await;
+    assert_eq!(status, 200, "{body}");
+    let notice = sink.wait_for(StdDuration::from_secs(20), |m| m.to[0] == KEN && m.subject.contains("decision")).await;
+    let link = notice.text.lines().find(|l| l.contains("/appeal/")).expect("the appeal link").trim().to_owned();
+    link.rsplit('/').next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn appeals_are_accepted_for_30_calendar_days_across_a_clock_change() {
+    let sink = MailSink::start().await;
+    // Noticed at 12:00 summer time in Berlin; the clocks go back on 25 October.
+    let noticed: DateTime<Utc> = "2026-10-10T10:00:00Z".parse().unwrap();
+    let clock = ManualClock::new(noticed);
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink).clock(clock.clone())).await;
+    server.seed_demo().await;
+    let token = expel_ken(&server, &sink).await;
+    let anyone = server.client();
+
+    // The deadline is 12:00 winter time on 9 November (11:00 UTC), not 30 × 24 hours.
+    clock.set("2026-11-09T11:01:00Z".parse().unwrap());
+    let (status, body) =
+        call_fn(&anyone, &server, "appeal_by_link", &[("token", &token), ("text", "I was not there.")]).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("the time to appeal ended on Mon 9 Nov 2026, 12:00"), "{body}");
+    let (_, view) = call_fn(&anyone, &server, "appeal_link", &[("token", &token)]).await;
+    assert_eq!(view["decision"]["can_appeal"], false);
+    assert!(view["decision"]["appeal"].is_null(), "nothing was recorded");
+
+    clock.set("2026-11-09T10:59:00Z".parse().unwrap());
+    let (status, body) =
+        call_fn(&anyone, &server, "appeal_by_link", &[("token", &token), ("text", "I was not there.")]).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, view) = call_fn(&anyone, &server, "appeal_link", &[("token", &token)]).await;
+    assert_eq!(view["decision"]["appeal"]["text"], "I was not there.");
+    // The same appeal sent twice is refused the second time.
+    let (status, body) =
+        call_fn(&anyone, &server, "appeal_by_link", &[("token", &token), ("text", "I was not there.")]).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("already been appealed"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_someone_uninvolved_decides_an_appeal_and_their_decision_is_final() {
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        let device = server.device_token("havenconf").await;
+        let token = server.badge_token("havenconf", KEN).await;
+        let _ = expel_ken(&server, &sink).await;
+        let ken = server.client_as(KEN).await;
+        let (_, mine) = call_fn(&ken, &server, "my_decisions", &[]).await;
+        let decision = mine[0]["id"].as_str().unwrap().to_owned();
+
+        // Someone else cannot appeal Ken's decision: for them it does not exist.
+        let ada = server.client_as(ADA).await;
+        let (status, _) = call_fn(&ada, &server, "appeal_decision", &[("decision", &decision), ("text", "x")]).await;
+        assert_eq!(status, 404);
+        let (status, body) =
+            call_fn(&ken, &server, "appeal_decision", &[("decision", &decision), ("text", "Please reconsider.")]).await;
+        assert_eq!(status, 200, "{body}");
+
+        // The organizer decided it: refused. The admin took no part: decides, and lifts.
+        let org = server.client_as(ORGANIZER).await;
+        let (_, home) = call_fn(&org, &server, "decide_home", &[]).await;
+        let appeal = home["appeals"][0]["appeal"]["id"].as_str().unwrap().to_owned();
+        assert!(home["appeals"][0]["not_you"].as_str().unwrap().contains("took part"));
+        let lift = [("appeal", appeal.as_str()), ("outcome", "lift"), ("input[reasons]", "New evidence.")];
+        let (status, body) = call_fn(&org, &server, "decide_appeal", &lift).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.to_string().contains("took part"), "{body}");
+        let rae = server.client_as(RESPONDER).await;
+        assert_eq!(call_fn(&rae, &server, "decide_appeal", &lift).await.0, 404, "responders do not decide");
+        assert_eq!(server.scan(&device, &token).await["reason"], "expelled");
+        let admin = server.client_as(ADMIN).await;
+        let (status, body) = call_fn(&admin, &server, "decide_appeal", &lift).await;
+        assert_eq!(status, 200, "{body}");
+
+        // Lifting restores the door at once, and the refund.
+        let answer = scan_within_a_second(&server, &device, &token, "deny").await;
+        assert_eq!(answer["result"], "alert", "{backend}: {answer}");
+        let csv =
+            org.get(server.url("/manage/events/havenconf/expulsions.csv")).send().await.unwrap().text().await.unwrap();
+        assert!(!csv.contains(&ken_ticket(&server).await), "no longer forfeited: {csv}");
+
+        // Final: no second appeal, no correction, no second decision on the appeal.
+        let (_, mine) = call_fn(&ken, &server, "my_decisions", &[]).await;
+        let latest = &mine[0];
+        assert_eq!((latest["is_final"].as_bool(), latest["can_appeal"].as_bool()), (Some(true), Some(false)), "{mine}");
+        let latest_id = latest["id"].as_str().unwrap();
+        let (status, body) =
+            call_fn(&ken, &server, "appeal_decision", &[("decision", latest_id), ("text", "Again.")]).await;
+        assert_eq!(status, 422);
+        assert!(body.to_string().contains("final"), "{body}");
+        let (status, body) =
+            call_fn(&ken, &server, "appeal_decision", &[("decision", &decision), ("text", "Again.")]).await;
+        assert_eq!(status, 422, "{body}");
+        let (status, _) = call_fn(&admin, &server, "decide_appeal", &lift).await;
+        assert_eq!(status, 422);
+        let correction = [("decision", latest_id), ("input[kind]", "warning"), ("input[reasons]", "Second thoughts.")];
+        let (status, body) = call_fn(&admin, &server, "correct_decision", &correction).await;
+        assert_eq!(status, 422);
+        assert!(body.to_string().contains("final"), "{body}");
+        let outcome = sink
+            .wait_for(StdDuration::from_secs(20), |m| m.to[0] == KEN && m.text.contains("your appeal has been decided"))
+            .await;
+        assert!(outcome.text.contains("No measure (lifted)") && outcome.text.contains("final"), "{}", outcome.text);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_decisions_and_appeals_are_refused_and_change_nothing() {
+    use haven_server::db::entities::{decision, decision_proposal};
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let reference = ken_case(&server).await;
+    let rae = server.client_as(RESPONDER).await;
+    let count = || async {
+        (
+            decision::Entity::find().count(&server.db).await.unwrap(),
+            decision_proposal::Entity::find().count(&server.db).await.unwrap(),
+        )
+    };
+    let before = count().await;
+    let ken = server.person_id(KEN).await.to_string();
+    let ada = server.person_id(ADA).await.to_string();
+    let tz = haven_app::domain::EventTimeZone::parse("tz", "Europe/Berlin").unwrap();
+    let local = |d: i64| tz.utc_to_local_input(Utc::now() + Duration::days(d));
+    let cases: Vec<(Vec<(&str, String)>, &str, &str)> = vec![
+        (
+            vec![("kind", "temporary_ban".into()), ("starts", local(10)), ("ends", local(5))],
+            "ends",
+            "must be after the start",
+        ),
+        (
+            vec![("kind", "temporary_ban".into()), ("starts", local(-3)), ("ends", local(5))],
+            "starts",
+            "must not be in the past",
+        ),
+        (vec![("kind", "permanent_ban".into()), ("ends", local(5))], "ends", "a permanent ban has no end"),
+        (vec![("kind", "warning".into()), ("starts", "yesterday".into())], "starts", "only a ban has a period"),
+        (vec![("kind", "banish".into())], "kind", "must be one of"),
+        (vec![("kind", "role_removal".into())], "role", "is required"),
+        (vec![("kind", "warning".into()), ("reasons", String::new())], "reasons", "is required"),
+    ];
+    for (fields, field_name, message) in cases {
+        let mut form: Vec<(String, String)> = vec![
+            ("reference".into(), reference.clone()),
+            ("input[person]".into(), ken.clone()),
+            ("input[reasons]".into(), "Why.".into()),
+        ];
+        for (k, v) in fields {
+            form.retain(|(f, _)| f != &format!("input[{k}]"));
+            form.push((format!("input[{k}]"), v));
+        }
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let (status, body) = call_fn(&rae, &server, "propose_decision", &form).await;
+        assert_eq!(status, 422, "{form:?}: {body}");
+        let text = body.to_string();
+        assert!(text.contains(field_name) && text.contains(message), "{form:?}: {text}");
+    }
+    // About someone the case does not link: refused.
+    let form = [
+        ("reference", reference.as_str()),
+        ("input[person]", ada.as_str()),
+        ("input[kind]", "warning"),
+        ("input[reasons]", "Why."),
+    ];
+    let (status, body) = call_fn(&rae, &server, "propose_decision", &form).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(count().await, before, "nothing was saved");
+
+    // A proposal recorded twice (two deciders at once, or a double click): once.
+    let proposal = propose(&server, &reference, KEN, &[("kind", "warning")]).await;
+    let (first, second) = tokio::join!(
+        record(&server, ORGANIZER, &proposal, &[("kind", "warning")]),
+        record(&server, ADMIN, &proposal, &[("kind", "warning")])
+    );
+    let statuses = [first.0, second.0];
+    assert!(statuses.contains(&200) && statuses.contains(&422), "{first:?} {second:?}");
+    assert_eq!(count().await.0, before.0 + 1, "one decision");
+    // Garbage ids are "not found", never a server error.
+    let org = server.client_as(ORGANIZER).await;
+    for (name, form) in [
+        ("record_decision", vec![("proposal", "not-a-uuid"), ("input[kind]", "warning"), ("input[reasons]", "x")]),
+        ("decline_proposal", vec![("proposal", "00000000-0000-0000-0000-000000000000")]),
+        ("resolve_flag", vec![("flag", "'; drop table people; --"), ("action", "confirm")]),
+        ("appeal_by_link", vec![("token", &"x".repeat(5000)), ("text", "hello")]),
+    ] {
+        let (status, _) = call_fn(&org, &server, name, &form).await;
+        assert_eq!(status, 404, "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn likely_ban_evasion_is_flagged_to_responders_only_and_dismissals_are_remembered() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        // Donald Moreau is banned in the demo. He once signed in with another address.
+        {
+            let tx = server.services.store.write().await.unwrap();
+            let donald = server.person_id("donald.moreau@example.org").await;
+            haven_server::services::auth::link_identity(&tx, Utc::now(), donald, "email", "don.moreau@gmail.com")
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let org = server.client_as(ORGANIZER).await;
+        let csv = "name,email,phone\n\
+                   Dana Hidden,D.On.Moreau+conf@gmail.com,\n\
+                   Donald Moreau,donald.m@proton.me,\n\
+                   Donnald Moreau,dm@example.net,\n\
+                   Someone Else,else@example.net,+49 30 1234567\n\
+                   Unrelated Person,unrelated@example.net,\n";
+        let (status, body) =
+            call_fn(&org, &server, "import_registrations", &[("slug", "havenconf"), ("csv", csv)]).await;
+        assert_eq!(status, 200, "{body}");
+
+        let rae = server.client_as(RESPONDER).await;
+        let (status, flags) = call_fn(&rae, &server, "evasion_flags", &[]).await;
+        assert_eq!(status, 200, "{flags}");
+        let flags = flags.as_array().unwrap();
+        let why = |email: &str| {
+            flags.iter().find(|f| f["registrant"]["email"].as_str().unwrap().eq_ignore_ascii_case(email)).map(|f| {
+                f["why"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            why("D.On.Moreau+conf@gmail.com"),
+            Some(vec!["same e-mail address".to_owned()]),
+            "{backend}: {flags:?}"
+        );
+        assert_eq!(why("donald.m@proton.me"), Some(vec!["same name".to_owned()]));
+        assert!(why("dm@example.net").unwrap()[0].starts_with("similar name"));
+        assert_eq!(why("unrelated@example.net"), None);
+        assert_eq!(why("else@example.net"), None, "no banned person has that number");
+        assert!(flags.iter().all(|f| f["banned"]["name"] == "Donald Moreau"));
+
+        // Not for the registrant, not for the door, not for the organizer.
+        let hidden_token = server.badge_token("havenconf", "d.on.moreau+conf@gmail.com").await;
+        let device = server.device_token("havenconf").await;
+        assert_eq!(server.scan(&device, &hidden_token).await["result"], "admit", "a flag alone is no denial");
+        let hidden = server.client_as("d.on.moreau+conf@gmail.com").await;
+        let (_, page) = call_fn(&hidden, &server, "my_page", &[]).await;
+        assert!(!page.to_string().contains("Donald"), "{page}");
+        assert_eq!(call_fn(&org, &server, "evasion_flags", &[]).await.0, 404);
+        let door = server.client_as("door@example.org").await;
+        assert_eq!(call_fn(&door, &server, "evasion_flags", &[]).await.0, 404);
+
+        // Confirm one: the ban now covers them at the door. Dismiss another: remembered.
+        let id_of = |email: &str| {
+            flags.iter().find(|f| f["registrant"]["email"].as_str().unwrap().eq_ignore_ascii_case(email)).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let confirm = id_of("D.On.Moreau+conf@gmail.com");
+        let (status, body) = call_fn(&rae, &server, "resolve_flag", &[("flag", &confirm), ("action", "confirm")]).await;
+        assert_eq!(status, 200, "{body}");
+        let a = scan_within_a_second(&server, &device, &hidden_token, "admit").await;
+        assert_eq!((a["result"].as_str(), a["reason"].as_str()), (Some("deny"), Some("banned")), "{a}");
+        let dismiss = id_of("donald.m@proton.me");
+        let (status, _) = call_fn(&rae, &server, "resolve_flag", &[("flag", &dismiss), ("action", "dismiss")]).await;
+        assert_eq!(status, 200);
+        let (status, body) = call_fn(&rae, &server, "resolve_flag", &[("flag", &dismiss), ("action", "confirm")]).await;
+        assert_eq!(status, 422, "{body}");
+        // The same people registering for another event are not flagged again.
+        let admin = server.client_as(ADMIN).await;
+        let again = "name,email\nDonald Moreau,donald.m@proton.me\n";
+        let (status, body) = call_fn(
+            &admin,
+            &server,
+            "create_event",
+            &[
+                ("organization", "demo"),
+                ("input[name]", "HavenCamp"),
+                ("input[slug]", "havencamp"),
+                ("input[venue]", "Lakeside"),
+                ("input[time_zone]", "UTC"),
+                ("input[starts_at]", "2030-06-01T09:00"),
+                ("input[ends_at]", "2030-06-02T18:00"),
+                ("input[ack_hours]", "24"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, _) =
+            call_fn(&admin, &server, "import_registrations", &[("slug", "havencamp"), ("csv", again)]).await;
+        assert_eq!(status, 200);
+        let (_, flags) = call_fn(&rae, &server, "evasion_flags", &[]).await;
+        assert!(!flags.as_array().unwrap().iter().any(|f| f["registrant"]["email"] == "donald.m@proton.me"), "{flags}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_transparency_report_counts_without_names_and_hides_small_numbers() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    // Five more concerns, so one count reaches five.
+    for i in 0..5 {
+        let reporter = [
+            "grace.okafor@example.org",
+            "alan.okafor@example.org",
+            "tim.lovelace@example.org",
+            "radia.okafor@example.org",
+            "frances.moreau@example.org",
+        ][i];
+        let actor = haven_app::api::Actor {
+            session: Some(haven_app::api::ActorSession {
+                person_id: server.person_id(reporter).await,
+                session_id: uuid::Uuid::nil(),
+            }),
+            client: "test".into(),
+        };
+        let form = haven_app::domain::ConcernForm {
+            person_name: format!("Person {i}"),
+            narrative: "Worried.".into(),
+            ..Default::default()
+        };
+        server.services.file_concern(&actor, "havenconf", form, None).await.unwrap();
+    }
+    let admin = server.client_as(ADMIN).await;
+    let (status, report) = call_fn(&admin, &server, "transparency_report", &[("organization", "demo")]).await;
+    assert_eq!(status, 200, "{report}");
+    let rows: Vec<(String, String)> = report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_str().unwrap().to_owned()))
+        })
+        .collect();
+    let get = |k: &str| rows.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap();
+    let concerns: u64 = get("Pre-event concerns, all").parse().expect("five or more concerns show their number");
+    assert!(concerns >= 5);
+    assert_eq!(get("Expulsion from the event without refund"), "fewer than 5", "the demo's one expulsion");
+    assert_eq!(get("Appeals filed"), "fewer than 5", "zero is hidden too");
+    assert!(get("Median time to acknowledge").starts_with("not shown"));
+    let text = report.to_string();
+    for name in ["Ada", "Ken", "Tim", "Donald", "Okafor", "@"] {
+        assert!(!text.contains(name), "no names in the report: {name}");
+    }
+    // Bad periods are refused; other organizations' staff and event organizers see nothing.
+    let (status, body) = call_fn(
+        &admin,
+        &server,
+        "transparency_report",
+        &[("organization", "demo"), ("from", "2027-05-01"), ("to", "2027-04-01")],
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) =
+        call_fn(&admin, &server, "transparency_report", &[("organization", "demo"), ("from", "May 1st")]).await;
+    assert_eq!(status, 422);
+    let org = server.client_as(ORGANIZER).await;
+    assert_eq!(call_fn(&org, &server, "transparency_report", &[("organization", "demo")]).await.0, 404);
+}
