@@ -368,7 +368,9 @@ async fn bad_decisions_and_appeals_are_refused_and_change_nothing() {
     let ada = server.person_id(ADA).await.to_string();
     let tz = haven_app::domain::EventTimeZone::parse("tz", "Europe/Berlin").unwrap();
     let local = |d: i64| tz.utc_to_local_input(Utc::now() + Duration::days(d));
-    let cases: Vec<(Vec<(&str, String)>, &str, &str)> = vec![
+    // (fields that differ from a valid proposal, the field named, what the error says)
+    type Refused<'a> = (Vec<(&'a str, String)>, &'a str, &'a str);
+    let cases: Vec<Refused> = vec![
         (
             vec![("kind", "temporary_ban".into()), ("starts", local(10)), ("ends", local(5))],
             "ends",
@@ -412,8 +414,21 @@ async fn bad_decisions_and_appeals_are_refused_and_change_nothing() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(count().await, before, "nothing was saved");
 
-    // A proposal recorded twice (two deciders at once, or a double click): once.
+    // A proposal sent twice (a double click) waits once; the second is refused, saying why.
     let proposal = propose(&server, &reference, KEN, &[("kind", "warning")]).await;
+    let ken_id = ken.to_string();
+    let again = [
+        ("reference", reference.as_str()),
+        ("input[person]", ken_id.as_str()),
+        ("input[kind]", "warning"),
+        ("input[reasons]", "Why."),
+    ];
+    let waiting = count().await;
+    let (status, body) = call_fn(&rae, &server, "propose_decision", &again).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("already waiting"), "{body}");
+    assert_eq!(count().await, waiting, "still one proposal");
+    // A proposal recorded twice (two deciders at once, or a double click): once.
     let (first, second) = tokio::join!(
         record(&server, ORGANIZER, &proposal, &[("kind", "warning")]),
         record(&server, ADMIN, &proposal, &[("kind", "warning")])

@@ -248,7 +248,18 @@ impl Services {
         let e = new.event;
         let id = Uuid::new_v4();
         let kind = new.terms.kind;
-        let appealable = new.appeal.is_none() && kind != DecisionKind::Lifted;
+        // One appeal per decision, corrections included: a correction of a decision that
+        // was already appealed offers no second one.
+        let appealed = match new.supersedes {
+            Some(p) => appeal::Entity::find()
+                .filter(appeal::Column::RootId.eq(p.root_id))
+                .one(&**tx)
+                .await
+                .map_err(internal)?
+                .is_some(),
+            None => false,
+        };
+        let appealable = new.appeal.is_none() && !appealed && kind != DecisionKind::Lifted;
         let appeal_until = match (appealable, new.supersedes) {
             (false, _) => None,
             // A correction keeps the first notice's deadline.
@@ -328,8 +339,18 @@ impl Services {
     ) -> Result<(), AppError> {
         let covered = self.covered_people(&**tx, std::slice::from_ref(d)).await?;
         let people: Vec<Uuid> = covered.get(&d.root_id).cloned().unwrap_or_default();
-        // The refund: forfeited by an expulsion; restored when one no longer holds.
-        if let Some(p) = previous.filter(|p| p.kind == "expulsion") {
+        // The refund: forfeited by an expulsion; restored when one no longer holds. An
+        // expulsion upheld or corrected stays dated from when it was first decided.
+        if let Some(p) = previous.filter(|p| p.kind == "expulsion")
+            && d.kind == "expulsion"
+        {
+            registration::Entity::update_many()
+                .col_expr(registration::Column::ForfeitedBy, Expr::value(Some(d.id)))
+                .filter(registration::Column::ForfeitedBy.eq(p.id))
+                .exec(&**tx)
+                .await
+                .map_err(internal)?;
+        } else if let Some(p) = previous.filter(|p| p.kind == "expulsion") {
             registration::Entity::update_many()
                 .col_expr(registration::Column::RefundForfeitedAt, Expr::value(Option::<DateTime<Utc>>::None))
                 .col_expr(registration::Column::ForfeitedBy, Expr::value(Option::<Uuid>::None))
@@ -344,6 +365,7 @@ impl Services {
                 .col_expr(registration::Column::ForfeitedBy, Expr::value(Some(d.id)))
                 .filter(registration::Column::EventId.eq(d.event_id))
                 .filter(registration::Column::PersonId.is_in(people.clone()))
+                .filter(registration::Column::RefundForfeitedAt.is_null())
                 .exec(&**tx)
                 .await
                 .map_err(internal)?;
@@ -638,6 +660,18 @@ impl Services {
         let terms = Terms::parse(&input, tz_of(&v.event), now, false).map_err(AppError::Invalid)?;
         let id = Uuid::new_v4();
         let tx = self.store.write().await.map_err(internal)?;
+        // A double click, or two responders at once, makes one proposal, not two.
+        let waiting = decision_proposal::Entity::find()
+            .filter(decision_proposal::Column::CaseId.eq(v.case.id))
+            .filter(decision_proposal::Column::PersonId.eq(person))
+            .filter(decision_proposal::Column::Kind.eq(terms.kind.as_str()))
+            .filter(decision_proposal::Column::Status.eq("open"))
+            .one(&*tx)
+            .await
+            .map_err(internal)?;
+        if waiting.is_some() {
+            return Err(AppError::invalid("kind", "a proposal of this kind about this person is already waiting"));
+        }
         decision_proposal::Entity::insert(decision_proposal::ActiveModel {
             id: Set(id),
             case_id: Set(v.case.id),
