@@ -44,7 +44,8 @@ cargo test -p haven-server --lib 2>&1 | tee -a test-output/unit.log
 
 say "integration and browser tests"
 set +e
-cargo test -p haven-tests --test integration 2>&1 | tee test-output/integration.log
+# They take about 3 minutes here; a hang must fail the run long before CI's limit.
+timeout --kill-after=30s 30m cargo test -p haven-tests --test integration 2>&1 | tee test-output/integration.log
 status=${PIPESTATUS[0]}
 set -e
 

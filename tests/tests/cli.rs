@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 fn haven(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(haven_bin());
     cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    // Key files and mail land in a scratch directory, never in the source tree; a test
+    // may name its own.
+    cmd.env("HAVEN_DATA_DIR", std::env::temp_dir().join(format!("haven-cli-{}", std::process::id())));
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -326,6 +326,7 @@ async fn haven_signin_link_prints_a_working_one_time_link_for_the_operator() {
         .args(["signin-link", "--email", "Organizer@example.org"])
         .env_clear()
         .env("HAVEN_DATABASE_URL", &server.database.url)
+        .env("HAVEN_DATA_DIR", &server.database.dir)
         .env("HAVEN_PUBLIC_URL", &server.base_url)
         .output()
         .unwrap();
@@ -342,6 +343,7 @@ async fn haven_signin_link_prints_a_working_one_time_link_for_the_operator() {
         .args(["signin-link", "--email", "nobody@example.org"])
         .env_clear()
         .env("HAVEN_DATABASE_URL", &server.database.url)
+        .env("HAVEN_DATA_DIR", &server.database.dir)
         .output()
         .unwrap();
     assert!(!unknown.status.success());

@@ -124,7 +124,8 @@ async fn a_csv_import_applies_every_row_or_reports_every_bad_row_and_changes_not
 #[tokio::test(flavor = "multi_thread")]
 async fn the_import_command_does_the_same_from_a_file() {
     let database = TestDatabase::create(&Backend::Sqlite).await;
-    let env = [("HAVEN_DATABASE_URL", database.url.as_str())];
+    let data_dir = database.dir.display().to_string();
+    let env = [("HAVEN_DATABASE_URL", database.url.as_str()), ("HAVEN_DATA_DIR", data_dir.as_str())];
     let haven = |args: &[&str]| {
         let mut cmd = std::process::Command::new(haven_bin());
         cmd.args(args).env_clear().envs(env);
@@ -337,6 +338,7 @@ async fn haven_audit_verify_reports_an_intact_chain_and_a_deleted_record() {
             .args(args)
             .env_clear()
             .env("HAVEN_DATABASE_URL", &database.url)
+            .env("HAVEN_DATA_DIR", &database.dir)
             .output()
             .unwrap()
     };
