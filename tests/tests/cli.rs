@@ -147,7 +147,14 @@ async fn the_demo_seeds_once_and_a_second_run_changes_nothing() {
 
 /// Starts `haven serve` on a free port and returns the child and its address.
 fn spawn_serve(env: &[(&str, &str)]) -> (std::process::Child, String, BufReader<std::process::ChildStderr>) {
-    let mut child = haven(&["serve"], env).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    spawn_haven(&["serve"], env)
+}
+
+fn spawn_haven(
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (std::process::Child, String, BufReader<std::process::ChildStderr>) {
+    let mut child = haven(args, env).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let started = Instant::now();
     let mut line = String::new();
@@ -201,4 +208,61 @@ async fn json_logs_carry_request_ids_and_routes_but_no_personal_data() {
         }
     }
     assert!(answered >= 3, "{lines:?}");
+}
+
+fn stdout_of(args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = haven(args, env).output().unwrap();
+    assert!(out.status.success(), "haven {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_shows_its_status_rolls_back_and_serve_can_leave_the_schema_alone() {
+    use haven_migrations::{Migrator, MigratorTrait};
+    let names: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+    for backend in backends() {
+        let database = TestDatabase::create(&backend).await;
+        let env = [("HAVEN_DATABASE_URL", database.url.as_str())];
+        let lines = |text: String| text.lines().map(str::to_owned).collect::<Vec<_>>();
+        let expect = |state: &dyn Fn(usize) -> &'static str| {
+            names.iter().enumerate().map(|(i, n)| format!("{}  {n}", state(i))).collect::<Vec<_>>()
+        };
+
+        assert_eq!(lines(stdout_of(&["migrate", "--status"], &env)), expect(&|_| "pending"), "{backend}");
+        assert_eq!(
+            stdout_of(&["migrate"], &env).trim(),
+            format!("applied {} migration(s); the schema is current", names.len())
+        );
+        assert_eq!(lines(stdout_of(&["migrate", "--status"], &env)), expect(&|_| "applied"), "{backend}");
+        assert_eq!(stdout_of(&["migrate", "--down", "1"], &env).trim(), "rolled back 1 migration(s)");
+        let last = names.len() - 1;
+        let one_pending: Vec<String> = expect(&|i| if i == last { "pending" } else { "applied" });
+        assert_eq!(lines(stdout_of(&["migrate", "--status"], &env)), one_pending, "{backend}");
+
+        // Told not to migrate (by flag or setting), serve leaves it pending and is not ready.
+        let http = reqwest::Client::new();
+        let addr = ("HAVEN_ADDR", "127.0.0.1:0");
+        for (args, extra) in
+            [(&["serve", "--no-migrate"][..], None), (&["serve"][..], Some(("HAVEN_MIGRATE_ON_START", "false")))]
+        {
+            let mut env = vec![env[0], addr];
+            env.extend(extra);
+            // The log pipe stays open while the server runs (it writes to it).
+            let (mut child, base, _log) = spawn_haven(args, &env);
+            let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
+            let (status, body) = (ready.status(), ready.text().await.unwrap());
+            child.kill().unwrap();
+            child.wait().unwrap();
+            assert_eq!((status.as_u16(), body.as_str()), (503, "migrations pending\n"), "{backend} {args:?} {extra:?}");
+        }
+        assert_eq!(lines(stdout_of(&["migrate", "--status"], &env)), one_pending, "nothing was applied");
+
+        // By default serve applies what is pending and is ready.
+        let (mut child, base, _log) = spawn_haven(&["serve"], &[env[0], addr]);
+        let status = http.get(format!("{base}/readyz")).send().await.unwrap().status();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(status, 200, "{backend}");
+        assert_eq!(lines(stdout_of(&["migrate", "--status"], &env)), expect(&|_| "applied"), "{backend}");
+    }
 }

@@ -32,6 +32,30 @@ async fn readiness_is_503_while_a_migration_is_pending() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn readiness_is_503_when_the_database_goes_away_while_liveness_stays_200() {
+    // Only a database server can go away under a running Haven; SQLite is a file it holds open.
+    let Some(backend) = backends().into_iter().find(|b| matches!(b, haven_tests::Backend::Postgres(_))) else {
+        eprintln!("no PostgreSQL configured (HAVEN_TEST_POSTGRES_URL): nothing to take away");
+        return;
+    };
+    let haven_tests::Backend::Postgres(admin_url) = &backend else { unreachable!() };
+    let server = TestServer::start(&backend).await;
+    let http = server.client();
+    assert_eq!(http.get(server.url("/readyz")).send().await.unwrap().status(), 200);
+
+    let name = server.database.url.rsplit('/').next().unwrap().to_owned();
+    let admin = sea_orm::Database::connect(admin_url.as_str()).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    admin.execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)")).await.unwrap();
+    admin.close().await.ok();
+
+    let ready = http.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert_eq!(ready.text().await.unwrap(), "database unreachable\n");
+    assert_eq!(http.get(server.url("/healthz")).send().await.unwrap().status(), 200, "the process is still alive");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_requests_by_route_pattern_and_show_the_pool() {
     let server = TestServer::start(&haven_tests::Backend::Sqlite).await;
     server.seed_demo().await;
