@@ -185,13 +185,20 @@ pub async fn rotate_keys(settings: Settings) -> anyhow::Result<()> {
             .and_where(Expr::col(Alias::new(*column)).is_not_null())
             .to_owned();
         for row in db.query_all(&select).await? {
-            let id: Uuid = row.try_get("", "id")?;
+            // Rows are keyed by UUID, except badge keys (a small number printed on badges).
+            let (id, shown) = match row.try_get::<Uuid>("", "id") {
+                Ok(id) => (sea_orm::Value::from(id), id.to_string()),
+                Err(_) => {
+                    let id: i64 = row.try_get("", "id")?;
+                    (sea_orm::Value::from(id), id.to_string())
+                }
+            };
             let sealed: String = row.try_get("", column)?;
             if Keyring::key_of(&sealed) == Some(current.as_str()) {
                 continue;
             }
-            let place = crate::services::cases::place(table, column, id);
-            let plain = ring.open(&place, &sealed).map_err(|e| anyhow::anyhow!("{table}.{column} of {id}: {e}"))?;
+            let place = crate::services::cases::place(table, column, &shown);
+            let plain = ring.open(&place, &sealed).map_err(|e| anyhow::anyhow!("{table}.{column} of {shown}: {e}"))?;
             let update = Query::update()
                 .table(Alias::new(*table))
                 .value(Alias::new(*column), ring.seal(&place, &plain))

@@ -507,20 +507,59 @@ async fn no_case_text_is_in_a_copy_of_the_database() {
     assert!(haystack.contains("barbara moreau"), "the search itself works: registrations are plain");
 }
 
+/// Every sealed column in the schema, with the key of each value in it.
+async fn sealed_values(db: &sea_orm::DatabaseConnection) -> Vec<(String, String, String)> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let columns = db
+        .query_all_raw(Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT m.name AS t, p.name AS c FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND p.name LIKE '%\\_enc' ESCAPE '\\' ORDER BY 1, 2",
+        ))
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for row in columns {
+        let (t, c): (String, String) = (row.try_get("", "t").unwrap(), row.try_get("", "c").unwrap());
+        let sql = format!("SELECT {c} AS v FROM {t} WHERE {c} IS NOT NULL");
+        for value in db.query_all_raw(Statement::from_string(sea_orm::DbBackend::Sqlite, sql)).await.unwrap() {
+            let sealed: String = value.try_get("", "v").unwrap();
+            let key = haven_server::crypto::fields::Keyring::key_of(&sealed).unwrap_or("(none)").to_owned();
+            out.push((t.clone(), c.clone(), key));
+        }
+        out.push((t, c, String::new()));
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn haven_keys_rotate_reencrypts_everything_and_cases_stay_readable() {
+async fn haven_keys_rotate_reencrypts_every_sealed_value_and_everything_stays_readable() {
     let server = TestServer::start(&Backend::Sqlite).await;
     server.seed_demo().await;
     let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Rotate me.")]).await;
-    use haven_server::db::entities::case as case_entity;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let before = case_entity::Entity::find()
-        .filter(case_entity::Column::Reference.eq(&reference))
-        .one(&server.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let old_key = haven_server::crypto::fields::Keyring::key_of(&before.narrative_enc).unwrap().to_owned();
+    // A scan of Ken stores the door instruction it showed (sealed) and uses a badge key.
+    let device = server.device_token("havenconf").await;
+    let ken_badge = server.badge_token("havenconf", "ken.okafor@example.org").await;
+    assert_eq!(server.scan(&device, &ken_badge).await["result"], "alert");
+    // The arrival alert it starts seals notifications of its own: let them land first.
+    let mut before = sealed_values(&server.db).await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let again = sealed_values(&server.db).await;
+        if again.len() == before.len() {
+            break;
+        }
+        before = again;
+    }
+    let schema: std::collections::BTreeSet<(String, String)> =
+        before.iter().map(|(t, c, _)| (t.clone(), c.clone())).collect();
+    let listed: std::collections::BTreeSet<(String, String)> =
+        haven_server::services::cases::SEALED_COLUMNS.iter().map(|(t, c)| (t.to_string(), c.to_string())).collect();
+    assert_eq!(schema, listed, "every sealed column of the schema is rotated, and only those");
+    let old_key = before.iter().find(|(_, _, k)| !k.is_empty()).unwrap().2.clone();
+    for table in ["cases", "badge_keys", "scans", "decisions", "precautions", "notifications"] {
+        assert!(before.iter().any(|(t, _, k)| t == table && *k == old_key), "the demo has sealed {table}");
+    }
 
     let out = std::process::Command::new(haven_bin())
         .args(["keys", "rotate"])
@@ -533,13 +572,28 @@ async fn haven_keys_rotate_reencrypts_everything_and_cases_stay_readable() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.starts_with("re-encrypted "), "{said}");
 
-    let after = case_entity::Entity::find_by_id(before.id).one(&server.db).await.unwrap().unwrap();
-    let new_key = haven_server::crypto::fields::Keyring::key_of(&after.narrative_enc).unwrap();
+    let after = sealed_values(&server.db).await;
+    let new_key = after.iter().find(|(_, _, k)| !k.is_empty()).unwrap().2.clone();
     assert_ne!(new_key, old_key);
-    assert!(said.contains(new_key) && said.contains(&old_key), "both keys stay configured: {said}");
+    for (t, c, k) in after.iter().filter(|(_, _, k)| !k.is_empty()) {
+        assert_eq!(*k, new_key, "{t}.{c} is still sealed under the old key");
+    }
+    let count = |v: &[(String, String, String)]| v.iter().filter(|(_, _, k)| !k.is_empty()).count();
+    assert_eq!(count(&after), count(&before));
+    assert!(said.contains(&format!("re-encrypted {} value(s)", count(&before))), "{said}");
+    assert!(said.contains(new_key.as_str()) && said.contains(&old_key), "both keys stay configured: {said}");
+
+    // The running server reads what is now sealed under the new key.
     let (status, view) = case(&server, &server.client_as(REPORTER).await, &reference).await;
-    assert_eq!(status, 200, "the running server reads values sealed with the new key");
+    assert_eq!(status, 200);
     assert_eq!(view["narrative"], "Rotate me.");
+    let (status, home) = call_fn(&server.client_as("admin@example.org").await, &server, "decide_home", &[]).await;
+    assert_eq!(status, 200, "{home}");
+    let recent = home["recent"].as_array().unwrap();
+    assert!(!recent.is_empty() && recent.iter().all(|d| !d["reasons"].as_str().unwrap().is_empty()), "{home}");
+    let ada_badge = server.badge_token("havenconf", "ada.lovelace@example.org").await;
+    assert_eq!(server.scan(&device, &ada_badge).await["result"], "admit", "new badges are still signed");
+    assert_eq!(server.scan(&device, &ken_badge).await["instruction"], "Admit, and call the safety lead on the radio.");
 }
 
 #[tokio::test(flavor = "multi_thread")]

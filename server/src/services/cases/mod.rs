@@ -32,7 +32,9 @@ use haven_app::domain::{CaseReference, PersonDescription, Role};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-/// Columns holding sealed text, for key rotation: (table, column).
+/// Every column holding sealed values, for key rotation: (table, column). Each value is
+/// bound to its place by [`place`]; the row's `id` is a UUID except in `badge_keys`.
+/// A test compares this list with the schema, so a new sealed column cannot be missed.
 pub const SEALED_COLUMNS: &[(&str, &str)] = &[
     ("cases", "subject_enc"),
     ("cases", "narrative_enc"),
@@ -49,10 +51,16 @@ pub const SEALED_COLUMNS: &[(&str, &str)] = &[
     ("plan_responses", "comment_enc"),
     ("notifications", "title_enc"),
     ("notifications", "body_enc"),
+    ("badge_keys", "private_enc"),
+    ("scans", "instruction_enc"),
+    ("decisions", "details_enc"),
+    ("decisions", "reasons_enc"),
+    ("decision_proposals", "terms_enc"),
+    ("appeals", "text_enc"),
 ];
 
 /// Where a sealed value lives: the associated data that binds it there.
-pub fn place(table: &str, column: &str, id: Uuid) -> String {
+pub fn place(table: &str, column: &str, id: impl std::fmt::Display) -> String {
     format!("{table}.{column}:{id}")
 }
 

@@ -30,7 +30,7 @@ pub struct KeyCache {
 
 impl Services {
     fn place(id: i64) -> String {
-        format!("badge_keys.private_enc:{id}")
+        crate::services::cases::place("badge_keys", "private_enc", id)
     }
 
     /// Makes a new signing key for the organization; it signs every badge issued from now.
