@@ -404,6 +404,228 @@ async fn an_unacknowledged_case_is_flagged_overdue_and_the_team_reminded_once() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_recused_responder_is_never_counted_reminded_or_mailed_about_the_case() {
+    let sink = MailSink::start().await;
+    let clock = ManualClock::new(chrono::Utc::now());
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink).clock(clock.clone())).await;
+    server.seed_demo().await;
+    let open_cases = |who: &'static str| {
+        let server = &server;
+        async move {
+            let (_, home) = call_fn(&server.client_as(who).await, server, "respond_home", &[]).await;
+            let e = home["events"].as_array().unwrap().iter().find(|e| e["slug"] == "havenconf").unwrap().clone();
+            (e["open_cases"].as_u64().unwrap(), e["overdue"].as_u64().unwrap())
+        }
+    };
+    let (rae_before, sam_before) = (open_cases(RESPONDER).await, open_cases(RESPONDER2).await);
+    let about_sam = file_ok(
+        &server,
+        REPORTER,
+        &[("person_name", "Sam R."), ("person_email", "responder2@example.org"), ("narrative", "About Sam.")],
+    )
+    .await;
+    assert_eq!(open_cases(RESPONDER).await.0, rae_before.0 + 1);
+    assert_eq!(open_cases(RESPONDER2).await.0, sam_before.0, "the case about Sam is not in Sam's count");
+    let search = |who: &'static str, query: String| {
+        let server = &server;
+        async move {
+            let client = server.client_as(who).await;
+            let (status, q) = call_fn(&client, server, "case_queue", &[("slug", "havenconf"), ("query", &query)]).await;
+            assert_eq!(status, 200, "{q}");
+            assert_eq!(q["query"], query.trim());
+            q["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["reference"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    for query in [about_sam.clone(), about_sam.to_lowercase(), " Sam R. ".to_owned()] {
+        assert_eq!(
+            search(RESPONDER, query.clone()).await,
+            std::slice::from_ref(&about_sam),
+            "Rae finds it by {query:?}"
+        );
+        assert!(search(RESPONDER2, query.clone()).await.is_empty(), "Sam finds nothing by {query:?}");
+    }
+    assert!(!search(RESPONDER, "Ken Okafor".to_owned()).await.is_empty(), "the demo's case about Ken");
+    assert!(search(RESPONDER, "no such words".to_owned()).await.is_empty());
+
+    // A day later it is overdue: Rae is reminded of it, Sam of none that concerns him.
+    clock.advance(chrono::Duration::hours(24) + chrono::Duration::minutes(1));
+    let overdue_rows = |who: &'static str| {
+        let server = &server;
+        async move {
+            let (_, q) = call_fn(&server.client_as(who).await, server, "case_queue", &[("slug", "havenconf")]).await;
+            q["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["overdue"] == true)
+                .map(|r| r["reference"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let (rae_overdue, sam_overdue) = (overdue_rows(RESPONDER).await, overdue_rows(RESPONDER2).await);
+    assert!(rae_overdue.contains(&about_sam) && !sam_overdue.contains(&about_sam));
+    assert_eq!(open_cases(RESPONDER2).await.1 as usize, sam_overdue.len(), "Sam's overdue count leaves it out too");
+    let reminders = |to: &'static str| {
+        let sink = sink.clone();
+        async move { sink.to(to).await.iter().filter(|m| m.subject.contains("waiting")).count() }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while reminders(RESPONDER).await < rae_overdue.len() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(reminders(RESPONDER).await, rae_overdue.len(), "one reminder per overdue case Rae may see");
+    assert_eq!(reminders(RESPONDER2).await, sam_overdue.len(), "none for the case about Sam");
+
+    // Sam owns a case, then declares a conflict: he is no longer its owner, and news of
+    // it goes to the rest of the team, not to him.
+    let other = file_ok(&server, REPORTER, &[("person_name", "Someone else"), ("narrative", "Later.")]).await;
+    let sam = server.client_as(RESPONDER2).await;
+    assert_eq!(call_fn(&sam, &server, "assign_owner", &[("reference", &other)]).await.0, 200);
+    assert_eq!(call_fn(&sam, &server, "declare_conflict", &[("reference", &other)]).await.0, 200);
+    server.outbox_drained().await;
+    let activity = |to: &'static str| {
+        let sink = sink.clone();
+        async move { sink.to(to).await.iter().filter(|m| m.subject.contains("Activity")).count() }
+    };
+    let (rae_activity, sam_activity) = (activity(RESPONDER).await, activity(RESPONDER2).await);
+    let reporter = server.client_as(REPORTER).await;
+    assert_eq!(
+        call_fn(&reporter, &server, "send_message", &[("reference", &other), ("body", "One more thing.")]).await.0,
+        200
+    );
+    server.outbox_drained().await;
+    assert_eq!(activity(RESPONDER).await, rae_activity + 1, "the team hears of it");
+    assert_eq!(activity(RESPONDER2).await, sam_activity, "the recused former owner does not");
+    let (_, view) = case(&server, &server.client_as(RESPONDER).await, &other).await;
+    assert_eq!(view["owner"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn matching_looks_at_the_organizations_other_events_but_not_other_organizations() {
+    use haven_server::db::entities::{event, organization, person, registration};
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let now = chrono::Utc::now();
+    let demo =
+        event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap().unwrap();
+    let other_org = uuid::Uuid::new_v4();
+    organization::Entity::insert(organization::ActiveModel {
+        id: Set(other_org),
+        slug: Set("elsewhere".into()),
+        name: Set("Elsewhere".into()),
+        created_at: Set(now),
+    })
+    .exec(&server.db)
+    .await
+    .unwrap();
+    // Quentin is registered only at last year's meetup of the same organization; Quincy
+    // only at another organization's event.
+    for (slug, name, org, who, email) in [
+        ("meetup-2026", "Meetup 2026", demo.organization_id, "Quentin Zephyr", "qz@example.net"),
+        ("their-fest", "Their Fest", other_org, "Quincy Zephyr", "quincy@example.net"),
+    ] {
+        let ev = uuid::Uuid::new_v4();
+        event::Entity::insert(event::ActiveModel {
+            id: Set(ev),
+            organization_id: Set(org),
+            slug: Set(slug.into()),
+            name: Set(name.into()),
+            venue: Set("Hall".into()),
+            time_zone: Set("UTC".into()),
+            starts_at: Set(now - chrono::Duration::days(300)),
+            ends_at: Set(now - chrono::Duration::days(299)),
+            ack_hours: Set(24),
+            created_at: Set(now),
+        })
+        .exec(&server.db)
+        .await
+        .unwrap();
+        let p = uuid::Uuid::new_v4();
+        person::Entity::insert(person::ActiveModel {
+            id: Set(p),
+            display_name: Set(who.into()),
+            email: Set(Some(email.into())),
+            email_normalized: Set(Some(email.into())),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .exec(&server.db)
+        .await
+        .unwrap();
+        registration::Entity::insert(registration::ActiveModel {
+            id: Set(uuid::Uuid::new_v4()),
+            event_id: Set(ev),
+            person_id: Set(p),
+            status: Set("active".into()),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .exec(&server.db)
+        .await
+        .unwrap();
+    }
+    let reference = file_ok(
+        &server,
+        REPORTER,
+        &[("person_name", "Quentin Zephyr"), ("person_email", "QZ@example.net"), ("narrative", "From last year.")],
+    )
+    .await;
+    let (_, view) = case(&server, &server.client_as(RESPONDER).await, &reference).await;
+    let candidates = view["candidates"].as_array().unwrap();
+    let quentin = candidates.iter().find(|c| c["name"] == "Quentin Zephyr").expect("matched at the other event");
+    assert_eq!(quentin["events"], serde_json::json!(["Meetup 2026"]), "{quentin}");
+    assert!(quentin["reasons"].as_array().unwrap().iter().any(|r| r == "same e-mail address"), "{quentin}");
+    assert!(!view.to_string().contains("Quincy"), "another organization's registrants are never offered: {view}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_read_of_a_narrative_is_in_the_access_log_and_the_audit_chain() {
+    use haven_server::db::entities::{audit_log, case as case_entity};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Read me.")]).await;
+    let c = case_entity::Entity::find()
+        .filter(case_entity::Column::Reference.eq(&reference))
+        .one(&server.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let reads = || async {
+        audit_log::Entity::find()
+            .filter(audit_log::Column::Action.eq("case.read"))
+            .filter(audit_log::Column::SubjectId.eq(c.id))
+            .all(&server.db)
+            .await
+            .unwrap()
+    };
+    assert!(reads().await.is_empty());
+    let rae = server.client_as(RESPONDER).await;
+    assert_eq!(case(&server, &rae, &reference).await.0, 200);
+    let logged = reads().await;
+    assert_eq!(logged.len(), 1, "one entry for Rae's read");
+    assert_eq!(logged[0].actor_id, Some(server.person_id(RESPONDER).await));
+    // Reading it is what the reporter sees in "who has read it".
+    let (_, mine) = case(&server, &server.client_as(REPORTER).await, &reference).await;
+    assert!(mine["readers"].as_array().unwrap().iter().any(|r| r["name"] == "Rae Responder"), "{mine}");
+    let out = std::process::Command::new(haven_bin())
+        .args(["audit", "verify"])
+        .env_clear()
+        .env("HAVEN_DATABASE_URL", &server.database.url)
+        .env("HAVEN_DATA_DIR", &server.database.dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the chain holds the reads: {}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_case_linked_as_retaliation_is_flagged_to_the_team() {
     let server = TestServer::start(&Backend::Sqlite).await;
     server.seed_demo().await;

@@ -98,7 +98,7 @@ pub trait Backend: Send + Sync + 'static {
     async fn case(&self, actor: &Actor, reference: String) -> Result<CaseView, AppError>;
     async fn send_message(&self, actor: &Actor, reference: String, body: String) -> Result<(), AppError>;
     async fn respond_home(&self, actor: &Actor) -> Result<RespondHome, AppError>;
-    async fn case_queue(&self, actor: &Actor, slug: String) -> Result<QueueView, AppError>;
+    async fn case_queue(&self, actor: &Actor, slug: String, query: Option<String>) -> Result<QueueView, AppError>;
     async fn change_status(&self, actor: &Actor, reference: String, status: String) -> Result<(), AppError>;
     async fn assign_owner(&self, actor: &Actor, reference: String, person: String) -> Result<(), AppError>;
     async fn add_note(&self, actor: &Actor, reference: String, body: String) -> Result<(), AppError>;

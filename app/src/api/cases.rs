@@ -32,10 +32,12 @@ pub async fn respond_home() -> Result<RespondHome, AppError> {
     super::plumbing::answer(backend.respond_home(&actor).await)
 }
 
+/// An event's cases the caller may see, optionally only those whose reference, named
+/// person or owner contains `query`.
 #[server(prefix = "/fn", endpoint = "case_queue")]
-pub async fn case_queue(slug: String) -> Result<QueueView, AppError> {
+pub async fn case_queue(slug: String, query: Option<String>) -> Result<QueueView, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.case_queue(&actor, slug).await)
+    super::plumbing::answer(backend.case_queue(&actor, slug, query).await)
 }
 
 #[server(prefix = "/fn", endpoint = "change_status")]

@@ -369,6 +369,8 @@ pub struct QueueRow {
 pub struct QueueView {
     pub event_slug: String,
     pub event_name: String,
+    /// What the rows were filtered by (empty: every case).
+    pub query: String,
     pub rows: Vec<QueueRow>,
 }
 

@@ -8,6 +8,7 @@ use crate::api::{
 use crate::domain::{CaseKind, ConcernForm, ContactChannel, DomainError, Witnesses};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 fn kind_label(k: CaseKind) -> &'static str {
@@ -534,16 +535,27 @@ pub fn RespondHomePage() -> impl IntoView {
 #[component]
 pub fn QueuePage() -> impl IntoView {
     let params = use_params_map();
-    let queue = Resource::new(move || params.read().get("slug").unwrap_or_default(), api::case_queue);
+    let search = use_query_map();
+    let queue = Resource::new(
+        move || (params.read().get("slug").unwrap_or_default(), search.read().get("q")),
+        |(slug, q)| api::case_queue(slug, q),
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match queue.await {
-                    Ok(q) => view! {
+                    Ok(q) => {
+                        let none = if q.query.is_empty() { "No cases." } else { "No case matches." };
+                        view! {
                         <Title text=format!("{} · cases", q.event_name)/>
                         <h1>{q.event_name.clone()} " · cases"</h1>
+                        <Form method="GET" action=format!("/respond/{}", q.event_slug)>
+                            <label for="q">"Search by reference, person or owner"</label>
+                            <input id="q" type="search" name="q" value=q.query maxlength="100"/>
+                            <button type="submit">"Search"</button>
+                        </Form>
                         {if q.rows.is_empty() {
-                            view! { <p>"No cases."</p> }.into_any()
+                            view! { <p>{none}</p> }.into_any()
                         } else {
                             view! {
                                 <table class="table queue">
@@ -566,7 +578,8 @@ pub fn QueuePage() -> impl IntoView {
                             }.into_any()
                         }}
                         <HydrationMarker/>
-                    }.into_any(),
+                        }.into_any()
+                    }
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}

@@ -234,8 +234,8 @@ impl Backend for Services {
         Services::respond_home(self, actor).await
     }
 
-    async fn case_queue(&self, actor: &Actor, slug: String) -> Result<QueueView, AppError> {
-        Services::case_queue(self, actor, &slug).await
+    async fn case_queue(&self, actor: &Actor, slug: String, query: Option<String>) -> Result<QueueView, AppError> {
+        Services::case_queue(self, actor, &slug, query.as_deref().unwrap_or_default()).await
     }
 
     async fn change_status(&self, actor: &Actor, reference: String, status: String) -> Result<(), AppError> {

@@ -55,7 +55,9 @@ impl Services {
         })
     }
 
-    pub(crate) async fn case_queue(&self, actor: &Actor, slug: &str) -> Result<QueueView, AppError> {
+    /// The queue: only cases the caller may see (recusal included), searched after
+    /// opening, since what a case says about its person is sealed.
+    pub(crate) async fn case_queue(&self, actor: &Actor, slug: &str, query: &str) -> Result<QueueView, AppError> {
         let person_id = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
         let grants = Grants::load(db, Some(person_id)).await.map_err(internal)?;
@@ -91,9 +93,19 @@ impl Services {
                 same_person: all.iter().filter(|(o, s)| o.id != c.id && same_person(subject, s)).count() as u32,
             })
             .collect();
+        let query: String = query.trim().chars().take(100).collect();
+        let needle = query.to_lowercase();
+        if !needle.is_empty() {
+            rows.retain(|r| {
+                [Some(&r.reference), Some(&r.person), r.owner.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .any(|text| text.to_lowercase().contains(&needle))
+            });
+        }
         // Overdue first, then open before closed, then oldest first.
         rows.sort_by_key(|r| (!r.overdue, !r.status.is_open(), r.status));
-        Ok(QueueView { event_slug: e.slug, event_name: e.name, rows })
+        Ok(QueueView { event_slug: e.slug, event_name: e.name, query, rows })
     }
 
     /// Reminds the team of cases past their acknowledgement deadline, once per case.

@@ -3,12 +3,14 @@
 use super::{Services, Standing, Visible, local_time};
 use crate::db::entities::{
     case, case_attachment, case_message, case_note, case_person, case_read, case_status_change, case_witness, event,
-    person, registration,
+    person, registration, staff_role,
 };
 use crate::services::{audit, internal};
 use haven_app::api::*;
 use haven_app::domain::matching::{Candidate, match_person};
-use haven_app::domain::{CaseKind, CaseStatus, ContactChannel, PersonDescription, Relation, SafetyWishes, Witnesses};
+use haven_app::domain::{
+    CaseKind, CaseStatus, ContactChannel, PersonDescription, Relation, Role, SafetyWishes, Witnesses,
+};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -297,9 +299,33 @@ impl Services {
             .all(db)
             .await
             .map_err(internal)?;
+        // The organization's staff too: a case may be about an escort or a volunteer who
+        // holds no ticket.
+        let roles = staff_role::Entity::find()
+            .filter(staff_role::Column::OrganizationId.eq(e.organization_id))
+            .filter(staff_role::Column::RevokedAt.is_null())
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let staff: HashMap<Uuid, person::Model> = person::Entity::find()
+            .filter(person::Column::Id.is_in(roles.iter().map(|r| r.person_id).collect::<Vec<_>>()))
+            .all(db)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let places = rows
+            .into_iter()
+            .filter_map(|(r, p)| Some((p?, event_names.get(&r.event_id).cloned().unwrap_or_default())))
+            .chain(roles.iter().filter_map(|r| {
+                let p = staff.get(&r.person_id)?.clone();
+                let scope = r.event_id.and_then(|id| event_names.get(&id).cloned());
+                let role = Role::parse("role", &r.role).map(|x| x.label()).unwrap_or("staff");
+                Some((p, scope.map_or(format!("{role} (whole organization)"), |s| format!("{role} at {s}"))))
+            }));
         let mut found: Vec<CandidateView> = Vec::new();
-        for (r, p) in rows {
-            let Some(p) = p else { continue };
+        for (p, event_name) in places {
             if exclude.contains(&p.id) {
                 continue;
             }
@@ -307,7 +333,6 @@ impl Services {
             if reasons.is_empty() {
                 continue;
             }
-            let event_name = event_names.get(&r.event_id).cloned().unwrap_or_default();
             match found.iter_mut().find(|c| c.person_id == p.id) {
                 Some(c) => c.events.push(event_name),
                 None => found.push(CandidateView {
