@@ -118,6 +118,11 @@ pub struct Settings {
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_proxy_headers: bool,
     pub encryption: EncryptionSettings,
+    /// An escort assignment not acknowledged this long after it was made is escalated to
+    /// the case owner…
+    pub escort_ack_within: Duration,
+    /// …or this long before its first window starts, whichever comes first.
+    pub escort_ack_before_start: Duration,
 }
 
 /// Where the field-encryption keys come from.
@@ -159,6 +164,8 @@ const KNOWN: &[(&str, bool)] = &[
     ("mail_from", false),
     ("session_idle_minutes", false),
     ("session_max_hours", false),
+    ("escort_ack_minutes", false),
+    ("escort_ack_before_start_minutes", false),
     ("trust_proxy_headers", false),
     ("encryption_key_file", false),
     ("encryption_keys", true),
@@ -306,6 +313,14 @@ impl Settings {
         if !(1..=2_160).contains(&max) {
             return Err(raw.err("session_max_hours", "expected 1 to 2160 hours"));
         }
+        let ack_within: u64 = raw.parse_or("escort_ack_minutes", 120, "a number of minutes")?;
+        let ack_before: u64 = raw.parse_or("escort_ack_before_start_minutes", 30, "a number of minutes")?;
+        if !(5..=10_080).contains(&ack_within) {
+            return Err(raw.err("escort_ack_minutes", "expected 5 to 10080 minutes"));
+        }
+        if ack_before > 1_440 {
+            return Err(raw.err("escort_ack_before_start_minutes", "expected 0 to 1440 minutes"));
+        }
         let encryption = match raw.get("encryption_keys").map(str::trim).filter(|v| !v.is_empty()) {
             Some(keys) => {
                 crate::crypto::fields::Keyring::parse(&keys.replace(',', "\n").replace(':', " "))
@@ -333,6 +348,8 @@ impl Settings {
             session_idle: Duration::from_secs(idle * 60),
             session_max: Duration::from_secs(max * 3600),
             trust_proxy_headers: raw.bool_or("trust_proxy_headers", false)?,
+            escort_ack_within: Duration::from_secs(ack_within * 60),
+            escort_ack_before_start: Duration::from_secs(ack_before * 60),
         })
     }
 
@@ -376,6 +393,8 @@ impl Settings {
             ("HAVEN_SESSION_IDLE_MINUTES", (self.session_idle.as_secs() / 60).to_string()),
             ("HAVEN_SESSION_MAX_HOURS", (self.session_max.as_secs() / 3600).to_string()),
             ("HAVEN_TRUST_PROXY_HEADERS", self.trust_proxy_headers.to_string()),
+            ("HAVEN_ESCORT_ACK_MINUTES", (self.escort_ack_within.as_secs() / 60).to_string()),
+            ("HAVEN_ESCORT_ACK_BEFORE_START_MINUTES", (self.escort_ack_before_start.as_secs() / 60).to_string()),
             (
                 "HAVEN_ENCRYPTION_KEYS",
                 match &self.encryption {

@@ -304,3 +304,25 @@ async fn a_decision_is_appealed_through_the_emailed_link_and_decided_finally_in_
         .await;
     assert!(outcome.text.contains("final"), "{}", outcome.text);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_arrival_alert_appears_live_on_a_responders_open_page_in_chromium() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let device = server.device_token("havenconf").await;
+    let token = server.badge_token("havenconf", "ken.okafor@example.org").await;
+    let cookie = server.session_cookie("responder@example.org").await;
+
+    let out = browser::run_script(
+        "notification-bell.mjs",
+        &server.base_url,
+        &[("SESSION_COOKIE", cookie), ("DEVICE", device), ("TOKEN", token)],
+    )
+    .await;
+
+    assert!(out.contains("ok: an arrival alert appears live on an open page"), "{out}");
+    use haven_server::db::entities::scan;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let scans = scan::Entity::find().filter(scan::Column::Gate.eq("North")).all(&server.db).await.unwrap();
+    assert_eq!(scans.len(), 1, "the scan was recorded once");
+}

@@ -123,6 +123,15 @@ pub fn team_escort_unacknowledged(to: &str, event: &str, link: &str) -> Mail {
     )
 }
 
+pub fn team_escort_gone(to: &str, event: &str, link: &str) -> Mail {
+    case_mail(
+        "team_escort_gone",
+        to,
+        format!("An escort assignment at {event} has no escort any more"),
+        format!("An escort no longer holds the escort role, so their assignment ended. Please plan another:\n\n{link}"),
+    )
+}
+
 pub fn arrival_alert(to: &str, event: &str, gate: &str, instruction: &str, link: &str) -> Mail {
     let instruction = if instruction.is_empty() { "Please follow the agreed plan." } else { instruction };
     Mail {

@@ -37,10 +37,6 @@ struct Details {
     text: String,
 }
 
-/// An assignment must be acknowledged within this long, or half an hour before it starts.
-const ACK_WITHIN: Duration = Duration::hours(2);
-const ACK_BEFORE_START: Duration = Duration::minutes(30);
-
 fn window_text(w: &escort_window::Model, tz: &str) -> String {
     let end = local_time(w.ends_at, tz);
     let end_time = end.rsplit(", ").next().unwrap_or(&end).to_owned();
@@ -699,10 +695,75 @@ impl Services {
         tx.commit().await.map_err(internal)
     }
 
-    /// Tells the case's owner (or its team) of assignments not acknowledged in time: two
-    /// hours after they were made, or half an hour before they start, whichever is first.
+    /// After `person` lost a role: ends their escort assignments at events where they are no
+    /// longer an escort (so they stop seeing whom they were to escort, and how to reach
+    /// them), and tells each case's owner (or its team) to plan another escort.
+    pub(crate) async fn end_orphaned_assignments(
+        &self,
+        tx: &WriteTx,
+        person: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let grants = crate::services::authz::Grants::load(&**tx, Some(person)).await.map_err(internal)?;
+        let live = escort_assignment::Entity::find()
+            .filter(escort_assignment::Column::EscortId.eq(person))
+            .filter(escort_assignment::Column::RemovedAt.is_null())
+            .all(&**tx)
+            .await
+            .map_err(internal)?;
+        for a in live {
+            let Some(p) = precaution::Entity::find_by_id(a.precaution_id).one(&**tx).await.map_err(internal)? else {
+                continue;
+            };
+            let Some(c) = case::Entity::find_by_id(p.case_id).one(&**tx).await.map_err(internal)? else { continue };
+            let Some(e) = event::Entity::find_by_id(c.event_id).one(&**tx).await.map_err(internal)? else { continue };
+            if grants.has(Role::Escort, &e) {
+                continue;
+            }
+            escort_assignment::Entity::update(escort_assignment::ActiveModel {
+                id: Set(a.id),
+                removed_at: Set(Some(now)),
+                ..Default::default()
+            })
+            .exec(&**tx)
+            .await
+            .map_err(internal)?;
+            audit::append(tx, now, vec![audit::Entry::new(None, "plan.assignment_ended", "escort_assignment", a.id)])
+                .await
+                .map_err(internal)?;
+            if p.removed_at.is_some() {
+                continue;
+            }
+            let subject = self.subject(&c)?;
+            let team = self.case_team(&**tx, &e, Some((&c, &subject))).await?;
+            let link = format!("{}/cases/{}", self.public_url, c.reference);
+            for member in team.into_iter().filter(|m| c.owner_id.is_none_or(|o| o == m.id)) {
+                if let Some(email) = &member.email {
+                    enqueue(tx, now, templates::team_escort_gone(email, &e.name, &link)).await.map_err(internal)?;
+                }
+                self.notify(
+                    tx,
+                    member.id,
+                    "escort_gone",
+                    "An escort assignment has no escort any more",
+                    &e.name,
+                    &format!("/cases/{}", c.reference),
+                )
+                .await?;
+            }
+            self.mail_wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Tells the case's owner (or its team) of assignments not acknowledged in time: a set
+    /// time after they were made (`HAVEN_ESCORT_ACK_MINUTES`, two hours by default), or a
+    /// set time before they start (`HAVEN_ESCORT_ACK_BEFORE_START_MINUTES`, half an hour),
+    /// whichever is first.
     pub async fn escalate_unacknowledged(&self) -> Result<usize, DbErr> {
         let now = self.clock.now();
+        let within = Duration::from_std(self.settings.escort_ack_within).unwrap_or(Duration::hours(2));
+        let before_start = Duration::from_std(self.settings.escort_ack_before_start).unwrap_or(Duration::minutes(30));
         let waiting = escort_assignment::Entity::find()
             .filter(escort_assignment::Column::AcknowledgedAt.is_null())
             .filter(escort_assignment::Column::EscalatedAt.is_null())
@@ -716,9 +777,9 @@ impl Services {
                 .order_by_asc(escort_window::Column::StartsAt)
                 .all(&self.store.db)
                 .await?;
-            let mut due = a.created_at + ACK_WITHIN;
+            let mut due = a.created_at + within;
             if let Some(first) = windows.first() {
-                due = due.min(first.starts_at - ACK_BEFORE_START);
+                due = due.min(first.starts_at - before_start);
             }
             if now < due {
                 continue;

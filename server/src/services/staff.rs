@@ -173,6 +173,7 @@ impl Services {
         )
         .await
         .map_err(internal)?;
+        self.end_orphaned_assignments(&tx, r.person_id, now).await?;
         tx.commit().await.map_err(internal)?;
         Ok(())
     }

@@ -401,6 +401,7 @@ impl Services {
                 .await
                 .map_err(internal)?;
             }
+            self.end_orphaned_assignments(tx, d.person_id, now).await?;
         }
         let touches_door =
             DOOR_KINDS.contains(&d.kind.as_str()) || previous.is_some_and(|p| DOOR_KINDS.contains(&p.kind.as_str()));
