@@ -9,6 +9,7 @@ mod m20261126_000003_cases;
 mod m20261126_000004_plans;
 mod m20261126_000005_badges;
 mod m20261126_000006_enforcement;
+mod m20261202_000007_email_identities;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_plans::Migration),
             Box::new(m20261126_000005_badges::Migration),
             Box::new(m20261126_000006_enforcement::Migration),
+            Box::new(m20261202_000007_email_identities::Migration),
         ]
     }
 }

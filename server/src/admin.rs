@@ -146,9 +146,7 @@ pub async fn verify_audit(settings: Settings) -> anyhow::Result<()> {
 pub async fn signin_link(settings: Settings, email: &str) -> anyhow::Result<()> {
     let email = EmailAddress::parse("--email", email)?;
     let services = open(settings).await?;
-    let person = crate::db::entities::person::Entity::find()
-        .filter(crate::db::entities::person::Column::EmailNormalized.eq(email.normalized()))
-        .one(&services.store.db)
+    let person = auth::person_by_address(&services.store.db, &email.normalized())
         .await?
         .with_context(|| format!("no one with the address {email} is known to Haven"))?;
     let tx = services.store.write().await?;
@@ -257,9 +255,7 @@ pub async fn badge_token(settings: Settings, slug: &str, email: &str) -> anyhow:
     let services = open(settings).await?;
     let e = event_named(&services, slug).await?;
     services.issue_missing_badges(&e).await.map_err(explain)?;
-    let person = crate::db::entities::person::Entity::find()
-        .filter(crate::db::entities::person::Column::EmailNormalized.eq(email.normalized()))
-        .one(&services.store.db)
+    let person = auth::person_by_address(&services.store.db, &email.normalized())
         .await?
         .with_context(|| format!("no one with the address {email} is registered for {slug}"))?;
     let r = crate::db::entities::registration::Entity::find()

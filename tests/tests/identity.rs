@@ -18,13 +18,24 @@ fn location(res: &reqwest::Response) -> String {
 /// Runs an OIDC sign-in as a browser would (without one): start, provider, callback.
 /// Returns the callback response.
 async fn oidc_sign_in(server: &TestServer, client: &reqwest::Client) -> reqwest::Response {
-    let start = client.get(server.url("/auth/oidc/mock/start?return_to=/me")).send().await.unwrap();
+    oidc_sign_in_with(server, client, "mock").await
+}
+
+/// The same with the provider configured under `id`.
+async fn oidc_sign_in_with(server: &TestServer, client: &reqwest::Client, id: &str) -> reqwest::Response {
+    let callback = oidc_callback_url(server, client, id).await;
+    client.get(callback).send().await.unwrap()
+}
+
+/// Starts a sign-in and passes the provider: the callback URL it sends the browser back to.
+async fn oidc_callback_url(server: &TestServer, client: &reqwest::Client, id: &str) -> String {
+    let start = client.get(server.url(&format!("/auth/oidc/{id}/start?return_to=/me"))).send().await.unwrap();
     assert_eq!(start.status(), 303);
     let provider = client.get(location(&start)).send().await.unwrap();
     assert_eq!(provider.status(), 302, "the mock provider redirects straight back");
     let callback = location(&provider);
-    assert!(callback.starts_with(&server.url("/auth/oidc/mock/callback")), "{callback}");
-    client.get(callback).send().await.unwrap()
+    assert!(callback.starts_with(&server.url(&format!("/auth/oidc/{id}/callback"))), "{callback}");
+    callback
 }
 
 async fn me(server: &TestServer, client: &reqwest::Client) -> serde_json::Value {
@@ -348,4 +359,202 @@ async fn haven_signin_link_prints_a_working_one_time_link_for_the_operator() {
         .unwrap();
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no one with the address"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn several_providers_sign_the_same_person_in_side_by_side() {
+    use haven_server::db::entities::identity;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let mut corp = OidcProvider::start().await;
+    let mut public = OidcProvider::start().await;
+    let options = Options::default().oidc(&corp, "corp", "Corp SSO").oidc(&public, "public", "Public ID");
+    let server = TestServer::start_with(&Backend::Sqlite, options).await;
+    server.seed_demo().await;
+
+    let (_, offered) = call_fn(&server.client(), &server, "signin_options", &[]).await;
+    let names: Vec<(&str, &str)> = offered["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, [("corp", "Corp SSO"), ("public", "Public ID")], "{offered}");
+    let page = server.client().get(server.url("/signin")).send().await.unwrap().text().await.unwrap();
+    for shown in ["Corp SSO", "Public ID", "/auth/oidc/corp/start", "/auth/oidc/public/start"] {
+        assert!(page.contains(shown), "the sign-in page offers {shown}");
+    }
+
+    corp.sign_in_as(json!({"sub": "c-1", "email": ADA, "email_verified": true})).await;
+    public.sign_in_as(json!({"sub": "p-9", "email": "Ada.Lovelace@Example.org", "email_verified": true})).await;
+    for id in ["corp", "public"] {
+        let browser = server.client();
+        assert_eq!(location(&oidc_sign_in_with(&server, &browser, id).await), "/me", "{id}");
+        assert_eq!(me(&server, &browser).await["name"], "Ada Lovelace", "{id}: the registered person");
+    }
+    let ada = server.person_id(ADA).await;
+    let mut held: Vec<(String, String)> = identity::Entity::find()
+        .filter(identity::Column::PersonId.eq(ada))
+        .all(&server.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.subject, i.provider))
+        .filter(|(_, p)| p != "email")
+        .collect();
+    held.sort();
+    let subjects: Vec<&str> = held.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(subjects, ["c-1", "p-9"], "one identity per provider account, both Ada's");
+    assert_ne!(held[0].1, held[1].1, "each kept under its own provider (issuer)");
+
+    // A callback from one provider's flow presented at the other's address is refused.
+    let browser = server.client();
+    let callback = oidc_callback_url(&server, &browser, "corp").await;
+    let crossed = browser.get(callback.replace("/auth/oidc/corp/", "/auth/oidc/public/")).send().await.unwrap();
+    assert_eq!(location(&crossed), "/signin?error=expired");
+    assert!(set_cookies(&crossed).iter().all(|c| !c.starts_with("haven_session=")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forged_state_is_refused_even_when_the_browser_cookie_matches_it() {
+    let mut provider = OidcProvider::start().await;
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().oidc(&provider, "mock", "Mock SSO")).await;
+    server.seed_demo().await;
+    provider.sign_in_as(json!({"sub": "ada-1", "email": ADA, "email_verified": true})).await;
+    // A real code from the provider, and a state (and cookie) the attacker made up.
+    let browser = server.client();
+    let callback = oidc_callback_url(&server, &browser, "mock").await;
+    let code = callback.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let forged = "f".repeat(43);
+    let attacker = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = attacker
+        .get(server.url(&format!("/auth/oidc/mock/callback?code={code}&state={forged}")))
+        .header("cookie", format!("haven_oidc={forged}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/signin?error=expired");
+    assert!(set_cookies(&res).iter().all(|c| !c.starts_with("haven_session=")));
+    // The real flow is untouched by the attempt and still completes.
+    assert_eq!(location(&browser.get(&callback).send().await.unwrap()), "/me");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_https_every_cookie_is_secure_and_links_use_the_public_address() {
+    let sink = MailSink::start().await;
+    let provider = OidcProvider::start().await;
+    let options = Options::default()
+        .mail(&sink)
+        .oidc(&provider, "mock", "Mock SSO")
+        .env("HAVEN_PUBLIC_URL", "https://haven.example.org");
+    let server = TestServer::start_with(&Backend::Sqlite, options).await;
+    server.seed_demo().await;
+    let browser = server.client();
+
+    let start = browser.get(server.url("/auth/oidc/mock/start")).send().await.unwrap();
+    let flow = set_cookies(&start).into_iter().find(|c| c.starts_with("haven_oidc=")).unwrap();
+    assert!(flow.contains("; Secure") && flow.contains("HttpOnly"), "{flow}");
+    assert!(
+        location(&start).contains("redirect_uri=https%3A%2F%2Fhaven.example.org%2Fauth%2Foidc%2Fmock%2Fcallback"),
+        "{}",
+        location(&start)
+    );
+
+    call_fn(&browser, &server, "request_signin_link", &[("email", ADA)]).await;
+    let link = link_in(&signin_mail(&sink, ADA).await);
+    assert!(link.starts_with("https://haven.example.org/auth/link/"), "{link}");
+    let token = link.rsplit('/').next().unwrap();
+    let res = browser.post(server.url("/fn/redeem_signin_link")).form(&[("token", token)]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let session = set_cookies(&res).into_iter().find(|c| c.starts_with("haven_session=")).unwrap();
+    for flag in ["; Secure", "HttpOnly", "SameSite=Lax"] {
+        assert!(session.contains(flag), "{session}");
+    }
+    let token = session.split(';').next().unwrap().to_owned();
+    let out = server
+        .client()
+        .post(server.url("/fn/sign_out"))
+        .header("cookie", token)
+        .form(&[("x", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 200);
+    let cleared = set_cookies(&out).into_iter().find(|c| c.starts_with("haven_session=")).unwrap();
+    assert!(cleared.contains("Max-Age=0") && cleared.contains("; Secure"), "{cleared}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_confirms_a_second_address_and_it_signs_in_as_them_everywhere() {
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        let ada = server.client_as(ADA).await;
+        const WORK: &str = "ada@work.example";
+
+        for (typed, why) in
+            [("not an address", "is not an e-mail address"), ("ADA.Lovelace@example.org", "already one of yours")]
+        {
+            let (status, body) = call_fn(&ada, &server, "add_email", &[("email", typed)]).await;
+            assert_eq!(status, 422, "{typed}");
+            assert_eq!(body["detail"][0]["field"], "email", "{body}");
+            assert!(body.to_string().contains(why), "{body}");
+        }
+        assert_eq!(call_fn(&ada, &server, "add_email", &[("email", WORK)]).await.0, 200, "{backend}");
+        let mail = sink
+            .wait_for(Duration::from_secs(10), |m| m.to[0] == WORK && m.subject == "Confirm your address for Haven")
+            .await;
+        assert!(mail.text.contains("Ada Lovelace asked"), "{}", mail.text);
+        let link = mail.text.split_whitespace().find(|w| w.contains("/me/addresses/")).unwrap().to_owned();
+        let token = link.rsplit('/').next().unwrap().to_owned();
+        // Opening the link shows a button and changes nothing by itself.
+        assert_eq!(server.client().get(&link).send().await.unwrap().status(), 200);
+        assert_eq!(me(&server, &ada).await["addresses"], json!([]));
+
+        // Whoever holds the link (it went to that address) confirms it, once.
+        let (status, body) = call_fn(&server.client(), &server, "confirm_email", &[("token", &token)]).await;
+        assert_eq!((status, body), (200, json!(WORK)));
+        let (status, body) = call_fn(&server.client(), &server, "confirm_email", &[("token", &token)]).await;
+        assert_eq!(status, 422, "a used link does not work twice: {body}");
+        assert_eq!(me(&server, &ada).await["addresses"], json!([WORK]));
+
+        // The address now signs in as Ada, and the organizers' lists know it is her.
+        let browser = server.client();
+        call_fn(&browser, &server, "request_signin_link", &[("email", "Ada@Work.example")]).await;
+        let signin = link_in(&signin_mail(&sink, "Ada@Work.example").await);
+        let (status, _) =
+            call_fn(&browser, &server, "redeem_signin_link", &[("token", signin.rsplit('/').next().unwrap())]).await;
+        assert_eq!(status, 200);
+        assert_eq!(me(&server, &browser).await["name"], "Ada Lovelace");
+        let org = server.client_as("organizer@example.org").await;
+        let (status, body) =
+            call_fn(&org, &server, "add_registration", &[("slug", "havenconf"), ("name", "A. L."), ("email", WORK)])
+                .await;
+        assert_eq!(status, 422, "Ada is already registered: {body}");
+        let csv = format!("name,email\nAda at work,{WORK}\n");
+        let (status, report) =
+            call_fn(&org, &server, "import_registrations", &[("slug", "havenconf"), ("csv", &csv)]).await;
+        assert_eq!(status, 200, "{report}");
+        assert_eq!((report["created"].clone(), report["unchanged"].clone()), (json!(0), json!(1)));
+
+        // Someone else cannot take the address over: the same answer, but confirming fails.
+        let grace = server.client_as("grace.lovelace@example.org").await;
+        assert_eq!(call_fn(&grace, &server, "add_email", &[("email", WORK)]).await.0, 200);
+        let second = sink
+            .wait_for(Duration::from_secs(10), |m| m.to[0] == WORK && m.text.contains("Grace Lovelace asked"))
+            .await;
+        let token = second.text.split_whitespace().find(|w| w.contains("/me/addresses/")).unwrap();
+        let (status, body) =
+            call_fn(&server.client(), &server, "confirm_email", &[("token", token.rsplit('/').next().unwrap())]).await;
+        assert_eq!(status, 422);
+        assert!(body.to_string().contains("already belongs to another Haven account"), "{body}");
+        assert_eq!(me(&server, &grace).await["addresses"], json!([]));
+
+        // Ada removes it again; her main address stays.
+        assert_eq!(call_fn(&ada, &server, "remove_email", &[("email", WORK)]).await.0, 200);
+        assert_eq!(me(&server, &ada).await["addresses"], json!([]));
+        assert_eq!(call_fn(&ada, &server, "remove_email", &[("email", WORK)]).await.0, 422);
+        let (status, body) = call_fn(&ada, &server, "remove_email", &[("email", ADA)]).await;
+        assert_eq!(status, 422, "{body}");
+    }
 }

@@ -176,6 +176,10 @@ const ROWS: &[Row] = &[
     // A person's own page.
     call("my_page", "/fn/my_page", &[], SIGNED_IN),
     get("/me", SIGNED_IN),
+    call("add_email", "/fn/add_email", &[("email", "{unique}@also.example")], SIGNED_IN),
+    call("remove_email", "/fn/remove_email", &[("email", "{further}")], SIGNED_IN),
+    call("confirm_email", "/fn/confirm_email", &[("token", "{email_token}")], EVERYONE),
+    get("/me/addresses/{email_token}", EVERYONE),
     // Managing events.
     call("manage_home", "/fn/manage_home", &[], SIGNED_IN),
     get("/manage", SIGNED_IN),
@@ -382,6 +386,8 @@ struct Values {
     appeal: String,
     appeal_token: String,
     flag: String,
+    further: String,
+    email_token: String,
 }
 
 impl Values {
@@ -412,10 +418,12 @@ impl Values {
             .replace("{appeal_token}", &self.appeal_token)
             .replace("{appeal}", &self.appeal)
             .replace("{flag}", &self.flag)
+            .replace("{further}", &self.further)
+            .replace("{email_token}", &self.email_token)
     }
 }
 
-async fn values(server: &TestServer, target: Target, row: &Row) -> Values {
+async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Values {
     let unique = Uuid::new_v4().simple().to_string()[..12].to_owned();
     if target == Target::Missing {
         return Values {
@@ -424,6 +432,7 @@ async fn values(server: &TestServer, target: Target, row: &Row) -> Values {
             role_id: Uuid::new_v4().to_string(),
             invite: haven_server::crypto::random_token(),
             link: haven_server::crypto::random_token(),
+            further: format!("{unique}@nobody.example"),
             unique,
             case: "HVN-0000-0000".into(),
             earlier: "HVN-0000-0001".into(),
@@ -445,6 +454,8 @@ async fn values(server: &TestServer, target: Target, row: &Row) -> Values {
             appeal: Uuid::new_v4().to_string(),
             appeal_token: haven_server::crypto::random_token(),
             flag: Uuid::new_v4().to_string(),
+
+            email_token: haven_server::crypto::random_token(),
         };
     }
     // Make only what this row refers to: fixtures are not free.
@@ -476,6 +487,8 @@ async fn values(server: &TestServer, target: Target, row: &Row) -> Values {
         appeal: String::new(),
         appeal_token: String::new(),
         flag: String::new(),
+        further: format!("{unique}@further.example"),
+        email_token: String::new(),
     };
     let s = &server.services;
     let now = s.clock.now();
@@ -558,6 +571,33 @@ async fn values(server: &TestServer, target: Target, row: &Row) -> Values {
     }
     if wants("{flag}") {
         v.flag = flag_fixture(server, &unique).await;
+    }
+    if wants("{further}")
+        && let Some(email) = who.email()
+    {
+        // A further address of the caller's own, to remove.
+        let tx = s.store.write().await.unwrap();
+        auth::link_identity(&tx, now, server.person_id(email).await, auth::EMAIL_PROVIDER, &v.further).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    if wants("{email_token}") {
+        use haven_server::db::entities::email_confirmation;
+        let token = haven_server::crypto::random_token();
+        let address = format!("{unique}@confirm.example");
+        email_confirmation::Entity::insert(email_confirmation::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            token_hash: Set(haven_server::crypto::hash_token(&token)),
+            person_id: Set(server.person_id("ada.lovelace@example.org").await),
+            email: Set(address.clone()),
+            email_normalized: Set(address),
+            created_at: Set(now),
+            expires_at: Set(now + Duration::hours(1)),
+            used_at: Set(None),
+        })
+        .exec(&server.db)
+        .await
+        .unwrap();
+        v.email_token = token;
     }
     if wants("{window_start}") {
         let ev = event::Entity::find_by_id(e).one(&server.db).await.unwrap().unwrap();
@@ -894,7 +934,7 @@ async fn other_organization(server: &TestServer) {
 
 /// Status and body with per-response noise (CSP nonces) removed.
 async fn answer(server: &TestServer, who: Who, row: &Row, target: Target) -> (u16, String) {
-    let v = values(server, target, row).await;
+    let v = values(server, who, target, row).await;
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("origin", server.base_url.parse().unwrap());
     if let Some(email) = who.email() {
@@ -992,6 +1032,55 @@ fn the_matrix_names_every_server_function() {
         assert!(
             ROWS.iter().any(|r| r.path == format!("/fn/{endpoint}")),
             "the server function {endpoint} has no row in the authorization matrix"
+        );
+    }
+}
+
+/// Whether `pattern` (an axum `{name}`/`{*rest}` or Leptos `:name` route) serves `path`.
+fn serves(pattern: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap();
+    let mut want = pattern.split('/');
+    let mut have = path.split('/');
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return true,
+            (Some(w), _) if w.starts_with("{*") => return true,
+            (Some(w), Some(h)) => {
+                let param = w.starts_with(':') || (w.starts_with('{') && w.ends_with('}'));
+                // A route's parameter takes any non-empty segment ("{registration}.svg" too).
+                let fits = if param { !h.is_empty() } else { w == h };
+                if !fits {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+#[test]
+fn the_matrix_names_every_route_and_page() {
+    let root = haven_tests::workspace_root();
+    let mut routes: Vec<(bool, String)> = Vec::new();
+    // The server's own routes, with whether they answer GET.
+    let http = std::fs::read_to_string(root.join("server/src/http/mod.rs")).unwrap();
+    for rest in http.split(".route(\"").skip(1) {
+        let (path, after) = rest.split_once('"').unwrap();
+        if path != "/fn/{*name}" {
+            routes.push((after.trim_start_matches(", ").starts_with("get("), path.to_owned()));
+        }
+    }
+    // The app's pages (all GET).
+    let ui = std::fs::read_to_string(root.join("app/src/ui/mod.rs")).unwrap();
+    for rest in ui.split("path!(\"").skip(1) {
+        routes.push((true, rest.split('"').next().unwrap().to_owned()));
+    }
+    assert!(routes.len() > 30, "{routes:?}");
+    for (is_get, pattern) in &routes {
+        assert!(
+            ROWS.iter().any(|r| matches!(r.method, Method::Get) == *is_get && serves(pattern, r.path)),
+            "the route {} {pattern} has no row in the authorization matrix",
+            if *is_get { "GET" } else { "POST" }
         );
     }
 }

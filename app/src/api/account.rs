@@ -56,6 +56,28 @@ pub async fn my_page() -> Result<MyPage, AppError> {
     super::plumbing::answer(backend.my_page(&actor).await)
 }
 
+/// Adds a further sign-in address: a link to confirm it is mailed there.
+#[server(prefix = "/fn", endpoint = "add_email")]
+pub async fn add_email(email: String) -> Result<(), AppError> {
+    let (backend, actor) = super::plumbing::context()?;
+    super::plumbing::answer(backend.add_email(&actor, email).await)
+}
+
+/// Uses the link that confirms a further address (whoever holds it: it went to that
+/// address). Returns the address.
+#[server(prefix = "/fn", endpoint = "confirm_email")]
+pub async fn confirm_email(token: String) -> Result<String, AppError> {
+    let (backend, actor) = super::plumbing::context()?;
+    super::plumbing::answer(backend.confirm_email(&actor, token).await)
+}
+
+/// Stops a further address from signing in as this person.
+#[server(prefix = "/fn", endpoint = "remove_email")]
+pub async fn remove_email(email: String) -> Result<(), AppError> {
+    let (backend, actor) = super::plumbing::context()?;
+    super::plumbing::answer(backend.remove_email(&actor, email).await)
+}
+
 /// What a staff invitation offers (to whoever holds its link).
 #[server(prefix = "/fn", endpoint = "invitation")]
 pub async fn invitation(token: String) -> Result<InvitationView, AppError> {

@@ -52,6 +52,10 @@ pub trait Backend: Send + Sync + 'static {
     async fn redeem_signin_link(&self, actor: &Actor, token: String) -> Result<(SetCookie, String), AppError>;
     async fn sign_out(&self, actor: &Actor, everywhere: bool) -> Result<SetCookie, AppError>;
     async fn my_page(&self, actor: &Actor) -> Result<MyPage, AppError>;
+    async fn add_email(&self, actor: &Actor, email: String) -> Result<(), AppError>;
+    /// Returns the address confirmed.
+    async fn confirm_email(&self, actor: &Actor, token: String) -> Result<String, AppError>;
+    async fn remove_email(&self, actor: &Actor, email: String) -> Result<(), AppError>;
     async fn invitation(&self, actor: &Actor, token: String) -> Result<InvitationView, AppError>;
     async fn accept_invitation(&self, actor: &Actor, token: String) -> Result<Option<SetCookie>, AppError>;
 

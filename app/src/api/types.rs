@@ -75,6 +75,8 @@ pub struct MyRole {
 pub struct MyPage {
     pub name: String,
     pub email: Option<String>,
+    /// Further addresses this person signs in with (normalized), besides `email`.
+    pub addresses: Vec<String>,
     pub registrations: Vec<MyRegistration>,
     pub roles: Vec<MyRole>,
     /// The cases this person reported.

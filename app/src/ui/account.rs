@@ -1,7 +1,9 @@
 //! Signing in, the person's own page, staff invitations.
 
 use super::components::{ErrorPanel, FieldError, FormStatus, HydrationMarker};
-use crate::api::{self, AcceptInvitation, RedeemSigninLink, RequestSigninLink, SignOut};
+use crate::api::{
+    self, AcceptInvitation, AddEmail, ConfirmEmail, RedeemSigninLink, RemoveEmail, RequestSigninLink, SignOut,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -95,6 +97,74 @@ pub fn LinkPage() -> impl IntoView {
     }
 }
 
+/// The page a link confirming a further address opens: one button, as for sign-in links.
+#[component]
+pub fn ConfirmAddressPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let confirm = ServerAction::<ConfirmEmail>::new();
+    let result = Signal::derive(move || confirm.value().get().map(|r| r.map(|_| ())));
+    let confirmed = move || confirm.value().get().and_then(|r| r.ok());
+    view! {
+        <Title text="Confirm your address"/>
+        <h1>"Confirm your address"</h1>
+        <Show
+            when=move || confirmed().is_some()
+            fallback=move || view! {
+                <p>"Confirm that you want to sign in to Haven with this address too."</p>
+                <ActionForm action=confirm>
+                    <input type="hidden" name="token" value=token/>
+                    <button type="submit">"Confirm"</button>
+                </ActionForm>
+            }
+        >
+            <p class="notice ok" role="status">
+                {move || confirmed().unwrap_or_default()} " now signs you in to Haven. "
+                <a href="/me">"Go to my page"</a>
+            </p>
+        </Show>
+        <FormStatus result success=""/>
+        <HydrationMarker/>
+    }
+}
+
+/// The addresses a person signs in with: the main one, further ones, and adding one.
+#[component]
+fn MyAddresses(main: Option<String>, further: Vec<String>) -> impl IntoView {
+    let add = ServerAction::<AddEmail>::new();
+    let remove = ServerAction::<RemoveEmail>::new();
+    let added = Signal::derive(move || add.value().get());
+    let removed = Signal::derive(move || remove.value().get());
+    view! {
+        <section class="panel">
+            <h2>"Sign-in addresses"</h2>
+            <ul class="addresses">
+                {main.map(|m| view! { <li>{m} " " <span class="muted">"(main)"</span></li> })}
+                {further.into_iter().map(|a| view! {
+                    <li>{a.clone()}
+                        <ActionForm action=remove>
+                            <input type="hidden" name="email" value=a/>
+                            <button type="submit" class="link">"Remove"</button>
+                        </ActionForm>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <FormStatus result=removed success="Removed. Reload to see the list."/>
+            <ActionForm action=add>
+                <label for="new-email">"Also sign in with"</label>
+                <input id="new-email" type="email" name="email" required autocomplete="email" maxlength="254"/>
+                <FieldError result=added field="email"/>
+                <button type="submit">"Send a confirmation link"</button>
+            </ActionForm>
+            <FormStatus
+                result=added
+                success="A link to confirm it is on its way to that address. It works once, for an hour."
+                fields=&["email"]
+            />
+        </section>
+    }
+}
+
 #[component]
 pub fn MyPage() -> impl IntoView {
     let page = Resource::new(|| (), |_| api::my_page());
@@ -106,7 +176,7 @@ pub fn MyPage() -> impl IntoView {
                 match page.await {
                     Ok(me) => view! {
                         <h1>{me.name}</h1>
-                        {me.email.map(|e| view! { <p class="muted">{e}</p> })}
+                        {me.email.clone().map(|e| view! { <p class="muted">{e}</p> })}
                         <super::badges::MyBadges/>
                         <super::decisions::MyDecisions/>
                         <section class="panel">
@@ -153,6 +223,7 @@ pub fn MyPage() -> impl IntoView {
                                 </ul>
                             </section>
                         })}
+                        <MyAddresses main=me.email further=me.addresses/>
                         <section class="panel">
                             <h2>"Sign out"</h2>
                             <ActionForm action=sign_out>

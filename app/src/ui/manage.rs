@@ -219,7 +219,7 @@ pub fn RegistrationsPage() -> impl IntoView {
                             let q = p.query.clone();
                             let link = {
                                 let base = base.clone();
-                                move |n: u32| format!("{base}?q={}&page={n}", q.replace('&', "%26").replace(' ', "+"))
+                                move |n: u32| format!("{base}?q={}&page={n}", query_value(&q))
                             };
                             view! {
                                 <Title text=format!("{} · registrations", p.event_name)/>
@@ -437,5 +437,25 @@ pub fn StaffPage() -> impl IntoView {
                 })
             }}
         </Suspense>
+    }
+}
+
+/// `text` as one query-string value: every byte but the unreserved ones percent-encoded.
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_search_survives_the_paging_link_whatever_it_holds() {
+        assert_eq!(super::query_value("Ada L"), "Ada%20L");
+        assert_eq!(super::query_value("a&page=9#x+y%"), "a%26page%3D9%23x%2By%25");
+        assert_eq!(super::query_value("Zoë"), "Zo%C3%AB");
     }
 }

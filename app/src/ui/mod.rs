@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signin") view=account::SigninPage ssr=a.clone()/>
                     <Route path=path!("/auth/link/:token") view=account::LinkPage ssr=a.clone()/>
                     <Route path=path!("/me") view=account::MyPage ssr=a.clone()/>
+                    <Route path=path!("/me/addresses/:token") view=account::ConfirmAddressPage ssr=a.clone()/>
                     <Route path=path!("/invitations/:token") view=account::InvitationPage ssr=a.clone()/>
                     <Route path=path!("/events/:slug/concern") view=cases::ConcernPage ssr=a.clone()/>
                     <Route path=path!("/cases/:reference") view=cases::CasePage ssr=a.clone()/>

@@ -2,8 +2,7 @@
 //! very handlers and types (`GET /api/openapi.json`), so the two cannot drift apart.
 
 use super::AppState;
-use crate::services::authz::Grants;
-use crate::services::door::{DeviceAuth, ScanInput, ScanSource};
+use crate::services::door::{DeviceAuth, ScanInput, ScanSource, SyncCaller};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -11,7 +10,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use haven_app::api::{Actor, AppError};
-use haven_app::domain::Role;
 use haven_app::domain::badge::{DenyReason, ScanAnswer, ScanResult};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -260,22 +258,11 @@ pub async fn door_sync(
     Path(slug): Path<String>,
     Query(q): Query<SyncQuery>,
 ) -> Response {
-    let result = async {
-        let e = state.services.event_by_slug(&slug).await?;
-        // A device for its own event; or door staff, organizers and admins of it, signed in.
-        let allowed = if bearer(&headers).is_some() {
-            let auth = device(&state, &headers).await?;
-            e.as_ref().is_some_and(|e| e.id == auth.event)
-        } else {
-            let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
-            let grants =
-                Grants::load(&state.services.store.db, Some(person)).await.map_err(crate::services::internal)?;
-            e.as_ref().is_some_and(|e| grants.has(Role::Door, e) || grants.manages(e))
-        };
-        let e = e.filter(|_| allowed).ok_or(AppError::NotFound)?;
-        state.services.door_sync(e.id, q.since).await
-    }
-    .await;
+    let caller = match bearer(&headers) {
+        Some(token) => SyncCaller::Device(token),
+        None => SyncCaller::Staff(&actor),
+    };
+    let result = state.services.door_sync_for(caller, &slug, q.since).await;
     match result {
         Ok(sync) => axum::Json(DoorSyncResponse {
             event: sync.event,

@@ -7,6 +7,22 @@ fn footer() -> &'static str {
     "\n\n--\nHaven, for the event's safety team. If you did not expect this message, you can ignore it."
 }
 
+pub fn confirm_address(to: &str, name: &str, link: &str) -> Mail {
+    Mail {
+        kind: "confirm_address",
+        to: to.to_owned(),
+        subject: "Confirm your address for Haven".to_owned(),
+        text: format!(
+            "{name} asked to sign in to Haven with this address too. Use this link within an hour to \
+             confirm it; it works once.\n\n{link}\n\nIf that was not you, ignore this message: \
+             nothing changes unless the link is used.{}",
+            footer()
+        ),
+        html: None,
+        attachments: Vec::new(),
+    }
+}
+
 pub fn signin_link(to: &str, link: &str) -> Mail {
     Mail {
         kind: "signin_link",

@@ -90,6 +90,7 @@ impl Services {
             roles.push(MyRole { role: g.role, scope, event_slug });
         }
         Ok(MyPage {
+            addresses: super::auth::further_addresses(db, &p).await.map_err(internal)?,
             cases: self.my_cases(p.id).await?,
             name: p.display_name,
             email: p.email,

@@ -3,12 +3,14 @@
 use super::{Services, audit, internal, ratelimit};
 use crate::crypto::{hash_token, looks_like_token, random_token};
 use crate::db::WriteTx;
-use crate::db::entities::{identity, login_link, person, session, signin_request};
+use crate::db::entities::{email_confirmation, identity, login_link, person, session, signin_request};
 use crate::mail::{enqueue, templates};
 use chrono::{DateTime, Duration, Utc};
 use haven_app::api::{Actor, ActorSession, AppError, SetCookie};
 use haven_app::domain::{DisplayName, EmailAddress};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 pub const SESSION_COOKIE: &str = "haven_session";
@@ -16,6 +18,8 @@ pub const SESSION_COOKIE: &str = "haven_session";
 /// address.
 pub const EMAIL_PROVIDER: &str = "email";
 const LINK_LIFETIME: Duration = Duration::minutes(15);
+/// How long a link confirming a further address works.
+const CONFIRM_LIFETIME: Duration = Duration::hours(1);
 
 impl Services {
     fn secure_cookies(&self) -> bool {
@@ -146,10 +150,7 @@ impl Services {
                 .rows_affected;
             if done == 1
                 && request.created_at + LINK_LIFETIME > now
-                && let Some(p) = person::Entity::find()
-                    .filter(person::Column::EmailNormalized.eq(&request.email_normalized))
-                    .one(&*tx)
-                    .await?
+                && let Some(p) = person_by_address(&*tx, &request.email_normalized).await?
             {
                 let token = create_login_link_to(&tx, p.id, now, &request.return_to).await?;
                 let link = format!("{}/auth/link/{token}", self.public_url);
@@ -204,6 +205,117 @@ impl Services {
         let cookie = self.start_session(&tx, p.id, actor.session.as_ref(), now).await.map_err(internal)?;
         tx.commit().await.map_err(internal)?;
         Ok((cookie, link.return_to))
+    }
+
+    /// Starts adding a further sign-in address: a single-use link to confirm it goes to
+    /// that address. The answer is the same whether or not the address is someone else's.
+    pub(super) async fn add_email(&self, actor: &Actor, email: String) -> Result<(), AppError> {
+        let me = self.signed_in_person(actor).await?;
+        let email = EmailAddress::parse("email", &email)?;
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        if person_by_address(&*tx, &email.normalized()).await.map_err(internal)?.is_some_and(|p| p.id == me.id) {
+            return Err(AppError::invalid("email", "this address is already one of yours"));
+        }
+        ratelimit::hit(&tx, ratelimit::ADDRESSES_PER_PERSON, &me.id.to_string(), now).await.map_err(internal)??;
+        ratelimit::hit(&tx, ratelimit::SIGNIN_PER_ADDRESS, &email.normalized(), now).await.map_err(internal)??;
+        let token = random_token();
+        let id = Uuid::new_v4();
+        email_confirmation::Entity::insert(email_confirmation::ActiveModel {
+            id: Set(id),
+            token_hash: Set(hash_token(&token)),
+            person_id: Set(me.id),
+            email: Set(email.as_str().to_owned()),
+            email_normalized: Set(email.normalized()),
+            created_at: Set(now),
+            expires_at: Set(now + CONFIRM_LIFETIME),
+            used_at: Set(None),
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        let link = format!("{}/me/addresses/{token}", self.public_url);
+        enqueue(&tx, now, templates::confirm_address(email.as_str(), &me.display_name, &link))
+            .await
+            .map_err(internal)?;
+        audit::append(&tx, now, vec![audit::Entry::new(Some(me.id), "identity.confirmation_sent", "person", me.id)])
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        self.mail_wake.notify_one();
+        Ok(())
+    }
+
+    /// Uses a confirmation link: the address becomes a sign-in identity of the person who
+    /// asked, unless it meanwhile belongs to someone else.
+    pub(super) async fn confirm_email(&self, token: String) -> Result<String, AppError> {
+        let unusable = || {
+            AppError::invalid("token", "this confirmation link has expired or was already used; add the address again")
+        };
+        if !looks_like_token(token.trim()) {
+            return Err(unusable());
+        }
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        let c = email_confirmation::Entity::find()
+            .filter(email_confirmation::Column::TokenHash.eq(hash_token(token.trim())))
+            .one(&*tx)
+            .await
+            .map_err(internal)?
+            .filter(|c| c.used_at.is_none() && c.expires_at > now)
+            .ok_or_else(unusable)?;
+        let used = email_confirmation::Entity::update_many()
+            .col_expr(email_confirmation::Column::UsedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(email_confirmation::Column::Id.eq(c.id))
+            .filter(email_confirmation::Column::UsedAt.is_null())
+            .exec(&*tx)
+            .await
+            .map_err(internal)?
+            .rows_affected;
+        if used != 1 {
+            return Err(unusable());
+        }
+        match person_by_address(&*tx, &c.email_normalized).await.map_err(internal)? {
+            Some(p) if p.id != c.person_id => {
+                return Err(AppError::invalid(
+                    "token",
+                    "this address already belongs to another Haven account, so it was not added; \
+                     the organizers can help if both are yours",
+                ));
+            }
+            Some(_) => {}
+            None => {
+                link_identity(&tx, now, c.person_id, EMAIL_PROVIDER, &c.email_normalized).await.map_err(internal)?
+            }
+        }
+        tx.commit().await.map_err(internal)?;
+        Ok(c.email)
+    }
+
+    /// Removes a further sign-in address (the main one stays).
+    pub(super) async fn remove_email(&self, actor: &Actor, email: String) -> Result<(), AppError> {
+        let me = self.signed_in_person(actor).await?;
+        let email = EmailAddress::parse("email", &email)?;
+        if me.email_normalized.as_deref() == Some(email.normalized().as_str()) {
+            return Err(AppError::invalid("email", "your main address cannot be removed"));
+        }
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        let gone = identity::Entity::delete_many()
+            .filter(identity::Column::PersonId.eq(me.id))
+            .filter(identity::Column::Provider.eq(EMAIL_PROVIDER))
+            .filter(identity::Column::Subject.eq(email.normalized()))
+            .exec(&*tx)
+            .await
+            .map_err(internal)?
+            .rows_affected;
+        if gone == 0 {
+            return Err(AppError::invalid("email", "this is not one of your addresses"));
+        }
+        audit::append(&tx, now, vec![audit::Entry::new(Some(me.id), "identity.removed", "person", me.id)])
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(internal)
     }
 
     pub(super) async fn sign_out(&self, actor: &Actor, everywhere: bool) -> Result<SetCookie, AppError> {
@@ -306,9 +418,7 @@ pub async fn person_for_email(
     name: &DisplayName,
     email: &EmailAddress,
 ) -> Result<(person::Model, bool), DbErr> {
-    if let Some(p) =
-        person::Entity::find().filter(person::Column::EmailNormalized.eq(email.normalized())).one(&**tx).await?
-    {
+    if let Some(p) = person_by_address(&**tx, &email.normalized()).await? {
         return Ok((p, false));
     }
     let p = person::Model {
@@ -322,4 +432,36 @@ pub async fn person_for_email(
     person::Entity::insert(person::ActiveModel::from(p.clone())).exec(&**tx).await?;
     audit::append(tx, now, vec![audit::Entry::new(actor, "person.created", "person", p.id)]).await?;
     Ok((p, true))
+}
+
+/// The person a (normalized) address belongs to: their main address, or a further one
+/// they confirmed.
+pub async fn person_by_address(db: &impl ConnectionTrait, normalized: &str) -> Result<Option<person::Model>, DbErr> {
+    if let Some(p) = person::Entity::find().filter(person::Column::EmailNormalized.eq(normalized)).one(db).await? {
+        return Ok(Some(p));
+    }
+    let Some(i) = identity::Entity::find()
+        .filter(identity::Column::Provider.eq(EMAIL_PROVIDER))
+        .filter(identity::Column::Subject.eq(normalized))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    person::Entity::find_by_id(i.person_id).one(db).await
+}
+
+/// A person's further sign-in addresses (normalized), besides the main one.
+pub async fn further_addresses(db: &impl ConnectionTrait, p: &person::Model) -> Result<Vec<String>, DbErr> {
+    let mut out: Vec<String> = identity::Entity::find()
+        .filter(identity::Column::PersonId.eq(p.id))
+        .filter(identity::Column::Provider.eq(EMAIL_PROVIDER))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|i| i.subject)
+        .filter(|s| p.email_normalized.as_deref() != Some(s.as_str()))
+        .collect();
+    out.sort();
+    Ok(out)
 }

@@ -144,6 +144,18 @@ impl Backend for Services {
         Services::my_page(self, actor).await
     }
 
+    async fn add_email(&self, actor: &Actor, email: String) -> Result<(), AppError> {
+        Services::add_email(self, actor, email).await
+    }
+
+    async fn confirm_email(&self, _actor: &Actor, token: String) -> Result<String, AppError> {
+        Services::confirm_email(self, token).await
+    }
+
+    async fn remove_email(&self, actor: &Actor, email: String) -> Result<(), AppError> {
+        Services::remove_email(self, actor, email).await
+    }
+
     async fn invitation(&self, _actor: &Actor, token: String) -> Result<InvitationView, AppError> {
         Services::invitation(self, &token).await
     }

@@ -19,6 +19,8 @@ pub struct Limit {
 
 pub const SIGNIN_PER_ADDRESS: Limit = Limit { purpose: "signin-address", max: 3, window: Duration::minutes(15) };
 pub const SIGNIN_PER_CLIENT: Limit = Limit { purpose: "signin-client", max: 20, window: Duration::minutes(15) };
+/// Confirmation links for further addresses a person may ask for.
+pub const ADDRESSES_PER_PERSON: Limit = Limit { purpose: "address-person", max: 5, window: Duration::hours(1) };
 
 fn bucket(limit: &Limit, key: &str) -> String {
     format!("{}:{}", limit.purpose, &hash_token(key)[..40])

@@ -7,7 +7,7 @@
 
 use super::{Services, audit, internal};
 use crate::db::WriteTx;
-use crate::db::entities::{event, person, registration};
+use crate::db::entities::{event, identity, person, registration};
 use chrono::{DateTime, Utc};
 use haven_app::api::{Actor, AppError, ImportReport, RegistrationPage, RegistrationRow};
 use haven_app::domain::{DomainError, NewRegistration, PhoneNumber};
@@ -143,12 +143,25 @@ pub async fn apply(
         .await?;
     let mut by_ticket: HashMap<String, Option<String>> = HashMap::new();
     let mut by_email: HashMap<String, Option<String>> = HashMap::new();
+    // A registrant's further sign-in addresses stand for them as well.
+    let mut further: HashMap<Uuid, Vec<String>> = HashMap::new();
+    let registered: Vec<Uuid> = existing.iter().map(|(r, _)| r.person_id).collect();
+    for chunk in registered.chunks(500) {
+        for i in identity::Entity::find()
+            .filter(identity::Column::Provider.eq(super::auth::EMAIL_PROVIDER))
+            .filter(identity::Column::PersonId.is_in(chunk.to_vec()))
+            .all(&**tx)
+            .await?
+        {
+            further.entry(i.person_id).or_default().push(i.subject);
+        }
+    }
     for (r, p) in existing {
         let email = p.and_then(|p| p.email_normalized);
         if let Some(t) = &r.ticket_ref {
             by_ticket.insert(t.clone(), email.clone());
         }
-        if let Some(em) = email {
+        for em in email.into_iter().chain(further.remove(&r.person_id).unwrap_or_default()) {
             by_email.insert(em, r.ticket_ref.clone());
         }
     }
@@ -189,7 +202,17 @@ pub async fn apply(
                 people.insert(em, p.id);
             }
         }
+        for i in identity::Entity::find()
+            .filter(identity::Column::Provider.eq(super::auth::EMAIL_PROVIDER))
+            .filter(identity::Column::Subject.is_in(chunk.to_vec()))
+            .all(&**tx)
+            .await?
+        {
+            people.entry(i.subject).or_insert(i.person_id);
+        }
     }
+    // Two rows may name one person by two of their addresses: one registration.
+    let mut registering: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
     let mut new_people = Vec::new();
     let mut new_regs = Vec::new();
     let mut entries = Vec::new();
@@ -209,6 +232,10 @@ pub async fn apply(
             entries.push(audit::Entry::new(actor, "person.created", "person", id));
             id
         });
+        if !registering.insert(person_id) {
+            unchanged += 1;
+            continue;
+        }
         let id = Uuid::new_v4();
         new_regs.push(registration::ActiveModel {
             id: Set(id),

@@ -25,6 +25,7 @@ pub mod decision_proposal;
 pub mod decision_subject;
 pub mod door_change;
 pub mod door_device;
+pub mod email_confirmation;
 pub mod escort_assignment;
 pub mod escort_window;
 pub mod evasion_flag;

@@ -12,6 +12,7 @@ mod scan;
 pub use badges::{qr_modules, qr_png, qr_svg};
 pub use devices::DeviceAuth;
 pub use keys::KeyCache;
+pub use page::SyncCaller;
 pub use scan::{InflightScans, ScanInput, ScanSource, ScanWriter};
 
 use super::{Services, internal};
@@ -300,7 +301,8 @@ impl Services {
 
     /// What a door device needs to decide on its own: everything (`since` absent), or
     /// what changed after the cursor it holds.
-    pub async fn door_sync(&self, event_id: Uuid, since: Option<i32>) -> Result<DoorSync, AppError> {
+    /// The door data of an event; callers decide who may have it ([`Services::door_sync_for`]).
+    pub(crate) async fn door_sync(&self, event_id: Uuid, since: Option<i32>) -> Result<DoorSync, AppError> {
         let door = self.event_door(event_id).await?;
         let cursor: i32 = door_change::Entity::find()
             .select_only()

@@ -16,6 +16,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// Who asks for a door's offline data.
+pub enum SyncCaller<'a> {
+    /// A door device, by its bearer token.
+    Device(&'a str),
+    /// A signed-in person (or nobody).
+    Staff(&'a Actor),
+}
+
 impl Services {
     /// The event, if the caller works its door (door staff, organizers, admins).
     async fn door_event(&self, actor: &Actor, slug: &str) -> Result<(event::Model, Uuid), AppError> {
@@ -25,6 +33,24 @@ impl Services {
             Some(e) if grants.has(Role::Door, &e) || grants.manages(&e) => Ok((e, person)),
             _ => Err(AppError::NotFound),
         }
+    }
+
+    /// Everything a door needs to decide offline (or what changed since `since`), for a
+    /// device of that event, or for its door staff, organizers and admins signed in.
+    pub async fn door_sync_for(
+        &self,
+        caller: SyncCaller<'_>,
+        slug: &str,
+        since: Option<i32>,
+    ) -> Result<super::DoorSync, AppError> {
+        let e = match caller {
+            SyncCaller::Device(token) => {
+                let auth = self.device_for(token).await?.ok_or(AppError::Unauthenticated)?;
+                self.event_by_slug(slug).await?.filter(|e| e.id == auth.event).ok_or(AppError::NotFound)?
+            }
+            SyncCaller::Staff(actor) => self.door_event(actor, slug).await?.0,
+        };
+        self.door_sync(e.id, since).await
     }
 
     pub(crate) async fn my_badges(&self, actor: &Actor) -> Result<Vec<MyBadge>, AppError> {
