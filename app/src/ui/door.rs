@@ -43,6 +43,9 @@ struct DoorState {
     now: RwSignal<f64>,
     gate: RwSignal<String>,
     bench: RwSignal<Option<String>>,
+    /// Why queued scans wait although the network is up, or that this device could not
+    /// store something; shown until it clears.
+    problem: RwSignal<Option<String>>,
 }
 
 #[component]
@@ -56,6 +59,7 @@ fn DoorScanner(slug: String, name: String) -> impl IntoView {
         now: RwSignal::new(0.0),
         gate: RwSignal::new("main".to_owned()),
         bench: RwSignal::new(None),
+        problem: RwSignal::new(None),
     };
     let (search, set_search) = signal(String::new());
     let results = Resource::new(
@@ -117,6 +121,7 @@ fn DoorScanner(slug: String, name: String) -> impl IntoView {
                     {move || (state.queued.get() > 0).then(|| view! { " · " <span id="queued">{format!("{} scan(s) to upload", state.queued.get())}</span> })}
                 </span>
             </header>
+            {move || state.problem.get().map(|p| view! { <p class="notice bad" id="door-problem" role="alert">{p}</p> })}
             <label for="wedge">"Scan a badge (handheld scanner, or type the code and press Enter)"</label>
             <input id="wedge" class="wedge" autofocus autocomplete="off" on:keydown=on_wedge/>
             <label for="gate">"Gate"</label>
@@ -194,7 +199,7 @@ fn Answer(shown: Shown, on_close: impl Fn() + 'static) -> impl IntoView {
 mod client {
     use super::{DoorState, Shown};
     use crate::api::{self, AppError};
-    use crate::domain::badge::{DoorList, DoorSyncWire, ScanAnswer, decode_keys, offline_verdict};
+    use crate::domain::badge::{CompactDoorList, DoorList, DoorSyncWire, ScanAnswer, decode_keys, offline_verdict};
     use ed25519_dalek::VerifyingKey;
     use leptos::prelude::*;
     use serde::{Deserialize, Serialize};
@@ -203,11 +208,33 @@ mod client {
     use wasm_bindgen::JsCast as _;
     use wasm_bindgen::closure::Closure;
 
-    #[derive(Default, Serialize, Deserialize)]
+    #[derive(Default)]
     struct Stored {
         list: DoorList,
         cursor: Option<i32>,
         synced_at: Option<f64>,
+    }
+
+    /// `Stored` as local storage holds it: the list in its compact form.
+    #[derive(Serialize, Deserialize)]
+    struct OnDisk {
+        list: CompactDoorList,
+        cursor: Option<i32>,
+        synced_at: Option<f64>,
+    }
+
+    impl Stored {
+        fn to_text(&self) -> Option<String> {
+            let disk =
+                OnDisk { list: CompactDoorList::from(&self.list), cursor: self.cursor, synced_at: self.synced_at };
+            serde_json::to_string(&disk).ok()
+        }
+
+        /// What was stored; nothing (a full sync follows) if it is missing or damaged.
+        fn from_text(text: &str) -> Option<Stored> {
+            let disk: OnDisk = serde_json::from_str(text).ok()?;
+            Some(Stored { list: disk.list.expand()?, cursor: disk.cursor, synced_at: disk.synced_at })
+        }
     }
 
     #[derive(Clone, Serialize, Deserialize)]
@@ -221,6 +248,9 @@ mod client {
     thread_local! {
         /// The list and its decoded keys, kept in memory: read from storage once, not per scan.
         static LIST: RefCell<Option<(Stored, HashMap<u32, VerifyingKey>)>> = const { RefCell::new(None) };
+        /// Queued scans this device's storage refused (it is full): kept here, so they are
+        /// uploaded while the page stays open.
+        static UNSAVED: RefCell<Vec<Queued>> = const { RefCell::new(Vec::new()) };
         static LAST_CAMERA_READ: RefCell<(String, f64)> = const { RefCell::new((String::new(), 0.0)) };
     }
 
@@ -243,22 +273,44 @@ mod client {
     fn load(slug: &str) {
         let stored: Stored = storage()
             .and_then(|s| s.get_item(&list_key(slug)).ok().flatten())
-            .and_then(|t| serde_json::from_str(&t).ok())
+            .and_then(|t| Stored::from_text(&t))
             .unwrap_or_default();
         let keys = decode_keys(&stored.list);
         LIST.with(|l| *l.borrow_mut() = Some((stored, keys)));
     }
 
+    /// The scans waiting for upload: what storage holds, and what it could not take.
+    /// (A scan listed twice is harmless: the server records each `scan_id` once.)
     fn queue(slug: &str) -> Vec<Queued> {
-        storage()
+        let mut q: Vec<Queued> = storage()
             .and_then(|s| s.get_item(&queue_key(slug)).ok().flatten())
             .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        UNSAVED.with(|u| {
+            for item in u.borrow().iter() {
+                if !q.iter().any(|k| k.scan_id == item.scan_id) {
+                    q.push(item.clone());
+                }
+            }
+        });
+        q.sort_by_key(|k| k.scanned_at);
+        q
     }
 
+    const WAITING: &str = "wait to be uploaded";
+    const STORAGE_FULL: &str =
+        "This device's storage is full: scans waiting for upload are kept only while this page stays open.";
+
     fn save_queue(slug: &str, q: &[Queued], state: DoorState) {
-        if let (Some(s), Ok(text)) = (storage(), serde_json::to_string(q)) {
-            let _ = s.set_item(&queue_key(slug), &text);
+        let saved = match (storage(), serde_json::to_string(q)) {
+            (Some(s), Ok(text)) => s.set_item(&queue_key(slug), &text).is_ok(),
+            _ => false,
+        };
+        UNSAVED.with(|u| *u.borrow_mut() = if saved { Vec::new() } else { q.to_vec() });
+        if !saved {
+            state.problem.set(Some(STORAGE_FULL.to_owned()));
+        } else if state.problem.get_untracked().as_deref() == Some(STORAGE_FULL) {
+            state.problem.set(None);
         }
         state.queued.set(q.len());
     }
@@ -309,7 +361,22 @@ mod client {
             None => format!("/api/v1/events/{slug}/door-sync"),
         };
         match fetch_text(&url).await {
-            Some(text) => {
+            Err(None) => state.online.set(false),
+            // The server answers but refuses: signed out, or no longer on the door team. Decide
+            // on this device (the list still holds) and keep the scans until that is fixed.
+            Err(Some(status)) => {
+                state.online.set(false);
+                state.problem.set(Some(match status {
+                    401 | 403 | 404 => format!(
+                        "Signed out, or no longer door staff here: sign in again to refresh the list and upload scans ({SIGNIN_AGAIN})."
+                    ),
+                    _ => format!("The server could not refresh the list (status {status}); it will try again."),
+                }));
+            }
+            Ok(text) => {
+                if state.problem.get_untracked().is_some_and(|p| p.contains(SIGNIN_AGAIN) || p.contains("status")) {
+                    state.problem.set(None);
+                }
                 if let Ok(sync) = serde_json::from_str::<DoorSyncWire>(&text) {
                     let cursor = sync.cursor;
                     LIST.with(|l| {
@@ -319,8 +386,15 @@ mod client {
                         stored.cursor = Some(cursor);
                         stored.synced_at = Some(now_ms());
                         *keys = decode_keys(&stored.list);
-                        if let (Some(s), Ok(t)) = (storage(), serde_json::to_string(&*stored)) {
-                            let _ = s.set_item(&list_key(slug), &t);
+                        let kept = match (storage(), stored.to_text()) {
+                            (Some(s), Some(t)) => s.set_item(&list_key(slug), &t).is_ok(),
+                            _ => false,
+                        };
+                        if !kept {
+                            state.problem.set(Some(
+                                "This device could not store the door list: it works offline only while this page stays open."
+                                    .to_owned(),
+                            ));
                         }
                         state.synced_at.set(stored.synced_at);
                     });
@@ -328,23 +402,30 @@ mod client {
                 state.online.set(true);
                 upload(slug, state).await;
             }
-            None => state.online.set(false),
         }
     }
 
-    async fn fetch_text(url: &str) -> Option<String> {
-        let window = web_sys::window()?;
-        let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(url)).await.ok()?;
-        let response: web_sys::Response = response.dyn_into().ok()?;
+    const SIGNIN_AGAIN: &str = "scans are kept on this device";
+
+    /// The body of a GET; `Err(Some(status))` when the server refused, `Err(None)` when
+    /// it could not be reached.
+    async fn fetch_text(url: &str) -> Result<String, Option<u16>> {
+        let window = web_sys::window().ok_or(None)?;
+        let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(url)).await.map_err(|_| None)?;
+        let response: web_sys::Response = response.dyn_into().map_err(|_| None)?;
         if !response.ok() {
-            return None;
+            return Err(Some(response.status()));
         }
-        wasm_bindgen_futures::JsFuture::from(response.text().ok()?).await.ok()?.as_string()
+        let text = wasm_bindgen_futures::JsFuture::from(response.text().map_err(|_| None)?).await.map_err(|_| None)?;
+        text.as_string().ok_or(None)
     }
 
     /// Sends queued offline scans, oldest first, each once (the server ignores repeats).
     async fn upload(slug: &str, state: DoorState) {
         let mut q = queue(slug);
+        if q.is_empty() {
+            return;
+        }
         while let Some(item) = q.first().cloned() {
             let sent =
                 api::door_scan(slug.to_owned(), item.token, item.scan_id, item.gate, Some(item.scanned_at)).await;
@@ -353,10 +434,25 @@ mod client {
                     state.online.set(false);
                     break;
                 }
-                // Recorded (or refused as bad input, which no retry will fix): done with it.
-                _ => {
+                // Recorded, or refused as bad input (which no retry will fix): done with it.
+                Ok(_) | Err(AppError::Invalid(_)) => {
                     q.remove(0);
                     save_queue(slug, &q, state);
+                    if state.problem.get_untracked().is_some_and(|p| p.contains(WAITING)) {
+                        state.problem.set(None);
+                    }
+                }
+                // Anything else (signed out, no longer on the door team, the server failing)
+                // keeps every scan for the next try, and says why they wait.
+                Err(e) => {
+                    let why = match e {
+                        AppError::Unauthenticated | AppError::NotFound => {
+                            "sign in again as door staff of this event to upload them".to_owned()
+                        }
+                        other => other.to_string(),
+                    };
+                    state.problem.set(Some(format!("{} scan(s) {WAITING}: {why}.", q.len())));
+                    return;
                 }
             }
         }
