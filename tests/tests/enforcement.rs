@@ -617,3 +617,302 @@ async fn the_transparency_report_counts_without_names_and_hides_small_numbers() 
     let org = server.client_as(ORGANIZER).await;
     assert_eq!(call_fn(&org, &server, "transparency_report", &[("organization", "demo")]).await.0, 404);
 }
+
+/// A case Ada files about Eli (the demo's escort), linked to him by Rae.
+async fn case_about_eli(server: &TestServer) -> String {
+    let ada = server.client_as(ADA).await;
+    let form = reqwest::multipart::Form::new()
+        .text("person_name", "Eli Escort")
+        .text("person_email", "escort@example.org")
+        .text("narrative", "He shouted at me during the walk.");
+    let res = ada.post(server.url("/events/havenconf/concern")).multipart(form).send().await.unwrap();
+    let reference = res.headers()["location"].to_str().unwrap().split('/').nth(2).unwrap().split('?').next().unwrap();
+    let rae = server.client_as(RESPONDER).await;
+    let eli = server.person_id(ESCORT).await.to_string();
+    let (status, body) = call_fn(&rae, server, "confirm_match", &[("reference", reference), ("person", &eli)]).await;
+    assert_eq!(status, 200, "{body}");
+    reference.to_owned()
+}
+
+const ESCORT: &str = "escort@example.org";
+
+/// The staff's view of the decisions on a case, newest first as the panel lists them.
+async fn staff_summaries(server: &TestServer, reference: &str) -> Vec<String> {
+    let rae = server.client_as(RESPONDER).await;
+    let (status, view) = call_fn(&rae, server, "case_decisions", &[("reference", reference)]).await;
+    assert_eq!(status, 200, "{view}");
+    view["decisions"].as_array().unwrap().iter().map(|d| d["summary"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_removal_takes_the_role_away_at_once_and_an_event_cannot_remove_an_organization_role() {
+    let sink = MailSink::start().await;
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
+    server.seed_demo().await;
+    let reference = case_about_eli(&server).await;
+    let eli = server.client_as(ESCORT).await;
+    let (_, before) = call_fn(&eli, &server, "my_page", &[]).await;
+    assert!(before["roles"].as_array().unwrap().iter().any(|r| r["role"] == "escort"), "{before}");
+    let (_, mine) = call_fn(&eli, &server, "my_assignments", &[]).await;
+    let assignments: Vec<String> =
+        mine["assignments"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
+    assert!(!assignments.is_empty(), "the demo's escort for Ada: {mine}");
+
+    let terms = [("kind", "role_removal"), ("role", "escort"), ("role_scope", "event")];
+    let proposal = propose(&server, &reference, ESCORT, &terms).await;
+    let (status, body) = record(&server, ORGANIZER, &proposal, &terms).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (_, after) = call_fn(&eli, &server, "my_page", &[]).await;
+    assert!(after["roles"].as_array().unwrap().iter().all(|r| r["role"] != "escort"), "the role is gone: {after}");
+    let (_, staff) = call_fn(&server.client_as(ORGANIZER).await, &server, "staff", &[("slug", "havenconf")]).await;
+    assert!(staff["members"].as_array().unwrap().iter().all(|m| m["name"] != "Eli Escort"), "{staff}");
+    // His assignment ends: he no longer sees whom he was to escort, and the case's owner
+    // is told to plan another escort.
+    let (_, mine) = call_fn(&eli, &server, "my_assignments", &[]).await;
+    assert_eq!(mine["assignments"], serde_json::json!([]), "{mine}");
+    let (status, _) = call_fn(&eli, &server, "acknowledge_assignment", &[("assignment", &assignments[0])]).await;
+    assert_eq!(status, 404, "no longer an escort, he cannot act as one");
+    sink.wait_for(StdDuration::from_secs(20), |m| m.to[0] == RESPONDER && m.subject.contains("has no escort any more"))
+        .await;
+    assert_eq!(staff_summaries(&server, &reference).await[0], "Removal from a role: escort at HavenConf");
+    let notice =
+        sink.wait_for(StdDuration::from_secs(20), |m| m.to[0] == ESCORT && m.subject.contains("decision")).await;
+    assert!(notice.text.contains("Removal from a role: escort at HavenConf"), "{}", notice.text);
+    assert!(!notice.text.contains("shouted") && !notice.text.contains("Ada"), "{}", notice.text);
+
+    // Eli escorts for the whole organization too: removing the role at one event only
+    // would leave him an escort there, so it is refused and changes nothing.
+    use haven_server::db::entities::staff_role;
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    let org = {
+        use haven_server::db::entities::event;
+        event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap().unwrap()
+    }
+    .organization_id;
+    staff_role::Entity::insert(staff_role::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        person_id: Set(server.person_id(ESCORT).await),
+        organization_id: Set(org),
+        event_id: Set(None),
+        role: Set("escort".into()),
+        granted_by: Set(None),
+        created_at: Set(Utc::now()),
+        revoked_at: Set(None),
+    })
+    .exec(&server.db)
+    .await
+    .unwrap();
+    let proposal = propose(&server, &reference, ESCORT, &terms).await;
+    let (status, body) = record(&server, ADMIN, &proposal, &terms).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["detail"][0]["field"], "role_scope", "{body}");
+    let live = staff_role::Entity::find()
+        .filter(staff_role::Column::PersonId.eq(server.person_id(ESCORT).await))
+        .filter(staff_role::Column::RevokedAt.is_null())
+        .all(&server.db)
+        .await
+        .unwrap();
+    assert_eq!(live.len(), 1, "nothing changed: the organization-wide role stays");
+    let organization_wide = [("kind", "role_removal"), ("role", "escort"), ("role_scope", "organization")];
+    let (status, body) = record(&server, ADMIN, &proposal, &organization_wide).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, after) = call_fn(&eli, &server, "my_page", &[]).await;
+    assert!(after["roles"].as_array().unwrap().is_empty(), "{after}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_to_the_authorities_and_another_measure_are_kept_for_staff_with_their_details() {
+    let sink = MailSink::start().await;
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
+    server.seed_demo().await;
+    let reference = ken_case(&server).await;
+    let tz: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+    let (_, settings) =
+        call_fn(&server.client_as(ORGANIZER).await, &server, "event_settings", &[("slug", "havenconf")]).await;
+    assert_eq!(settings["time_zone"], "Europe/Berlin");
+    let yesterday = (clock_now(&server) - Duration::days(1)).with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string();
+    let tomorrow = (clock_now(&server) + Duration::days(1)).with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string();
+
+    // When they were told may not be in the future.
+    let report = |at: String| {
+        vec![
+            ("kind", "authority_report".to_owned()),
+            ("authority", "Berlin police, Section 5".to_owned()),
+            ("authority_at", at),
+            ("authority_reference", "K-2027-114".to_owned()),
+        ]
+    };
+    let as_pairs = |v: &Vec<(&'static str, String)>| v.iter().map(|(k, x)| (*k, x.clone())).collect::<Vec<_>>();
+    let rae = server.client_as(RESPONDER).await;
+    let person = server.person_id(KEN).await.to_string();
+    let mut form = vec![
+        ("reference".to_owned(), reference.clone()),
+        (field("person"), person.clone()),
+        (field("reasons"), "Assault.".to_owned()),
+    ];
+    form.extend(as_pairs(&report(tomorrow)).into_iter().map(|(k, v)| (field(k), v)));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, body) = call_fn(&rae, &server, "propose_decision", &pairs).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["detail"][0]["field"], "authority_at", "{body}");
+
+    let good = report(yesterday.clone());
+    let terms: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let proposal = propose(&server, &reference, KEN, &terms).await;
+    let (status, body) = record(&server, ORGANIZER, &proposal, &terms).await;
+    assert_eq!(status, 200, "{body}");
+    let summary = &staff_summaries(&server, &reference).await[0];
+    assert!(summary.starts_with("Report to the authorities: Berlin police, Section 5 told on "), "{summary}");
+    assert!(summary.ends_with(", their reference K-2027-114"), "{summary}");
+    let notice = sink.wait_for(StdDuration::from_secs(20), |m| m.to[0] == KEN && m.subject.contains("decision")).await;
+    assert!(notice.text.contains("Report to the authorities"), "{}", notice.text);
+    assert!(!notice.text.contains("K-2027-114"), "the police reference stays with staff: {}", notice.text);
+
+    let other = [("kind", "other"), ("measure", "May attend only the talks, not the social evening")];
+    let proposal = propose(&server, &reference, KEN, &other).await;
+    assert_eq!(record(&server, ORGANIZER, &proposal, &other).await.0, 200);
+    assert_eq!(
+        staff_summaries(&server, &reference).await[0],
+        "Another measure: May attend only the talks, not the social evening"
+    );
+    let (_, mine) = call_fn(&server.client_as(KEN).await, &server, "my_decisions", &[]).await;
+    assert!(
+        mine.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["summary"] == "Another measure: May attend only the talks, not the social evening"),
+        "{mine}"
+    );
+    // Neither measure keeps Ken from the door.
+    let device = server.device_token("havenconf").await;
+    assert_ne!(server.scan(&device, &server.badge_token("havenconf", KEN).await).await["result"], "deny");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_correction_replaces_a_warning_with_a_ban_and_an_appeal_can_modify_it_to_a_warning() {
+    let sink = MailSink::start().await;
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
+    server.seed_demo().await;
+    let reference = ken_case(&server).await;
+    let device = server.device_token("havenconf").await;
+    let ken_badge = server.badge_token("havenconf", KEN).await;
+    let proposal = propose(&server, &reference, KEN, &[("kind", "warning")]).await;
+    assert_eq!(record(&server, ORGANIZER, &proposal, &[("kind", "warning")]).await.0, 200);
+    assert_eq!(server.scan(&device, &ken_badge).await["result"], "alert", "a warning does not stop him");
+
+    // The admin corrects it into a permanent ban: a new record, the door denies at once.
+    let admin = server.client_as(ADMIN).await;
+    let (_, home) = call_fn(&admin, &server, "decide_home", &[]).await;
+    let warning = home["recent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "warning" && d["person"] == "Ken Okafor")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let correction =
+        [("decision", warning.as_str()), ("input[kind]", "permanent_ban"), ("input[reasons]", "It was worse.")];
+    let (status, body) = call_fn(&admin, &server, "correct_decision", &correction).await;
+    assert_eq!(status, 200, "{body}");
+    let answer = scan_within_a_second(&server, &device, &ken_badge, "alert").await;
+    assert_eq!((answer["result"].as_str(), answer["reason"].as_str()), (Some("deny"), Some("banned")), "{answer}");
+    let summaries = staff_summaries(&server, &reference).await;
+    assert!(summaries.iter().any(|s| s.starts_with("Permanent ban")), "{summaries:?}");
+    let (_, view) =
+        call_fn(&server.client_as(RESPONDER).await, &server, "case_decisions", &[("reference", &reference)]).await;
+    let superseded: Vec<bool> =
+        view["decisions"].as_array().unwrap().iter().map(|d| d["superseded"].as_bool().unwrap()).collect();
+    assert_eq!(superseded.iter().filter(|s| !**s).count(), 1, "one live record: {view}");
+    assert!(superseded.contains(&true), "the warning is kept, superseded: {view}");
+    let corrected =
+        sink.wait_for(StdDuration::from_secs(20), |m| m.to[0] == KEN && m.text.contains("corrected a decision")).await;
+    assert!(corrected.text.contains("Permanent ban") && corrected.text.contains("/appeal/"), "{}", corrected.text);
+
+    // Ken appeals; an uninvolved decider (Sam is not one: give the appeal to the
+    // organization's other administrator) modifies the ban into a warning.
+    let ken = server.client_as(KEN).await;
+    let (_, mine) = call_fn(&ken, &server, "my_decisions", &[]).await;
+    let live =
+        mine.as_array().unwrap().iter().find(|d| d["superseded"] == false).unwrap()["id"].as_str().unwrap().to_owned();
+    let (status, body) =
+        call_fn(&ken, &server, "appeal_decision", &[("decision", &live), ("text", "A ban is too much.")]).await;
+    assert_eq!(status, 200, "{body}");
+    let other_admin = "second.admin@example.org";
+    {
+        use haven_server::db::entities::{event, staff_role};
+        use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+        let tx = server.services.store.write().await.unwrap();
+        let name = haven_app::domain::DisplayName::parse("n", "Second Admin").unwrap();
+        let email = haven_app::domain::EmailAddress::parse("e", other_admin).unwrap();
+        let (p, _) =
+            haven_server::services::auth::person_for_email(&tx, Utc::now(), None, &name, &email).await.unwrap();
+        tx.commit().await.unwrap();
+        let org = event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap();
+        staff_role::Entity::insert(staff_role::ActiveModel {
+            id: Set(uuid::Uuid::new_v4()),
+            person_id: Set(p.id),
+            organization_id: Set(org.unwrap().organization_id),
+            event_id: Set(None),
+            role: Set("admin".into()),
+            granted_by: Set(None),
+            created_at: Set(Utc::now()),
+            revoked_at: Set(None),
+        })
+        .exec(&server.db)
+        .await
+        .unwrap();
+    }
+    let reviewer = server.client_as(other_admin).await;
+    let (_, home) = call_fn(&reviewer, &server, "decide_home", &[]).await;
+    let appeal = home["appeals"][0]["appeal"]["id"].as_str().unwrap().to_owned();
+    assert!(home["appeals"][0]["not_you"].is_null(), "{home}");
+    let modify = [
+        ("appeal", appeal.as_str()),
+        ("outcome", "modify"),
+        ("input[kind]", "warning"),
+        ("input[reasons]", "A warning fits what happened."),
+    ];
+    let (status, body) = call_fn(&reviewer, &server, "decide_appeal", &modify).await;
+    assert_eq!(status, 200, "{body}");
+    let answer = scan_within_a_second(&server, &device, &ken_badge, "deny").await;
+    assert_eq!(answer["result"], "alert", "the door admits him again: {answer}");
+    let (_, mine) = call_fn(&ken, &server, "my_decisions", &[]).await;
+    let latest = mine.as_array().unwrap().iter().find(|d| d["superseded"] == false).unwrap();
+    assert_eq!((latest["summary"].as_str(), latest["is_final"].as_bool()), (Some("Warning"), Some(true)), "{mine}");
+    let outcome = sink
+        .wait_for(StdDuration::from_secs(20), |m| m.to[0] == KEN && m.text.contains("your appeal has been decided"))
+        .await;
+    assert!(outcome.text.contains("The decision now is: Warning."), "{}", outcome.text);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_registration_added_by_hand_is_checked_for_ban_evasion_too() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    // The demo bans Donald Moreau; someone registers by hand with his name reversed and
+    // another address.
+    let org = server.client_as(ORGANIZER).await;
+    let (status, body) = call_fn(
+        &org,
+        &server,
+        "add_registration",
+        &[("slug", "havenconf"), ("name", "Moreau Donald"), ("email", "dm@elsewhere.example")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let rae = server.client_as(RESPONDER).await;
+    let (_, flags) = call_fn(&rae, &server, "evasion_flags", &[]).await;
+    let flag = flags
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f.to_string().contains("dm@elsewhere.example"))
+        .unwrap_or_else(|| panic!("the hand-made registration is flagged: {flags}"));
+    assert!(flag.to_string().contains("same name"), "{flag}");
+    assert_eq!(call_fn(&org, &server, "evasion_flags", &[]).await.0, 404, "organizers who are not responders see none");
+    let (_, registrant) = call_fn(&server.client_as("dm@elsewhere.example").await, &server, "my_page", &[]).await;
+    assert!(!registrant.to_string().to_lowercase().contains("ban"), "never shown to the registrant: {registrant}");
+}

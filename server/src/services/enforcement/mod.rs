@@ -99,6 +99,21 @@ impl Services {
         out
     }
 
+    /// The summary as staff read it: with whom the authorities' report went to, when, and
+    /// their reference (the person's notice says only that a report was made).
+    pub(crate) fn staff_summary(&self, d: &decision::Model, e: &event::Model) -> String {
+        let mut out = self.decision_summary(d, e);
+        if kind_of(d) == DecisionKind::AuthorityReport
+            && let Some(a) = self.decision_details(d).authority
+        {
+            out.push_str(&format!(": {} told on {}", a.who, super::cases::local_time(a.at, &e.time_zone)));
+            if let Some(r) = a.reference {
+                out.push_str(&format!(", their reference {r}"));
+            }
+        }
+        out
+    }
+
     fn decision_details(&self, d: &decision::Model) -> Details {
         d.details_enc
             .as_ref()
@@ -373,15 +388,27 @@ impl Services {
         if d.kind == "role_removal"
             && let Some(role) = d.role.as_deref()
         {
-            let mut find = staff_role::Entity::find()
+            let held = staff_role::Entity::find()
                 .filter(staff_role::Column::PersonId.eq(d.person_id))
                 .filter(staff_role::Column::OrganizationId.eq(d.organization_id))
                 .filter(staff_role::Column::Role.eq(role))
-                .filter(staff_role::Column::RevokedAt.is_null());
-            if let Some(ev) = d.role_event_id {
-                find = find.filter(staff_role::Column::EventId.eq(ev));
-            }
-            for r in find.all(&**tx).await.map_err(internal)? {
+                .filter(staff_role::Column::RevokedAt.is_null())
+                .all(&**tx)
+                .await
+                .map_err(internal)?;
+            let revoked: Vec<staff_role::Model> = match d.role_event_id {
+                // Removing a role at one event cannot take away the same role held for the
+                // whole organization (it would still cover the event).
+                Some(_) if held.iter().any(|r| r.event_id.is_none()) => {
+                    return Err(AppError::invalid(
+                        "role_scope",
+                        "they hold this role for the whole organization; remove it from the whole organization",
+                    ));
+                }
+                Some(ev) => held.into_iter().filter(|r| r.event_id == Some(ev)).collect(),
+                None => held,
+            };
+            for r in revoked {
                 staff_role::Entity::update(staff_role::ActiveModel {
                     id: Set(r.id),
                     revoked_at: Set(Some(now)),
@@ -522,7 +549,7 @@ impl Services {
             person: names.get(&d.person_id).cloned().unwrap_or_default(),
             event_name: e.name.clone(),
             kind: kind_of(d),
-            summary: self.decision_summary(d, e),
+            summary: self.staff_summary(d, e),
             decided_by: names.get(&d.decided_by).cloned().unwrap_or_default(),
             decided: super::cases::local_time(d.decided_at, &e.time_zone),
             reasons: self.open("decisions", "reasons_enc", d.id, &d.reasons_enc)?,
