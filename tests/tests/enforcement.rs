@@ -916,3 +916,71 @@ async fn one_registration_added_by_hand_is_checked_for_ban_evasion_too() {
     let (_, registrant) = call_fn(&server.client_as("dm@elsewhere.example").await, &server, "my_page", &[]).await;
     assert!(!registrant.to_string().to_lowercase().contains("ban"), "never shown to the registrant: {registrant}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_decision_rests_on_every_case_its_proposer_names_about_the_person() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let first = ken_case(&server).await;
+    // A second report about Ken, linked to him.
+    let grace = server.client_as("grace.okafor@example.org").await;
+    let form = reqwest::multipart::Form::new()
+        .text("person_name", "Ken Okafor")
+        .text("narrative", "He followed me to the tram too.");
+    let res = grace.post(server.url("/events/havenconf/concern")).multipart(form).send().await.unwrap();
+    let second =
+        res.headers()["location"].to_str().unwrap().split('/').nth(2).unwrap().split('?').next().unwrap().to_owned();
+    let rae = server.client_as(RESPONDER).await;
+    let ken = server.person_id(KEN).await.to_string();
+    assert_eq!(call_fn(&rae, &server, "confirm_match", &[("reference", &second), ("person", &ken)]).await.0, 200);
+    // A third case that does not name Ken.
+    let ada = server.client_as(ADA).await;
+    let form = reqwest::multipart::Form::new().text("person_name", "Someone else").text("narrative", "Other.");
+    let res = ada.post(server.url("/events/havenconf/concern")).multipart(form).send().await.unwrap();
+    let unrelated =
+        res.headers()["location"].to_str().unwrap().split('/').nth(2).unwrap().split('?').next().unwrap().to_owned();
+
+    let propose_with = |cases: String| {
+        let rae = rae.clone();
+        let server = &server;
+        let (first, ken) = (first.clone(), ken.clone());
+        async move {
+            let form = [
+                ("reference", first.as_str()),
+                ("input[person]", ken.as_str()),
+                ("input[kind]", "warning"),
+                ("input[reasons]", "Two reports."),
+                ("input[cases]", cases.as_str()),
+            ];
+            call_fn(&rae, server, "propose_decision", &form).await
+        }
+    };
+    for bad in [unrelated.clone(), "HVN-0000-0000".to_owned(), "not-a-reference".to_owned()] {
+        let (status, body) = propose_with(bad.clone()).await;
+        assert_eq!(status, 422, "{bad}: {body}");
+        assert_eq!(body["detail"][0]["field"], "cases", "{body}");
+    }
+    let admin = server.client_as(ADMIN).await;
+    let (_, home) = call_fn(&admin, &server, "decide_home", &[]).await;
+    assert!(home["proposals"].as_array().unwrap().is_empty(), "nothing was proposed: {home}");
+
+    let (status, body) = propose_with(format!("{}, {first}", second.to_lowercase())).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, home) = call_fn(&admin, &server, "decide_home", &[]).await;
+    let proposal = home["proposals"][0]["id"].as_str().unwrap().to_owned();
+    // What a decider sends as cases is not theirs to choose: ignored.
+    let (status, body) = record(&server, ORGANIZER, &proposal, &[("kind", "warning"), ("cases", &unrelated)]).await;
+    assert_eq!(status, 200, "{body}");
+
+    for reference in [&first, &second] {
+        let (_, view) = call_fn(&rae, &server, "case_decisions", &[("reference", reference)]).await;
+        let d = &view["decisions"][0];
+        let mut cases: Vec<&str> = d["cases"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        cases.sort();
+        let mut want = vec![first.as_str(), second.as_str()];
+        want.sort();
+        assert_eq!(cases, want, "{reference}: the decision rests on both reports: {view}");
+    }
+    let (_, view) = call_fn(&rae, &server, "case_decisions", &[("reference", &unrelated)]).await;
+    assert_eq!(view["decisions"], serde_json::json!([]), "{view}");
+}

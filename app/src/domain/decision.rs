@@ -99,6 +99,26 @@ pub struct DecisionInput {
     pub measure: String,
     /// Why (kept sealed; never sent to the person).
     pub reasons: String,
+    /// Further cases the decision rests on, besides the one it is proposed on: their
+    /// references, separated by spaces or commas (responders only; deciders cannot see
+    /// cases, so theirs is ignored).
+    pub cases: String,
+}
+
+/// The references in a list of further cases, each once; at most ten.
+pub fn parse_case_list(raw: &str) -> Result<Vec<super::CaseReference>, DomainError> {
+    let mut out: Vec<super::CaseReference> = Vec::new();
+    for part in raw.split(|c: char| c == ',' || c.is_whitespace()).filter(|p| !p.is_empty()) {
+        let r = super::CaseReference::parse("cases", part)
+            .map_err(|_| DomainError::new("cases", format!("{part} is not a case reference (like HVN-7KQ2-M9XD)")))?;
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    if out.len() > 10 {
+        return Err(DomainError::new("cases", "at most ten further cases"));
+    }
+    Ok(out)
 }
 
 /// A report made to the authorities.
@@ -328,6 +348,18 @@ pub fn public_count(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn further_cases_are_references_each_once_and_at_most_ten() {
+        let list = super::parse_case_list(" HVN-7KQ2-M9XD, hvn-7kq2-m9xd  HVN-AAAA-BBBB ").unwrap();
+        let refs: Vec<&str> = list.iter().map(|r| r.as_str()).collect();
+        assert_eq!(refs, ["HVN-7KQ2-M9XD", "HVN-AAAA-BBBB"]);
+        assert!(super::parse_case_list("").unwrap().is_empty());
+        let bad = super::parse_case_list("HVN-7KQ2-M9XD, case 12").unwrap_err();
+        assert_eq!((bad.field.as_str(), bad.message.contains("case is not a case reference")), ("cases", true));
+        let many: Vec<String> = (0..11).map(|i| format!("HVN-AAAA-AA{:02}", i)).collect();
+        assert!(super::parse_case_list(&many.join(" ")).is_err());
+    }
+
     use super::*;
 
     fn berlin() -> EventTimeZone {

@@ -26,6 +26,7 @@ const DECISION_FIELDS: &[&str] = &[
     "authority_reference",
     "measure",
     "reasons",
+    "cases",
 ];
 
 /// The fields of a decision (`input[...]`), filled from `defaults`.
@@ -150,6 +151,9 @@ pub fn CaseDecisionsPanel(reference: String) -> impl IntoView {
                                             <ActionForm action=propose>
                                                 <input type="hidden" name="reference" value=reference.clone()/>
                                                 <DecisionFields defaults=DecisionInput::default() people=Some(d.people) result prefix="propose".into() time_zone=d.time_zone/>
+                                                <label for="propose-cases">"Also rests on (references of other cases naming this person, optional)"</label>
+                                                <input id="propose-cases" name="input[cases]" maxlength="200" placeholder="HVN-…"/>
+                                                <FieldError result field="cases"/>
                                                 <button type="submit">"Propose to the deciders"</button>
                                             </ActionForm>
                                             <FormStatus result success="Proposed: a decider will record it." fields=DECISION_FIELDS/>

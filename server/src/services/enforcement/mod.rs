@@ -686,6 +686,29 @@ impl Services {
             return Err(AppError::invalid("person", "choose a person linked to this case"));
         }
         let terms = Terms::parse(&input, tz_of(&v.event), now, false).map_err(AppError::Invalid)?;
+        // Further cases: each one the proposer handles, of this organization, naming this
+        // person. Kept as references in the sealed terms.
+        let mut further = Vec::new();
+        for r in haven_app::domain::decision::parse_case_list(&input.cases).map_err(|e| AppError::Invalid(vec![e]))? {
+            if r.as_str() == v.case.reference {
+                continue;
+            }
+            let not_this =
+                || AppError::invalid("cases", format!("{r} is not a case you handle that names this person"));
+            let other = self.team_case(actor, r.as_str()).await.map_err(|_| not_this())?;
+            let names = case_person::Entity::find()
+                .filter(case_person::Column::CaseId.eq(other.case.id))
+                .filter(case_person::Column::PersonId.eq(person))
+                .one(&self.store.db)
+                .await
+                .map_err(internal)?
+                .is_some();
+            if other.event.organization_id != v.event.organization_id || !names {
+                return Err(not_this());
+            }
+            further.push(r.as_str().to_owned());
+        }
+        let input = DecisionInput { cases: further.join(" "), ..input };
         let id = Uuid::new_v4();
         let tx = self.store.write().await.map_err(internal)?;
         // A double click, or two responders at once, makes one proposal, not two.
@@ -861,6 +884,19 @@ impl Services {
         if fresh.is_none_or(|f| f.status != "open") {
             return Err(AppError::invalid("proposal", "was already decided or declined"));
         }
+        // The cases it rests on: the proposal's, and the further ones its proposer named.
+        let proposed: DecisionInput =
+            serde_json::from_str(&self.open("decision_proposals", "terms_enc", p.id, &p.terms_enc)?)
+                .map_err(|_| AppError::Internal)?;
+        let mut cases = vec![c.id];
+        let further: Vec<String> = proposed.cases.split_whitespace().map(str::to_owned).collect();
+        if !further.is_empty() {
+            for other in
+                case::Entity::find().filter(case::Column::Reference.is_in(further)).all(&*tx).await.map_err(internal)?
+            {
+                cases.push(other.id);
+            }
+        }
         let d = self
             .insert_decision(
                 &tx,
@@ -871,7 +907,7 @@ impl Services {
                     terms: &terms,
                     decided_by: me,
                     proposal: Some(p.id),
-                    cases: vec![c.id],
+                    cases,
                     supersedes: None,
                     appeal: None,
                 },
