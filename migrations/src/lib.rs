@@ -10,6 +10,7 @@ mod m20261126_000004_plans;
 mod m20261126_000005_badges;
 mod m20261126_000006_enforcement;
 mod m20261202_000007_email_identities;
+mod m20261202_000008_sealed_outbox;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_badges::Migration),
             Box::new(m20261126_000006_enforcement::Migration),
             Box::new(m20261202_000007_email_identities::Migration),
+            Box::new(m20261202_000008_sealed_outbox::Migration),
         ]
     }
 }

@@ -73,6 +73,7 @@ impl Server {
                     mailer: self.mailer.clone(),
                     clock: services.clock.clone(),
                     wake: services.mail_wake.clone(),
+                    keys: services.keys.clone(),
                 }
                 .spawn(),
             ),
@@ -113,7 +114,7 @@ pub async fn services(
     clock: SharedClock,
     public_url: String,
 ) -> Result<Arc<Services>, StartError> {
-    let keys = crate::crypto::fields::KeyStore::load(&settings.encryption).map_err(StartError::Keys)?;
+    let keys = Arc::new(crate::crypto::fields::KeyStore::load(&settings.encryption).map_err(StartError::Keys)?);
     let store = Store::new(db);
     let secret =
         db::server_secret(&store, "client_key").await.map_err(|e| StartError::Prepare(first_line(&e.to_string())))?;

@@ -746,6 +746,9 @@ async fn sealed_values(db: &sea_orm::DatabaseConnection) -> Vec<(String, String,
         let sql = format!("SELECT {c} AS v FROM {t} WHERE {c} IS NOT NULL");
         for value in db.query_all_raw(Statement::from_string(sea_orm::DbBackend::Sqlite, sql)).await.unwrap() {
             let sealed: String = value.try_get("", "v").unwrap();
+            if sealed.is_empty() {
+                continue; // a delivered mail's blanked body
+            }
             let key = haven_server::crypto::fields::Keyring::key_of(&sealed).unwrap_or("(none)").to_owned();
             out.push((t.clone(), c.clone(), key));
         }
@@ -854,5 +857,42 @@ async fn mail_waits_out_an_smtp_outage_and_two_instances_deliver_each_message_on
     for r in &references {
         let received = all[before..].iter().filter(|m| m.subject.contains(r.as_str())).count();
         assert_eq!(received, 1, "the reporter's receipt for {r} arrives exactly once");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_waiting_in_the_outbox_is_sealed_and_still_arrives_in_clear() {
+    use haven_server::db::entities::outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        server.outbox_drained().await;
+        sink.set_accepting(false);
+        // A sign-in link (a secret) waits while the mail server refuses.
+        call_fn(&server.client(), &server, "request_signin_link", &[("email", REPORTER)]).await;
+        let waiting = loop {
+            let rows = outbox::Entity::find()
+                .filter(outbox::Column::Kind.eq("signin_link"))
+                .filter(outbox::Column::SentAt.is_null())
+                .all(&server.db)
+                .await
+                .unwrap();
+            if let Some(row) = rows.into_iter().next() {
+                break row;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert!(!waiting.body_enc.contains("/auth/link/"), "{backend}: the link is not readable at rest");
+        assert!(haven_server::crypto::fields::Keyring::key_of(&waiting.body_enc).is_some(), "{backend}");
+
+        sink.set_accepting(true);
+        let mail =
+            sink.wait_for(Duration::from_secs(40), |m| m.to[0] == REPORTER && m.text.contains("/auth/link/")).await;
+        assert!(mail.text.contains("within 15 minutes"), "{}", mail.text);
+        server.outbox_drained().await;
+        let sent = outbox::Entity::find_by_id(waiting.id).one(&server.db).await.unwrap().unwrap();
+        assert_eq!(sent.body_enc, "", "{backend}: blanked once delivered");
     }
 }

@@ -190,6 +190,12 @@ pub fn write_private(path: &Path, text: &str) -> Result<(), String> {
     file.write_all(text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// Where a sealed value lives (`table.column:id`): the associated data that binds it
+/// there, so a value copied to another row or column does not open.
+pub fn place(table: &str, column: &str, id: impl std::fmt::Display) -> String {
+    format!("{table}.{column}:{id}")
+}
+
 /// The keyring a server uses, and where it came from: when a value names a key the ring
 /// does not hold (`haven keys rotate` ran meanwhile), the file is read again once.
 pub struct KeyStore {

@@ -11,6 +11,7 @@ pub mod templates;
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
+use crate::crypto::fields::{KeyStore, Keyring, place};
 use crate::db::entities::outbox;
 use crate::db::{Store, WriteTx};
 use chrono::{DateTime, Duration, Utc};
@@ -59,21 +60,23 @@ pub struct Mail {
     pub attachments: Vec<Attachment>,
 }
 
-/// Puts a message in the outbox as part of `tx`.
-pub async fn enqueue(tx: &WriteTx, now: DateTime<Utc>, mail: Mail) -> Result<(), DbErr> {
+/// Puts a message in the outbox as part of `tx`, its body and attachments sealed.
+pub async fn enqueue(keys: &KeyStore, tx: &WriteTx, now: DateTime<Utc>, mail: Mail) -> Result<(), DbErr> {
+    let id = Uuid::new_v4();
+    let seal = |column: &str, text: &str| keys.seal_str(&place("outbox", column, id), text);
     let attachments = if mail.attachments.is_empty() {
         None
     } else {
         Some(serde_json::to_string(&mail.attachments).map_err(|e| DbErr::Custom(e.to_string()))?)
     };
     outbox::Entity::insert(outbox::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(id),
         kind: Set(mail.kind.to_owned()),
         to_address: Set(mail.to),
         subject: Set(mail.subject),
-        body_text: Set(mail.text),
-        body_html: Set(mail.html),
-        attachments: Set(attachments),
+        body_enc: Set(seal("body_enc", &mail.text)),
+        html_enc: Set(mail.html.as_deref().map(|h| seal("html_enc", h))),
+        attachments_enc: Set(attachments.as_deref().map(|a| seal("attachments_enc", a))),
         created_at: Set(now),
         next_attempt_at: Set(now),
         attempts: Set(0),
@@ -111,19 +114,19 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
-    fn message(&self, row: &outbox::Model) -> Result<Message, String> {
+    fn message(&self, row: &outbox::Model, opened: Opened) -> Result<Message, String> {
         let to: Mailbox = row.to_address.parse().map_err(|_| "the recipient address is not valid".to_owned())?;
         let builder = Message::builder().from(self.from.clone()).to(to).subject(row.subject.clone());
-        let attachments: Vec<Attachment> = match &row.attachments {
+        let attachments: Vec<Attachment> = match &opened.attachments {
             Some(json) => serde_json::from_str(json).map_err(|_| "stored attachments are unreadable".to_owned())?,
             None => Vec::new(),
         };
-        let body = match &row.body_html {
-            Some(html) => MultiPart::alternative_plain_html(row.body_text.clone(), html.clone()),
-            None => MultiPart::mixed().singlepart(SinglePart::plain(row.body_text.clone())),
+        let body = match &opened.html {
+            Some(html) => MultiPart::alternative_plain_html(opened.text.clone(), html.clone()),
+            None => MultiPart::mixed().singlepart(SinglePart::plain(opened.text.clone())),
         };
-        let message = if attachments.is_empty() && row.body_html.is_none() {
-            builder.header(ContentType::TEXT_PLAIN).body(row.body_text.clone())
+        let message = if attachments.is_empty() && opened.html.is_none() {
+            builder.header(ContentType::TEXT_PLAIN).body(opened.text.clone())
         } else {
             let mut mixed = MultiPart::mixed().multipart(body);
             for a in attachments {
@@ -136,8 +139,8 @@ impl Mailer {
         message.map_err(|e| format!("the message could not be built: {e}"))
     }
 
-    async fn deliver(&self, row: &outbox::Model) -> Result<(), String> {
-        let message = self.message(row)?;
+    async fn deliver(&self, row: &outbox::Model, opened: Opened) -> Result<(), String> {
+        let message = self.message(row, opened)?;
         match &self.transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| scrub(&e.to_string())),
             Transport::Directory(dir) => {
@@ -146,6 +149,31 @@ impl Mailer {
                 tokio::fs::write(dir.join(name), message.formatted()).await.map_err(|e| e.to_string())
             }
         }
+    }
+}
+
+/// A waiting message's body and attachments, opened for sending.
+struct Opened {
+    text: String,
+    html: Option<String>,
+    attachments: Option<String>,
+}
+
+impl Opened {
+    fn of(keys: &KeyStore, row: &outbox::Model) -> Result<Opened, String> {
+        let open = |column: &str, value: &str| -> Result<String, String> {
+            // Rows queued before bodies were sealed hold clear text.
+            if Keyring::key_of(value).is_none() {
+                return Ok(value.to_owned());
+            }
+            keys.open_str(&place("outbox", column, row.id), value)
+                .map_err(|e| format!("the stored message could not be opened: {e}"))
+        };
+        Ok(Opened {
+            text: open("body_enc", &row.body_enc)?,
+            html: row.html_enc.as_deref().map(|h| open("html_enc", h)).transpose()?,
+            attachments: row.attachments_enc.as_deref().map(|a| open("attachments_enc", a)).transpose()?,
+        })
     }
 }
 
@@ -169,6 +197,7 @@ pub struct OutboxWorker {
     pub mailer: Arc<Mailer>,
     pub clock: SharedClock,
     pub wake: Arc<Notify>,
+    pub keys: Arc<KeyStore>,
 }
 
 impl OutboxWorker {
@@ -214,16 +243,19 @@ impl OutboxWorker {
                 continue;
             }
             handled += 1;
-            let result = self.mailer.deliver(&row).await;
+            let result = match Opened::of(&self.keys, &row) {
+                Ok(opened) => self.mailer.deliver(&row, opened).await,
+                Err(e) => Err(e),
+            };
             let now = self.clock.now();
             let tx = self.store.write().await?;
             let mut update = outbox::ActiveModel { id: Set(row.id), ..Default::default() };
             match result {
                 Ok(()) => {
                     update.sent_at = Set(Some(now));
-                    update.body_text = Set(String::new());
-                    update.body_html = Set(None);
-                    update.attachments = Set(None);
+                    update.body_enc = Set(String::new());
+                    update.html_enc = Set(None);
+                    update.attachments_enc = Set(None);
                     update.last_error = Set(None);
                     tracing::info!(kind = %row.kind, outbox_id = %row.id, "mail delivered");
                 }

@@ -4,7 +4,7 @@ use super::{Services, audit, internal, ratelimit};
 use crate::crypto::{hash_token, looks_like_token, random_token};
 use crate::db::WriteTx;
 use crate::db::entities::{email_confirmation, identity, login_link, person, session, signin_request};
-use crate::mail::{enqueue, templates};
+use crate::mail::templates;
 use chrono::{DateTime, Duration, Utc};
 use haven_app::api::{Actor, ActorSession, AppError, SetCookie};
 use haven_app::domain::{DisplayName, EmailAddress};
@@ -154,7 +154,7 @@ impl Services {
             {
                 let token = create_login_link_to(&tx, p.id, now, &request.return_to).await?;
                 let link = format!("{}/auth/link/{token}", self.public_url);
-                enqueue(&tx, now, templates::signin_link(&request.email, &link)).await?;
+                self.enqueue(&tx, now, templates::signin_link(&request.email, &link)).await?;
             }
             tx.commit().await?;
         }
@@ -235,7 +235,7 @@ impl Services {
         .await
         .map_err(internal)?;
         let link = format!("{}/me/addresses/{token}", self.public_url);
-        enqueue(&tx, now, templates::confirm_address(email.as_str(), &me.display_name, &link))
+        self.enqueue(&tx, now, templates::confirm_address(email.as_str(), &me.display_name, &link))
             .await
             .map_err(internal)?;
         audit::append(&tx, now, vec![audit::Entry::new(Some(me.id), "identity.confirmation_sent", "person", me.id)])

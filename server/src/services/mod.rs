@@ -44,7 +44,7 @@ pub struct Services {
     /// Key for turning client addresses into opaque rate-limit keys.
     client_key_secret: String,
     /// Field encryption for case text.
-    pub keys: crate::crypto::fields::KeyStore,
+    pub keys: Arc<crate::crypto::fields::KeyStore>,
     /// Announces the person a new in-app notification is for (live streams listen).
     pub live: tokio::sync::broadcast::Sender<uuid::Uuid>,
     /// Badge signing and verifying keys, opened once.
@@ -60,13 +60,23 @@ pub struct Services {
 }
 
 impl Services {
+    /// Queues a message in the outbox as part of `tx`, sealed with the field keys.
+    pub(crate) async fn enqueue(
+        &self,
+        tx: &crate::db::WriteTx,
+        now: chrono::DateTime<chrono::Utc>,
+        mail: crate::mail::Mail,
+    ) -> Result<(), sea_orm::DbErr> {
+        crate::mail::enqueue(&self.keys, tx, now, mail).await
+    }
+
     pub fn new(
         store: Store,
         clock: SharedClock,
         settings: Arc<Settings>,
         public_url: String,
         client_key_secret: String,
-        keys: crate::crypto::fields::KeyStore,
+        keys: Arc<crate::crypto::fields::KeyStore>,
     ) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
             me: me.clone(),

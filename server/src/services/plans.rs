@@ -15,7 +15,7 @@ use crate::db::entities::{
     alert_recipient, case, case_person, escort_assignment, escort_window, event, ics_feed, notification, person,
     plan_response, precaution, staff_role,
 };
-use crate::mail::{Attachment, enqueue, templates};
+use crate::mail::{Attachment, templates};
 use chrono::{DateTime, Duration, Utc};
 use haven_app::api::*;
 use haven_app::domain::plan::{ics, parse_windows};
@@ -415,7 +415,7 @@ impl Services {
             };
             let link = format!("{}/escort", self.public_url);
             if let Some(email) = &p.email {
-                enqueue(&tx, now, templates::escort_assignment(email, &e.name, &link, calendar))
+                self.enqueue(&tx, now, templates::escort_assignment(email, &e.name, &link, calendar))
                     .await
                     .map_err(internal)?;
             }
@@ -502,7 +502,7 @@ impl Services {
             let reporter = person::Entity::find_by_id(v.case.reporter_id).one(&*tx).await.map_err(internal)?;
             if let Some(email) = reporter.and_then(|p| p.email) {
                 let link = format!("{}/cases/{}", self.public_url, v.case.reference);
-                enqueue(&tx, self.clock.now(), templates::case_news(&email, &v.event.name, &link))
+                self.enqueue(&tx, self.clock.now(), templates::case_news(&email, &v.event.name, &link))
                     .await
                     .map_err(internal)?;
             }
@@ -605,7 +605,7 @@ impl Services {
         let link = format!("{}/cases/{}", self.public_url, v.case.reference);
         for member in team.into_iter().filter(|m| v.case.owner_id.is_none_or(|o| o == m.id)) {
             if let Some(email) = member.email {
-                enqueue(&tx, now, templates::team_case_activity(&email, &v.event.name, &link))
+                self.enqueue(&tx, now, templates::team_case_activity(&email, &v.event.name, &link))
                     .await
                     .map_err(internal)?;
             }
@@ -739,7 +739,9 @@ impl Services {
             let link = format!("{}/cases/{}", self.public_url, c.reference);
             for member in team.into_iter().filter(|m| c.owner_id.is_none_or(|o| o == m.id)) {
                 if let Some(email) = &member.email {
-                    enqueue(tx, now, templates::team_escort_gone(email, &e.name, &link)).await.map_err(internal)?;
+                    self.enqueue(tx, now, templates::team_escort_gone(email, &e.name, &link))
+                        .await
+                        .map_err(internal)?;
                 }
                 self.notify(
                     tx,
@@ -803,7 +805,7 @@ impl Services {
                 let link = format!("{}/cases/{}", self.public_url, c.reference);
                 for member in team.into_iter().filter(|m| c.owner_id.is_none_or(|o| o == m.id)) {
                     if let Some(email) = &member.email {
-                        enqueue(&tx, now, templates::team_escort_unacknowledged(email, &e.name, &link)).await?;
+                        self.enqueue(&tx, now, templates::team_escort_unacknowledged(email, &e.name, &link)).await?;
                     }
                     self.notify(
                         &tx,
@@ -1009,7 +1011,7 @@ impl Services {
                         person::Entity::find_by_id(r.person_id).one(&*tx).await.map_err(internal)?.and_then(|p| p.email)
                     {
                         let link = format!("{}{link}", self.public_url);
-                        enqueue(&tx, now, templates::arrival_alert(&email, &e.name, gate, &d.text, &link))
+                        self.enqueue(&tx, now, templates::arrival_alert(&email, &e.name, gate, &d.text, &link))
                             .await
                             .map_err(internal)?;
                     }

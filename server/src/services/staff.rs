@@ -3,7 +3,7 @@
 use super::{Services, audit, internal};
 use crate::crypto::{hash_token, random_token};
 use crate::db::entities::{invitation, person, staff_role};
-use crate::mail::{enqueue, templates};
+use crate::mail::templates;
 use chrono::Duration;
 use haven_app::api::{Actor, AppError, PendingInvitation, StaffMember, StaffView};
 use haven_app::domain::{EmailAddress, Role, RoleScope};
@@ -121,7 +121,7 @@ impl Services {
             RoleScope::Event => e.name.clone(),
             RoleScope::Organization => format!("all events of the organization running {}", e.name),
         };
-        enqueue(&tx, now, templates::staff_invitation(email.as_str(), role.label(), &scope_name, &link))
+        self.enqueue(&tx, now, templates::staff_invitation(email.as_str(), role.label(), &scope_name, &link))
             .await
             .map_err(internal)?;
         audit::append(

@@ -8,12 +8,14 @@ pub struct Model {
     pub kind: String,
     pub to_address: String,
     pub subject: String,
+    /// Sealed (place `outbox.<column>:<id>`), and blanked once delivered.
     #[sea_orm(column_type = "Text")]
-    pub body_text: String,
+    pub body_enc: String,
     #[sea_orm(column_type = "Text", nullable)]
-    pub body_html: Option<String>,
+    pub html_enc: Option<String>,
+    /// The attachments as sealed JSON.
     #[sea_orm(column_type = "Text", nullable)]
-    pub attachments: Option<String>,
+    pub attachments_enc: Option<String>,
     pub created_at: DateTimeUtc,
     pub next_attempt_at: DateTimeUtc,
     pub attempts: i32,

@@ -2,7 +2,7 @@
 
 use super::{Services, place};
 use crate::db::entities::{case, case_attachment, case_status_change, concern_draft, event, registration};
-use crate::mail::{enqueue, templates};
+use crate::mail::templates;
 use crate::services::{audit, internal};
 use chrono::Duration;
 use haven_app::api::{Actor, AppError, ConcernFormView};
@@ -223,7 +223,7 @@ impl Services {
             .map_err(internal)?
             .and_then(|p| p.email)
         {
-            enqueue(&tx, now, templates::case_received(&email, &e.name, reference.as_str(), &link))
+            self.enqueue(&tx, now, templates::case_received(&email, &e.name, reference.as_str(), &link))
                 .await
                 .map_err(internal)?;
         }
@@ -231,7 +231,7 @@ impl Services {
         for member in self.case_team(&*tx, &e, Some((&filed, &concern.person))).await? {
             if let Some(email) = member.email {
                 let queue = format!("{}/respond/{}", self.public_url, e.slug);
-                enqueue(&tx, now, templates::team_new_case(&email, &e.name, &queue)).await.map_err(internal)?;
+                self.enqueue(&tx, now, templates::team_new_case(&email, &e.name, &queue)).await.map_err(internal)?;
             }
         }
         tx.commit().await.map_err(internal)?;

@@ -57,12 +57,12 @@ pub const SEALED_COLUMNS: &[(&str, &str)] = &[
     ("decisions", "reasons_enc"),
     ("decision_proposals", "terms_enc"),
     ("appeals", "text_enc"),
+    ("outbox", "body_enc"),
+    ("outbox", "html_enc"),
+    ("outbox", "attachments_enc"),
 ];
 
-/// Where a sealed value lives: the associated data that binds it there.
-pub fn place(table: &str, column: &str, id: impl std::fmt::Display) -> String {
-    format!("{table}.{column}:{id}")
-}
+pub use crate::crypto::fields::place;
 
 /// How the caller stands to a case they may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use super::view::same_person;
 use super::{Services, local_time};
 use crate::db::entities::{case, case_match_notice, event, person, registration};
-use crate::mail::{enqueue, templates};
+use crate::mail::templates;
 use crate::services::authz::Grants;
 use crate::services::internal;
 use haven_app::api::{Actor, AppError, QueueRow, QueueView, RespondEvent, RespondHome};
@@ -137,7 +137,7 @@ impl Services {
                     self.case_team(&*tx, &e, Some((&c, &subject))).await.map_err(|_| DbErr::Custom("team".into()))?;
                 for member in team {
                     if let Some(email) = member.email {
-                        enqueue(&tx, now, templates::team_ack_overdue(&email, &e.name, &link)).await?;
+                        self.enqueue(&tx, now, templates::team_ack_overdue(&email, &e.name, &link)).await?;
                     }
                 }
             }
@@ -220,7 +220,8 @@ impl Services {
                     let link = format!("{}/cases/{}", self.public_url, c.reference);
                     for member in to {
                         if let Some(email) = member.email {
-                            enqueue(&tx, now, templates::team_possible_match(&email, &case_event.name, &link)).await?;
+                            self.enqueue(&tx, now, templates::team_possible_match(&email, &case_event.name, &link))
+                                .await?;
                         }
                     }
                 }

@@ -4,7 +4,7 @@ use super::{Services, Standing};
 use crate::db::entities::{
     case, case_conflict, case_message, case_note, case_person, case_status_change, case_witness, person,
 };
-use crate::mail::{enqueue, templates};
+use crate::mail::templates;
 use crate::services::{audit, internal};
 use haven_app::api::{Actor, AppError};
 use haven_app::domain::{CaseReference, CaseStatus, DisplayName, PlainText, Relation};
@@ -44,7 +44,7 @@ impl Services {
         if from_team {
             let reporter = person::Entity::find_by_id(v.case.reporter_id).one(&*tx).await.map_err(internal)?;
             if let Some(email) = reporter.and_then(|p| p.email) {
-                enqueue(&tx, now, templates::case_news(&email, &v.event.name, &link)).await.map_err(internal)?;
+                self.enqueue(&tx, now, templates::case_news(&email, &v.event.name, &link)).await.map_err(internal)?;
             }
         } else {
             // The owner hears of it; without an owner, the whole (not recused) team.
@@ -58,7 +58,7 @@ impl Services {
             };
             for member in to {
                 if let Some(email) = member.email {
-                    enqueue(&tx, now, templates::team_case_activity(&email, &v.event.name, &link))
+                    self.enqueue(&tx, now, templates::team_case_activity(&email, &v.event.name, &link))
                         .await
                         .map_err(internal)?;
                 }
@@ -131,7 +131,7 @@ impl Services {
         let reporter = person::Entity::find_by_id(v.case.reporter_id).one(&*tx).await.map_err(internal)?;
         if let Some(email) = reporter.and_then(|p| p.email) {
             let link = format!("{}/cases/{}", self.public_url, v.case.reference);
-            enqueue(&tx, now, templates::case_news(&email, &v.event.name, &link)).await.map_err(internal)?;
+            self.enqueue(&tx, now, templates::case_news(&email, &v.event.name, &link)).await.map_err(internal)?;
         }
         tx.commit().await.map_err(internal)?;
         self.mail_wake.notify_one();

@@ -3,7 +3,7 @@
 
 use super::record_door_change;
 use crate::db::entities::{badge, event, person, registration};
-use crate::mail::{Attachment, Mail, enqueue};
+use crate::mail::{Attachment, Mail};
 use crate::services::{Services, audit, internal};
 use ed25519_dalek::Signer as _;
 use haven_app::api::AppError;
@@ -202,7 +202,7 @@ impl Services {
             }
             let tx = self.store.write().await.map_err(internal)?;
             for (badge_id, mail) in mails {
-                enqueue(&tx, now, mail).await.map_err(internal)?;
+                self.enqueue(&tx, now, mail).await.map_err(internal)?;
                 badge::Entity::update(badge::ActiveModel {
                     id: Set(badge_id),
                     mailed_at: Set(Some(now)),

@@ -32,7 +32,7 @@ use crate::db::entities::{
     appeal, badge, case, case_person, decision, decision_case, decision_proposal, decision_subject, event,
     organization, person, registration, staff_role,
 };
-use crate::mail::{Mail, enqueue};
+use crate::mail::Mail;
 use chrono::{DateTime, Utc};
 use haven_app::api::{
     Actor, AppError, AppealView, CaseDecisions, DecideHome, DecisionView, OutcomeRow, OutcomesView, PersonRef,
@@ -489,7 +489,7 @@ impl Services {
         }
         text.push_str("\n--\nHaven\n");
         if let Some(to) = p.email.clone() {
-            enqueue(
+            self.enqueue(
                 tx,
                 now,
                 Mail {
