@@ -63,7 +63,7 @@ measure() { # name connections script url
 
 say "measuring (${SECONDS_EACH} s each, wrk -t2, on $(nproc) cores: wrk and haven share them)"
 # A short warm-up so that the first measurement does not pay for cold caches.
-wrk -t2 -c8 -d2s -s scripts/bench/door-scan.lua "http://127.0.0.1:$PORT/api/v1/scans" >/dev/null
+GATE=Warmup wrk -t2 -c8 -d2s -s scripts/bench/door-scan.lua "http://127.0.0.1:$PORT/api/v1/scans" >/dev/null
 measure "scans, 8 connections" 8 scripts/bench/door-scan.lua "http://127.0.0.1:$PORT/api/v1/scans"
 measure "scans, 32 connections" 32 scripts/bench/door-scan.lua "http://127.0.0.1:$PORT/api/v1/scans"
 measure "GET /healthz, 32 connections" 32 scripts/bench/trivial.lua "http://127.0.0.1:$PORT/healthz"
@@ -87,7 +87,7 @@ PY
 )
 rate() { sed -n "$1p" "$work/results" | grep -o 'rate=[0-9]*' | cut -d= -f2; }
 echo
-echo "answered scans (measured runs): ${answered_scans}; scans in the database (with warm-up): ${recorded}"
+echo "answered scans (measured runs): ${answered_scans}; their scans in the database: ${recorded}"
 python3 - "$(rate 2)" "$(rate 3)" <<'PY'
 import sys
 scan, trivial = map(float, sys.argv[1:])

@@ -4,6 +4,8 @@
 
 local tokens_file = os.getenv("TOKENS")
 local device = os.getenv("DEVICE")
+-- The gate the scans are recorded at (the warm-up uses its own, so it is not counted).
+local gate = os.getenv("GATE") or "Bench"
 local threads = {}
 local counter = 1
 
@@ -44,7 +46,7 @@ end
 function request()
   local token = tokens[next_token]
   next_token = next_token % #tokens + 1
-  local body = '{"token":"' .. token .. '","scan_id":"' .. uuid4() .. '","gate":"Bench"}'
+  local body = '{"token":"' .. token .. '","scan_id":"' .. uuid4() .. '","gate":"' .. gate .. '"}'
   return wrk.format(nil, nil, nil, body)
 end
 

@@ -300,6 +300,27 @@ async fn the_openapi_document_describes_the_scan_api() {
     assert_eq!(reasons, &json!(["expelled", "banned", "revoked", "invalid", "wrong_event", "unknown"]));
     assert!(doc["paths"]["/api/v1/events/{slug}/door-sync"]["get"].is_object());
     assert_eq!(doc["components"]["securitySchemes"]["device_token"]["scheme"], "bearer");
+
+    // Every REST route the server has is in the document, with its method, and nothing else.
+    let http = std::fs::read_to_string(haven_tests::workspace_root().join("server/src/http/mod.rs")).unwrap();
+    let mut routed: Vec<(String, String)> = http
+        .split(".route(\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let (path, after) = rest.split_once('"')?;
+            let method = after.trim_start_matches(", ").split('(').next()?;
+            path.starts_with("/api/v1/").then(|| (path.to_owned(), method.to_owned()))
+        })
+        .collect();
+    routed.sort();
+    let mut documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| (path.clone(), m.clone())))
+        .collect();
+    documented.sort();
+    assert_eq!(documented, routed, "the OpenAPI document and the router agree");
 }
 
 #[tokio::test(flavor = "multi_thread")]
