@@ -11,6 +11,7 @@ mod m20261126_000005_badges;
 mod m20261126_000006_enforcement;
 mod m20261202_000007_email_identities;
 mod m20261202_000008_sealed_outbox;
+mod m20261202_000009_coverage_appeals;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_enforcement::Migration),
             Box::new(m20261202_000007_email_identities::Migration),
             Box::new(m20261202_000008_sealed_outbox::Migration),
+            Box::new(m20261202_000009_coverage_appeals::Migration),
         ]
     }
 }

@@ -840,31 +840,7 @@ async fn a_correction_replaces_a_warning_with_a_ban_and_an_appeal_can_modify_it_
     let (status, body) =
         call_fn(&ken, &server, "appeal_decision", &[("decision", &live), ("text", "A ban is too much.")]).await;
     assert_eq!(status, 200, "{body}");
-    let other_admin = "second.admin@example.org";
-    {
-        use haven_server::db::entities::{event, staff_role};
-        use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-        let tx = server.services.store.write().await.unwrap();
-        let name = haven_app::domain::DisplayName::parse("n", "Second Admin").unwrap();
-        let email = haven_app::domain::EmailAddress::parse("e", other_admin).unwrap();
-        let (p, _) =
-            haven_server::services::auth::person_for_email(&tx, Utc::now(), None, &name, &email).await.unwrap();
-        tx.commit().await.unwrap();
-        let org = event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap();
-        staff_role::Entity::insert(staff_role::ActiveModel {
-            id: Set(uuid::Uuid::new_v4()),
-            person_id: Set(p.id),
-            organization_id: Set(org.unwrap().organization_id),
-            event_id: Set(None),
-            role: Set("admin".into()),
-            granted_by: Set(None),
-            created_at: Set(Utc::now()),
-            revoked_at: Set(None),
-        })
-        .exec(&server.db)
-        .await
-        .unwrap();
-    }
+    let other_admin = second_admin(&server).await;
     let reviewer = server.client_as(other_admin).await;
     let (_, home) = call_fn(&reviewer, &server, "decide_home", &[]).await;
     let appeal = home["appeals"][0]["appeal"]["id"].as_str().unwrap().to_owned();
@@ -983,4 +959,109 @@ async fn a_decision_rests_on_every_case_its_proposer_names_about_the_person() {
     }
     let (_, view) = call_fn(&rae, &server, "case_decisions", &[("reference", &unrelated)]).await;
     assert_eq!(view["decisions"], serde_json::json!([]), "{view}");
+}
+
+/// A second administrator of the demo organization, who took part in nothing.
+async fn second_admin(server: &TestServer) -> &'static str {
+    use haven_server::db::entities::{event, staff_role};
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    const SECOND: &str = "second.admin@example.org";
+    let tx = server.services.store.write().await.unwrap();
+    let name = haven_app::domain::DisplayName::parse("n", "Second Admin").unwrap();
+    let email = haven_app::domain::EmailAddress::parse("e", SECOND).unwrap();
+    let (p, _) = haven_server::services::auth::person_for_email(&tx, Utc::now(), None, &name, &email).await.unwrap();
+    tx.commit().await.unwrap();
+    let org = event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap();
+    staff_role::Entity::insert(staff_role::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        person_id: Set(p.id),
+        organization_id: Set(org.unwrap().organization_id),
+        event_id: Set(None),
+        role: Set("admin".into()),
+        granted_by: Set(None),
+        created_at: Set(Utc::now()),
+        revoked_at: Set(None),
+    })
+    .exec(&server.db)
+    .await
+    .unwrap();
+    SECOND
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn someone_a_confirmed_match_brings_under_a_ban_is_told_may_appeal_and_can_have_it_lifted() {
+    let sink = MailSink::start().await;
+    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
+    server.seed_demo().await;
+    const COVERED: &str = "dm@elsewhere.example";
+    let org = server.client_as(ORGANIZER).await;
+    let form = [("slug", "havenconf"), ("name", "Moreau Donald"), ("email", COVERED)];
+    assert_eq!(call_fn(&org, &server, "add_registration", &form).await.0, 200);
+    let rae = server.client_as(RESPONDER).await;
+    let (_, flags) = call_fn(&rae, &server, "evasion_flags", &[]).await;
+    let flag = flags.as_array().unwrap().iter().find(|f| f["registrant"]["email"] == COVERED).expect("flagged");
+    let flag = flag["id"].as_str().unwrap().to_owned();
+    assert_eq!(call_fn(&rae, &server, "resolve_flag", &[("flag", &flag), ("action", "confirm")]).await.0, 200);
+
+    // Told in writing, with a link to appeal; the door refuses them.
+    let notice = sink
+        .wait_for(StdDuration::from_secs(20), |m| m.to[0] == COVERED && m.subject.contains("A decision applied to you"))
+        .await;
+    assert!(notice.text.contains("Temporary ban") && notice.text.contains("/appeal/"), "{}", notice.text);
+    for secret in ["donald.moreau@example.org", "repeated violations", "Rae"] {
+        assert!(!notice.text.contains(secret), "the notice must not reveal {secret:?}: {}", notice.text);
+    }
+    let token =
+        notice.text.lines().find(|l| l.contains("/appeal/")).unwrap().trim().rsplit('/').next().unwrap().to_owned();
+    let device = server.device_token("havenconf").await;
+    let badge = server.badge_token("havenconf", COVERED).await;
+    assert_eq!(server.scan(&device, &badge).await["reason"], "banned");
+    let covered = server.client_as(COVERED).await;
+    let (_, mine) = call_fn(&covered, &server, "my_decisions", &[]).await;
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine[0]["can_appeal"], true, "{mine}");
+    assert!(mine[0]["appeal_until"].is_string(), "{mine}");
+
+    // They appeal through the link, once.
+    let anyone = server.client();
+    let (_, view) = call_fn(&anyone, &server, "appeal_link", &[("token", &token)]).await;
+    assert_eq!(view["decision"]["can_appeal"], true, "{view}");
+    let appeal = [("token", token.as_str()), ("text", "I am not the person you banned.")];
+    let (status, body) = call_fn(&anyone, &server, "appeal_by_link", &appeal).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call_fn(&anyone, &server, "appeal_by_link", &appeal).await;
+    assert_eq!(status, 422, "once: {body}");
+    let (_, mine) = call_fn(&covered, &server, "my_decisions", &[]).await;
+    assert_eq!(mine[0]["appeal"]["text"], "I am not the person you banned.");
+    assert_eq!(mine[0]["can_appeal"], false);
+
+    // Only someone uninvolved decides: upheld or lifted, never modified.
+    let reviewer = server.client_as(second_admin(&server).await).await;
+    let (_, home) = call_fn(&reviewer, &server, "decide_home", &[]).await;
+    let waiting = home["appeals"].as_array().unwrap().iter().find(|a| a["covered"] == "Moreau Donald").expect("waits");
+    assert!(waiting["not_you"].is_null(), "{waiting}");
+    assert_eq!(waiting["appeal"]["text"], "I am not the person you banned.");
+    let id = waiting["appeal"]["id"].as_str().unwrap().to_owned();
+    let modify = [("appeal", id.as_str()), ("outcome", "modify"), ("input[kind]", "warning"), ("input[reasons]", "x")];
+    let (status, body) = call_fn(&reviewer, &server, "decide_appeal", &modify).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["detail"][0]["field"], "outcome", "{body}");
+    let lift = [("appeal", id.as_str()), ("outcome", "lift"), ("input[reasons]", "Different person; checked the ID.")];
+    let (status, body) = call_fn(&reviewer, &server, "decide_appeal", &lift).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(call_fn(&reviewer, &server, "decide_appeal", &lift).await.0, 422, "final");
+
+    // Lifted for them at once; the ban itself stands for Donald.
+    let answer = scan_within_a_second(&server, &device, &badge, "deny").await;
+    assert_ne!(answer["result"], "deny", "{answer}");
+    let donald = server.badge_token("havenconf", "donald.moreau@example.org").await;
+    assert_eq!(server.scan(&device, &donald).await["reason"], "banned");
+    let (_, mine) = call_fn(&covered, &server, "my_decisions", &[]).await;
+    assert_eq!(mine[0]["is_final"], true, "{mine}");
+    assert!(mine[0]["summary"].as_str().unwrap().contains("no longer applies to you"), "{mine}");
+    assert!(mine[0]["appeal"]["outcome"].as_str().unwrap().starts_with("Lifted"), "{mine}");
+    let outcome = sink
+        .wait_for(StdDuration::from_secs(20), |m| m.to[0] == COVERED && m.subject == "Your appeal has been decided")
+        .await;
+    assert!(outcome.text.contains("final"), "{}", outcome.text);
 }

@@ -625,6 +625,9 @@ pub struct AppealToDecide {
     /// Why this decider may not decide it (they took part), if so.
     pub not_you: Option<String>,
     pub time_zone: String,
+    /// Set when the appeal is by someone a confirmed ban-evasion flag brought under the
+    /// decision (their name): it asks to lift that coverage, not the decision itself.
+    pub covered: Option<String>,
 }
 
 /// A decision as the person it is about sees it: never who reported, never a case.

@@ -253,12 +253,35 @@ pub fn DecidePage() -> impl IntoView {
                                 let prefix = format!("a-{}", a.appeal.id.simple());
                                 let appeal_id = a.appeal.id.to_string();
                                 let tz = a.time_zone.clone();
+                                let covered = a.covered.clone();
                                 view! {
                                     <article class="appeal-to-decide">
                                         <Decision v=a.decision.clone()/>
-                                        {match a.not_you {
-                                            Some(why) => view! { <p class="notice bad">{why}</p> }.into_any(),
-                                            None => view! {
+                                        {covered.clone().map(|name| view! {
+                                            <div class="appeal covered">
+                                                <p><strong>"Appeal by " {name}</strong>
+                                                    ", whom a confirmed ban-evasion match brought under this decision, filed "
+                                                    {a.appeal.filed.clone()}</p>
+                                                <p class="body">{a.appeal.text.clone()}</p>
+                                            </div>
+                                        })}
+                                        {match (a.not_you, covered) {
+                                            (Some(why), _) => view! { <p class="notice bad">{why}</p> }.into_any(),
+                                            (None, Some(_)) => view! {
+                                                <ActionForm action=decide>
+                                                    <input type="hidden" name="appeal" value=appeal_id/>
+                                                    <fieldset>
+                                                        <legend>"Your decision on the appeal (final)"</legend>
+                                                        <label class="inline"><input type="radio" name="outcome" value="uphold" checked=true/> " It stays: the decision covers them"</label>
+                                                        <label class="inline"><input type="radio" name="outcome" value="lift"/> " Lift it for them: the decision no longer applies to them"</label>
+                                                    </fieldset>
+                                                    <label for=format!("{prefix}-reasons")>"Reasons (for the record; not sent)"</label>
+                                                    <textarea id=format!("{prefix}-reasons") name="input[reasons]" required maxlength="5000"></textarea>
+                                                    <FieldError result=decide_result field="reasons"/>
+                                                    <button type="submit">"Decide the appeal"</button>
+                                                </ActionForm>
+                                            }.into_any(),
+                                            (None, None) => view! {
                                                 <ActionForm action=decide>
                                                     <input type="hidden" name="appeal" value=appeal_id/>
                                                     <fieldset>

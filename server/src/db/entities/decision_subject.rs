@@ -10,6 +10,11 @@ pub struct Model {
     pub flag_id: Option<Uuid>,
     pub added_by: Uuid,
     pub added_at: DateTimeUtc,
+    /// Until when the person covered may appeal being covered (30 days from their notice).
+    pub appeal_until: Option<DateTimeUtc>,
+    pub appeal_token_hash: Option<String>,
+    /// Lifted on appeal: the decision no longer covers them.
+    pub removed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

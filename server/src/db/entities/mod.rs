@@ -19,6 +19,7 @@ pub mod case_read;
 pub mod case_status_change;
 pub mod case_witness;
 pub mod concern_draft;
+pub mod coverage_appeal;
 pub mod decision;
 pub mod decision_case;
 pub mod decision_proposal;

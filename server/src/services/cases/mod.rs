@@ -57,6 +57,8 @@ pub const SEALED_COLUMNS: &[(&str, &str)] = &[
     ("decisions", "reasons_enc"),
     ("decision_proposals", "terms_enc"),
     ("appeals", "text_enc"),
+    ("coverage_appeals", "text_enc"),
+    ("coverage_appeals", "reasons_enc"),
     ("outbox", "body_enc"),
     ("outbox", "html_enc"),
     ("outbox", "attachments_enc"),

@@ -6,8 +6,8 @@
 use super::{NewDecision, kind_of, parse_id, tz_of};
 use crate::crypto::hash_token;
 use crate::db::entities::{
-    appeal, audit_log, case, case_person, decision, decision_case, decision_proposal, decision_subject, event,
-    organization,
+    appeal, audit_log, case, case_person, coverage_appeal, decision, decision_case, decision_proposal,
+    decision_subject, event, organization,
 };
 use crate::services::authz::Grants;
 use crate::services::{Services, audit, internal};
@@ -31,30 +31,30 @@ impl Services {
     pub(crate) async fn my_decisions(&self, actor: &Actor) -> Result<Vec<MyDecision>, AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
-        let mut records = decision::Entity::find()
+        let records = decision::Entity::find()
             .filter(decision::Column::PersonId.eq(me))
             .order_by_desc(decision::Column::DecidedAt)
             .all(db)
             .await
             .map_err(internal)?;
         // Decisions that cover the caller through a confirmed flag: the latest record.
-        let covering: Vec<Uuid> = decision_subject::Entity::find()
+        let mut covered: Vec<(decision::Model, decision_subject::Model)> = Vec::new();
+        for s in decision_subject::Entity::find()
             .filter(decision_subject::Column::PersonId.eq(me))
             .all(db)
             .await
             .map_err(internal)?
-            .into_iter()
-            .map(|s| s.decision_id)
-            .collect();
-        for d in
-            decision::Entity::find().filter(decision::Column::Id.is_in(covering)).all(db).await.map_err(internal)?
         {
+            let Some(d) = decision::Entity::find_by_id(s.decision_id).one(db).await.map_err(internal)? else {
+                continue;
+            };
             if let Some(head) = self.chain_head(db, d.root_id).await? {
-                records.push(head);
+                covered.push((head, s));
             }
         }
+        let roots: Vec<Uuid> = records.iter().chain(covered.iter().map(|(d, _)| d)).map(|d| d.root_id).collect();
         let superseded: HashSet<Uuid> = decision::Entity::find()
-            .filter(decision::Column::RootId.is_in(records.iter().map(|d| d.root_id).collect::<Vec<_>>()))
+            .filter(decision::Column::RootId.is_in(roots))
             .all(db)
             .await
             .map_err(internal)?
@@ -63,18 +63,26 @@ impl Services {
             .collect();
         let mut out = Vec::new();
         for d in records {
-            out.push(self.my_decision(db, &d, superseded.contains(&d.id), d.person_id == me).await?);
+            out.push(self.my_decision(db, &d, superseded.contains(&d.id), None).await?);
+        }
+        for (d, s) in covered {
+            out.push(self.my_decision(db, &d, superseded.contains(&d.id), Some(&s)).await?);
         }
         Ok(out)
     }
 
+    /// A decision as its person sees it; `covered` when the viewer is someone a confirmed
+    /// flag brought under it (their own deadline, appeal and outcome).
     async fn my_decision(
         &self,
         db: &impl ConnectionTrait,
         d: &decision::Model,
         superseded: bool,
-        own: bool,
+        covered: Option<&decision_subject::Model>,
     ) -> Result<MyDecision, AppError> {
+        if let Some(s) = covered {
+            return self.covered_decision(db, d, superseded, s).await;
+        }
         let e = event::Entity::find_by_id(d.event_id).one(db).await.map_err(internal)?.ok_or(AppError::Internal)?;
         let org = organization::Entity::find_by_id(d.organization_id)
             .one(db)
@@ -85,7 +93,7 @@ impl Services {
             appeal::Entity::find().filter(appeal::Column::RootId.eq(d.root_id)).one(db).await.map_err(internal)?;
         let now = self.clock.now();
         let can_appeal =
-            own && !superseded && appeal.is_none() && d.appeal_id.is_none() && d.appeal_until.is_some_and(|u| now <= u);
+            !superseded && appeal.is_none() && d.appeal_id.is_none() && d.appeal_until.is_some_and(|u| now <= u);
         Ok(MyDecision {
             id: d.id,
             organization: org.name,
@@ -94,13 +102,47 @@ impl Services {
             decided: crate::services::cases::local_time(d.decided_at, &e.time_zone),
             appeal_until: d
                 .appeal_until
-                .filter(|_| own)
                 .map(|u| format!("{} ({})", crate::services::cases::local_time(u, &e.time_zone), e.time_zone)),
             can_appeal,
-            // An appeal is its author's words: someone a confirmed flag brought under the
-            // decision sees that it was appealed and decided, never the text.
-            appeal: appeal.filter(|_| own).map(|a| self.appeal_view(&a, &e)),
+            appeal: appeal.map(|a| self.appeal_view(&a, &e)),
             is_final: d.appeal_id.is_some(),
+            superseded,
+        })
+    }
+
+    async fn covered_decision(
+        &self,
+        db: &impl ConnectionTrait,
+        d: &decision::Model,
+        superseded: bool,
+        s: &decision_subject::Model,
+    ) -> Result<MyDecision, AppError> {
+        let e = event::Entity::find_by_id(d.event_id).one(db).await.map_err(internal)?.ok_or(AppError::Internal)?;
+        let org = organization::Entity::find_by_id(d.organization_id)
+            .one(db)
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::Internal)?;
+        let appeal = self.coverage_appeal_of(db, s).await?;
+        let now = self.clock.now();
+        let lifted = s.removed_at.is_some();
+        let mut summary = self.decision_summary(d, &e);
+        if lifted {
+            summary.push_str(" (lifted on appeal: it no longer applies to you)");
+        }
+        Ok(MyDecision {
+            id: d.id,
+            organization: org.name,
+            event_name: e.name.clone(),
+            summary,
+            decided: crate::services::cases::local_time(s.added_at, &e.time_zone),
+            appeal_until: s
+                .appeal_until
+                .map(|u| format!("{} ({})", crate::services::cases::local_time(u, &e.time_zone), e.time_zone)),
+            can_appeal: !superseded && !lifted && appeal.is_none() && s.appeal_until.is_some_and(|u| now <= u),
+            is_final: appeal.as_ref().is_some_and(|a| a.outcome.is_some()),
+            // Their own appeal only: the original person's appeal is that person's words.
+            appeal: appeal.map(|a| self.coverage_appeal_view(&a, &e)),
             superseded,
         })
     }
@@ -111,19 +153,23 @@ impl Services {
             .one(&self.store.db)
             .await
             .map_err(internal)?
-            .filter(|d| d.person_id == me)
             .ok_or(AppError::NotFound)?;
-        self.file_appeal(&d, text, Via::SignedIn).await
+        if d.person_id == me {
+            return self.file_appeal(&d, text, Via::SignedIn).await;
+        }
+        // Someone the decision covers appeals being covered.
+        let s = self.coverage_of(&self.store.db, d.root_id, me).await?.ok_or(AppError::NotFound)?;
+        self.file_coverage_appeal(&s, text, "signed_in").await
     }
 
-    fn by_token_hash(token: &str) -> Option<String> {
+    pub(crate) fn appeal_token_hash(token: &str) -> Option<String> {
         let t = token.trim();
         (!t.is_empty() && t.len() <= 100 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
             .then(|| hash_token(t))
     }
 
     async fn decision_by_token(&self, token: &str) -> Result<decision::Model, AppError> {
-        let hash = Self::by_token_hash(token).ok_or(AppError::NotFound)?;
+        let hash = Self::appeal_token_hash(token).ok_or(AppError::NotFound)?;
         decision::Entity::find()
             .filter(decision::Column::AppealTokenHash.eq(hash))
             .one(&self.store.db)
@@ -133,16 +179,33 @@ impl Services {
     }
 
     pub(crate) async fn appeal_link(&self, _actor: &Actor, token: &str) -> Result<AppealLinkView, AppError> {
-        let d = self.decision_by_token(token).await?;
         let db = &self.store.db;
-        let head = self.chain_head(db, d.root_id).await?;
-        let superseded = head.is_none_or(|h| h.id != d.id);
-        Ok(AppealLinkView { decision: self.my_decision(db, &d, superseded, true).await? })
+        match self.decision_by_token(token).await {
+            Ok(d) => {
+                let head = self.chain_head(db, d.root_id).await?;
+                let superseded = head.is_none_or(|h| h.id != d.id);
+                Ok(AppealLinkView { decision: self.my_decision(db, &d, superseded, None).await? })
+            }
+            Err(AppError::NotFound) => {
+                let s = self.coverage_by_token(token).await?;
+                let d = decision::Entity::find_by_id(s.decision_id).one(db).await.map_err(internal)?;
+                let head =
+                    self.chain_head(db, d.ok_or(AppError::NotFound)?.root_id).await?.ok_or(AppError::NotFound)?;
+                Ok(AppealLinkView { decision: self.my_decision(db, &head, false, Some(&s)).await? })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     pub(crate) async fn appeal_by_link(&self, _actor: &Actor, token: &str, text: &str) -> Result<(), AppError> {
-        let d = self.decision_by_token(token).await?;
-        self.file_appeal(&d, text, Via::Link).await
+        match self.decision_by_token(token).await {
+            Ok(d) => self.file_appeal(&d, text, Via::Link).await,
+            Err(AppError::NotFound) => {
+                let s = self.coverage_by_token(token).await?;
+                self.file_coverage_appeal(&s, text, "link").await
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// One appeal per decision history, in writing, within the deadline, never against
@@ -309,11 +372,12 @@ impl Services {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
         let grants = Grants::load(db, Some(me)).await.map_err(internal)?;
-        let a = appeal::Entity::find_by_id(parse_id(appeal_id)?)
-            .one(db)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::NotFound)?;
+        let id = parse_id(appeal_id)?;
+        let Some(a) = appeal::Entity::find_by_id(id).one(db).await.map_err(internal)? else {
+            let covered = coverage_appeal::Entity::find_by_id(id).one(db).await.map_err(internal)?;
+            let covered = covered.ok_or(AppError::NotFound)?;
+            return self.decide_coverage_appeal(me, &grants, covered, outcome, &input.reasons).await;
+        };
         let head = self.chain_head(db, a.root_id).await?.ok_or(AppError::NotFound)?;
         let e = event::Entity::find_by_id(head.event_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
         if !grants.manages(&e) {

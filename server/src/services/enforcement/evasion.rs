@@ -11,7 +11,7 @@
 //! bans to a few hundred thousand comparisons.
 
 use super::{DOOR_KINDS, parse_id};
-use crate::db::entities::{decision, decision_subject, evasion_flag, event, identity, person, registration};
+use crate::db::entities::{decision, evasion_flag, event, identity, person, registration};
 use crate::services::authz::Grants;
 use crate::services::{Services, audit, internal};
 use haven_app::api::{Actor, AppError, EvasionFlagView, PersonRef};
@@ -422,17 +422,7 @@ impl Services {
             decision::Entity::find_by_id(f.decision_id).one(&*tx).await.map_err(internal)?.ok_or(AppError::Internal)?;
         if confirm {
             let head = self.chain_head(&*tx, original.root_id).await?.ok_or(AppError::Internal)?;
-            decision_subject::Entity::insert(decision_subject::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                decision_id: Set(head.id),
-                person_id: Set(f.person_id),
-                flag_id: Set(Some(f.id)),
-                added_by: Set(me),
-                added_at: Set(now),
-            })
-            .exec(&*tx)
-            .await
-            .map_err(internal)?;
+            self.cover(&tx, now, &head, f.person_id, f.id, me).await?;
         }
         evasion_flag::Entity::update(evasion_flag::ActiveModel {
             id: Set(f.id),

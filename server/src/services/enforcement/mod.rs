@@ -18,6 +18,7 @@
 //! but not case narratives.
 
 mod appeals;
+mod coverage;
 mod evasion;
 mod report;
 
@@ -173,6 +174,7 @@ impl Services {
         for chunk in root_of.keys().copied().collect::<Vec<_>>().chunks(500) {
             for s in decision_subject::Entity::find()
                 .filter(decision_subject::Column::DecisionId.is_in(chunk.to_vec()))
+                .filter(decision_subject::Column::RemovedAt.is_null())
                 .all(db)
                 .await
                 .map_err(internal)?
@@ -830,8 +832,10 @@ impl Services {
                 decision: self.decision_view(db, &head, e, false, false).await?,
                 not_you,
                 time_zone: e.time_zone.clone(),
+                covered: None,
             });
         }
+        appeals.extend(self.coverage_appeals_to_decide(db, &grants, me, &by_id).await?);
         Ok(DecideHome { proposals, appeals, recent })
     }
 
