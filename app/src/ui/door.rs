@@ -370,11 +370,15 @@ mod client {
                     401 | 403 | 404 => format!(
                         "Signed out, or no longer door staff here: sign in again to refresh the list and upload scans ({SIGNIN_AGAIN})."
                     ),
-                    _ => format!("The server could not refresh the list (status {status}); it will try again."),
+                    _ => format!("{NOT_REFRESHED} (status {status}); it will try again."),
                 }));
             }
             Ok(text) => {
-                if state.problem.get_untracked().is_some_and(|p| p.contains(SIGNIN_AGAIN) || p.contains("status")) {
+                if state
+                    .problem
+                    .get_untracked()
+                    .is_some_and(|p| p.contains(SIGNIN_AGAIN) || p.starts_with(NOT_REFRESHED))
+                {
                     state.problem.set(None);
                 }
                 if let Ok(sync) = serde_json::from_str::<DoorSyncWire>(&text) {
@@ -406,6 +410,7 @@ mod client {
     }
 
     const SIGNIN_AGAIN: &str = "scans are kept on this device";
+    const NOT_REFRESHED: &str = "The server could not refresh the list";
 
     /// The body of a GET; `Err(Some(status))` when the server refused, `Err(None)` when
     /// it could not be reached.
