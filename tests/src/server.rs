@@ -333,6 +333,22 @@ impl TestServer {
         self.services.add_device(None, &e, "test scanner").await.unwrap().1
     }
 
+    /// Gives the person with this address (created if new) a role across the demo
+    /// organization, as an administrator would.
+    pub async fn grant_organization_role(&self, email: &str, role: haven_app::domain::Role) {
+        use haven_server::db::entities::event;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let tx = self.services.store.write().await.unwrap();
+        let name = haven_app::domain::DisplayName::parse("name", email.split('@').next().unwrap()).unwrap();
+        let address = haven_app::domain::EmailAddress::parse("email", email).unwrap();
+        let now = self.services.clock.now();
+        let (p, _) = haven_server::services::auth::person_for_email(&tx, now, None, &name, &address).await.unwrap();
+        tx.commit().await.unwrap();
+        let e = event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&self.db).await.unwrap();
+        let organization = e.expect("the demo is seeded").organization_id;
+        haven_server::services::staff::grant(&self.services, p.id, organization, None, role).await.unwrap();
+    }
+
     /// Scans a token as a door device at gate North; the answer (status 200 asserted).
     pub async fn scan(&self, device: &str, token: &str) -> serde_json::Value {
         let body = serde_json::json!({"token": token, "scan_id": uuid::Uuid::new_v4(), "gate": "North"});

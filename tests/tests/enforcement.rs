@@ -684,25 +684,8 @@ async fn a_role_removal_takes_the_role_away_at_once_and_an_event_cannot_remove_a
     // Eli escorts for the whole organization too: removing the role at one event only
     // would leave him an escort there, so it is refused and changes nothing.
     use haven_server::db::entities::staff_role;
-    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-    let org = {
-        use haven_server::db::entities::event;
-        event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap().unwrap()
-    }
-    .organization_id;
-    staff_role::Entity::insert(staff_role::ActiveModel {
-        id: Set(uuid::Uuid::new_v4()),
-        person_id: Set(server.person_id(ESCORT).await),
-        organization_id: Set(org),
-        event_id: Set(None),
-        role: Set("escort".into()),
-        granted_by: Set(None),
-        created_at: Set(Utc::now()),
-        revoked_at: Set(None),
-    })
-    .exec(&server.db)
-    .await
-    .unwrap();
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    server.grant_organization_role(ESCORT, haven_app::domain::Role::Escort).await;
     let proposal = propose(&server, &reference, ESCORT, &terms).await;
     let (status, body) = record(&server, ADMIN, &proposal, &terms).await;
     assert_eq!(status, 422, "{body}");
@@ -963,28 +946,8 @@ async fn a_decision_rests_on_every_case_its_proposer_names_about_the_person() {
 
 /// A second administrator of the demo organization, who took part in nothing.
 async fn second_admin(server: &TestServer) -> &'static str {
-    use haven_server::db::entities::{event, staff_role};
-    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
     const SECOND: &str = "second.admin@example.org";
-    let tx = server.services.store.write().await.unwrap();
-    let name = haven_app::domain::DisplayName::parse("n", "Second Admin").unwrap();
-    let email = haven_app::domain::EmailAddress::parse("e", SECOND).unwrap();
-    let (p, _) = haven_server::services::auth::person_for_email(&tx, Utc::now(), None, &name, &email).await.unwrap();
-    tx.commit().await.unwrap();
-    let org = event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap();
-    staff_role::Entity::insert(staff_role::ActiveModel {
-        id: Set(uuid::Uuid::new_v4()),
-        person_id: Set(p.id),
-        organization_id: Set(org.unwrap().organization_id),
-        event_id: Set(None),
-        role: Set("admin".into()),
-        granted_by: Set(None),
-        created_at: Set(Utc::now()),
-        revoked_at: Set(None),
-    })
-    .exec(&server.db)
-    .await
-    .unwrap();
+    server.grant_organization_role(SECOND, haven_app::domain::Role::Admin).await;
     SECOND
 }
 

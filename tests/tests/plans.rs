@@ -221,8 +221,6 @@ async fn an_assignment_starting_soon_is_escalated_the_set_time_before_it_starts(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_escort_sees_only_their_own_assignments_and_door_staff_only_the_instruction() {
-    use haven_server::db::entities::staff_role;
-    use sea_orm::{ActiveValue::Set, EntityTrait};
     let server = TestServer::start(&Backend::Sqlite).await;
     server.seed_demo().await;
     let reference = new_case(&server).await;
@@ -231,30 +229,7 @@ async fn an_escort_sees_only_their_own_assignments_and_door_staff_only_the_instr
     let form = escort_form(&server, &reference, &format!("{day}T20:00"), &format!("{day}T21:00")).await;
     assert_eq!(post(&server, &rae, "add_escort", &form).await.0, 200);
     // Alan is made an escort of the organization too, with no assignment of his own.
-    let org: uuid::Uuid = {
-        use haven_server::db::entities::event;
-        use sea_orm::{ColumnTrait, QueryFilter};
-        event::Entity::find()
-            .filter(event::Column::Slug.eq("havenconf"))
-            .one(&server.db)
-            .await
-            .unwrap()
-            .unwrap()
-            .organization_id
-    };
-    staff_role::Entity::insert(staff_role::ActiveModel {
-        id: Set(uuid::Uuid::new_v4()),
-        person_id: Set(server.person_id(SECOND_ESCORT).await),
-        organization_id: Set(org),
-        event_id: Set(None),
-        role: Set("escort".into()),
-        granted_by: Set(None),
-        created_at: Set(chrono::Utc::now()),
-        revoked_at: Set(None),
-    })
-    .exec(&server.db)
-    .await
-    .unwrap();
+    server.grant_organization_role(SECOND_ESCORT, haven_app::domain::Role::Escort).await;
 
     let eli = server.client_as(ESCORT).await;
     let (_, mine) = call_fn(&eli, &server, "my_assignments", &[]).await;

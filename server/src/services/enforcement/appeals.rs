@@ -18,6 +18,41 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use std::collections::HashSet;
 use uuid::Uuid;
 
+/// The refusal of an appeal after its deadline.
+pub(super) fn appeal_closed(until: chrono::DateTime<chrono::Utc>, e: &event::Model) -> AppError {
+    AppError::invalid(
+        "decision",
+        format!(
+            "the time to appeal ended on {} ({}): appeals are accepted for 30 days from the notice",
+            crate::services::cases::local_time(until, &e.time_zone),
+            e.time_zone
+        ),
+    )
+}
+
+/// An appeal insert that hit the one-appeal rule is a second appeal, not a failure.
+pub(super) fn once_only(err: sea_orm::DbErr) -> AppError {
+    if err.to_string().to_lowercase().contains("unique") {
+        AppError::invalid("decision", "has already been appealed: an appeal can be made once")
+    } else {
+        internal(err)
+    }
+}
+
+/// The event and organization of a decision.
+async fn event_and_organization(
+    db: &impl ConnectionTrait,
+    d: &decision::Model,
+) -> Result<(event::Model, organization::Model), AppError> {
+    let e = event::Entity::find_by_id(d.event_id).one(db).await.map_err(internal)?.ok_or(AppError::Internal)?;
+    let org = organization::Entity::find_by_id(d.organization_id)
+        .one(db)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Internal)?;
+    Ok((e, org))
+}
+
 /// How an appeal arrived.
 #[derive(Clone, Copy)]
 enum Via {
@@ -83,12 +118,7 @@ impl Services {
         if let Some(s) = covered {
             return self.covered_decision(db, d, superseded, s).await;
         }
-        let e = event::Entity::find_by_id(d.event_id).one(db).await.map_err(internal)?.ok_or(AppError::Internal)?;
-        let org = organization::Entity::find_by_id(d.organization_id)
-            .one(db)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::Internal)?;
+        let (e, org) = event_and_organization(db, d).await?;
         let appeal =
             appeal::Entity::find().filter(appeal::Column::RootId.eq(d.root_id)).one(db).await.map_err(internal)?;
         let now = self.clock.now();
@@ -117,12 +147,7 @@ impl Services {
         superseded: bool,
         s: &decision_subject::Model,
     ) -> Result<MyDecision, AppError> {
-        let e = event::Entity::find_by_id(d.event_id).one(db).await.map_err(internal)?.ok_or(AppError::Internal)?;
-        let org = organization::Entity::find_by_id(d.organization_id)
-            .one(db)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::Internal)?;
+        let (e, org) = event_and_organization(db, d).await?;
         let appeal = self.coverage_appeal_of(db, s).await?;
         let now = self.clock.now();
         let lifted = s.removed_at.is_some();
@@ -228,14 +253,7 @@ impl Services {
             return Err(AppError::invalid("decision", "cannot be appealed"));
         };
         if now > until {
-            return Err(AppError::invalid(
-                "decision",
-                format!(
-                    "the time to appeal ended on {} ({}): appeals are accepted for 30 days from the notice",
-                    crate::services::cases::local_time(until, &e.time_zone),
-                    e.time_zone
-                ),
-            ));
+            return Err(appeal_closed(until, &e));
         }
         let tx = self.store.write().await.map_err(internal)?;
         let already =
@@ -266,13 +284,7 @@ impl Services {
         })
         .exec(&*tx)
         .await
-        .map_err(|err| {
-            if err.to_string().to_lowercase().contains("unique") {
-                AppError::invalid("decision", "has already been appealed: an appeal can be made once")
-            } else {
-                internal(err)
-            }
-        })?;
+        .map_err(once_only)?;
         audit::append(
             &tx,
             now,

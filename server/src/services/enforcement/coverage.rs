@@ -175,14 +175,7 @@ impl Services {
                 None => None,
             }
             .ok_or(AppError::Internal)?;
-            return Err(AppError::invalid(
-                "decision",
-                format!(
-                    "the time to appeal ended on {} ({}): appeals are accepted for 30 days from the notice",
-                    crate::services::cases::local_time(until, &e.time_zone),
-                    e.time_zone
-                ),
-            ));
+            return Err(super::appeals::appeal_closed(until, &e));
         }
         let tx = self.store.write().await.map_err(internal)?;
         if self.coverage_appeal_of(&*tx, s).await?.is_some() {
@@ -203,13 +196,7 @@ impl Services {
         })
         .exec(&*tx)
         .await
-        .map_err(|err| {
-            if err.to_string().to_lowercase().contains("unique") {
-                AppError::invalid("decision", "has already been appealed: an appeal can be made once")
-            } else {
-                internal(err)
-            }
-        })?;
+        .map_err(super::appeals::once_only)?;
         audit::append(
             &tx,
             now,
