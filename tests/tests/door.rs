@@ -19,10 +19,12 @@ async fn device(server: &TestServer, slug: &str) -> String {
 }
 
 async fn scan(server: &TestServer, device: &str, body: Value) -> (u16, Value) {
-    let res =
-        reqwest::Client::new().post(server.url("/api/v1/scans")).bearer_auth(device).json(&body).send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    post(server.url("/api/v1/scans"), device.to_owned(), body).await
+}
+
+async fn post(url: String, device: String, body: Value) -> (u16, Value) {
+    let res = reqwest::Client::new().post(url).bearer_auth(device).json(&body).send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
 }
 
 async fn scan_token(server: &TestServer, device: &str, token: &str) -> Value {
@@ -87,6 +89,46 @@ async fn a_scan_sent_twice_is_recorded_once_and_answered_the_same() {
         // Later scans of the same badge say when it was last let in.
         let again = scan_token(&server, &device, &token_of(&server, ADA).await).await;
         assert_eq!(again["previous_scan_at"], "2026-01-01T10:00:00Z");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scans_sent_again_among_new_ones_keep_their_first_answer_and_are_recorded_once() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let device = device(&server, "havenconf").await;
+        let token = token_of(&server, ADA).await;
+        let body = |id: Uuid, second: usize| json!({"token": token, "scan_id": id, "gate": "North", "scanned_at": format!("2026-01-01T10:00:{second:02}Z")});
+        let mut first = Vec::new();
+        for second in 0..10 {
+            let id = Uuid::new_v4();
+            let (status, answer) = scan(&server, &device, body(id, second)).await;
+            assert_eq!(status, 200);
+            first.push((id, second, answer));
+        }
+        // Those ten again, at once with 200 new scans, so that batches mix both.
+        let mut sent = tokio::task::JoinSet::new();
+        for (n, (id, second, _)) in first.iter().enumerate() {
+            let (server_url, device, body) = (server.url("/api/v1/scans"), device.clone(), body(*id, *second));
+            sent.spawn(async move { (Some(n), post(server_url, device, body).await) });
+        }
+        for n in 0..200 {
+            let (server_url, device, body) =
+                (server.url("/api/v1/scans"), device.clone(), body(Uuid::new_v4(), n % 60));
+            sent.spawn(async move { (None, post(server_url, device, body).await) });
+        }
+        while let Some(done) = sent.join_next().await {
+            let (again, (status, answer)) = done.unwrap();
+            assert_eq!(status, 200, "{backend}: {answer}");
+            match again {
+                Some(n) => assert_eq!(answer, first[n].2, "{backend}: a scan sent again keeps its first answer"),
+                None => assert_eq!(answer["result"], "admit", "{backend}"),
+            }
+        }
+        use haven_server::db::entities::scan as scans;
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        assert_eq!(scans::Entity::find().count(&server.db).await.unwrap(), 210, "{backend}: each scan once");
     }
 }
 

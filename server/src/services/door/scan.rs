@@ -97,19 +97,41 @@ impl ScanWriter {
 
 /// One transaction for the batch; rows whose id exists already are skipped (a scan sent
 /// twice, perhaps to two instances) and reported as not inserted.
+///
+/// Nearly always no id is recorded yet, so the rows are first inserted without asking
+/// which went in: the counts say whether all did. Only when one did not is the batch rolled
+/// back and inserted again, this time returning the ids that went in.
 async fn write(store: &Store, rows: Vec<scan::ActiveModel>) -> Result<Vec<bool>, DbErr> {
     use sea_orm::sea_query::OnConflict;
     use sea_orm::{ConnectionTrait, QueryTrait};
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id.clone().unwrap()).collect();
-    let tx = store.write().await?;
-    let mut fresh = std::collections::HashSet::with_capacity(ids.len());
     // One statement per chunk (13 values a row stays far below SQLite's variable limit).
+    let mut inserts = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(500).collect();
-        let mut insert = scan::Entity::insert_many(chunk)
+        let len = chunk.len() as u64;
+        let insert = scan::Entity::insert_many(chunk)
             .on_conflict(OnConflict::column(scan::Column::Id).do_nothing().to_owned())
             .into_query();
+        inserts.push((insert, len));
+    }
+    let tx = store.write().await?;
+    let mut all_new = true;
+    for (insert, len) in &inserts {
+        if tx.execute(insert).await?.rows_affected() != *len {
+            all_new = false;
+            break;
+        }
+    }
+    if all_new {
+        tx.commit().await?;
+        return Ok(vec![true; ids.len()]);
+    }
+    drop(tx);
+    let tx = store.write().await?;
+    let mut fresh = std::collections::HashSet::with_capacity(ids.len());
+    for (mut insert, _) in inserts {
         insert.returning_col(scan::Column::Id);
         for row in tx.query_all(&insert).await? {
             fresh.insert(row.try_get::<Uuid>("", "id")?);
@@ -258,13 +280,15 @@ impl Services {
             let Some(key) = key.filter(|k| !k.retired && k.organization == door.event.organization_id) else {
                 return Ok((ScanAnswer::deny(DenyReason::Invalid), None, None));
             };
-            if !token.verify(&key.verifying) {
+            let badge = token.claims.badge;
+            let event = token.claims.event;
+            if !self.signatures.check(super::SignatureCheck { token, key: key.verifying }).await? {
                 return Ok((ScanAnswer::deny(DenyReason::Invalid), None, None));
             }
-            if token.claims.event != door.event.id {
+            if event != door.event.id {
                 return Ok((ScanAnswer::deny(DenyReason::WrongEvent), None, None));
             }
-            token.claims.badge
+            badge
         };
         let Some(b) = door.badges.get(&badge_id) else {
             return Ok((ScanAnswer::deny(DenyReason::Unknown), None, None));
