@@ -76,9 +76,14 @@ impl BadgeToken {
         Some(BadgeToken { claims, signature: bytes[PAYLOAD_LEN..].try_into().ok()? })
     }
 
+    /// The signature over the claims.
+    pub fn signature(&self) -> Signature {
+        Signature::from_bytes(&self.signature)
+    }
+
     /// Whether the signature was made by the holder of `key` over these claims.
     pub fn verify(&self, key: &VerifyingKey) -> bool {
-        key.verify(&self.claims.payload(), &Signature::from_bytes(&self.signature)).is_ok()
+        key.verify(&self.claims.payload(), &self.signature()).is_ok()
     }
 }
 

@@ -54,6 +54,8 @@ pub struct Services {
     /// Scans being answered, by their client id (a repeat waits for the first).
     pub scans_inflight: door::InflightScans,
     pub scan_writer: door::ScanWriter,
+    /// Checks badge signatures, in batches when many scans come at once.
+    pub signatures: door::SignatureChecker,
     /// A handle on these services themselves, for work that outlives a request (an
     /// arrival alert started by a scan).
     me: std::sync::Weak<Services>,
@@ -86,6 +88,7 @@ impl Services {
             door: Default::default(),
             scans_inflight: Default::default(),
             scan_writer: door::ScanWriter::start(store.clone()),
+            signatures: door::SignatureChecker::start(),
             oidc: oidc::Providers::new(settings.oidc.clone()),
             store,
             clock,

@@ -8,12 +8,14 @@ mod devices;
 mod keys;
 mod page;
 mod scan;
+mod signatures;
 
 pub use badges::{qr_modules, qr_png, qr_svg};
 pub use devices::DeviceAuth;
 pub use keys::KeyCache;
 pub use page::SyncCaller;
 pub use scan::{InflightScans, ScanInput, ScanSource, ScanWriter};
+pub use signatures::{SignatureCheck, SignatureChecker, check_all};
 
 use super::{Services, internal};
 use crate::db::WriteTx;
