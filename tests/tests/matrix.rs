@@ -949,10 +949,10 @@ async fn answer(server: &TestServer, who: Who, row: &Row, target: Target) -> (u1
         .unwrap();
     let url = server.url(&v.fill(row.path));
     let res = match row.method {
-        Method::Get => client.get(url).send().await.unwrap_or_else(|e| panic!("{} as {who:?}: {e}", row.name)),
+        Method::Get => client.get(url).send().await.unwrap_or_else(|e| panic!("{} as {who:?}: {e:?}", row.name)),
         Method::Post => {
             let form: Vec<(String, String)> = row.form.iter().map(|(k, val)| (k.to_string(), v.fill(val))).collect();
-            client.post(url).form(&form).send().await.unwrap_or_else(|e| panic!("{} as {who:?}: {e}", row.name))
+            client.post(url).form(&form).send().await.unwrap_or_else(|e| panic!("{} as {who:?}: {e:?}", row.name))
         }
         Method::Multipart => {
             let form = row
@@ -960,7 +960,7 @@ async fn answer(server: &TestServer, who: Who, row: &Row, target: Target) -> (u1
                 .iter()
                 .fold(reqwest::multipart::Form::new(), |f, (k, val)| f.text(k.to_string(), v.fill(val)))
                 .part("file", reqwest::multipart::Part::bytes(b"matrix file".to_vec()).file_name("matrix.txt"));
-            client.post(url).multipart(form).send().await.unwrap_or_else(|e| panic!("{} as {who:?}: {e}", row.name))
+            client.post(url).multipart(form).send().await.unwrap_or_else(|e| panic!("{} as {who:?}: {e:?}", row.name))
         }
     };
     let status = res.status().as_u16();
@@ -968,7 +968,7 @@ async fn answer(server: &TestServer, who: Who, row: &Row, target: Target) -> (u1
     if res.headers().get("content-type").is_some_and(|t| t == "text/event-stream") {
         return (status, "event stream".into());
     }
-    let body = res.text().await.unwrap_or_else(|e| panic!("{} as {who:?}: {e}", row.name));
+    let body = res.text().await.unwrap_or_else(|e| panic!("{} as {who:?}: {e:?}", row.name));
     (status, normalize(&body))
 }
 

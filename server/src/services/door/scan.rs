@@ -56,7 +56,7 @@ pub struct ScanWriter {
 impl ScanWriter {
     pub fn start(store: Store) -> ScanWriter {
         let (tx, mut rx) = mpsc::channel::<Pending>(8192);
-        tokio::spawn(async move {
+        let run = async move {
             while let Some(first) = rx.recv().await {
                 let mut batch = vec![first];
                 while batch.len() < 512 {
@@ -80,7 +80,20 @@ impl ScanWriter {
                     }
                 }
             }
-        });
+        };
+        // The writer runs on a thread of its own: on the shared runtime its next commit
+        // waited behind the request tasks that keep both cores busy at a full door, and
+        // every scan waits for that commit. It ends when the last sender is dropped.
+        std::thread::Builder::new()
+            .name("haven-scan-writer".into())
+            .spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for the scan writer")
+                    .block_on(run)
+            })
+            .expect("a thread for the scan writer");
         ScanWriter { tx }
     }
 
