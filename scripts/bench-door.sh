@@ -91,7 +91,7 @@ echo "answered scans (measured runs): ${answered_scans}; their scans in the data
 python3 - "$(rate 2)" "$(rate 3)" <<'PY'
 import sys
 scan, trivial = map(float, sys.argv[1:])
-print(f"scan rate at 32 connections / trivial route rate: {scan / trivial:.2f}")
+print(f"scan rate at 32 connections / trivial route rate: {scan / trivial:.3f}")
 PY
 if [ "$recorded" -lt "$answered_scans" ]; then
   echo "FAILED: ${answered_scans} scans were answered but only ${recorded} are recorded" >&2

@@ -1,7 +1,7 @@
 //! Health, readiness, metrics, security headers, and the server-rendered public pages.
 
 use haven_migrations::{Migrator, MigratorTrait};
-use haven_tests::{TestServer, backends};
+use haven_tests::{Backend, TestServer, backends};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_and_readiness_answer_when_the_schema_is_current() {
@@ -121,6 +121,39 @@ async fn the_home_page_lists_the_demo_event_rendered_on_the_server() {
         assert!(html.contains("HavenConf"), "{backend}: {html}");
         assert!(html.contains(r#"href="/events/havenconf""#));
         assert!(html.contains("Congress Center, Hall A"));
+    }
+}
+
+/// Starting a server lists the app's pages, and leptos parks every resource first polled
+/// during a listing, process-wide: a page being rendered by another server in the same
+/// process at that moment never finished (the matrix test hung on one now and then).
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_keep_rendering_while_another_server_starts_in_the_same_process() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for _ in 0..4 {
+        let (url, stop) = (server.url("/"), stop.clone());
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap();
+        readers.push(tokio::spawn(async move {
+            let mut pages = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let res = http.get(&url).send().await.unwrap_or_else(|e| panic!("after {pages} pages: {e:?}"));
+                assert_eq!(res.status(), 200);
+                let html = res.text().await.unwrap_or_else(|e| panic!("after {pages} pages: {e:?}"));
+                assert!(html.contains("Congress Center, Hall A"), "{html}");
+                pages += 1;
+            }
+            pages
+        }));
+    }
+    for _ in 0..12 {
+        drop(TestServer::start(&Backend::Sqlite).await);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for reader in readers {
+        assert!(reader.await.unwrap() > 0, "each reader got pages while the other servers started");
     }
 }
 

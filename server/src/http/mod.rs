@@ -46,9 +46,18 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// The app's pages, listed once per process. Listing them runs the app with a
+/// process-wide switch set (leptos_server's `SuppressResourceLoad`) that parks for good
+/// every resource first polled meanwhile, by any server in the process: listing again for
+/// a second server (a test, a second instance) could hang a page another one is rendering.
+fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(haven_app::App)).clone()
+}
+
 /// The whole application as one axum router.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(haven_app::App);
+    let routes = page_routes();
     let context = pages::request_context(&state);
     let options = state.leptos.clone();
     let pkg_dir = state.settings.site_root.join("pkg");
