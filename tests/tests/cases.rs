@@ -680,15 +680,22 @@ async fn no_case_text_is_in_a_copy_of_the_database() {
     )
     .await;
     let rae = server.client_as(RESPONDER).await;
-    call_fn(&rae, &server, "add_note", &[("reference", &reference), ("body", "Quixotic note about parsnips.")]).await;
-    call_fn(&rae, &server, "send_message", &[("reference", &reference), ("body", "Marzipan reply.")]).await;
-    call_fn(
+    // Each must be stored, or the "not readable" checks below would pass for nothing.
+    let (status, body) =
+        call_fn(&rae, &server, "add_note", &[("reference", &reference), ("body", "Quixotic note about parsnips.")])
+            .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) =
+        call_fn(&rae, &server, "send_message", &[("reference", &reference), ("body", "Marzipan reply.")]).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call_fn(
         &rae,
         &server,
         "add_witness",
         &[("reference", &reference), ("name", "Ferdinand Holloway"), ("statement", "Saw zeppelins.")],
     )
     .await;
+    assert_eq!(status, 200, "{body}");
     let attach = Form::new().part("file", Part::bytes(b"Evidence about kumquats".to_vec()).file_name("kumquats.txt"));
     let res = rae.post(server.url(&format!("/cases/{reference}/attachments"))).multipart(attach).send().await.unwrap();
     assert_eq!(res.status(), 303);

@@ -8,6 +8,7 @@ mod door;
 mod enforcement;
 mod http_basics;
 mod identity;
+mod involvement;
 mod manage;
 mod matrix;
 mod migrations;

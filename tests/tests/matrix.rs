@@ -1,13 +1,16 @@
 //! The authorization matrix: every server function and HTTP route, called by every kind
-//! of caller, against the running server. A cell is either allowed (the call succeeds) or
-//! denied — and a denial must be indistinguishable from asking for something that does
-//! not exist (same status, same body). Later features add their rows to `ROWS`.
+//! of caller, against the running server. A cell is either allowed (the call succeeds, and
+//! what came back carries nothing the rule of involvement hides from that caller) or denied
+//! — and a denial must be indistinguishable from asking for something that does not exist
+//! (same status, same body). Roles overlap: besides callers with one role, the person a
+//! case names also holds each staff role, and a reporter is also a responder. Later
+//! features add their rows to `ROWS`.
 
 use chrono::{Duration, Utc};
 use haven_app::domain::Role;
 use haven_server::db::entities::{event, invitation, organization, registration, staff_role};
 use haven_server::services::{auth, staff};
-use haven_tests::{OidcProvider, Options, TestServer, backends};
+use haven_tests::{MailSink, OidcProvider, Options, TestServer, backends};
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use uuid::Uuid;
 
@@ -29,6 +32,18 @@ enum Who {
     Admin,
     /// Registered for the event, and the person the case under test names.
     Named,
+    /// Also named in the case under test, and an organizer of its event.
+    NamedOrganizer,
+    /// Also named in the case under test, and an administrator of its organization.
+    NamedAdmin,
+    /// Also named in the case under test, and a responder at its event.
+    NamedResponder,
+    /// Also named in the case under test, and an escort at its event.
+    NamedEscort,
+    /// Also named in the case under test, and door staff at its event.
+    NamedDoor,
+    /// A responder at the event who (for their calls) reported the case under test.
+    ReporterResponder,
 }
 
 use Who::*;
@@ -45,21 +60,63 @@ const EVERYONE: &[Who] = &[
     OtherAdmin,
     Admin,
     Named,
+    NamedOrganizer,
+    NamedAdmin,
+    NamedResponder,
+    NamedEscort,
+    NamedDoor,
+    ReporterResponder,
 ];
-const SIGNED_IN: &[Who] =
-    &[Registrant, OtherRegistrant, Escort, Door, Responder, RecusedResponder, Organizer, OtherAdmin, Admin, Named];
+const SIGNED_IN: &[Who] = &[
+    Registrant,
+    OtherRegistrant,
+    Escort,
+    Door,
+    Responder,
+    RecusedResponder,
+    Organizer,
+    OtherAdmin,
+    Admin,
+    Named,
+    NamedOrganizer,
+    NamedAdmin,
+    NamedResponder,
+    NamedEscort,
+    NamedDoor,
+    ReporterResponder,
+];
 /// The reporter of the case under test and the responder handling it.
-const REPORTER_AND_TEAM: &[Who] = &[Registrant, Responder];
+const REPORTER_AND_TEAM: &[Who] = &[Registrant, Responder, ReporterResponder];
+const REPORTERS: &[Who] = &[Registrant, ReporterResponder];
 const TEAM: &[Who] = &[Responder];
-const RESPONDERS: &[Who] = &[Responder, RecusedResponder];
+const RESPONDERS: &[Who] = &[Responder, RecusedResponder, NamedResponder, ReporterResponder];
 /// Everyone who may file at the event: its registrants and its staff.
-const MAY_FILE: &[Who] = &[Registrant, Named, Escort, Door, Responder, RecusedResponder, Organizer, Admin];
-const MANAGERS: &[Who] = &[Organizer, Admin];
+const MAY_FILE: &[Who] = &[
+    Registrant,
+    Named,
+    Escort,
+    Door,
+    Responder,
+    RecusedResponder,
+    Organizer,
+    Admin,
+    NamedOrganizer,
+    NamedAdmin,
+    NamedResponder,
+    NamedEscort,
+    NamedDoor,
+    ReporterResponder,
+];
+const MANAGERS: &[Who] = &[Organizer, Admin, NamedOrganizer, NamedAdmin];
+/// Managers who are not involved in the case (and so the decision) under test.
+const DECIDERS: &[Who] = &[Organizer, Admin];
 /// Who works the door: door staff, organizers and admins.
-const DOOR_TEAM: &[Who] = &[Door, Organizer, Admin];
-const ADMINS: &[Who] = &[Admin];
+const DOOR_TEAM: &[Who] = &[Door, Organizer, Admin, NamedDoor, NamedOrganizer, NamedAdmin];
+const ADMINS: &[Who] = &[Admin, NamedAdmin];
 /// Whoever decides at some event (their own organization's, for the other admin).
-const DECIDERS_ANYWHERE: &[Who] = &[Organizer, OtherAdmin, Admin];
+const DECIDERS_ANYWHERE: &[Who] = &[Organizer, OtherAdmin, Admin, NamedOrganizer, NamedAdmin];
+/// Who sees a registration's badge: its holder (Ada) and the event's managers.
+const BADGE_VIEWERS: &[Who] = &[Registrant, Organizer, Admin, NamedOrganizer, NamedAdmin];
 
 impl Who {
     fn email(self) -> Option<&'static str> {
@@ -75,9 +132,70 @@ impl Who {
             OtherAdmin => "oscar@other.example",
             Admin => "admin@example.org",
             Named => "ken.okafor@example.org",
+            NamedOrganizer => "nia.organizer@example.org",
+            NamedAdmin => "nat.admin@example.org",
+            NamedResponder => "noor.responder@example.org",
+            NamedEscort => "ned.escort@example.org",
+            NamedDoor => "nell.door@example.org",
+            ReporterResponder => "rhea.reporter@example.org",
         })
     }
+
+    /// The staff role the dual-role callers hold at the event (or organization-wide).
+    fn second_role(self) -> Option<(&'static str, Role, bool)> {
+        Some(match self {
+            NamedOrganizer => ("Nia Organizer", Role::Organizer, false),
+            NamedAdmin => ("Nat Admin", Role::Admin, true),
+            NamedResponder => ("Noor Responder", Role::Responder, false),
+            NamedEscort => ("Ned Escort", Role::Escort, false),
+            NamedDoor => ("Nell Door", Role::Door, false),
+            ReporterResponder => ("Rhea Reporter", Role::Responder, false),
+            _ => return None,
+        })
+    }
+
+    /// Linked to every case under test as a person it names.
+    fn named(self) -> bool {
+        matches!(self, Named | NamedOrganizer | NamedAdmin | NamedResponder | NamedEscort | NamedDoor)
+    }
+
+    /// What the rule of involvement hides from this caller, wherever it looks.
+    fn hidden(self) -> &'static [Marker] {
+        use Marker::*;
+        match self {
+            // The reporter and the team see the case; deciders its reference and reasons.
+            Responder => &[],
+            Registrant | ReporterResponder => &[Reasons, Instruction],
+            Organizer | Admin => &[Narrative],
+            // Door staff see door instructions; they, escorts and managers see registrants.
+            Door => &[CaseRef, Narrative, Reasons],
+            Escort => &[CaseRef, Narrative, Reasons, Instruction],
+            NamedDoor | NamedOrganizer | NamedAdmin => &[CaseRef, Narrative, Reasons, Instruction],
+            Anonymous | OtherRegistrant | OtherAdmin | Named | RecusedResponder | NamedResponder | NamedEscort => {
+                &[CaseRef, Narrative, Reasons, Instruction, ReporterName]
+            }
+        }
+    }
 }
+
+/// Words the fixture plants, each standing for something the rule may hide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Marker {
+    /// The case's reference.
+    CaseRef,
+    /// A word of the case's narrative.
+    Narrative,
+    /// A word of the decision's reasons.
+    Reasons,
+    /// A word of the case's door instruction.
+    Instruction,
+    /// The reporter's name.
+    ReporterName,
+}
+
+const NARRATIVE_WORD: &str = "Quetzalcoatl";
+const REASONS_WORD: &str = "Xylophonic";
+const INSTRUCTION_WORD: &str = "Obsidianwatch";
 
 /// Whether a call names the real thing or something that does not exist.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -262,7 +380,7 @@ const ROWS: &[Row] = &[
         &[("reference", "{case}"), ("precaution", "{precaution}")],
         TEAM,
     ),
-    call("respond_to_plan", "/fn/respond_to_plan", &[("reference", "{case}"), ("answer", "accepted")], &[Registrant]),
+    call("respond_to_plan", "/fn/respond_to_plan", &[("reference", "{case}"), ("answer", "accepted")], REPORTERS),
     call("my_assignments", "/fn/my_assignments", &[], SIGNED_IN),
     get("/escort", SIGNED_IN),
     call("acknowledge_assignment", "/fn/acknowledge_assignment", &[("assignment", "{assignment}")], &[Escort]),
@@ -275,8 +393,8 @@ const ROWS: &[Row] = &[
     get("/live/notifications", SIGNED_IN),
     // Badges and the door.
     call("my_badges", "/fn/my_badges", &[], SIGNED_IN),
-    get("/badges/{registration}.svg", &[Registrant, Organizer, Admin]),
-    get("/badges/{registration}.png", &[Registrant, Organizer, Admin]),
+    get("/badges/{registration}.svg", BADGE_VIEWERS),
+    get("/badges/{registration}.png", BADGE_VIEWERS),
     call("door_view", "/fn/door_view", &[("slug", "{slug}")], DOOR_TEAM),
     get("/door/{slug}", DOOR_TEAM),
     call(
@@ -305,7 +423,8 @@ const ROWS: &[Row] = &[
     call("add_device", "/fn/add_device", &[("slug", "{slug}"), ("name", "Matrix scanner")], MANAGERS),
     call("revoke_device", "/fn/revoke_device", &[("slug", "{slug}"), ("device", "{device}")], MANAGERS),
     // Enforcement and appeals. The decision under test is about Ken (Named), decided by a
-    // decider outside this table, so the event's organizer and the admin took no part.
+    // decider outside this table, so the event's organizer and the admin took no part; the
+    // managers also named in its case may not decide anything of it.
     call("case_decisions", "/fn/case_decisions", &[("reference", "{case}")], TEAM),
     call(
         "propose_decision",
@@ -319,14 +438,14 @@ const ROWS: &[Row] = &[
         "record_decision",
         "/fn/record_decision",
         &[("proposal", "{proposal}"), ("input[kind]", "warning"), ("input[reasons]", "M")],
-        MANAGERS,
+        DECIDERS,
     ),
-    call("decline_proposal", "/fn/decline_proposal", &[("proposal", "{proposal}")], MANAGERS),
+    call("decline_proposal", "/fn/decline_proposal", &[("proposal", "{proposal}")], DECIDERS),
     call(
         "correct_decision",
         "/fn/correct_decision",
         &[("decision", "{decision}"), ("input[kind]", "warning"), ("input[reasons]", "M")],
-        MANAGERS,
+        DECIDERS,
     ),
     call("event_outcomes", "/fn/event_outcomes", &[("slug", "{slug}")], MANAGERS),
     get("/manage/events/{slug}/outcomes", MANAGERS),
@@ -341,7 +460,7 @@ const ROWS: &[Row] = &[
         "decide_appeal",
         "/fn/decide_appeal",
         &[("appeal", "{appeal}"), ("outcome", "uphold"), ("input[reasons]", "M")],
-        MANAGERS,
+        DECIDERS,
     ),
     call("evasion_flags", "/fn/evasion_flags", &[], RESPONDERS),
     get("/ban-evasion", RESPONDERS),
@@ -388,6 +507,8 @@ struct Values {
     flag: String,
     further: String,
     email_token: String,
+    /// The name of whoever reported the case under test.
+    reporter: String,
 }
 
 impl Values {
@@ -456,6 +577,7 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
             flag: Uuid::new_v4().to_string(),
 
             email_token: haven_server::crypto::random_token(),
+            reporter: String::new(),
         };
     }
     // Make only what this row refers to: fixtures are not free.
@@ -489,6 +611,7 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
         flag: String::new(),
         further: format!("{unique}@further.example"),
         email_token: String::new(),
+        reporter: String::new(),
     };
     let s = &server.services;
     let now = s.clock.now();
@@ -534,7 +657,7 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
         v.invite = invite;
     }
     if ["{case}", "{attachment}", "{precaution}", "{assignment}", "{feed}"].iter().any(|p| wants(p)) {
-        let f = fresh_case(server).await;
+        let f = fresh_case(server, who).await;
         v.case = f.case;
         v.attachment = f.attachment;
         v.precaution = f.precaution;
@@ -562,7 +685,7 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
         v.device = s.add_device(None, &ev, "Matrix device").await.unwrap().0.to_string();
     }
     if ["{proposal}", "{decision}", "{appeal}", "{appeal_token}"].iter().any(|p| wants(p)) {
-        let d = decision_fixture(server, wants("{proposal}") && !wants("{decision}")).await;
+        let d = decision_fixture(server, who, wants("{proposal}") && !wants("{decision}")).await;
         v.case = d.case;
         v.proposal = d.proposal;
         v.decision = d.decision;
@@ -571,6 +694,10 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
     }
     if wants("{flag}") {
         v.flag = flag_fixture(server, &unique).await;
+    }
+    if !v.case.is_empty() {
+        v.reporter = if who == ReporterResponder { "Rhea Reporter" } else { "Ada Lovelace" }.into();
+        CASES.lock().unwrap().push(v.case.clone());
     }
     if wants("{further}")
         && let Some(email) = who.email()
@@ -616,19 +743,25 @@ fn actor_of(person: Uuid) -> haven_app::api::Actor {
     }
 }
 
-/// A new case for every call: Ada reports Ken Okafor (who is registered, so he is the
-/// named person); responder2 declared a conflict; it carries one attachment.
-async fn fresh_case(server: &TestServer) -> Fixture {
+/// Every case reference a fixture made, for the checks of mail and notifications.
+static CASES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// A new case for every call: Ada (or, for that caller, Rhea, a responder) reports Ken
+/// Okafor (who is registered, so he is the named person); the callers who hold a staff
+/// role and are named are linked to it too; responder2 declared a conflict; it carries one
+/// attachment, an escort for the reporter and a door instruction.
+async fn fresh_case(server: &TestServer, who: Who) -> Fixture {
     use haven_server::services::cases::{Filed, Upload};
     let s = &server.services;
-    let ada = actor_of(server.person_id("ada.lovelace@example.org").await);
+    let reporter = if who == ReporterResponder { ReporterResponder } else { Registrant };
+    let reporter = actor_of(server.person_id(reporter.email().unwrap()).await);
     let form = haven_app::domain::ConcernForm {
         person_name: "Ken Okafor".into(),
         person_email: "ken.okafor@example.org".into(),
-        narrative: "The matrix case.".into(),
+        narrative: format!("The matrix case, near the {NARRATIVE_WORD} stand."),
         ..Default::default()
     };
-    let Ok(Filed::Case(reference)) = s.file_concern(&ada, "havenconf", form, None).await else {
+    let Ok(Filed::Case(reference)) = s.file_concern(&reporter, "havenconf", form, None).await else {
         panic!("the matrix case is filed");
     };
     let reference = reference.to_string();
@@ -643,6 +776,35 @@ async fn fresh_case(server: &TestServer) -> Fixture {
     <haven_server::services::Services as haven_app::api::Backend>::confirm_match(s, &rae, reference.clone(), ken)
         .await
         .unwrap();
+    // The staff who are named too (the description names Ken only, so linked directly).
+    {
+        use haven_server::db::entities::{case, case_person};
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let c = case::Entity::find().filter(case::Column::Reference.eq(&reference)).one(&server.db).await;
+        let c = c.unwrap().unwrap();
+        for named in EVERYONE.iter().filter(|w| w.named() && **w != Named) {
+            case_person::Entity::insert(case_person::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                case_id: Set(c.id),
+                person_id: Set(server.person_id(named.email().unwrap()).await),
+                role: Set("named".into()),
+                confirmed_by: Set(Some(server.person_id("responder@example.org").await)),
+                created_at: Set(c.created_at),
+            })
+            .exec(&server.db)
+            .await
+            .unwrap();
+        }
+    }
+    let instruction = format!("Admit; {INSTRUCTION_WORD} at the gate");
+    <haven_server::services::Services as haven_app::api::Backend>::add_door_instruction(
+        s,
+        &rae,
+        reference.clone(),
+        instruction,
+    )
+    .await
+    .unwrap();
     // An escort assignment for Eli, in a minute of its own from the second day on (no
     // double booking, clear of the demo's escort).
     static SLOT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
@@ -667,8 +829,13 @@ async fn fresh_case(server: &TestServer) -> Fixture {
         .await
         .unwrap()
         .unwrap();
-    let p =
-        precaution::Entity::find().filter(precaution::Column::CaseId.eq(c.id)).one(&server.db).await.unwrap().unwrap();
+    let p = precaution::Entity::find()
+        .filter(precaution::Column::CaseId.eq(c.id))
+        .filter(precaution::Column::Kind.eq("escort"))
+        .one(&server.db)
+        .await
+        .unwrap()
+        .unwrap();
     let assignment = escort_assignment::Entity::find()
         .filter(escort_assignment::Column::PrecautionId.eq(p.id))
         .one(&server.db)
@@ -706,18 +873,18 @@ struct DecisionFixture {
 /// A fresh case with a proposal (a warning for Ken) and, unless `only_proposal`, that
 /// proposal recorded by a decider who is not in the table, and Ken's appeal of it (with
 /// a known link token).
-async fn decision_fixture(server: &TestServer, only_proposal: bool) -> DecisionFixture {
+async fn decision_fixture(server: &TestServer, who: Who, only_proposal: bool) -> DecisionFixture {
     use haven_app::api::Backend;
     use haven_server::db::entities::{appeal, decision, decision_proposal};
     use sea_orm::{ColumnTrait, QueryFilter};
     let s = &*server.services;
-    let f = fresh_case(server).await;
+    let f = fresh_case(server, who).await;
     let ken = server.person_id("ken.okafor@example.org").await;
     let rae = actor_of(server.person_id("responder@example.org").await);
     let input = |kind: &str| haven_app::domain::DecisionInput {
         person: ken.to_string(),
         kind: kind.into(),
-        reasons: "Matrix".into(),
+        reasons: format!("{REASONS_WORD} conduct"),
         ..Default::default()
     };
     Backend::propose_decision(s, &rae, f.case.clone(), input("warning")).await.unwrap();
@@ -771,7 +938,7 @@ async fn decision_fixture(server: &TestServer, only_proposal: bool) -> DecisionF
     .unwrap();
     out.appeal_token = token;
     // Ken's appeal of a twin decision (so appealing the first stays possible).
-    let twin = fresh_case(server).await;
+    let twin = fresh_case(server, who).await;
     Backend::propose_decision(s, &rae, twin.case.clone(), input("warning")).await.unwrap();
     let twin_case = haven_server::db::entities::case::Entity::find()
         .filter(haven_server::db::entities::case::Column::Reference.eq(&twin.case))
@@ -932,8 +1099,77 @@ async fn other_organization(server: &TestServer) {
     staff::grant(&server.services, oscar.id, org, None, Role::Admin).await.unwrap();
 }
 
-/// Status and body with per-response noise (CSP nonces) removed.
-async fn answer(server: &TestServer, who: Who, row: &Row, target: Target) -> (u16, String) {
+/// The callers who hold two roles: each a person of their own with their staff role (the
+/// reporter-responder also registered, like any reporter).
+async fn dual_roles(server: &TestServer) {
+    let s = &server.services;
+    let now = s.clock.now();
+    let e = event_id(server, "havenconf").await;
+    let organization = demo_org(server).await;
+    for who in EVERYONE {
+        let Some((name, role, organization_wide)) = who.second_role() else { continue };
+        let tx = s.store.write().await.unwrap();
+        let display = haven_app::domain::DisplayName::parse("n", name).unwrap();
+        let email = haven_app::domain::EmailAddress::parse("e", who.email().unwrap()).unwrap();
+        let (p, _) = auth::person_for_email(&tx, now, None, &display, &email).await.unwrap();
+        tx.commit().await.unwrap();
+        staff::grant(s, p.id, organization, (!organization_wide).then_some(e), role).await.unwrap();
+        if *who == ReporterResponder {
+            registration::Entity::insert(registration::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                event_id: Set(e),
+                person_id: Set(p.id),
+                ticket_ref: Set(None),
+                role: Set(None),
+                status: Set("active".into()),
+                created_at: Set(now),
+                refund_forfeited_at: Set(None),
+                forfeited_by: Set(None),
+            })
+            .exec(&server.db)
+            .await
+            .unwrap();
+        }
+    }
+}
+
+/// Waits until every mail the run queued is delivered (thousands: more than the harness's
+/// usual wait), failing with what still waits.
+async fn drain(server: &TestServer) {
+    use haven_server::db::entities::outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let mut waiting = Vec::new();
+    for _ in 0..600 {
+        waiting = outbox::Entity::find().filter(outbox::Column::SentAt.is_null()).all(&server.db).await.unwrap();
+        if waiting.is_empty() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let kinds: Vec<(String, i32, Option<String>)> =
+        waiting.iter().take(10).map(|m| (m.kind.clone(), m.attempts, m.last_error.clone())).collect();
+    panic!("{} mails still wait after 150 s: {kinds:?}", waiting.len());
+}
+
+/// The planted words standing for what `who` may not learn, for the case of one call.
+fn hidden_words(who: Who, case: &str, reporter: &str) -> Vec<(Marker, String)> {
+    who.hidden()
+        .iter()
+        .filter_map(|m| {
+            let word = match m {
+                Marker::CaseRef => case.to_owned(),
+                Marker::Narrative => NARRATIVE_WORD.to_owned(),
+                Marker::Reasons => REASONS_WORD.to_owned(),
+                Marker::Instruction => INSTRUCTION_WORD.to_owned(),
+                Marker::ReporterName => reporter.to_owned(),
+            };
+            (!word.is_empty()).then_some((*m, word))
+        })
+        .collect()
+}
+
+/// Status and body with per-response noise (CSP nonces) removed, and the values used.
+async fn answer(server: &TestServer, who: Who, row: &Row, target: Target) -> (u16, String, Values) {
     let v = values(server, who, target, row).await;
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("origin", server.base_url.parse().unwrap());
@@ -964,12 +1200,12 @@ async fn answer(server: &TestServer, who: Who, row: &Row, target: Target) -> (u1
         }
     };
     let status = res.status().as_u16();
-    // A live stream never ends: its status and type say enough.
+    // A live stream never ends: its status and type say enough (streams are read at the end).
     if res.headers().get("content-type").is_some_and(|t| t == "text/event-stream") {
-        return (status, "event stream".into());
+        return (status, "event stream".into(), v);
     }
     let body = res.text().await.unwrap_or_else(|e| panic!("{} as {who:?}: {e:?}", row.name));
-    (status, normalize(&body))
+    (status, normalize(&body), v)
 }
 
 fn normalize(body: &str) -> String {
@@ -990,23 +1226,46 @@ fn normalize(body: &str) -> String {
 async fn every_route_and_server_function_allows_exactly_its_roles() {
     for backend in backends() {
         let provider = OidcProvider::start().await;
-        let options = Options::default().oidc(&provider, "mock", "Mock SSO");
+        let sink = MailSink::start().await;
+        let options = Options::default().oidc(&provider, "mock", "Mock SSO").mail(&sink);
         let server = TestServer::start_with(&backend, options).await;
         server.seed_demo().await;
         other_organization(&server).await;
+        dual_roles(&server).await;
+        CASES.lock().unwrap().clear();
+        // Every signed-in caller's live notification stream, open for the whole run.
+        let mut streams = Vec::new();
+        for &who in SIGNED_IN {
+            let client = server.client_as(who.email().unwrap()).await;
+            let res = client.get(server.url("/live/notifications")).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{who:?}'s live stream");
+            streams.push((who, res));
+        }
 
         let mut problems = Vec::new();
         for row in ROWS {
             for &who in EVERYONE {
                 let allowed = row.allowed.contains(&who);
-                let (status, body) = answer(&server, who, row, Target::Real).await;
+                let (status, body, v) = answer(&server, who, row, Target::Real).await;
                 if allowed {
                     if status >= 400 {
                         problems.push(format!("{:<40} {who:?}: should be allowed, got {status}", row.name));
                     }
+                    // What came back carries nothing the rule hides from this caller (or, for a
+                    // capability such as a calendar feed's address, from the one it was made for).
+                    let reader = if row.path.starts_with("/calendar/") { Escort } else { who };
+                    for (marker, word) in hidden_words(reader, &v.case, &v.reporter) {
+                        if body.contains(&word) {
+                            problems.push(format!("{:<40} {who:?}: the answer shows {marker:?} ({word})", row.name));
+                        }
+                    }
+                    // And the reporter and the team do see the case they may open.
+                    if matches!(row.name, "case" | "/cases/{case}") && !body.contains(NARRATIVE_WORD) {
+                        problems.push(format!("{:<40} {who:?}: the narrative is missing", row.name));
+                    }
                     continue;
                 }
-                let (missing_status, missing_body) = answer(&server, who, row, Target::Missing).await;
+                let (missing_status, missing_body, _) = answer(&server, who, row, Target::Missing).await;
                 if status < 400 {
                     problems.push(format!("{:<40} {who:?}: should be denied, got {status}", row.name));
                 } else if !row.public_target && (status, &body) != (missing_status, &missing_body) {
@@ -1014,6 +1273,35 @@ async fn every_route_and_server_function_allows_exactly_its_roles() {
                         "{:<40} {who:?}: denial ({status}) differs from not-found ({missing_status})",
                         row.name
                     ));
+                }
+            }
+        }
+        // Nothing hidden reached anyone by mail, on the bell or down their live stream.
+        drain(&server).await;
+        let cases = CASES.lock().unwrap().clone();
+        assert!(cases.len() > 20, "the fixtures made cases: {}", cases.len());
+        for (who, mut stream) in streams {
+            let mut seen = String::new();
+            while let Ok(Ok(Some(chunk))) =
+                tokio::time::timeout(std::time::Duration::from_millis(1500), stream.chunk()).await
+            {
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+            }
+            let client = server.client_as(who.email().unwrap()).await;
+            let (status, bell) = haven_tests::call_fn(&client, &server, "notifications", &[]).await;
+            assert_eq!(status, 200);
+            let mail: String =
+                sink.to(who.email().unwrap()).await.iter().map(|m| format!("{}\n{}\n", m.subject, m.text)).collect();
+            for (place, text) in [("live stream", &seen), ("notifications", &bell.to_string()), ("mail", &mail)] {
+                for (marker, word) in hidden_words(who, "", "Ada Lovelace") {
+                    if text.contains(&word) {
+                        problems.push(format!("{who:?}: their {place} shows {marker:?} ({word})"));
+                    }
+                }
+                if who.hidden().contains(&Marker::CaseRef) {
+                    for case in cases.iter().filter(|c| text.contains(c.as_str())) {
+                        problems.push(format!("{who:?}: their {place} shows the case reference {case}"));
+                    }
                 }
             }
         }

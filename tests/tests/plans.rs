@@ -330,20 +330,25 @@ async fn the_reporter_sees_the_plan_without_door_instructions_and_answers_it() {
         let rae = server.client_as(RESPONDER).await;
         let form = escort_form(&server, &reference, &format!("{day}T20:00"), &format!("{day}T21:00")).await;
         post(&server, &rae, "add_escort", &form).await;
-        call_fn(
+        // Both must be stored, or "the reporter never sees it" would prove nothing.
+        let (status, body) = call_fn(
             &rae,
             &server,
             "add_door_instruction",
             &[("reference", &reference), ("instruction", "Admit; call Rae")],
         )
         .await;
-        call_fn(
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = call_fn(
             &rae,
             &server,
             "add_arrangement",
             &[("reference", &reference), ("text", "A reserved seat near the door.")],
         )
         .await;
+        assert_eq!(status, 200, "{body}");
+        let (_, team_view) = call_fn(&rae, &server, "case", &[("reference", &reference)]).await;
+        assert!(team_view.to_string().contains("call Rae"), "{backend}: the team sees the instruction: {team_view}");
         let reporter = server.client_as(REPORTER).await;
 
         let (_, view) = call_fn(&reporter, &server, "case", &[("reference", &reference)]).await;

@@ -598,6 +598,9 @@ pub struct ProposalView {
     pub status: String,
     /// The event's time zone (the form's times are in it).
     pub time_zone: String,
+    /// Open, and nobody uninvolved may decide it (everyone who could is a party to it):
+    /// the team is told an administrator must be added.
+    pub no_decider: bool,
 }
 
 /// The decisions panel of a case, for its team.

@@ -138,7 +138,9 @@ pub fn CaseDecisionsPanel(reference: String) -> impl IntoView {
                                     <h3>"Proposals"</h3>
                                     <ul class="proposals">
                                         {d.proposals.into_iter().map(|p| view! {
-                                            <li>{p.summary} " about " {p.person} " · proposed by " {p.proposed_by} ", " {p.proposed} " · " <span class="badge">{p.status}</span></li>
+                                            <li>{p.summary} " about " {p.person} " · proposed by " {p.proposed_by} ", " {p.proposed} " · " <span class="badge">{p.status}</span>
+                                                {p.no_decider.then(|| view! { <p class="error no-decider">"No one uninvolved can decide this: an administrator must be added."</p> })}
+                                            </li>
                                         }).collect_view()}
                                     </ul>
                                 })}

@@ -148,6 +148,19 @@ pub fn team_escort_gone(to: &str, event: &str, link: &str) -> Mail {
     )
 }
 
+pub fn team_duty_ended(to: &str, event: &str, link: &str) -> Mail {
+    case_mail(
+        "team_duty_ended",
+        to,
+        format!("An escort or alert recipient at {event} was taken off a case"),
+        format!(
+            "Someone assigned to escort, or to be told of an arrival, on a case is now involved in it, so their \
+             part in its plan ended. Please plan another:\n\n{link}"
+        ),
+    )
+}
+
+/// An arrival alert: the gate and the instruction; the case's link only for its team.
 pub fn arrival_alert(to: &str, event: &str, gate: &str, instruction: &str, link: &str) -> Mail {
     let instruction = if instruction.is_empty() { "Please follow the agreed plan." } else { instruction };
     Mail {

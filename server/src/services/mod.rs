@@ -13,6 +13,7 @@ pub mod cases;
 pub mod door;
 pub mod enforcement;
 pub mod events;
+pub mod involvement;
 pub mod manage;
 pub mod oidc;
 pub mod plans;

@@ -37,6 +37,9 @@ struct Details {
     text: String,
 }
 
+/// Who may be told of an arrival: the event's staff of every kind.
+const ALERT_ROLES: &[Role] = &[Role::Responder, Role::Door, Role::Organizer, Role::Escort, Role::Admin];
+
 fn window_text(w: &escort_window::Model, tz: &str) -> String {
     let end = local_time(w.ends_at, tz);
     let end_time = end.rsplit(", ").next().unwrap_or(&end).to_owned();
@@ -67,6 +70,149 @@ impl Services {
             person::Entity::find().filter(person::Column::Id.is_in(ids)).all(db).await.map_err(internal)?;
         people.sort_by(|a, b| a.display_name.cmp(&b.display_name));
         Ok(people)
+    }
+
+    /// Staff holding any of `roles` for the event who are not involved in case `c` (a
+    /// recused responder is involved): whom the team may choose as an escort or tell of an
+    /// arrival.
+    pub(crate) async fn uninvolved_staff(
+        &self,
+        db: &impl ConnectionTrait,
+        e: &event::Model,
+        c: &case::Model,
+        roles: &[Role],
+    ) -> Result<Vec<person::Model>, AppError> {
+        let subject = self.subject(c)?;
+        let mut out = Vec::new();
+        for p in self.event_staff(db, e, roles).await? {
+            if !self.involvement(db, &p).await?.in_case(c, &subject) {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// After someone became involved in case `case_id` (or a case related to it): ends
+    /// their escort assignments and arrival alerts on those cases, and tells each case's
+    /// owner (or its team) to plan again.
+    pub(crate) async fn end_involved_duties(
+        &self,
+        tx: &WriteTx,
+        case_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let db = &**tx;
+        let Some(c) = case::Entity::find_by_id(case_id).one(db).await.map_err(internal)? else { return Ok(()) };
+        let mut ids = vec![c.id];
+        ids.extend(c.related_case_id);
+        ids.extend(
+            case::Entity::find()
+                .filter(case::Column::RelatedCaseId.eq(c.id))
+                .all(db)
+                .await
+                .map_err(internal)?
+                .into_iter()
+                .map(|r| r.id),
+        );
+        let mut known: HashMap<Uuid, Option<super::involvement::Involvement>> = HashMap::new();
+        for c in case::Entity::find().filter(case::Column::Id.is_in(ids)).all(db).await.map_err(internal)? {
+            let subject = self.subject(&c)?;
+            let mut ended = false;
+            let precautions = precaution::Entity::find()
+                .filter(precaution::Column::CaseId.eq(c.id))
+                .filter(precaution::Column::RemovedAt.is_null())
+                .all(db)
+                .await
+                .map_err(internal)?;
+            let pids: Vec<Uuid> = precautions.iter().map(|p| p.id).collect();
+            for a in escort_assignment::Entity::find()
+                .filter(escort_assignment::Column::PrecautionId.is_in(pids.clone()))
+                .filter(escort_assignment::Column::RemovedAt.is_null())
+                .all(db)
+                .await
+                .map_err(internal)?
+            {
+                if !self.now_involved(db, &mut known, a.escort_id, &c, &subject).await? {
+                    continue;
+                }
+                escort_assignment::Entity::update(escort_assignment::ActiveModel {
+                    id: Set(a.id),
+                    removed_at: Set(Some(now)),
+                    ..Default::default()
+                })
+                .exec(db)
+                .await
+                .map_err(internal)?;
+                audit::append(
+                    tx,
+                    now,
+                    vec![
+                        audit::Entry::new(None, "plan.assignment_ended", "escort_assignment", a.id)
+                            .with("why", "involved"),
+                    ],
+                )
+                .await
+                .map_err(internal)?;
+                ended = true;
+            }
+            for r in alert_recipient::Entity::find()
+                .filter(alert_recipient::Column::PrecautionId.is_in(pids))
+                .all(db)
+                .await
+                .map_err(internal)?
+            {
+                if !self.now_involved(db, &mut known, r.person_id, &c, &subject).await? {
+                    continue;
+                }
+                alert_recipient::Entity::delete_by_id(r.id).exec(db).await.map_err(internal)?;
+                audit::append(
+                    tx,
+                    now,
+                    vec![
+                        audit::Entry::new(None, "plan.alert_recipient_ended", "precaution", r.precaution_id)
+                            .with("why", "involved"),
+                    ],
+                )
+                .await
+                .map_err(internal)?;
+                ended = true;
+            }
+            if !ended {
+                continue;
+            }
+            let Some(e) = event::Entity::find_by_id(c.event_id).one(db).await.map_err(internal)? else { continue };
+            let team = self.case_team(db, &e, Some((&c, &subject))).await?;
+            let link = format!("{}/cases/{}", self.public_url, c.reference);
+            for member in team.into_iter().filter(|m| c.owner_id.is_none_or(|o| o == m.id)) {
+                if let Some(email) = &member.email {
+                    self.enqueue(tx, now, templates::team_duty_ended(email, &e.name, &link)).await.map_err(internal)?;
+                }
+                self.notify(
+                    tx,
+                    member.id,
+                    "duty_ended",
+                    "Someone on a plan is now involved in its case",
+                    &e.name,
+                    &format!("/cases/{}", c.reference),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn now_involved(
+        &self,
+        db: &impl ConnectionTrait,
+        known: &mut HashMap<Uuid, Option<super::involvement::Involvement>>,
+        person: Uuid,
+        c: &case::Model,
+        subject: &haven_app::domain::PersonDescription,
+    ) -> Result<bool, AppError> {
+        if !known.contains_key(&person) {
+            known.insert(person, self.involvement_of(db, person).await?);
+        }
+        Ok(known[&person].as_ref().is_some_and(|i| i.in_case(c, subject)))
     }
 
     fn details(&self, p: &precaution::Model) -> Result<Details, AppError> {
@@ -160,11 +306,8 @@ impl Services {
         Ok(PlanView {
             precautions,
             response: self.plan_response(c, tz).await?,
-            escorts: refs(self.event_staff(db, e, &[Role::Escort]).await?),
-            staff: refs(
-                self.event_staff(db, e, &[Role::Responder, Role::Door, Role::Organizer, Role::Escort, Role::Admin])
-                    .await?,
-            ),
+            escorts: refs(self.uninvolved_staff(db, e, c, &[Role::Escort]).await?),
+            staff: refs(self.uninvolved_staff(db, e, c, ALERT_ROLES).await?),
         })
     }
 
@@ -307,7 +450,7 @@ impl Services {
         let e = &v.event;
         let tz = EventTimeZone::parse("tz", &e.time_zone).map_err(|_| AppError::Internal)?;
         let db = &self.store.db;
-        let escorts_allowed = self.event_staff(db, e, &[Role::Escort]).await?;
+        let escorts_allowed = self.uninvolved_staff(db, e, &v.case, &[Role::Escort]).await?;
         let mut errors = Vec::new();
         let escorts = Self::pick_people(&input.escorts, &escorts_allowed, "escorts", "the event's escorts")
             .map_err(|e| {
@@ -442,13 +585,7 @@ impl Services {
         instruction: &str,
     ) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
-        let staff = self
-            .event_staff(
-                &self.store.db,
-                &v.event,
-                &[Role::Responder, Role::Door, Role::Organizer, Role::Escort, Role::Admin],
-            )
-            .await?;
+        let staff = self.uninvolved_staff(&self.store.db, &v.event, &v.case, ALERT_ROLES).await?;
         let mut errors = Vec::new();
         let ids = Self::pick_people(recipients, &staff, "recipients", "the event's staff")
             .map_err(|e| {
@@ -988,6 +1125,10 @@ impl Services {
         let tx = self.store.write().await.map_err(internal)?;
         let mut told = false;
         for c in &cases {
+            // Only the case's team (responders not involved in it) get its reference.
+            let subject = self.subject(c)?;
+            let team: Vec<Uuid> =
+                self.case_team(&*tx, e, Some((c, &subject))).await?.into_iter().map(|p| p.id).collect();
             for p in self.live_precautions(c.id).await? {
                 let kind = PrecautionKind::parse(&p.kind);
                 let d = self.details(&p)?;
@@ -1003,14 +1144,20 @@ impl Services {
                     .await
                     .map_err(internal)?;
                 for r in recipients {
+                    let Some(recipient) = self.involvement_of(&*tx, r.person_id).await? else { continue };
+                    // Someone involved in the case (the person arriving, say) is never told.
+                    if recipient.in_case(c, &subject) {
+                        continue;
+                    }
                     let title = format!("Arrival at {gate}");
                     let body = if d.text.is_empty() { "Follow the agreed plan.".to_owned() } else { d.text.clone() };
-                    let link = format!("/cases/{}", c.reference);
+                    let on_team = team.contains(&r.person_id);
+                    let link = if on_team { format!("/cases/{}", c.reference) } else { "/notifications".to_owned() };
                     self.notify(&tx, r.person_id, "arrival_alert", &title, &body, &link).await?;
                     if let Some(email) =
                         person::Entity::find_by_id(r.person_id).one(&*tx).await.map_err(internal)?.and_then(|p| p.email)
                     {
-                        let link = format!("{}{link}", self.public_url);
+                        let link = if on_team { format!("{}{link}", self.public_url) } else { String::new() };
                         self.enqueue(&tx, now, templates::arrival_alert(&email, &e.name, gate, &d.text, &link))
                             .await
                             .map_err(internal)?;

@@ -2,8 +2,9 @@
 //!
 //! Who may see a case is decided here and nowhere else:
 //! - its reporter sees their own case (without the team's notes);
-//! - a responder of the case's event sees it, unless recused: they declared a conflict,
-//!   or they are (by linked person, e-mail address or name) the person the case names;
+//! - a responder of the case's event sees it, unless involved in it (`involvement`: they
+//!   declared a conflict, are the person it names by link, address or name, are covered by
+//!   a decision resting on it, or are named in a related case): then they are recused;
 //! - for everyone else, the case does not exist (`NotFound`, exactly as for a reference
 //!   that was never issued).
 //!
@@ -23,11 +24,10 @@ pub use filing::{Filed, PHOTO_MAX_BYTES, Upload};
 
 use super::authz::Grants;
 use super::{Services, internal};
-use crate::db::entities::{case, case_conflict, case_person, event, identity, person, staff_role};
+use crate::db::entities::{case, event, person, staff_role};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use haven_app::api::{Actor, AppError};
-use haven_app::domain::matching::{Candidate, match_person};
 use haven_app::domain::{CaseReference, PersonDescription, Role};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -99,65 +99,6 @@ impl Services {
         serde_json::from_str(&json).map_err(|_| AppError::Internal)
     }
 
-    /// Whether `person` must not see case `c`: a declared conflict, or they are the person
-    /// it names (confirmed link, or the description matches them strongly).
-    pub(crate) async fn recused(
-        &self,
-        db: &impl ConnectionTrait,
-        person: &person::Model,
-        c: &case::Model,
-        subject: &PersonDescription,
-    ) -> Result<bool, AppError> {
-        let declared = case_conflict::Entity::find()
-            .filter(case_conflict::Column::CaseId.eq(c.id))
-            .filter(case_conflict::Column::PersonId.eq(person.id))
-            .one(db)
-            .await
-            .map_err(internal)?
-            .is_some();
-        if declared {
-            return Ok(true);
-        }
-        let linked = case_person::Entity::find()
-            .filter(case_person::Column::CaseId.eq(c.id))
-            .filter(case_person::Column::PersonId.eq(person.id))
-            .one(db)
-            .await
-            .map_err(internal)?
-            .is_some();
-        if linked {
-            return Ok(true);
-        }
-        self.is_named(db, person, subject).await
-    }
-
-    /// Whether the description strongly matches this person under any of their addresses.
-    pub(crate) async fn is_named(
-        &self,
-        db: &impl ConnectionTrait,
-        person: &person::Model,
-        subject: &PersonDescription,
-    ) -> Result<bool, AppError> {
-        let mut addresses: Vec<String> = identity::Entity::find()
-            .filter(identity::Column::PersonId.eq(person.id))
-            .filter(identity::Column::Provider.eq(super::auth::EMAIL_PROVIDER))
-            .all(db)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .map(|i| i.subject)
-            .collect();
-        addresses.extend(person.email.clone());
-        if addresses.is_empty() {
-            addresses.push(String::new());
-        }
-        Ok(addresses.iter().any(|email| {
-            let candidate =
-                Candidate { name: &person.display_name, email: (!email.is_empty()).then_some(email.as_str()) };
-            match_person(subject, candidate).iter().any(|r| r.is_strong())
-        }))
-    }
-
     /// Finds a case the caller may see. Grants are loaded before the case, and every path
     /// that ends in "no" ends in the same `NotFound`.
     pub(crate) async fn visible_case(&self, actor: &Actor, reference: &str) -> Result<Visible, AppError> {
@@ -179,7 +120,7 @@ impl Services {
         }
         if grants.has(Role::Responder, &e) {
             let subject = self.subject(&c)?;
-            if !self.recused(db, &person, &c, &subject).await? {
+            if !self.involvement(db, &person).await?.in_case(&c, &subject) {
                 return Ok(Visible { case: c, event: e, standing: Standing::Team, person });
             }
         }
@@ -195,7 +136,8 @@ impl Services {
         Ok(v)
     }
 
-    /// The responders of an event who are not recused from case `c`.
+    /// The responders of an event who are not involved in case `c` (the rule of
+    /// involvement: a recused responder is one of them).
     pub(crate) async fn case_team(
         &self,
         db: &impl ConnectionTrait,
@@ -219,7 +161,7 @@ impl Services {
         let mut team = Vec::new();
         for p in people {
             match c {
-                Some((c, subject)) if c.reporter_id == p.id || self.recused(db, &p, c, subject).await? => {}
+                Some((c, subject)) if self.involvement(db, &p).await?.in_case(c, subject) => {}
                 _ => team.push(p),
             }
         }

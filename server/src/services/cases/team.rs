@@ -272,8 +272,12 @@ impl Services {
             )
             .await
             .map_err(internal)?;
+            // The person named may be on its plan (an escort, told of an arrival).
+            self.end_involved_duties(&tx, v.case.id, now).await?;
         }
-        tx.commit().await.map_err(internal)
+        tx.commit().await.map_err(internal)?;
+        self.mail_wake.notify_one();
+        Ok(())
     }
 
     pub async fn declare_conflict(&self, actor: &Actor, reference: &str) -> Result<(), AppError> {
@@ -302,7 +306,10 @@ impl Services {
         )
         .await
         .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        self.end_involved_duties(&tx, v.case.id, now).await?;
+        tx.commit().await.map_err(internal)?;
+        self.mail_wake.notify_one();
+        Ok(())
     }
 
     pub(crate) async fn relate_case(
@@ -349,6 +356,10 @@ impl Services {
         )
         .await
         .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        // People named in either case are now involved in both.
+        self.end_involved_duties(&tx, v.case.id, now).await?;
+        tx.commit().await.map_err(internal)?;
+        self.mail_wake.notify_one();
+        Ok(())
     }
 }

@@ -434,10 +434,11 @@ impl Services {
             .all(db)
             .await
             .map_err(internal)?;
+        let involvement = self.involvement(db, me).await?;
         let mut out = Vec::new();
         for c in cases {
             let subject = self.subject(&c)?;
-            if c.reporter_id != me.id && !self.recused(db, me, &c, &subject).await? {
+            if !involvement.in_case(&c, &subject) {
                 out.push((c, subject));
             }
         }

@@ -10,6 +10,7 @@ use crate::db::entities::{
     decision_subject, event, organization,
 };
 use crate::services::authz::Grants;
+use crate::services::involvement::{Involvement, Purpose};
 use crate::services::{Services, audit, internal};
 use haven_app::api::{Actor, AppError, AppealLinkView, MyDecision};
 use haven_app::domain::decision::{Details, Terms};
@@ -354,11 +355,13 @@ impl Services {
         &self,
         db: &impl ConnectionTrait,
         grants: &Grants,
-        me: Uuid,
+        who: &Involvement,
         head: &decision::Model,
         e: &event::Model,
     ) -> Result<Option<String>, AppError> {
-        if self.participants(db, head).await?.contains(&me) {
+        if self.participants(db, head).await?.contains(&who.person)
+            || self.involved_in_decision(db, who, head, Purpose::Decide).await?
+        {
             return Ok(Some(
                 "You took part in this decision or its case: someone who did not must decide this appeal.".into(),
             ));
@@ -370,6 +373,11 @@ impl Services {
         };
         if kind_of(head).needs_organization(scope) && !grants.manages_organization(e.organization_id) {
             return Ok(Some("This decision covers the whole organization: an organization-wide organizer or an administrator must decide the appeal.".into()));
+        }
+        if !self.may_decide_about(db, grants, e, head.person_id).await? {
+            return Ok(Some(
+                "This decision is about an administrator: another administrator must decide the appeal.".into(),
+            ));
         }
         Ok(None)
     }
@@ -385,20 +393,22 @@ impl Services {
         let db = &self.store.db;
         let grants = Grants::load(db, Some(me)).await.map_err(internal)?;
         let id = parse_id(appeal_id)?;
+        let mine = self.decider(db, me).await?;
         let Some(a) = appeal::Entity::find_by_id(id).one(db).await.map_err(internal)? else {
             let covered = coverage_appeal::Entity::find_by_id(id).one(db).await.map_err(internal)?;
             let covered = covered.ok_or(AppError::NotFound)?;
-            return self.decide_coverage_appeal(me, &grants, covered, outcome, &input.reasons).await;
+            return self.decide_coverage_appeal(&mine, &grants, covered, outcome, &input.reasons).await;
         };
         let head = self.chain_head(db, a.root_id).await?.ok_or(AppError::NotFound)?;
         let e = event::Entity::find_by_id(head.event_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
-        if !grants.manages(&e) {
+        // To the person it is about (or anyone involved), its handling does not exist.
+        if !grants.manages(&e) || self.involved_in_decision(db, &mine, &head, Purpose::See).await? {
             return Err(AppError::NotFound);
         }
         if a.outcome.is_some() {
             return Err(AppError::invalid("appeal", "was already decided, and that decision is final"));
         }
-        if let Some(why) = self.why_not_reviewer(db, &grants, me, &head, &e).await? {
+        if let Some(why) = self.why_not_reviewer(db, &grants, &mine, &head, &e).await? {
             return Err(AppError::invalid("appeal", why));
         }
         let outcome = AppealOutcome::parse("outcome", outcome).map_err(AppError::from)?;

@@ -9,6 +9,7 @@ use crate::db::WriteTx;
 use crate::db::entities::{coverage_appeal, decision, decision_subject, event, organization, person};
 use crate::mail::Mail;
 use crate::services::authz::Grants;
+use crate::services::involvement::{Involvement, Purpose};
 use crate::services::{Services, audit, internal};
 use chrono::{DateTime, Utc};
 use haven_app::api::{AppError, AppealToDecide, AppealView};
@@ -89,7 +90,25 @@ impl Services {
             };
             self.enqueue(tx, now, mail).await.map_err(internal)?;
         }
-        self.notify(tx, person_id, "decision", "A decision applied to you", &summary, "/me#decisions").await
+        self.notify(tx, person_id, "decision", "A decision applied to you", &summary, "/me#decisions").await?;
+        // Now covered, they are involved in every case the decision rests on.
+        let records: Vec<Uuid> = decision::Entity::find()
+            .filter(decision::Column::RootId.eq(head.root_id))
+            .all(&**tx)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        for c in crate::db::entities::decision_case::Entity::find()
+            .filter(crate::db::entities::decision_case::Column::DecisionId.is_in(records))
+            .all(&**tx)
+            .await
+            .map_err(internal)?
+        {
+            self.end_involved_duties(tx, c.case_id, now).await?;
+        }
+        Ok(())
     }
 
     /// The coverage of `person` by the history `root`, if any (lifted ones included).
@@ -215,7 +234,7 @@ impl Services {
         &self,
         db: &impl ConnectionTrait,
         grants: &Grants,
-        me: Uuid,
+        who: &Involvement,
         events: &std::collections::HashMap<Uuid, &event::Model>,
     ) -> Result<Vec<AppealToDecide>, AppError> {
         let waiting = coverage_appeal::Entity::find()
@@ -230,7 +249,10 @@ impl Services {
                 continue;
             };
             let Some((head, e)) = self.coverage_parts(db, &s, events).await? else { continue };
-            let not_you = self.why_not_coverage_reviewer(db, grants, me, &s, &head, e).await?;
+            if self.involved_in_decision(db, who, &head, Purpose::See).await? {
+                continue;
+            }
+            let not_you = self.why_not_coverage_reviewer(db, grants, who, &s, &head, e).await?;
             let names = names_of(db, &[s.person_id]).await?;
             out.push(AppealToDecide {
                 appeal: self.coverage_appeal_view(&a, e),
@@ -261,24 +283,24 @@ impl Services {
         &self,
         db: &impl ConnectionTrait,
         grants: &Grants,
-        me: Uuid,
+        who: &Involvement,
         s: &decision_subject::Model,
         head: &decision::Model,
         e: &event::Model,
     ) -> Result<Option<String>, AppError> {
-        if s.added_by == me {
+        if s.added_by == who.person {
             return Ok(Some(
                 "You confirmed that this registration is covered: someone who did not must decide this appeal.".into(),
             ));
         }
-        self.why_not_reviewer(db, grants, me, head, e).await
+        self.why_not_reviewer(db, grants, who, head, e).await
     }
 
     /// Decides a coverage appeal: uphold (it stays, finally) or lift (the decision no
     /// longer applies to them, at the door at once).
     pub(crate) async fn decide_coverage_appeal(
         &self,
-        me: Uuid,
+        who: &Involvement,
         grants: &Grants,
         a: coverage_appeal::Model,
         outcome: &str,
@@ -291,13 +313,14 @@ impl Services {
             decision::Entity::find_by_id(s.decision_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
         let head = self.chain_head(db, d.root_id).await?.ok_or(AppError::NotFound)?;
         let e = event::Entity::find_by_id(head.event_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
-        if !grants.manages(&e) {
+        if !grants.manages(&e) || self.involved_in_decision(db, who, &head, Purpose::See).await? {
             return Err(AppError::NotFound);
         }
+        let me = who.person;
         if a.outcome.is_some() {
             return Err(AppError::invalid("appeal", "was already decided, and that decision is final"));
         }
-        if let Some(why) = self.why_not_coverage_reviewer(db, grants, me, &s, &head, &e).await? {
+        if let Some(why) = self.why_not_coverage_reviewer(db, grants, who, &s, &head, &e).await? {
             return Err(AppError::invalid("appeal", why));
         }
         let outcome = match AppealOutcome::parse("outcome", outcome).map_err(AppError::from)? {

@@ -13,6 +13,7 @@
 use super::{DOOR_KINDS, parse_id};
 use crate::db::entities::{decision, evasion_flag, event, identity, person, registration};
 use crate::services::authz::Grants;
+use crate::services::involvement::{Involvement, Purpose};
 use crate::services::{Services, audit, internal};
 use haven_app::api::{Actor, AppError, EvasionFlagView, PersonRef};
 use haven_app::domain::matching::{Candidate, MatchReason, match_person, normalize_name};
@@ -354,12 +355,16 @@ impl Services {
             .all(db)
             .await
             .map_err(internal)?;
+        let mine = self.decider(db, me).await?;
         let mut out = Vec::new();
         for f in flags {
             let Some(r) = registration::Entity::find_by_id(f.registration_id).one(db).await.map_err(internal)? else {
                 continue;
             };
             let Some(e) = events.get(&r.event_id) else { continue };
+            if self.involved_in_flag(db, &mine, &f).await? {
+                continue;
+            }
             let people = people_by_id(db, &[f.person_id, f.banned_person_id]).await?;
             let find = |id: Uuid| {
                 people.iter().find(|p| p.id == id).map(|p| PersonRef {
@@ -389,6 +394,23 @@ impl Services {
         Ok(out)
     }
 
+    /// A flag is about the registrant it flags and the banned person, and rests on the
+    /// ban: whoever is involved in any of these never sees or settles it.
+    async fn involved_in_flag(
+        &self,
+        db: &impl ConnectionTrait,
+        who: &Involvement,
+        f: &evasion_flag::Model,
+    ) -> Result<bool, AppError> {
+        if who.person == f.person_id || who.person == f.banned_person_id {
+            return Ok(true);
+        }
+        match decision::Entity::find_by_id(f.decision_id).one(db).await.map_err(internal)? {
+            Some(d) => self.involved_in_decision(db, who, &d, Purpose::See).await,
+            None => Ok(false),
+        }
+    }
+
     pub(crate) async fn resolve_flag(&self, actor: &Actor, flag: &str, action: &str) -> Result<(), AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
@@ -404,7 +426,7 @@ impl Services {
             .map_err(internal)?
             .ok_or(AppError::NotFound)?;
         let e = event::Entity::find_by_id(r.event_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
-        if !grants.has(Role::Responder, &e) {
+        if !grants.has(Role::Responder, &e) || self.involved_in_flag(db, &self.decider(db, me).await?, &f).await? {
             return Err(AppError::NotFound);
         }
         let confirm = match action.trim() {

@@ -26,6 +26,7 @@ pub use evasion::{BannedIndex, EvasionCandidate};
 
 use super::authz::Grants;
 use super::door::record_door_change;
+use super::involvement::{Involvement, Purpose};
 use super::{Services, audit, internal};
 use crate::crypto::{hash_token, random_token};
 use crate::db::WriteTx;
@@ -612,6 +613,7 @@ impl Services {
             input,
             status: p.status.clone(),
             time_zone: e.time_zone.clone(),
+            no_decider: false,
         })
     }
 
@@ -642,10 +644,15 @@ impl Services {
         let mut ids: Vec<Uuid> = proposals.iter().flat_map(|p| [p.person_id, p.proposed_by]).collect();
         ids.dedup();
         let names = names_of(db, &ids).await?;
-        let proposals = proposals
-            .iter()
-            .map(|p| self.proposal_view(p, &v.case, &v.event, &names))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut views = Vec::new();
+        for p in &proposals {
+            let mut view = self.proposal_view(p, &v.case, &v.event, &names)?;
+            if p.status == "open" {
+                view.no_decider = !self.has_uninvolved_decider(db, p, &view.input, &v.event).await?;
+            }
+            views.push(view);
+        }
+        let proposals = views;
         let decision_ids: Vec<Uuid> = decision_case::Entity::find()
             .filter(decision_case::Column::CaseId.eq(v.case.id))
             .all(db)
@@ -782,6 +789,7 @@ impl Services {
         if events.is_empty() {
             return Err(AppError::NotFound);
         }
+        let mine = self.decider(db, me).await?;
         let by_id: HashMap<Uuid, &event::Model> = events.iter().map(|e| (e.id, e)).collect();
         let cases = case::Entity::find()
             .filter(case::Column::EventId.is_in(by_id.keys().copied().collect::<Vec<_>>()))
@@ -801,7 +809,12 @@ impl Services {
         let mut proposals = Vec::new();
         for p in &open {
             let c = case_by_id[&p.case_id];
-            proposals.push(self.proposal_view(p, c, by_id[&c.event_id], &names)?);
+            let e = by_id[&c.event_id];
+            let view = self.proposal_view(p, c, e, &names)?;
+            // A proposal the caller may not decide does not exist for them.
+            if self.may_decide_proposal(db, &grants, &mine, p, &view.input, e).await? {
+                proposals.push(view);
+            }
         }
         // Decisions at these events, newest first; appeals waiting on them.
         let records = decision::Entity::find()
@@ -813,7 +826,13 @@ impl Services {
             .map_err(internal)?;
         let superseded: HashSet<Uuid> = records.iter().filter_map(|d| d.supersedes_id).collect();
         let mut recent = Vec::new();
-        for d in records.iter().take(50) {
+        for d in records.iter() {
+            if recent.len() == 50 {
+                break;
+            }
+            if self.involved_in_decision(db, &mine, d, Purpose::See).await? {
+                continue;
+            }
             recent.push(self.decision_view(db, d, by_id[&d.event_id], superseded.contains(&d.id), false).await?);
         }
         let waiting = appeal::Entity::find()
@@ -826,7 +845,10 @@ impl Services {
         for a in waiting {
             let Some(head) = self.chain_head(db, a.root_id).await? else { continue };
             let Some(e) = by_id.get(&head.event_id) else { continue };
-            let not_you = self.why_not_reviewer(db, &grants, me, &head, e).await?;
+            if self.involved_in_decision(db, &mine, &head, Purpose::See).await? {
+                continue;
+            }
+            let not_you = self.why_not_reviewer(db, &grants, &mine, &head, e).await?;
             appeals.push(haven_app::api::AppealToDecide {
                 appeal: self.appeal_view(&a, e),
                 decision: self.decision_view(db, &head, e, false, false).await?,
@@ -835,7 +857,7 @@ impl Services {
                 covered: None,
             });
         }
-        appeals.extend(self.coverage_appeals_to_decide(db, &grants, me, &by_id).await?);
+        appeals.extend(self.coverage_appeals_to_decide(db, &grants, &mine, &by_id).await?);
         Ok(DecideHome { proposals, appeals, recent })
     }
 
@@ -849,6 +871,88 @@ impl Services {
             decision::Entity::find().filter(decision::Column::RootId.eq(root)).all(db).await.map_err(internal)?;
         let superseded: HashSet<Uuid> = chain.iter().filter_map(|d| d.supersedes_id).collect();
         Ok(chain.into_iter().find(|d| !superseded.contains(&d.id)))
+    }
+
+    /// The caller's involvement, loaded once for a decider's request.
+    pub(crate) async fn decider(&self, db: &impl ConnectionTrait, me: Uuid) -> Result<Involvement, AppError> {
+        self.involvement_of(db, me).await?.ok_or(AppError::Unauthenticated)
+    }
+
+    /// Decisions about an administrator of the organization need another administrator.
+    pub(crate) async fn may_decide_about(
+        &self,
+        db: &impl ConnectionTrait,
+        grants: &Grants,
+        e: &event::Model,
+        subject: Uuid,
+    ) -> Result<bool, AppError> {
+        if grants.is_admin(e.organization_id) {
+            return Ok(true);
+        }
+        Ok(!Grants::load(db, Some(subject)).await.map_err(internal)?.is_admin(e.organization_id))
+    }
+
+    /// Whether a decider with these grants and this involvement may decide proposal `p`:
+    /// they manage its event, are not involved in it, and (for an administrator as its
+    /// subject) are an administrator.
+    async fn may_decide_proposal(
+        &self,
+        db: &impl ConnectionTrait,
+        grants: &Grants,
+        who: &Involvement,
+        p: &decision_proposal::Model,
+        input: &DecisionInput,
+        e: &event::Model,
+    ) -> Result<bool, AppError> {
+        let further: Vec<String> = input.cases.split_whitespace().map(str::to_owned).collect();
+        Ok(grants.manages(e)
+            && !self.involved_in_proposal(db, who, p, &further).await?
+            && self.may_decide_about(db, grants, e, p.person_id).await?)
+    }
+
+    /// Refuses (as not found) a proposal the caller may not decide.
+    async fn decidable_proposal(
+        &self,
+        grants: &Grants,
+        me: Uuid,
+        p: &decision_proposal::Model,
+        e: &event::Model,
+    ) -> Result<(), AppError> {
+        let db = &self.store.db;
+        let mine = self.decider(db, me).await?;
+        let input: DecisionInput =
+            serde_json::from_str(&self.open("decision_proposals", "terms_enc", p.id, &p.terms_enc)?)
+                .map_err(|_| AppError::Internal)?;
+        if !self.may_decide_proposal(db, grants, &mine, p, &input, e).await? {
+            return Err(AppError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Whether anyone (an organizer of the event or organization, an administrator) may
+    /// decide this proposal: someone uninvolved, with the authority its kind needs.
+    async fn has_uninvolved_decider(
+        &self,
+        db: &impl ConnectionTrait,
+        p: &decision_proposal::Model,
+        input: &DecisionInput,
+        e: &event::Model,
+    ) -> Result<bool, AppError> {
+        let kind = DecisionKind::parse("kind", &p.kind).unwrap_or(DecisionKind::Other);
+        let scope = if input.role_scope.trim() == "organization" { RoleScope::Organization } else { RoleScope::Event };
+        for candidate in
+            self.event_staff(db, e, &[haven_app::domain::Role::Organizer, haven_app::domain::Role::Admin]).await?
+        {
+            let grants = Grants::load(db, Some(candidate.id)).await.map_err(internal)?;
+            if kind.needs_organization(scope) && !grants.manages_organization(e.organization_id) {
+                continue;
+            }
+            let who = self.involvement(db, &candidate).await?;
+            if self.may_decide_proposal(db, &grants, &who, p, input, e).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Checks the caller may record terms of this kind at this event.
@@ -879,6 +983,7 @@ impl Services {
         if !grants.manages(&e) {
             return Err(AppError::NotFound);
         }
+        self.decidable_proposal(&grants, me, &p, &e).await?;
         let now = self.clock.now();
         let terms = Terms::parse(&input, tz_of(&e), now, false).map_err(AppError::Invalid)?;
         self.may_decide(&grants, &e, &terms)?;
@@ -957,6 +1062,7 @@ impl Services {
         if !grants.manages(&e) {
             return Err(AppError::NotFound);
         }
+        self.decidable_proposal(&grants, me, &p, &e).await?;
         let now = self.clock.now();
         let tx = self.store.write().await.map_err(internal)?;
         let fresh = decision_proposal::Entity::find_by_id(p.id).one(&*tx).await.map_err(internal)?;
@@ -999,6 +1105,12 @@ impl Services {
             .ok_or(AppError::NotFound)?;
         let e = event::Entity::find_by_id(d.event_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
         if !grants.manages(&e) {
+            return Err(AppError::NotFound);
+        }
+        let mine = self.decider(db, me).await?;
+        if self.involved_in_decision(db, &mine, &d, Purpose::Decide).await?
+            || !self.may_decide_about(db, &grants, &e, d.person_id).await?
+        {
             return Err(AppError::NotFound);
         }
         if d.appeal_id.is_some() {
