@@ -43,12 +43,15 @@ async fn an_organizer_adds_a_registration_and_a_second_one_for_the_same_person_i
             }
         };
         assert_eq!(add("grace@navy.example", "HC-9001").await.0, 200, "{backend}");
+        let before = registrations(&server, &org, "", "1").await["total"].clone();
         let (status, body) = add("Grace@Navy.example", "").await;
         assert_eq!(status, 422);
         assert_eq!(body["detail"][0]["field"], "email", "{body}");
         let (status, body) = add("other@example.org", "HC-9001").await;
         assert_eq!(status, 422);
         assert_eq!(body["detail"][0]["field"], "ticket_ref", "{body}");
+        assert_eq!(registrations(&server, &org, "", "1").await["total"], before, "no registration was created");
+        assert_eq!(registrations(&server, &org, "other@example.org", "1").await["total"], 0);
         let (status, body) = add("not-an-address", "").await;
         assert_eq!(status, 422);
         assert_eq!(body["detail"][0]["field"], "email");
@@ -115,9 +118,14 @@ async fn a_csv_import_applies_every_row_or_reports_every_bad_row_and_changes_not
         assert_eq!(body, serde_json::json!({"created": 0, "unchanged": 3}), "re-importing changes nothing");
 
         // A ticket already held by someone else is a conflict, not an overwrite.
+        let before = registrations(&server, &org, "", "1").await["total"].clone();
         let (status, body) = import("name,email,ticket_ref\nEve,eve@example.net,T-1\n").await;
         assert_eq!(status, 422);
         assert_eq!(body["detail"][0]["field"], "line 2 ticket_ref");
+        assert_eq!(registrations(&server, &org, "", "1").await["total"], before, "no registration was created");
+        assert_eq!(registrations(&server, &org, "eve@example.net", "1").await["total"], 0);
+        let alan = registrations(&server, &org, "alan@example.net", "1").await;
+        assert_eq!(alan["rows"][0]["ticket_ref"], "T-1", "the ticket stays with its holder: {alan}");
     }
 }
 
@@ -290,15 +298,22 @@ async fn every_change_is_in_the_audit_chain_without_personal_data_and_tampering_
         let server = TestServer::start(&backend).await;
         server.seed_demo().await;
         let org = server.client_as(ORGANIZER).await;
-        call_fn(
+        let (status, body) = call_fn(
             &org,
             &server,
             "add_registration",
             &[("slug", "havenconf"), ("name", "Grace Hopper"), ("email", "grace@navy.example")],
         )
         .await;
-        call_fn(&org, &server, "invite_staff", &[("slug", "havenconf"), ("email", "x@example.net"), ("role", "door")])
-            .await;
+        assert_eq!(status, 200, "{backend}: {body}");
+        let (status, body) = call_fn(
+            &org,
+            &server,
+            "invite_staff",
+            &[("slug", "havenconf"), ("email", "x@example.net"), ("role", "door")],
+        )
+        .await;
+        assert_eq!(status, 200, "{backend}: {body}");
 
         let Verification::Intact { records } = audit::verify(&server.db).await.unwrap() else {
             panic!("{backend}: the chain must verify");
