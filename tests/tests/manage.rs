@@ -1,9 +1,11 @@
 //! What organizers do: events, registrations (one by one, CSV, CLI), staff invitations,
 //! and the audit log that records it all.
 
+use haven_server::db::entities::invitation;
 use haven_server::services::audit::{self, Verification};
 use haven_tests::server::TestDatabase;
 use haven_tests::{Backend, MailSink, Options, TestServer, backends, call_fn, haven_bin};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::time::Duration;
 
 const ORGANIZER: &str = "organizer@example.org";
@@ -43,12 +45,15 @@ async fn an_organizer_adds_a_registration_and_a_second_one_for_the_same_person_i
             }
         };
         assert_eq!(add("grace@navy.example", "HC-9001").await.0, 200, "{backend}");
+        let before = registrations(&server, &org, "", "1").await["total"].clone();
         let (status, body) = add("Grace@Navy.example", "").await;
         assert_eq!(status, 422);
         assert_eq!(body["detail"][0]["field"], "email", "{body}");
         let (status, body) = add("other@example.org", "HC-9001").await;
         assert_eq!(status, 422);
         assert_eq!(body["detail"][0]["field"], "ticket_ref", "{body}");
+        assert_eq!(registrations(&server, &org, "", "1").await["total"], before, "no registration was created");
+        assert_eq!(registrations(&server, &org, "other@example.org", "1").await["total"], 0);
         let (status, body) = add("not-an-address", "").await;
         assert_eq!(status, 422);
         assert_eq!(body["detail"][0]["field"], "email");
@@ -115,9 +120,14 @@ async fn a_csv_import_applies_every_row_or_reports_every_bad_row_and_changes_not
         assert_eq!(body, serde_json::json!({"created": 0, "unchanged": 3}), "re-importing changes nothing");
 
         // A ticket already held by someone else is a conflict, not an overwrite.
+        let before = registrations(&server, &org, "", "1").await["total"].clone();
         let (status, body) = import("name,email,ticket_ref\nEve,eve@example.net,T-1\n").await;
         assert_eq!(status, 422);
         assert_eq!(body["detail"][0]["field"], "line 2 ticket_ref");
+        assert_eq!(registrations(&server, &org, "", "1").await["total"], before, "no registration was created");
+        assert_eq!(registrations(&server, &org, "eve@example.net", "1").await["total"], 0);
+        let alan = registrations(&server, &org, "alan@example.net", "1").await;
+        assert_eq!(alan["rows"][0]["ticket_ref"], "T-1", "the ticket stays with its holder: {alan}");
     }
 }
 
@@ -202,6 +212,7 @@ async fn an_invitation_by_email_grants_the_role_once() {
         .await;
         assert_eq!(status, 422);
         assert_eq!(body["detail"][0]["field"], "scope");
+        assert_eq!(body["detail"][1]["field"], "role", "{body}");
         let admin = server.client_as(ADMIN).await;
         let (status, _) = call_fn(
             &admin,
@@ -220,6 +231,238 @@ async fn an_invitation_by_email_grants_the_role_once() {
                 .any(|m| m["role"] == "escort" && m["email"] == "new.escort@example.net")
         );
         assert_eq!(staff["invitations"][0]["email"], "x@example.net");
+    }
+}
+
+async fn invite(
+    server: &TestServer,
+    client: &reqwest::Client,
+    email: &str,
+    role: &str,
+    scope: &str,
+) -> (u16, serde_json::Value) {
+    call_fn(
+        client,
+        server,
+        "invite_staff",
+        &[("slug", "havenconf"), ("email", email), ("role", role), ("scope", scope)],
+    )
+    .await
+}
+
+/// Invitations to this address (normalized), used or not.
+async fn invitations_to(server: &TestServer, email: &str) -> Vec<invitation::Model> {
+    invitation::Entity::find().filter(invitation::Column::EmailNormalized.eq(email)).all(&server.db).await.unwrap()
+}
+
+/// The token of the (first) invitation mailed to `to`.
+async fn invitation_token(sink: &MailSink, to: &str) -> String {
+    let mail = sink
+        .wait_for(Duration::from_secs(10), |m| {
+            m.to.iter().any(|t| t.eq_ignore_ascii_case(to)) && m.text.contains("/invitations/")
+        })
+        .await;
+    let link = mail.text.split_whitespace().find(|w| w.contains("/invitations/")).unwrap();
+    link.rsplit('/').next().unwrap().to_owned()
+}
+
+/// The roles on a person's own page, as (role, scope) pairs.
+async fn my_roles(server: &TestServer, client: &reqwest::Client) -> Vec<(String, String)> {
+    let (status, me) = call_fn(client, server, "my_page", &[]).await;
+    assert_eq!(status, 200, "{me}");
+    me["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["role"].as_str().unwrap().to_owned(), r["scope"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_an_administrator_invites_the_safety_team() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let org = server.client_as(ORGANIZER).await;
+        let admin = server.client_as(ADMIN).await;
+
+        // An organizer may not choose who reads the event's reports.
+        let (status, body) = invite(&server, &org, "rae.new@example.net", "responder", "event").await;
+        assert_eq!(status, 422, "{backend}: {body}");
+        assert_eq!(body["detail"][0]["field"], "role", "{body}");
+        let message = body["detail"][0]["message"].as_str().unwrap();
+        assert!(message.contains("only an administrator"), "{message}");
+        assert!(invitations_to(&server, "rae.new@example.net").await.is_empty(), "no invitation was made");
+        let (_, staff) = call_fn(&org, &server, "staff", &[("slug", "havenconf")]).await;
+        assert_eq!(staff["invitations"], serde_json::json!([]), "{staff}");
+
+        // Their staff page offers the roles they may grant, and says who invites the team.
+        let page = org.get(server.url("/manage/events/havenconf/staff")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let page = page.text().await.unwrap();
+        assert!(page.contains(r#"<option value="door">"#), "{page}");
+        assert!(!page.contains(r#"value="responder""#) && !page.contains(r#"value="admin""#), "{page}");
+        assert!(page.contains("The safety team is invited by an administrator of the organization."));
+        let page = admin.get(server.url("/manage/events/havenconf/staff")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(r#"<option value="responder">"#), "{page}");
+        assert!(!page.contains("The safety team is invited by an administrator"));
+
+        // Organizers still invite the rest of their event's staff.
+        let (status, body) = invite(&server, &org, "dana.new@example.net", "door", "event").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(invitations_to(&server, "dana.new@example.net").await[0].role, "door");
+
+        // An administrator invites the safety team, for the event or the organization.
+        let (status, body) = invite(&server, &admin, "rae.new@example.net", "responder", "event").await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = invite(&server, &admin, "sam.new@example.net", "responder", "organization").await;
+        assert_eq!(status, 200, "{body}");
+        let (_, staff) = call_fn(&org, &server, "staff", &[("slug", "havenconf")]).await;
+        let pending: Vec<(&str, &str, &str)> = staff["invitations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["email"].as_str().unwrap(), i["role"].as_str().unwrap(), i["scope"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            pending,
+            [
+                ("dana.new@example.net", "door", "event"),
+                ("rae.new@example.net", "responder", "event"),
+                ("sam.new@example.net", "responder", "organization"),
+            ]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invitation_is_accepted_only_by_its_addressee() {
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        const GRACE: &str = "grace.lovelace@example.org";
+        const GRACE_AT_WORK: &str = "grace@work.example";
+        let ada = server.client_as("ada.lovelace@example.org").await;
+        let grace = server.client_as(GRACE).await;
+        let admin = server.client_as(ADMIN).await;
+
+        // Grace confirms a further address, and the safety team is offered to it.
+        assert_eq!(call_fn(&grace, &server, "add_email", &[("email", GRACE_AT_WORK)]).await.0, 200, "{backend}");
+        let mail = sink.wait_for_to(GRACE_AT_WORK, Duration::from_secs(10)).await;
+        let confirm = mail.text.split_whitespace().find(|w| w.contains("/me/addresses/")).unwrap();
+        let (status, body) =
+            call_fn(&grace, &server, "confirm_email", &[("token", confirm.rsplit('/').next().unwrap())]).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = invite(&server, &admin, GRACE_AT_WORK, "responder", "event").await;
+        assert_eq!(status, 200, "{body}");
+        let token = invitation_token(&sink, GRACE_AT_WORK).await;
+
+        // Ada holds the link but not the address: she is told so, without the address.
+        for name in ["invitation", "accept_invitation"] {
+            let (status, body) = call_fn(&ada, &server, name, &[("token", &token)]).await;
+            assert_eq!(status, 409, "{name}: {body}");
+            let text = body.to_string();
+            assert!(text.contains("this invitation was sent to another address"), "{name}: {text}");
+            assert!(!text.to_lowercase().contains("grace"), "{name} names the address: {text}");
+        }
+        let page = ada.get(server.url(&format!("/invitations/{token}"))).send().await.unwrap();
+        assert_eq!(page.status(), 409);
+        let page = page.text().await.unwrap();
+        assert!(page.contains("this invitation was sent to another address"), "{page}");
+        assert!(!page.contains(GRACE_AT_WORK), "{page}");
+        // Nothing changed: Ada has no role, and the invitation is still there to use.
+        assert_eq!(my_roles(&server, &ada).await, []);
+        let stored = invitations_to(&server, GRACE_AT_WORK).await;
+        assert!(stored[0].accepted_at.is_none() && stored[0].accepted_by.is_none());
+        let (status, view) = call_fn(&server.client(), &server, "invitation", &[("token", &token)]).await;
+        assert_eq!((status, view["role"].as_str()), (200, Some("responder")), "{view}");
+
+        // Grace, signed in under her main address, holds the further one: she accepts.
+        let (status, view) = call_fn(&grace, &server, "invitation", &[("token", &token)]).await;
+        assert_eq!((status, view["email"].as_str()), (200, Some(GRACE_AT_WORK)), "{view}");
+        let (status, body) = call_fn(&grace, &server, "accept_invitation", &[("token", &token)]).await;
+        assert!(status < 400, "{status} {body}");
+        assert_eq!(my_roles(&server, &grace).await, [("responder".to_owned(), "HavenConf".to_owned())]);
+        assert_eq!(call_fn(&grace, &server, "accept_invitation", &[("token", &token)]).await.0, 404, "spent");
+
+        // An invitation to a main address: Grace is refused, Ada accepts.
+        let org = server.client_as(ORGANIZER).await;
+        let (status, body) = invite(&server, &org, "Ada.Lovelace@example.org", "door", "event").await;
+        assert_eq!(status, 200, "{body}");
+        let token = invitation_token(&sink, "Ada.Lovelace@example.org").await;
+        assert_eq!(call_fn(&grace, &server, "accept_invitation", &[("token", &token)]).await.0, 409);
+        assert_eq!(my_roles(&server, &grace).await, [("responder".to_owned(), "HavenConf".to_owned())]);
+        let (status, body) = call_fn(&ada, &server, "accept_invitation", &[("token", &token)]).await;
+        assert!(status < 400, "{status} {body}");
+        assert_eq!(my_roles(&server, &ada).await, [("door".to_owned(), "HavenConf".to_owned())]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invitation_its_sender_could_not_send_today_grants_nothing() {
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        let org = server.client_as(ORGANIZER).await;
+        let admin = server.client_as(ADMIN).await;
+
+        // An organizer's invitation to the safety team from before only administrators
+        // could send one.
+        use haven_server::db::entities::event;
+        use sea_orm::ActiveValue::Set;
+        let havenconf =
+            event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap().unwrap();
+        let old_token = haven_server::crypto::random_token();
+        let now = server.services.clock.now();
+        invitation::Entity::insert(invitation::ActiveModel {
+            id: Set(uuid::Uuid::new_v4()),
+            token_hash: Set(haven_server::crypto::hash_token(&old_token)),
+            organization_id: Set(havenconf.organization_id),
+            event_id: Set(Some(havenconf.id)),
+            role: Set("responder".into()),
+            email: Set("ada.lovelace@example.org".into()),
+            email_normalized: Set("ada.lovelace@example.org".into()),
+            invited_by: Set(server.person_id(ORGANIZER).await),
+            created_at: Set(now),
+            expires_at: Set(now + chrono::Duration::days(7)),
+            accepted_at: Set(None),
+            accepted_by: Set(None),
+        })
+        .exec(&server.db)
+        .await
+        .unwrap();
+        let ada = server.client_as("ada.lovelace@example.org").await;
+        for client in [&server.client(), &ada] {
+            assert_eq!(call_fn(client, &server, "invitation", &[("token", &old_token)]).await.0, 404, "{backend}");
+            assert_eq!(call_fn(client, &server, "accept_invitation", &[("token", &old_token)]).await.0, 404);
+        }
+        assert_eq!(my_roles(&server, &ada).await, []);
+
+        // An organizer's invitation, sent while they were one, dies with their role.
+        let (status, body) = invite(&server, &org, "dee@example.net", "door", "event").await;
+        assert_eq!(status, 200, "{body}");
+        let token = invitation_token(&sink, "dee@example.net").await;
+        let (_, staff) = call_fn(&admin, &server, "staff", &[("slug", "havenconf")]).await;
+        let organizer_role = staff["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["email"] == ORGANIZER && m["role"] == "organizer")
+            .unwrap()["role_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (status, body) =
+            call_fn(&admin, &server, "revoke_role", &[("slug", "havenconf"), ("role_id", &organizer_role)]).await;
+        assert_eq!(status, 200, "{body}");
+        let anyone = server.client();
+        assert_eq!(call_fn(&anyone, &server, "invitation", &[("token", &token)]).await.0, 404);
+        assert_eq!(call_fn(&anyone, &server, "accept_invitation", &[("token", &token)]).await.0, 404);
+        assert!(invitations_to(&server, "dee@example.net").await[0].accepted_at.is_none());
+        let (_, me) = call_fn(&anyone, &server, "session_info", &[]).await;
+        assert_eq!(me["signed_in"], false, "nobody was signed in: {me}");
     }
 }
 
@@ -290,15 +533,22 @@ async fn every_change_is_in_the_audit_chain_without_personal_data_and_tampering_
         let server = TestServer::start(&backend).await;
         server.seed_demo().await;
         let org = server.client_as(ORGANIZER).await;
-        call_fn(
+        let (status, body) = call_fn(
             &org,
             &server,
             "add_registration",
             &[("slug", "havenconf"), ("name", "Grace Hopper"), ("email", "grace@navy.example")],
         )
         .await;
-        call_fn(&org, &server, "invite_staff", &[("slug", "havenconf"), ("email", "x@example.net"), ("role", "door")])
-            .await;
+        assert_eq!(status, 200, "{backend}: {body}");
+        let (status, body) = call_fn(
+            &org,
+            &server,
+            "invite_staff",
+            &[("slug", "havenconf"), ("email", "x@example.net"), ("role", "door")],
+        )
+        .await;
+        assert_eq!(status, 200, "{backend}: {body}");
 
         let Verification::Intact { records } = audit::verify(&server.db).await.unwrap() else {
             panic!("{backend}: the chain must verify");

@@ -44,6 +44,9 @@ enum Who {
     NamedDoor,
     /// A responder at the event who (for their calls) reported the case under test.
     ReporterResponder,
+    /// Holds no role and no registration; the invitation under test is addressed to a
+    /// further address of theirs.
+    Invitee,
 }
 
 use Who::*;
@@ -66,6 +69,7 @@ const EVERYONE: &[Who] = &[
     NamedEscort,
     NamedDoor,
     ReporterResponder,
+    Invitee,
 ];
 const SIGNED_IN: &[Who] = &[
     Registrant,
@@ -84,7 +88,11 @@ const SIGNED_IN: &[Who] = &[
     NamedEscort,
     NamedDoor,
     ReporterResponder,
+    Invitee,
 ];
+/// Who may use an invitation: its addressee, or whoever holds the link while signed out
+/// (accepting signs the addressee in).
+const ADDRESSEE: &[Who] = &[Anonymous, Invitee];
 /// The reporter of the case under test and the responder handling it.
 const REPORTER_AND_TEAM: &[Who] = &[Registrant, Responder, ReporterResponder];
 const REPORTERS: &[Who] = &[Registrant, ReporterResponder];
@@ -138,6 +146,7 @@ impl Who {
             NamedEscort => "ned.escort@example.org",
             NamedDoor => "nell.door@example.org",
             ReporterResponder => "rhea.reporter@example.org",
+            Invitee => "ivy@invited.example",
         })
     }
 
@@ -171,9 +180,8 @@ impl Who {
             Door => &[CaseRef, Narrative, Reasons],
             Escort => &[CaseRef, Narrative, Reasons, Instruction],
             NamedDoor | NamedOrganizer | NamedAdmin => &[CaseRef, Narrative, Reasons, Instruction],
-            Anonymous | OtherRegistrant | OtherAdmin | Named | RecusedResponder | NamedResponder | NamedEscort => {
-                &[CaseRef, Narrative, Reasons, Instruction, ReporterName]
-            }
+            Anonymous | OtherRegistrant | OtherAdmin | Named | RecusedResponder | NamedResponder | NamedEscort
+            | Invitee => &[CaseRef, Narrative, Reasons, Instruction, ReporterName],
         }
     }
 }
@@ -219,7 +227,8 @@ struct Row {
     path: &'static str,
     form: &'static [(&'static str, &'static str)],
     allowed: &'static [Who],
-    /// The target is public (an event), so a refusal may say more than "not found".
+    /// The caller may know the target exists (a public event, or an invitation whose link
+    /// they hold), so a refusal may say more than "not found".
     public_target: bool,
 }
 
@@ -236,6 +245,11 @@ const fn get_public(path: &'static str, allowed: &'static [Who]) -> Row {
 
 const fn call(name: &'static str, path: &'static str, form: Form, allowed: &'static [Who]) -> Row {
     Row { name, method: Method::Post, path, form, allowed, public_target: false }
+}
+
+/// A call with a link the caller holds (so knows exists): a refusal may say more.
+const fn call_held(name: &'static str, path: &'static str, form: Form, allowed: &'static [Who]) -> Row {
+    Row { name, method: Method::Post, path, form, allowed, public_target: true }
 }
 
 const fn upload(
@@ -281,16 +295,18 @@ const ROWS: &[Row] = &[
     call("event", "/fn/event", &[("slug", "{slug}")], EVERYONE),
     call("session_info", "/fn/session_info", &[], EVERYONE),
     call("signin_options", "/fn/signin_options", &[], EVERYONE),
-    // Signing in and out: links and invitations are capabilities, open to whoever holds one.
+    // Signing in and out: links are capabilities, open to whoever holds one. An invitation
+    // is one only while signed out; signed in, only its addressee may use it, and anyone
+    // else is told it was sent to another address.
     call("request_signin_link", "/fn/request_signin_link", &[("email", "{unique}@example.net")], EVERYONE),
     call("redeem_signin_link", "/fn/redeem_signin_link", &[("token", "{link}")], EVERYONE),
     get("/auth/link/{link}", EVERYONE),
     get("/auth/oidc/mock/start", EVERYONE),
     get("/auth/oidc/mock/callback?code=x&state=y", EVERYONE),
     call("sign_out", "/fn/sign_out", &[], EVERYONE),
-    call("invitation", "/fn/invitation", &[("token", "{invite}")], EVERYONE),
-    get("/invitations/{invite}", EVERYONE),
-    call("accept_invitation", "/fn/accept_invitation", &[("token", "{invite}")], EVERYONE),
+    call_held("invitation", "/fn/invitation", &[("token", "{invite}")], ADDRESSEE),
+    get_public("/invitations/{invite}", ADDRESSEE),
+    call_held("accept_invitation", "/fn/accept_invitation", &[("token", "{invite}")], ADDRESSEE),
     // A person's own page.
     call("my_page", "/fn/my_page", &[], SIGNED_IN),
     get("/me", SIGNED_IN),
@@ -633,19 +649,29 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
         tx.commit().await.unwrap();
     }
     if wants("{invite}") {
-        // Accepting grants a role to whoever accepts: at a sandbox event, so no caller gains
-        // rights over the event under test.
+        // Accepting grants a role to the addressee: at a sandbox event, so no caller gains
+        // rights over the event under test. The address is new; for the invitee it is a
+        // further address of theirs.
         let sandbox = event_id(server, "sandbox").await;
         let invite = haven_server::crypto::random_token();
+        let address = format!("{unique}@invited.example");
+        if who == Invitee {
+            let tx = s.store.write().await.unwrap();
+            let ivy = server.person_id("ivy@invited.example").await;
+            auth::link_identity(&tx, now, ivy, auth::EMAIL_PROVIDER, &address).await.unwrap();
+            tx.commit().await.unwrap();
+        }
         invitation::Entity::insert(invitation::ActiveModel {
             id: Set(Uuid::new_v4()),
             token_hash: Set(haven_server::crypto::hash_token(&invite)),
             organization_id: Set(organization_id),
             event_id: Set(Some(sandbox)),
             role: Set("door".into()),
-            email: Set(format!("{unique}@invited.example")),
-            email_normalized: Set(format!("{unique}@invited.example")),
-            invited_by: Set(server.person_id("organizer@example.org").await),
+            email: Set(address.clone()),
+            email_normalized: Set(address),
+            // Its sender must be able to send it still: an administrator (the event's
+            // organizer organizes only the event under test).
+            invited_by: Set(server.person_id("admin@example.org").await),
             created_at: Set(now),
             expires_at: Set(now + Duration::days(7)),
             accepted_at: Set(None),
@@ -1025,8 +1051,8 @@ async fn role_of(server: &TestServer, person: Uuid) -> String {
         .to_string()
 }
 
-/// Another organization with its own event, registrant and administrator; and a sandbox
-/// event in the demo organization for invitations to point at.
+/// Another organization with its own event, registrant and administrator; a sandbox event
+/// in the demo organization for invitations to point at, and Ivy, who gets invitations.
 async fn other_organization(server: &TestServer) {
     let now = Utc::now();
     event::Entity::insert(event::ActiveModel {
@@ -1081,6 +1107,8 @@ async fn other_organization(server: &TestServer) {
     let (olga, _) = auth::person_for_email(&tx, now, None, &n, &e).await.unwrap();
     let (n, e) = person("Oscar Other", "oscar@other.example");
     let (oscar, _) = auth::person_for_email(&tx, now, None, &n, &e).await.unwrap();
+    let (n, e) = person("Ivy Invitee", "ivy@invited.example");
+    auth::person_for_email(&tx, now, None, &n, &e).await.unwrap();
     tx.commit().await.unwrap();
     registration::Entity::insert(registration::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -1268,6 +1296,8 @@ async fn every_route_and_server_function_allows_exactly_its_roles() {
                 let (missing_status, missing_body, _) = answer(&server, who, row, Target::Missing).await;
                 if status < 400 {
                     problems.push(format!("{:<40} {who:?}: should be denied, got {status}", row.name));
+                } else if body.contains("@invited.example") {
+                    problems.push(format!("{:<40} {who:?}: the refusal names the invitation's address", row.name));
                 } else if !row.public_target && (status, &body) != (missing_status, &missing_body) {
                     problems.push(format!(
                         "{:<40} {who:?}: denial ({status}) differs from not-found ({missing_status})",

@@ -78,14 +78,16 @@ pub async fn remove_email(email: String) -> Result<(), AppError> {
     super::plumbing::answer(backend.remove_email(&actor, email).await)
 }
 
-/// What a staff invitation offers (to whoever holds its link).
+/// What a staff invitation offers: to whoever holds its link while signed out, and to its
+/// addressee (a signed-in person who does not hold its address is refused).
 #[server(prefix = "/fn", endpoint = "invitation")]
 pub async fn invitation(token: String) -> Result<InvitationView, AppError> {
     let (backend, actor) = super::plumbing::context()?;
     super::plumbing::answer(backend.invitation(&actor, token).await)
 }
 
-/// Accepts a staff invitation: grants the role (signing the invitee in if needed).
+/// Accepts a staff invitation: grants the role to its addressee (signing them in if
+/// needed); a signed-in person who does not hold its address is refused.
 #[server(prefix = "/fn", endpoint = "accept_invitation")]
 pub async fn accept_invitation(token: String) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;

@@ -87,7 +87,8 @@ pub async fn staff(slug: String) -> Result<StaffView, AppError> {
 }
 
 /// Invites someone by e-mail to a staff role for this event (or, for admins, the whole
-/// organization). The invitation link is single-use.
+/// organization). Only administrators invite to the safety team. The invitation link is
+/// single-use and only its addressee may accept it.
 #[server(prefix = "/fn", endpoint = "invite_staff")]
 pub async fn invite_staff(slug: String, email: String, role: String, scope: Option<String>) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;

@@ -168,11 +168,12 @@ pub struct StaffView {
     pub event_name: String,
     pub members: Vec<StaffMember>,
     pub invitations: Vec<PendingInvitation>,
-    /// The caller may grant organization-wide roles (admins only).
+    /// The caller is an administrator of the organization: they may grant organization-wide
+    /// roles and the roles only administrators grant (`Role::granted_by_admins_only`).
     pub can_invite_organization: bool,
 }
 
-/// What an invitation link offers, shown to whoever holds the link.
+/// What an invitation link offers, shown to its addressee or to a signed-out holder of the link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationView {
     pub role: crate::domain::Role,

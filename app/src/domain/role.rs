@@ -55,6 +55,13 @@ impl Role {
     pub fn event_scoped_allowed(self) -> bool {
         self != Role::Admin
     }
+
+    /// Whether only an administrator of the organization may grant the role: the safety
+    /// team reads every report made at an event, so an event's organizers (who may be
+    /// the people reported) do not choose it.
+    pub fn granted_by_admins_only(self) -> bool {
+        matches!(self, Role::Responder | Role::Admin)
+    }
 }
 
 impl fmt::Display for Role {
@@ -96,5 +103,11 @@ mod tests {
     fn admin_is_organization_wide_only() {
         assert!(!Role::Admin.event_scoped_allowed());
         assert!(Role::Escort.event_scoped_allowed());
+    }
+
+    #[test]
+    fn only_administrators_grant_the_safety_team_and_administrators() {
+        let admins_only: Vec<Role> = Role::ALL.into_iter().filter(|r| r.granted_by_admins_only()).collect();
+        assert_eq!(admins_only, [Role::Responder, Role::Admin]);
     }
 }

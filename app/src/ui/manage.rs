@@ -405,11 +405,14 @@ pub fn StaffPage() -> impl IntoView {
                                     <label for="i-role">"Role"</label>
                                     <select id="i-role" name="role">
                                         {Role::ALL.into_iter()
-                                            .filter(|r| s.can_invite_organization || *r != Role::Admin)
+                                            .filter(|r| s.can_invite_organization || !r.granted_by_admins_only())
                                             .map(|r| view! { <option value=r.as_str()>{r.label()}</option> })
                                             .collect_view()}
                                     </select>
                                     <FieldError result=invite_result field="role"/>
+                                    {(!s.can_invite_organization).then(|| view! {
+                                        <p class="muted">"The safety team is invited by an administrator of the organization."</p>
+                                    })}
                                     {s.can_invite_organization.then(|| view! {
                                         <label for="i-scope">"For"</label>
                                         <select id="i-scope" name="scope">

@@ -1,6 +1,6 @@
 //! A person's own view: who is signed in, their page, and staff invitations.
 
-use super::auth::{EMAIL_PROVIDER, link_identity, person_for_email};
+use super::auth::{EMAIL_PROVIDER, link_identity, person_by_address, person_for_email};
 use super::authz::Grants;
 use super::events::format_span;
 use super::{Services, audit, internal};
@@ -99,7 +99,9 @@ impl Services {
         })
     }
 
-    /// A live invitation by its link token; anything else is simply not found.
+    /// A live invitation by its link token; anything else is simply not found. An
+    /// invitation its sender could not send today (they lost the role that let them, or
+    /// it predates the rule that only administrators grant the safety team) is not live.
     async fn live_invitation(&self, token: &str) -> Result<invitation::Model, AppError> {
         if !looks_like_token(token) {
             return Err(AppError::NotFound);
@@ -113,11 +115,41 @@ impl Services {
         if inv.accepted_at.is_some() || inv.expires_at <= self.clock.now() {
             return Err(AppError::NotFound);
         }
+        let db = &self.store.db;
+        let at = match inv.event_id {
+            Some(id) => Some(event::Entity::find_by_id(id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?),
+            None => None,
+        };
+        let role = Role::parse("role", &inv.role).map_err(|_| AppError::NotFound)?;
+        let sender = Grants::load(db, Some(inv.invited_by)).await.map_err(internal)?;
+        if !super::staff::grant_refusals(&sender, inv.organization_id, at.as_ref(), role).is_empty() {
+            return Err(AppError::NotFound);
+        }
         Ok(inv)
     }
 
-    pub(super) async fn invitation(&self, token: &str) -> Result<InvitationView, AppError> {
+    /// An invitation names one address: signed in, only the person holding it (as their
+    /// main address or a confirmed further one) may see or take it. Signed out, the link
+    /// stands for its addressee (accepting signs them in). The refusal does not say which
+    /// address it was sent to.
+    async fn check_addressee(&self, actor: &Actor, inv: &invitation::Model) -> Result<(), AppError> {
+        let Some(me) = actor.person_id() else {
+            return Ok(());
+        };
+        let holder = person_by_address(&self.store.db, &inv.email_normalized).await.map_err(internal)?;
+        if holder.is_some_and(|p| p.id == me) {
+            return Ok(());
+        }
+        Err(AppError::Conflict(
+            "this invitation was sent to another address: sign out, then open the link again to accept it \
+             as the person it was sent to"
+                .into(),
+        ))
+    }
+
+    pub(super) async fn invitation(&self, actor: &Actor, token: &str) -> Result<InvitationView, AppError> {
         let inv = self.live_invitation(token.trim()).await?;
+        self.check_addressee(actor, &inv).await?;
         let db = &self.store.db;
         let org = organization::Entity::find_by_id(inv.organization_id)
             .one(db)
@@ -139,6 +171,7 @@ impl Services {
 
     pub(super) async fn accept_invitation(&self, actor: &Actor, token: &str) -> Result<Option<SetCookie>, AppError> {
         let inv = self.live_invitation(token.trim()).await?;
+        self.check_addressee(actor, &inv).await?;
         let now = self.clock.now();
         let tx = self.store.write().await.map_err(internal)?;
         let taken = invitation::Entity::update_many()
@@ -152,7 +185,7 @@ impl Services {
         if taken != 1 {
             return Err(AppError::NotFound);
         }
-        // Whoever is signed in accepts; otherwise the invitation signs its addressee in.
+        // The addressee accepts: signed in already, or signed in by the invitation now.
         let (person_id, cookie) = match actor.person_id() {
             Some(id) => (id, None),
             None => {

@@ -170,8 +170,8 @@ impl Backend for Services {
         Services::remove_email(self, actor, email).await
     }
 
-    async fn invitation(&self, _actor: &Actor, token: String) -> Result<InvitationView, AppError> {
-        Services::invitation(self, &token).await
+    async fn invitation(&self, actor: &Actor, token: String) -> Result<InvitationView, AppError> {
+        Services::invitation(self, actor, &token).await
     }
 
     async fn accept_invitation(&self, actor: &Actor, token: String) -> Result<Option<SetCookie>, AppError> {

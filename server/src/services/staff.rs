@@ -1,12 +1,13 @@
 //! Staff roles for an event: who holds what, invitations by e-mail, revocation.
 
+use super::authz::Grants;
 use super::{Services, audit, internal};
 use crate::crypto::{hash_token, random_token};
-use crate::db::entities::{invitation, person, staff_role};
+use crate::db::entities::{event, invitation, person, staff_role};
 use crate::mail::templates;
 use chrono::Duration;
 use haven_app::api::{Actor, AppError, PendingInvitation, StaffMember, StaffView};
-use haven_app::domain::{EmailAddress, Role, RoleScope};
+use haven_app::domain::{DomainError, EmailAddress, Role, RoleScope};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -88,9 +89,10 @@ impl Services {
         let (Some(email), Some(role), Some(scope)) = (email, role, scope) else {
             return Err(AppError::Invalid(errors));
         };
-        let admin = grants.is_admin(e.organization_id);
-        if scope == RoleScope::Organization && !admin {
-            return Err(AppError::invalid("scope", "only an administrator may grant organization-wide roles"));
+        let at = (scope == RoleScope::Event).then_some(&e);
+        let refusals = grant_refusals(&grants, e.organization_id, at, role);
+        if !refusals.is_empty() {
+            return Err(AppError::Invalid(refusals));
         }
         if role == Role::Admin && scope != RoleScope::Organization {
             return Err(AppError::invalid("role", "administrator is an organization-wide role"));
@@ -177,6 +179,39 @@ impl Services {
         tx.commit().await.map_err(internal)?;
         Ok(())
     }
+}
+
+/// Why someone holding `grants` may not grant `role` at `event` (or, `None`, across the
+/// whole organization); empty when they may. The one rule for sending an invitation and
+/// for honouring it: organizers grant roles for their event; organization-wide roles, the
+/// safety team and administrators are granted by an administrator of the organization.
+pub(super) fn grant_refusals(
+    grants: &Grants,
+    organization: Uuid,
+    event: Option<&event::Model>,
+    role: Role,
+) -> Vec<DomainError> {
+    if event.is_some_and(|e| e.organization_id != organization) {
+        return vec![DomainError::new("scope", "the event belongs to another organization")];
+    }
+    if grants.is_admin(organization) {
+        return Vec::new();
+    }
+    let mut refusals = Vec::new();
+    match event {
+        None => refusals.push(DomainError::new("scope", "only an administrator may grant organization-wide roles")),
+        Some(e) if !grants.manages(e) => {
+            refusals.push(DomainError::new("scope", "only the event's organizers may grant roles for it"))
+        }
+        Some(_) => {}
+    }
+    if role.granted_by_admins_only() {
+        refusals.push(DomainError::new(
+            "role",
+            format!("only an administrator of the organization may grant the role {}", role.label()),
+        ));
+    }
+    refusals
 }
 
 /// Grants a role directly (the CLI's way to appoint the first administrator).
