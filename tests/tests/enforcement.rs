@@ -550,72 +550,114 @@ async fn likely_ban_evasion_is_flagged_to_responders_only_and_dismissals_are_rem
     }
 }
 
+/// The transparency report's rows, by label.
+async fn report_rows(server: &TestServer, form: &[(&str, &str)]) -> (u16, Value, Vec<(String, String)>) {
+    let admin = server.client_as(ADMIN).await;
+    let (status, report) = call_fn(&admin, server, "transparency_report", form).await;
+    let rows = report["sections"]
+        .as_array()
+        .map(|sections| {
+            sections
+                .iter()
+                .flat_map(|s| {
+                    s["rows"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_str().unwrap().to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (status, report, rows)
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn the_transparency_report_counts_without_names_and_hides_small_numbers() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    // Five more concerns, so one count reaches five.
-    for i in 0..5 {
-        let reporter = [
+async fn the_transparency_report_counts_ended_quarters_without_names_and_hides_what_would_reveal_small_numbers() {
+    for backend in backends() {
+        // The demo is seeded in the first quarter of 2027; seven concerns follow in the second.
+        let start: DateTime<Utc> = "2027-03-01T10:00:00Z".parse().unwrap();
+        let clock = ManualClock::new(start);
+        let server = TestServer::start_with(&backend, Options::default().clock(clock.clone())).await;
+        server.seed_demo().await;
+        clock.set("2027-05-10T10:00:00Z".parse().unwrap());
+        let reporters = [
             "grace.okafor@example.org",
             "alan.okafor@example.org",
             "tim.lovelace@example.org",
             "radia.okafor@example.org",
             "frances.moreau@example.org",
-        ][i];
-        let actor = haven_app::api::Actor {
-            session: Some(haven_app::api::ActorSession {
-                person_id: server.person_id(reporter).await,
-                session_id: uuid::Uuid::nil(),
-            }),
-            client: "test".into(),
-        };
-        let form = haven_app::domain::ConcernForm {
-            person_name: format!("Person {i}"),
-            narrative: "Worried.".into(),
-            ..Default::default()
-        };
-        server.services.file_concern(&actor, "havenconf", form, None).await.unwrap();
+            "edsger.lovelace@example.org",
+            "katherine.okafor@example.org",
+        ];
+        let mut references = Vec::new();
+        for (i, reporter) in reporters.iter().enumerate() {
+            let actor = haven_app::api::Actor {
+                session: Some(haven_app::api::ActorSession {
+                    person_id: server.person_id(reporter).await,
+                    session_id: uuid::Uuid::nil(),
+                }),
+                client: "test".into(),
+            };
+            let form = haven_app::domain::ConcernForm {
+                person_name: format!("Person {i}"),
+                narrative: "Worried.".into(),
+                ..Default::default()
+            };
+            match server.services.file_concern(&actor, "havenconf", form, None).await {
+                Ok(haven_server::services::cases::Filed::Case(r)) => references.push(r.to_string()),
+                _ => panic!("{backend}: concern {i} is filed"),
+            }
+        }
+        // Five resolved, one closed, one still open: all = 7, resolved = 5.
+        let rae = server.client_as(RESPONDER).await;
+        for (i, reference) in references.iter().enumerate() {
+            let to = match i {
+                0..5 => "resolved",
+                5 => "closed",
+                _ => continue,
+            };
+            let (status, body) =
+                call_fn(&rae, &server, "change_status", &[("reference", reference), ("status", to)]).await;
+            assert_eq!(status, 200, "{backend}: {body}");
+        }
+        clock.set("2027-07-02T10:00:00Z".parse().unwrap());
+
+        let (status, report, rows) = report_rows(&server, &[("organization", "demo"), ("quarter", "2027-Q2")]).await;
+        assert_eq!(status, 200, "{backend}: {report}");
+        assert_eq!((report["from"].as_str(), report["to"].as_str()), (Some("2027-04-01"), Some("2027-06-30")));
+        assert_eq!(report["quarters"], serde_json::json!(["2027-Q2", "2027-Q1"]), "{backend}: ended quarters only");
+        let get = |k: &str| rows.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap();
+        // "all" minus "resolved" would give "closed" plus "still open": "all" is not shown.
+        assert_eq!(get("Pre-event concerns, resolved"), "5", "{backend}");
+        assert_eq!(get("Pre-event concerns, closed"), "fewer than 5");
+        assert_eq!(get("Pre-event concerns, still open"), "fewer than 5");
+        assert!(get("Pre-event concerns, all").starts_with("not shown"), "{backend}: {report}");
+        assert_eq!(get("Incident reports, all"), "fewer than 5", "zero is hidden too");
+        assert_eq!(get("Appeals filed"), "fewer than 5");
+        assert_eq!(get("Median time to acknowledge"), "0 min", "six acknowledged at once");
+        // The demo's decisions fell in the first quarter.
+        assert_eq!(get("Expulsion from the event without refund"), "fewer than 5");
+        let text = report.to_string();
+        for name in ["Ada", "Ken", "Tim", "Donald", "Okafor", "@", "HVN-"] {
+            assert!(!text.contains(name), "no names in the report: {name}");
+        }
+
+        // A month cannot be set against its quarter: only quarters, only ended ones.
+        for bad in ["2027-05", "2027-04-01", "2027-Q3", "2027-Q5", "May"] {
+            let (status, body, _) = report_rows(&server, &[("organization", "demo"), ("quarter", bad)]).await;
+            assert_eq!(status, 422, "{backend}: {bad}: {body}");
+            assert_eq!(body["detail"][0]["field"], "quarter", "{body}");
+        }
+        let (status, default, _) =
+            report_rows(&server, &[("organization", "demo"), ("from", "2027-04-01"), ("to", "2027-04-30")]).await;
+        assert_eq!(status, 200);
+        assert_eq!(default, report, "{backend}: a day range is no period of its own: the last ended quarter");
+
+        // Other organizations' staff and event organizers see nothing.
+        let org = server.client_as(ORGANIZER).await;
+        assert_eq!(call_fn(&org, &server, "transparency_report", &[("organization", "demo")]).await.0, 404);
     }
-    let admin = server.client_as(ADMIN).await;
-    let (status, report) = call_fn(&admin, &server, "transparency_report", &[("organization", "demo")]).await;
-    assert_eq!(status, 200, "{report}");
-    let rows: Vec<(String, String)> = report["sections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| {
-            s["rows"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_str().unwrap().to_owned()))
-        })
-        .collect();
-    let get = |k: &str| rows.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap();
-    let concerns: u64 = get("Pre-event concerns, all").parse().expect("five or more concerns show their number");
-    assert!(concerns >= 5);
-    assert_eq!(get("Expulsion from the event without refund"), "fewer than 5", "the demo's one expulsion");
-    assert_eq!(get("Appeals filed"), "fewer than 5", "zero is hidden too");
-    assert!(get("Median time to acknowledge").starts_with("not shown"));
-    let text = report.to_string();
-    for name in ["Ada", "Ken", "Tim", "Donald", "Okafor", "@"] {
-        assert!(!text.contains(name), "no names in the report: {name}");
-    }
-    // Bad periods are refused; other organizations' staff and event organizers see nothing.
-    let (status, body) = call_fn(
-        &admin,
-        &server,
-        "transparency_report",
-        &[("organization", "demo"), ("from", "2027-05-01"), ("to", "2027-04-01")],
-    )
-    .await;
-    assert_eq!(status, 422, "{body}");
-    let (status, _) =
-        call_fn(&admin, &server, "transparency_report", &[("organization", "demo"), ("from", "May 1st")]).await;
-    assert_eq!(status, 422);
-    let org = server.client_as(ORGANIZER).await;
-    assert_eq!(call_fn(&org, &server, "transparency_report", &[("organization", "demo")]).await.0, 404);
 }
 
 /// A case Ada files about Eli (the demo's escort), linked to him by Rae.

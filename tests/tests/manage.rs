@@ -670,3 +670,43 @@ async fn reordering_audit_records_breaks_the_chain_at_the_first_moved_record() {
         Verification::Broken { seq: 2, problem: "does not link to the record before".into() }
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_an_administrator_removes_someone_from_the_safety_team() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let org = server.client_as(ORGANIZER).await;
+        let responder_role = |staff: &serde_json::Value| {
+            staff["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["name"] == "Rae Responder" && m["role"] == "responder")
+                .map(|m| m["role_id"].as_str().unwrap().to_owned())
+        };
+        let (status, staff) = call_fn(&org, &server, "staff", &[("slug", "havenconf")]).await;
+        assert_eq!(status, 200, "{staff}");
+        let role = responder_role(&staff).expect("Rae responds at HavenConf");
+
+        // An organizer (who may be the one a report names) cannot take a responder off.
+        let (status, body) = call_fn(&org, &server, "revoke_role", &[("slug", "havenconf"), ("role_id", &role)]).await;
+        assert_eq!(status, 422, "{backend}: {body}");
+        assert!(body["detail"][0]["message"].as_str().unwrap().contains("only an administrator"), "{body}");
+        let (_, staff) = call_fn(&org, &server, "staff", &[("slug", "havenconf")]).await;
+        assert_eq!(responder_role(&staff).as_deref(), Some(role.as_str()), "{backend}: Rae still responds");
+
+        // Door staff are still the organizer's to remove; the safety team the administrator's.
+        let door = staff["members"].as_array().unwrap().iter().find(|m| m["role"] == "door").unwrap()["role_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(call_fn(&org, &server, "revoke_role", &[("slug", "havenconf"), ("role_id", &door)]).await.0, 200);
+        let admin = server.client_as(ADMIN).await;
+        let (status, body) =
+            call_fn(&admin, &server, "revoke_role", &[("slug", "havenconf"), ("role_id", &role)]).await;
+        assert_eq!(status, 200, "{backend}: {body}");
+        let (_, staff) = call_fn(&admin, &server, "staff", &[("slug", "havenconf")]).await;
+        assert_eq!(responder_role(&staff), None, "{backend}: {staff}");
+    }
+}

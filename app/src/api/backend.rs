@@ -212,8 +212,7 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         actor: &Actor,
         organization: String,
-        from: String,
-        to: String,
+        quarter: String,
     ) -> Result<TransparencyReport, AppError>;
 }
 

@@ -101,15 +101,13 @@ pub async fn resolve_flag(flag: String, action: String) -> Result<(), AppError> 
     super::plumbing::answer(backend.resolve_flag(&actor, flag, action).await)
 }
 
-/// Counts for an organization and period (`YYYY-MM-DD`, both days included).
+/// Counts for an organization over an ended calendar quarter (`2027-Q2`; none: the last
+/// one that ended).
 #[server(name = TransparencyReportCall, prefix = "/fn", endpoint = "transparency_report")]
 pub async fn transparency_report(
     organization: String,
-    from: Option<String>,
-    to: Option<String>,
+    quarter: Option<String>,
 ) -> Result<TransparencyReport, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend.transparency_report(&actor, organization, from.unwrap_or_default(), to.unwrap_or_default()).await,
-    )
+    super::plumbing::answer(backend.transparency_report(&actor, organization, quarter.unwrap_or_default()).await)
 }

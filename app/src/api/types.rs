@@ -682,8 +682,12 @@ pub struct EvasionFlagView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransparencyReport {
     pub organization: String,
+    /// The calendar quarter reported on (`2027-Q2`), its first and last day.
+    pub quarter: String,
     pub from: String,
     pub to: String,
+    /// The quarters that may be chosen: those that have ended, newest first.
+    pub quarters: Vec<String>,
     pub sections: Vec<ReportSection>,
 }
 

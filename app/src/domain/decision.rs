@@ -340,12 +340,6 @@ impl AppealOutcome {
     }
 }
 
-/// A count in a public report: small counts could point at a person, so below five the
-/// report says only that.
-pub fn public_count(n: u64) -> String {
-    if n < 5 { "fewer than 5".to_owned() } else { n.to_string() }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -426,12 +420,5 @@ mod tests {
         let fields: Vec<String> =
             Terms::parse(&nothing, berlin(), now, false).unwrap_err().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["kind", "reasons"]);
-    }
-
-    #[test]
-    fn small_counts_are_not_shown() {
-        assert_eq!(public_count(0), "fewer than 5");
-        assert_eq!(public_count(4), "fewer than 5");
-        assert_eq!(public_count(5), "5");
     }
 }

@@ -10,6 +10,7 @@ pub mod event;
 pub mod matching;
 pub mod plan;
 pub mod registration;
+pub mod report;
 pub mod role;
 pub mod slug;
 pub mod text;

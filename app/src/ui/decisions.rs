@@ -507,9 +507,9 @@ pub fn ReportPage() -> impl IntoView {
     let data = Resource::new(
         move || {
             let q = query.read();
-            (params.read().get("org").unwrap_or_default(), q.get("from"), q.get("to"))
+            (params.read().get("org").unwrap_or_default(), q.get("quarter"))
         },
-        |(org, from, to)| api::transparency_report(org, from, to),
+        |(org, quarter)| api::transparency_report(org, quarter),
     );
     view! {
         <Title text="Transparency report"/>
@@ -517,14 +517,18 @@ pub fn ReportPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(r) => {
-                        let period = format!("{} to {}. Counts below five read \"fewer than 5\"; no names.", r.from, r.to);
+                        let period = format!(
+                            "{}: {} to {} (UTC). Counts below five read \"fewer than 5\", and a count that would reveal one of them is not shown; no names. Only ended quarters are reported, so reports never overlap.",
+                            r.quarter, r.from, r.to
+                        );
+                        let chosen = r.quarter.clone();
                         view! {
                         <h1>{r.organization.clone()} " · transparency report"</h1>
                         <Form method="GET" action=format!("/manage/organizations/{}/report", params.read_untracked().get("org").unwrap_or_default())>
-                            <label for="from">"From"</label>
-                            <input id="from" type="date" name="from" value=r.from.clone()/>
-                            <label for="to">"To (included)"</label>
-                            <input id="to" type="date" name="to" value=r.to.clone()/>
+                            <label for="quarter">"Quarter"</label>
+                            <select id="quarter" name="quarter">
+                                {r.quarters.iter().map(|q| view! { <option value=q.clone() selected=*q == chosen>{q.clone()}</option> }).collect_view()}
+                            </select>
                             <button type="submit">"Show"</button>
                         </Form>
                         <p class="muted">{period}</p>

@@ -476,9 +476,8 @@ impl Backend for Services {
         &self,
         actor: &Actor,
         organization: String,
-        from: String,
-        to: String,
+        quarter: String,
     ) -> Result<TransparencyReport, AppError> {
-        Services::transparency_report(self, actor, &organization, &from, &to).await
+        Services::transparency_report(self, actor, &organization, &quarter).await
     }
 }

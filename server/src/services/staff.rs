@@ -155,6 +155,17 @@ impl Services {
             None if grants.is_admin(e.organization_id) => {}
             _ => return Err(AppError::NotFound),
         }
+        // Who may not appoint the safety team may not remove it either (an organizer named
+        // in a report could otherwise take its responders off the event).
+        if let Ok(role) = Role::parse("role", &r.role)
+            && role.granted_by_admins_only()
+            && !grants.is_admin(e.organization_id)
+        {
+            return Err(AppError::invalid(
+                "role",
+                format!("only an administrator of the organization may remove the role {}", role.label()),
+            ));
+        }
         if Some(r.person_id) == actor.person_id() && r.role == Role::Admin.as_str() {
             return Err(AppError::Conflict("an administrator cannot remove their own administrator role".into()));
         }

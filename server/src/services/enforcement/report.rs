@@ -1,26 +1,19 @@
-//! The transparency report: for an organization and a period, counts of cases by kind and
-//! outcome, the median time to acknowledge, decisions by kind, and appeals and their
-//! results. No names; any count below five reads "fewer than 5", and the median is shown
-//! only over five or more cases.
+//! The transparency report: for an organization and an ended calendar quarter, counts of
+//! cases by kind and outcome, the median time to acknowledge, decisions by kind, and appeals
+//! and their results. No names; small counts are hidden as `domain::report` says (below
+//! five, and whatever would reveal one), and the median is shown only over five or more
+//! acknowledged cases.
 
 use crate::db::entities::{appeal, case, decision, event, organization};
 use crate::services::authz::Grants;
 use crate::services::{Services, internal};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use haven_app::api::{Actor, AppError, ReportSection, TransparencyReport};
-use haven_app::domain::decision::public_count;
+use haven_app::domain::report::{Quarter, group, single};
 use haven_app::domain::{AppealOutcome, CaseKind, CaseStatus, DecisionKind, DomainError};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 use uuid::Uuid;
-
-fn day(field: &str, raw: &str, default: NaiveDate) -> Result<NaiveDate, DomainError> {
-    if raw.trim().is_empty() {
-        return Ok(default);
-    }
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .map_err(|_| DomainError::new(field, "must be a date like 2027-01-31"))
-}
 
 fn duration_words(d: Duration) -> String {
     let minutes = d.num_minutes().max(0);
@@ -36,8 +29,7 @@ impl Services {
         &self,
         actor: &Actor,
         organization_slug: &str,
-        from: &str,
-        to: &str,
+        quarter: &str,
     ) -> Result<TransparencyReport, AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
@@ -49,21 +41,26 @@ impl Services {
             .map_err(internal)?
             .filter(|o| grants.is_admin(o.id) || grants.manages_organization(o.id))
             .ok_or(AppError::NotFound)?;
-        let today = self.clock.now().date_naive();
-        let mut errors = Vec::new();
-        let from = day("from", from, today - Duration::days(364)).map_err(|e| errors.push(e)).ok();
-        let to = day("to", to, today).map_err(|e| errors.push(e)).ok();
-        if let (Some(f), Some(t)) = (from, to)
-            && f > t
-        {
-            errors.push(DomainError::new("to", "must not be before the start of the period"));
+        // Only quarters that have ended: a report of the running quarter would change from
+        // day to day, and two of them subtracted would reveal what each hides.
+        let latest = Quarter::of(self.clock.now().date_naive()).previous();
+        let quarter = if quarter.trim().is_empty() { latest } else { Quarter::parse("quarter", quarter)? };
+        if quarter > latest {
+            return Err(AppError::Invalid(vec![DomainError::new(
+                "quarter",
+                format!("only a quarter that has ended can be reported (the latest is {latest})"),
+            )]));
         }
-        let (Some(from), Some(to), true) = (from, to, errors.is_empty()) else {
-            return Err(AppError::Invalid(errors));
-        };
-        // Whole days in UTC, both included.
-        let start: DateTime<Utc> = Utc.from_utc_datetime(&from.and_hms_opt(0, 0, 0).expect("midnight"));
-        let end: DateTime<Utc> = Utc.from_utc_datetime(&to.and_hms_opt(0, 0, 0).expect("midnight")) + Duration::days(1);
+        let first = Quarter::of(org.created_at.date_naive());
+        let mut quarters = Vec::new();
+        let mut q = latest;
+        while q >= first.min(latest) && quarters.len() < 40 {
+            quarters.push(q.to_string());
+            q = q.previous();
+        }
+        let midnight =
+            |d: NaiveDate| -> DateTime<Utc> { Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")) };
+        let (start, end) = (midnight(quarter.first_day()), midnight(quarter.end()));
         let events: Vec<Uuid> = event::Entity::find()
             .filter(event::Column::OrganizationId.eq(org.id))
             .all(db)
@@ -98,11 +95,13 @@ impl Services {
         }
         let mut case_rows = Vec::new();
         for kind in ["Pre-event concerns", "Incident reports"] {
-            let total: u64 = by_kind_outcome.iter().filter(|((k, _), _)| *k == kind).map(|(_, n)| n).sum();
-            case_rows.push((format!("{kind}, all"), public_count(total)));
-            for outcome in ["resolved", "closed", "still open"] {
-                let n = by_kind_outcome.get(&(kind, outcome)).copied().unwrap_or(0);
-                case_rows.push((format!("{kind}, {outcome}"), public_count(n)));
+            const OUTCOMES: [&str; 3] = ["resolved", "closed", "still open"];
+            let parts: Vec<u64> =
+                OUTCOMES.iter().map(|o| by_kind_outcome.get(&(kind, *o)).copied().unwrap_or(0)).collect();
+            let (total, parts) = group(parts.iter().sum(), &parts);
+            case_rows.push((format!("{kind}, all"), total.text()));
+            for (outcome, shown) in OUTCOMES.iter().zip(parts) {
+                case_rows.push((format!("{kind}, {outcome}"), shown.text()));
             }
         }
         ack_times.sort();
@@ -126,7 +125,7 @@ impl Services {
         let decision_rows = DecisionKind::ALL
             .into_iter()
             .filter(|k| *k != DecisionKind::Lifted)
-            .map(|k| (k.label().to_owned(), public_count(by_kind.get(&k).copied().unwrap_or(0))))
+            .map(|k| (k.label().to_owned(), single(by_kind.get(&k).copied().unwrap_or(0)).text()))
             .collect();
 
         let roots: std::collections::HashSet<Uuid> = records.iter().map(|d| d.root_id).collect();
@@ -142,17 +141,22 @@ impl Services {
         let count = |o: Option<AppealOutcome>| {
             appeals.iter().filter(|a| a.outcome.as_deref() == o.map(AppealOutcome::as_str)).count() as u64
         };
-        let appeal_rows = vec![
-            ("Appeals filed".to_owned(), public_count(appeals.len() as u64)),
-            ("Decision upheld".to_owned(), public_count(count(Some(AppealOutcome::Upheld)))),
-            ("Decision changed".to_owned(), public_count(count(Some(AppealOutcome::Modified)))),
-            ("Decision lifted".to_owned(), public_count(count(Some(AppealOutcome::Lifted)))),
-            ("Not yet decided".to_owned(), public_count(count(None))),
+        let outcomes = [
+            ("Decision upheld", Some(AppealOutcome::Upheld)),
+            ("Decision changed", Some(AppealOutcome::Modified)),
+            ("Decision lifted", Some(AppealOutcome::Lifted)),
+            ("Not yet decided", None),
         ];
+        let parts: Vec<u64> = outcomes.iter().map(|(_, o)| count(*o)).collect();
+        let (filed, parts) = group(appeals.len() as u64, &parts);
+        let mut appeal_rows = vec![("Appeals filed".to_owned(), filed.text())];
+        appeal_rows.extend(outcomes.iter().zip(parts).map(|((label, _), shown)| ((*label).to_owned(), shown.text())));
         Ok(TransparencyReport {
             organization: org.name,
-            from: from.to_string(),
-            to: to.to_string(),
+            quarter: quarter.to_string(),
+            from: quarter.first_day().to_string(),
+            to: quarter.last_day().to_string(),
+            quarters,
             sections: vec![
                 ReportSection { title: "Cases".into(), rows: case_rows },
                 ReportSection { title: "Decisions".into(), rows: decision_rows },
