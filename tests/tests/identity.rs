@@ -558,3 +558,182 @@ async fn a_person_confirms_a_second_address_and_it_signs_in_as_them_everywhere()
         assert_eq!(status, 422, "{body}");
     }
 }
+
+/// Rows of a table, counted.
+async fn rows<E: sea_orm::EntityTrait>(server: &TestServer, _: E) -> u64
+where
+    E::Model: Sync,
+{
+    use sea_orm::PaginatorTrait;
+    E::find().count(&server.db).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_expires_is_deleted_and_no_typed_address_outlives_its_request() {
+    use chrono::Duration as Span;
+    use haven_server::db::entities::{
+        concern_draft, email_confirmation, invitation, login_link, oidc_flow, rate_limit_hit, session, signin_request,
+    };
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    for backend in backends() {
+        let clock = ManualClock::new(chrono::Utc::now());
+        let mut provider = OidcProvider::start().await;
+        let options = Options::default().clock(clock.clone()).oidc(&provider, "mock", "Mock SSO");
+        let server = TestServer::start_with(&backend, options).await;
+        server.seed_demo().await;
+
+        // Typed addresses, known and unknown, are gone once the dispatcher handled them.
+        let anonymous = server.client();
+        for typed in [ADA, "nobody.here@example.net"] {
+            let (status, body) = call_fn(&anonymous, &server, "request_signin_link", &[("email", typed)]).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let mut left = u64::MAX;
+        for _ in 0..100 {
+            left = rows(&server, signin_request::Entity).await;
+            if left == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(left, 0, "{backend}: no sign-in request (and no typed address) stays");
+
+        // A used OIDC flow is deleted at once; an abandoned one when it expires.
+        provider.sign_in_as(json!({"sub": "ada-1", "email": ADA, "email_verified": true})).await;
+        let browser = server.client();
+        assert_eq!(location(&oidc_sign_in(&server, &browser).await), "/me");
+        assert_eq!(rows(&server, oidc_flow::Entity).await, 0, "{backend}: the used flow is gone");
+        let abandoned = server.client();
+        let start = abandoned.get(server.url("/auth/oidc/mock/start")).send().await.unwrap();
+        assert_eq!(start.status(), 303);
+        assert_eq!(rows(&server, oidc_flow::Entity).await, 1);
+
+        // One expired and one live row in every table that expires.
+        let now = haven_server::clock::Clock::now(&clock);
+        let ada = server.person_id(ADA).await;
+        let e = haven_server::db::entities::event::Entity::find().one(&server.db).await.unwrap().unwrap();
+        for (expires, tag) in [(now + Span::hours(1), "live"), (now - Span::minutes(5), "old")] {
+            let id = uuid::Uuid::new_v4;
+            let hash = || haven_server::crypto::hash_token(&haven_server::crypto::random_token());
+            login_link::Entity::insert(login_link::ActiveModel {
+                id: Set(id()),
+                token_hash: Set(hash()),
+                person_id: Set(ada),
+                created_at: Set(now - Span::minutes(10)),
+                expires_at: Set(expires),
+                used_at: Set(None),
+                return_to: Set("/me".into()),
+            })
+            .exec(&server.db)
+            .await
+            .unwrap();
+            email_confirmation::Entity::insert(email_confirmation::ActiveModel {
+                id: Set(id()),
+                token_hash: Set(hash()),
+                person_id: Set(ada),
+                email: Set(format!("{tag}@confirm.example")),
+                email_normalized: Set(format!("{tag}@confirm.example")),
+                created_at: Set(now - Span::minutes(10)),
+                expires_at: Set(expires),
+                used_at: Set(None),
+            })
+            .exec(&server.db)
+            .await
+            .unwrap();
+            session::Entity::insert(session::ActiveModel {
+                id: Set(id()),
+                token_hash: Set(hash()),
+                person_id: Set(ada),
+                created_at: Set(now - Span::minutes(10)),
+                last_seen_at: Set(now - Span::minutes(1)),
+                expires_at: Set(expires),
+                revoked_at: Set(None),
+            })
+            .exec(&server.db)
+            .await
+            .unwrap();
+            invitation::Entity::insert(invitation::ActiveModel {
+                id: Set(id()),
+                token_hash: Set(hash()),
+                organization_id: Set(e.organization_id),
+                event_id: Set(Some(e.id)),
+                role: Set("door".into()),
+                email: Set(format!("{tag}@invited.example")),
+                email_normalized: Set(format!("{tag}@invited.example")),
+                invited_by: Set(ada),
+                created_at: Set(now - Span::minutes(10)),
+                expires_at: Set(expires),
+                accepted_at: Set(None),
+                accepted_by: Set(None),
+            })
+            .exec(&server.db)
+            .await
+            .unwrap();
+            concern_draft::Entity::insert(concern_draft::ActiveModel {
+                id: Set(id()),
+                person_id: Set(ada),
+                event_id: Set(e.id),
+                data_enc: Set("sealed".into()),
+                created_at: Set(now - Span::minutes(10)),
+                expires_at: Set(expires),
+            })
+            .exec(&server.db)
+            .await
+            .unwrap();
+            rate_limit_hit::Entity::insert(rate_limit_hit::ActiveModel {
+                id: Set(id()),
+                bucket: Set(format!("test:{tag}")),
+                at: Set(expires - Span::days(1)),
+            })
+            .exec(&server.db)
+            .await
+            .unwrap();
+        }
+        let links = rows(&server, login_link::Entity).await;
+
+        // Eleven minutes on, the abandoned flow has expired too.
+        clock.advance(Span::minutes(11));
+        let pruned = haven_server::jobs::prune(&server.services).await.unwrap();
+        let count = |table: &str| pruned.iter().find(|(t, _)| *t == table).map(|(_, n)| *n);
+        assert_eq!(count("oidc_flows"), Some(1), "{backend}: {pruned:?}");
+        assert_eq!(count("email_confirmations"), Some(1), "{backend}: {pruned:?}");
+        assert_eq!(count("invitations"), Some(1), "{backend}: {pruned:?}");
+        assert_eq!(count("concern_drafts"), Some(1), "{backend}: {pruned:?}");
+        assert_eq!(count("rate_limit_hits").map(|n| n >= 1), Some(true), "{backend}: {pruned:?}");
+        // The old link goes (and Ada's e-mailed one once expired); the live one stays.
+        assert!(count("login_links").unwrap() >= 1 && count("login_links").unwrap() < links, "{pruned:?}");
+        assert!(count("sessions").unwrap() >= 1, "{pruned:?}");
+        assert_eq!(rows(&server, oidc_flow::Entity).await, 0);
+        for (table, address) in
+            [("email_confirmations", "live@confirm.example"), ("invitations", "live@invited.example")]
+        {
+            let kept = match table {
+                "invitations" => invitation::Entity::find()
+                    .filter(invitation::Column::Email.eq(address))
+                    .one(&server.db)
+                    .await
+                    .unwrap()
+                    .is_some(),
+                _ => email_confirmation::Entity::find()
+                    .filter(email_confirmation::Column::Email.eq(address))
+                    .one(&server.db)
+                    .await
+                    .unwrap()
+                    .is_some(),
+            };
+            assert!(kept, "{backend}: the live row of {table} stays");
+        }
+        for gone in ["old@confirm.example"] {
+            let found = email_confirmation::Entity::find()
+                .filter(email_confirmation::Column::Email.eq(gone))
+                .one(&server.db)
+                .await
+                .unwrap();
+            assert!(found.is_none(), "{backend}");
+        }
+        let live_drafts = rows(&server, concern_draft::Entity).await;
+        assert_eq!(live_drafts, 1, "{backend}: the live draft stays");
+        // The session Ada's OIDC sign-in made is still live, and works.
+        assert_eq!(me(&server, &browser).await["name"], "Ada Lovelace", "{backend}");
+    }
+}

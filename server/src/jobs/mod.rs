@@ -1,10 +1,65 @@
 //! Background work of a server instance: turning sign-in requests into links, reminding
 //! the safety team of reports past their acknowledgement deadline, and forgetting what is
-//! no longer needed (old rate-limit attempts).
+//! no longer needed ([`prune`]: every table whose rows expire).
 
-use crate::services::{Services, ratelimit};
+use crate::db::entities::{
+    concern_draft, email_confirmation, invitation, login_link, oidc_flow, rate_limit_hit, session, signin_request,
+};
+use crate::services::Services;
+use chrono::Duration as Span;
+use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Deletes what has expired, table by table, and says how many rows each lost:
+/// - `rate_limit_hits` older than a day (the longest window);
+/// - `signin_requests` older than a link's life (the dispatcher deletes the rest once
+///   handled, so no typed address stays);
+/// - `login_links` used or expired;
+/// - `email_confirmations` used or expired (they hold the address being confirmed);
+/// - `oidc_flows` expired (a used one is deleted at once);
+/// - `sessions` ended: expired, signed out, or idle past the idle limit;
+/// - `invitations` expired without being accepted (they hold the invited address);
+/// - `concern_drafts` expired (sealed text of a refused form).
+pub async fn prune(services: &Services) -> Result<Vec<(&'static str, u64)>, DbErr> {
+    let now = services.clock.now();
+    let idle = Span::from_std(services.settings.session_idle).unwrap_or(Span::hours(8));
+    let tx = services.store.write().await?;
+    let db = &*tx;
+    let mut pruned = Vec::new();
+    let hits = rate_limit_hit::Entity::delete_many().filter(rate_limit_hit::Column::At.lt(now - Span::days(1)));
+    pruned.push(("rate_limit_hits", hits.exec(db).await?.rows_affected));
+    let requests = signin_request::Entity::delete_many()
+        .filter(signin_request::Column::CreatedAt.lt(now - crate::services::auth::LINK_LIFETIME));
+    pruned.push(("signin_requests", requests.exec(db).await?.rows_affected));
+    let links = login_link::Entity::delete_many().filter(
+        Condition::any().add(login_link::Column::UsedAt.is_not_null()).add(login_link::Column::ExpiresAt.lte(now)),
+    );
+    pruned.push(("login_links", links.exec(db).await?.rows_affected));
+    let confirmations = email_confirmation::Entity::delete_many().filter(
+        Condition::any()
+            .add(email_confirmation::Column::UsedAt.is_not_null())
+            .add(email_confirmation::Column::ExpiresAt.lte(now)),
+    );
+    pruned.push(("email_confirmations", confirmations.exec(db).await?.rows_affected));
+    let flows = oidc_flow::Entity::delete_many().filter(oidc_flow::Column::ExpiresAt.lte(now));
+    pruned.push(("oidc_flows", flows.exec(db).await?.rows_affected));
+    let sessions = session::Entity::delete_many().filter(
+        Condition::any()
+            .add(session::Column::ExpiresAt.lte(now))
+            .add(session::Column::RevokedAt.is_not_null())
+            .add(session::Column::LastSeenAt.lte(now - idle)),
+    );
+    pruned.push(("sessions", sessions.exec(db).await?.rows_affected));
+    let invitations = invitation::Entity::delete_many()
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::ExpiresAt.lte(now));
+    pruned.push(("invitations", invitations.exec(db).await?.rows_affected));
+    let drafts = concern_draft::Entity::delete_many().filter(concern_draft::Column::ExpiresAt.lte(now));
+    pruned.push(("concern_drafts", drafts.exec(db).await?.rows_affected));
+    tx.commit().await?;
+    Ok(pruned)
+}
 
 pub fn spawn(services: Arc<Services>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -21,13 +76,7 @@ pub fn spawn(services: Arc<Services>) -> tokio::task::JoinHandle<()> {
             }
             if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
                 last_prune = Some(Instant::now());
-                let pruned = async {
-                    let tx = services.store.write().await?;
-                    let n = ratelimit::prune(&tx, services.clock.now()).await?;
-                    tx.commit().await?;
-                    Ok::<_, sea_orm::DbErr>(n)
-                }
-                .await;
+                let pruned = prune(&services).await;
                 if let Err(e) = pruned {
                     tracing::error!(error = %e, "pruning failed");
                 }

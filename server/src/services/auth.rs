@@ -17,7 +17,7 @@ pub const SESSION_COOKIE: &str = "haven_session";
 /// Identities made by e-mail links use this provider name; the subject is the normalized
 /// address.
 pub const EMAIL_PROVIDER: &str = "email";
-const LINK_LIFETIME: Duration = Duration::minutes(15);
+pub const LINK_LIFETIME: Duration = Duration::minutes(15);
 /// How long a link confirming a further address works.
 const CONFIRM_LIFETIME: Duration = Duration::hours(1);
 
@@ -141,8 +141,8 @@ impl Services {
         for request in pending {
             let now = self.clock.now();
             let tx = self.store.write().await?;
-            let done = signin_request::Entity::update_many()
-                .col_expr(signin_request::Column::ProcessedAt, sea_orm::sea_query::Expr::value(now))
+            // Claimed by deleting it: once handled, no typed address is kept.
+            let done = signin_request::Entity::delete_many()
                 .filter(signin_request::Column::Id.eq(request.id))
                 .filter(signin_request::Column::ProcessedAt.is_null())
                 .exec(&*tx)

@@ -205,14 +205,16 @@ impl Services {
         if flow.used_at.is_some() || flow.expires_at <= now || flow.provider != provider {
             return Err(refused());
         }
-        oidc_flow::Entity::update(oidc_flow::ActiveModel {
-            id: Set(flow.id),
-            used_at: Set(Some(now)),
-            ..Default::default()
-        })
-        .exec(&*tx)
-        .await
-        .map_err(internal)?;
+        // Spent: nothing of it is kept (its verifier is in hand for the exchange below).
+        let gone = oidc_flow::Entity::delete_many()
+            .filter(oidc_flow::Column::Id.eq(flow.id))
+            .exec(&*tx)
+            .await
+            .map_err(internal)?
+            .rows_affected;
+        if gone != 1 {
+            return Err(refused());
+        }
         tx.commit().await.map_err(internal)?;
 
         let d = self.oidc.discovery(p).await?;

@@ -47,12 +47,3 @@ pub async fn hit(tx: &WriteTx, limit: Limit, key: &str, now: DateTime<Utc>) -> R
     .await?;
     Ok(Ok(()))
 }
-
-/// Forgets attempts older than a day.
-pub async fn prune(tx: &WriteTx, now: DateTime<Utc>) -> Result<u64, DbErr> {
-    Ok(rate_limit_hit::Entity::delete_many()
-        .filter(rate_limit_hit::Column::At.lt(now - Duration::days(1)))
-        .exec(&**tx)
-        .await?
-        .rows_affected)
-}
