@@ -1002,7 +1002,8 @@ impl Services {
                     .all(&*tx)
                     .await
                     .map_err(internal)?;
-                for r in recipients {
+                // Never the arriving person, about themselves.
+                for r in recipients.into_iter().filter(|r| r.person_id != person) {
                     let title = format!("Arrival at {gate}");
                     let body = if d.text.is_empty() { "Follow the agreed plan.".to_owned() } else { d.text.clone() };
                     let link = format!("/cases/{}", c.reference);
