@@ -451,3 +451,359 @@ async fn the_demo_prints_a_badge_for_each_door_answer_and_each_gets_that_answer(
         assert_eq!(shown, answer, "{got}");
     }
 }
+
+const KEN: &str = "ken.okafor@example.org";
+/// The demo's door instruction for Ken: words that appear nowhere else.
+const KENS_INSTRUCTION: &str = "Admit, and call the safety lead on the radio.";
+
+/// The badge id inside a token.
+fn badge_of(token: &str) -> String {
+    Uuid::from_slice(&URL_SAFE_NO_PAD.decode(&token[5..]).unwrap()[16..32]).unwrap().to_string()
+}
+
+/// A scan from the signed-in door page.
+async fn door_scan(client: &reqwest::Client, server: &TestServer, text: &str, scan_id: Uuid, gate: &str) -> Value {
+    let scan_id = scan_id.to_string();
+    let (status, answer) = call_fn(
+        client,
+        server,
+        "door_scan",
+        &[("slug", "havenconf"), ("token", text), ("scan_id", &scan_id), ("gate", gate)],
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
+/// The registration of the person found first by this name at the door.
+async fn registration_of(door: &reqwest::Client, server: &TestServer, name: &str) -> String {
+    let (status, found) = call_fn(door, server, "door_search", &[("slug", "havenconf"), ("query", name)]).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found[0]["name"], name, "{found}");
+    found[0]["registration"].as_str().unwrap().to_owned()
+}
+
+/// A door browser's full sync (signed in: no device token), as text and as JSON.
+async fn browser_sync(client: &reqwest::Client, server: &TestServer, since: Option<i64>) -> (String, Value) {
+    let mut url = server.url("/api/v1/events/havenconf/door-sync");
+    if let Some(s) = since {
+        url.push_str(&format!("?since={s}"));
+    }
+    let res = client.get(url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap();
+    (text, json)
+}
+
+fn instruction_for(sync: &Value, badge: &str) -> Option<String> {
+    sync["instructions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["badge"] == badge)
+        .map(|i| i["instruction"].as_str().unwrap().to_owned())
+}
+
+/// Arrival alerts someone has been sent (notification rows).
+async fn arrival_notifications(server: &TestServer, person: Uuid) -> u64 {
+    use haven_server::db::entities::notification;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    notification::Entity::find()
+        .filter(notification::Column::PersonId.eq(person))
+        .filter(notification::Column::Kind.eq("arrival_alert"))
+        .count(&server.db)
+        .await
+        .unwrap()
+}
+
+/// Links a person to a case as named, as a responder confirming a match would, and has
+/// the door reload.
+async fn link_named(server: &TestServer, case: Uuid, person: Uuid) {
+    use haven_server::db::entities::case_person;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    case_person::Entity::insert(case_person::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        case_id: Set(case),
+        person_id: Set(person),
+        role: Set("named".into()),
+        confirmed_by: Set(None),
+        created_at: Set(chrono::Utc::now()),
+    })
+    .exec(&server.db)
+    .await
+    .unwrap();
+    server.services.door_changed();
+}
+
+/// The open demo case that names Ken.
+async fn kens_case(server: &TestServer) -> Uuid {
+    use haven_server::db::entities::case_person;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let ken = server.person_id(KEN).await;
+    case_person::Entity::find()
+        .filter(case_person::Column::PersonId.eq(ken))
+        .one(&server.db)
+        .await
+        .unwrap()
+        .expect("the demo names Ken in a case")
+        .case_id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn door_staff_scanning_their_own_badge_or_registration_are_only_admitted_and_the_alert_still_goes_out() {
+    use haven_app::domain::Role;
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        // Ken, named in a case with a door instruction and an arrival alert, works the door.
+        server.grant_organization_role(KEN, Role::Door).await;
+        let ken_id = server.person_id(KEN).await;
+        let rae_id = server.person_id("responder@example.org").await;
+        // Even were Ken (wrongly) listed to be told of arrivals, he is never told of his own.
+        {
+            use haven_server::db::entities::{alert_recipient, precaution};
+            use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+            let alert = precaution::Entity::find()
+                .filter(precaution::Column::CaseId.eq(kens_case(&server).await))
+                .filter(precaution::Column::Kind.eq("arrival_alert"))
+                .one(&server.db)
+                .await
+                .unwrap()
+                .expect("the demo's arrival alert");
+            alert_recipient::Entity::insert(alert_recipient::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                precaution_id: Set(alert.id),
+                person_id: Set(ken_id),
+            })
+            .exec(&server.db)
+            .await
+            .unwrap();
+        }
+        let ken = server.client_as(KEN).await;
+        let own = token_of(&server, KEN).await;
+
+        let by_badge = door_scan(&ken, &server, &own, Uuid::new_v4(), "North").await;
+        let registration = registration_of(&ken, &server, "Ken Okafor").await;
+        let by_name = door_scan(&ken, &server, &format!("registration:{registration}"), Uuid::new_v4(), "North").await;
+        for answer in [&by_badge, &by_name] {
+            assert_eq!(answer["result"], "admit", "{backend}: {answer}");
+            assert_eq!(answer["instruction"], Value::Null, "{backend}: {answer}");
+            assert_eq!(answer["name"], "Ken Okafor");
+            let text = answer.to_string();
+            assert!(!text.contains("radio") && !text.contains("told"), "{backend}: {text}");
+        }
+
+        // Rae is told of both arrivals, in the app and by mail; Ken of neither.
+        for _ in 0..100 {
+            if arrival_notifications(&server, rae_id).await >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(arrival_notifications(&server, rae_id).await, 2, "{backend}");
+        sink.wait_for(Duration::from_secs(10), |m| m.to[0] == "responder@example.org" && m.subject.contains("Arrival"))
+            .await;
+        assert_eq!(arrival_notifications(&server, ken_id).await, 0, "{backend}: never told of himself");
+        {
+            use haven_server::db::entities::outbox;
+            use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+            let to_ken = outbox::Entity::find()
+                .filter(outbox::Column::ToAddress.eq(KEN))
+                .filter(outbox::Column::Subject.contains("Arrival"))
+                .count(&server.db)
+                .await
+                .unwrap();
+            assert_eq!(to_ken, 0, "{backend}: no mail to Ken about his own arrival");
+        }
+
+        // Dana, at the same door, still gets the instruction for Ken.
+        let dana = server.client_as("door@example.org").await;
+        let answer = door_scan(&dana, &server, &own, Uuid::new_v4(), "North").await;
+        assert_eq!(answer["result"], "alert", "{backend}: {answer}");
+        assert_eq!(answer["instruction"], KENS_INSTRUCTION);
+        let answer = door_scan(&dana, &server, &format!("registration:{registration}"), Uuid::new_v4(), "North").await;
+        assert_eq!(answer["instruction"], KENS_INSTRUCTION, "{backend}: and by name");
+
+        // A device's answer is not Ken's to read back by sending its scan id again.
+        let device = device(&server, "havenconf").await;
+        let id = Uuid::new_v4();
+        let (_, answer) = scan(&server, &device, json!({"token": own, "scan_id": id})).await;
+        assert_eq!(answer["instruction"], KENS_INSTRUCTION, "{backend}");
+        let replay = door_scan(&ken, &server, &own, id, "North").await;
+        assert_eq!((replay["result"].as_str(), replay["reason"].as_str()), (Some("deny"), Some("invalid")));
+        assert!(!replay.to_string().contains("radio"), "{backend}: {replay}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_door_browser_never_syncs_instructions_of_cases_its_signed_in_person_is_involved_in() {
+    use haven_app::domain::Role;
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let case = kens_case(&server).await;
+        // The case names Alan too; Ada reported it; Dana is on the door, uninvolved.
+        link_named(&server, case, server.person_id("alan.lovelace@example.org").await).await;
+        for person in [KEN, ADA] {
+            server.grant_organization_role(person, Role::Door).await;
+        }
+        // Another open case, naming Barbara, with a door instruction of its own.
+        let reporter = server.client_as("margaret.moreau@example.org").await;
+        let form = reqwest::multipart::Form::new().text("person_name", "Someone").text("narrative", "Please help.");
+        let res = reporter.post(server.url("/events/havenconf/concern")).multipart(form).send().await.unwrap();
+        let other = res.headers()["location"].to_str().unwrap().split('/').nth(2).unwrap().split('?').next().unwrap();
+        let rae = server.client_as("responder@example.org").await;
+        let (status, body) = call_fn(
+            &rae,
+            &server,
+            "add_door_instruction",
+            &[("reference", other), ("instruction", "Offer a quiet room first.")],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let other_case = {
+            use haven_server::db::entities::case;
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            case::Entity::find().filter(case::Column::Reference.eq(other)).one(&server.db).await.unwrap().unwrap().id
+        };
+        link_named(&server, other_case, server.person_id("barbara.lovelace@example.org").await).await;
+
+        let ken_badge = badge_of(&token_of(&server, KEN).await);
+        let alan_badge = badge_of(&token_of(&server, "alan.lovelace@example.org").await);
+        let barbara_badge = badge_of(&token_of(&server, "barbara.lovelace@example.org").await);
+
+        // A device, and Dana, get every instruction.
+        let device = device(&server, "havenconf").await;
+        let res = reqwest::Client::new()
+            .get(server.url("/api/v1/events/havenconf/door-sync"))
+            .bearer_auth(&device)
+            .send()
+            .await
+            .unwrap();
+        let from_device: Value = res.json().await.unwrap();
+        let dana = server.client_as("door@example.org").await;
+        let (_, from_dana) = browser_sync(&dana, &server, None).await;
+        for sync in [&from_device, &from_dana] {
+            assert_eq!(instruction_for(sync, &ken_badge).as_deref(), Some(KENS_INSTRUCTION), "{backend}");
+            assert_eq!(instruction_for(sync, &alan_badge).as_deref(), Some(KENS_INSTRUCTION), "{backend}");
+            assert_eq!(instruction_for(sync, &barbara_badge).as_deref(), Some("Offer a quiet room first."));
+        }
+
+        // Ken (named), and Ada (who reported it), never get that case's words, not even
+        // through Alan's badge; the other case's instruction they do get.
+        for person in [KEN, ADA] {
+            let client = server.client_as(person).await;
+            let (text, full) = browser_sync(&client, &server, None).await;
+            let cursor = full["cursor"].as_i64().unwrap();
+            let (delta_text, _) = browser_sync(&client, &server, Some(cursor)).await;
+            for text in [&text, &delta_text] {
+                assert!(!text.contains("radio") && !text.contains("safety lead"), "{backend} {person}: {text}");
+                assert!(!text.contains(&ken_badge), "{backend} {person}: Ken's badge {ken_badge} in {text}");
+                assert!(!text.contains(&alan_badge), "{backend} {person}: Alan's badge {alan_badge} in {text}");
+            }
+            assert_eq!(instruction_for(&full, &barbara_badge).as_deref(), Some("Offer a quiet room first."));
+            // Nor online: scanning Alan tells them nothing of the case.
+            let answer = door_scan(
+                &client,
+                &server,
+                &token_of(&server, "alan.lovelace@example.org").await,
+                Uuid::new_v4(),
+                "North",
+            )
+            .await;
+            assert_eq!(
+                (answer["result"].as_str(), &answer["instruction"]),
+                (Some("admit"), &Value::Null),
+                "{backend} {person}"
+            );
+        }
+
+        // Nor does a door person who declared a conflict on the case.
+        {
+            use haven_server::db::entities::case_conflict;
+            use sea_orm::{ActiveValue::Set, EntityTrait};
+            case_conflict::Entity::insert(case_conflict::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                case_id: Set(case),
+                person_id: Set(server.person_id("door@example.org").await),
+                declared_at: Set(chrono::Utc::now()),
+            })
+            .exec(&server.db)
+            .await
+            .unwrap();
+        }
+        let (text, full) = browser_sync(&dana, &server, None).await;
+        assert!(!text.contains("radio"), "{backend}: {text}");
+        assert_eq!(instruction_for(&full, &barbara_badge).as_deref(), Some("Offer a quiet room first."));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_arrivals_page_shows_who_checked_in_whom_by_name() {
+    use haven_app::domain::Role;
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let dana = server.client_as("door@example.org").await;
+        let ada = registration_of(&dana, &server, "Ada Lovelace").await;
+        let barbara = registration_of(&dana, &server, "Barbara Lovelace").await;
+        let ken = registration_of(&dana, &server, "Ken Okafor").await;
+        for (text, gate) in [(&ada, "East"), (&ken, "East")] {
+            let answer = door_scan(&dana, &server, &format!("registration:{text}"), Uuid::new_v4(), gate).await;
+            assert_ne!(answer["result"], "deny", "{backend}: {answer}");
+        }
+        // A badge read is not a check-in by name.
+        door_scan(&dana, &server, &token_of(&server, ADA).await, Uuid::new_v4(), "East").await;
+        let device = device(&server, "havenconf").await;
+        assert_eq!(scan_token(&server, &device, &format!("registration:{barbara}")).await["result"], "admit");
+
+        let org = server.client_as("organizer@example.org").await;
+        let (status, view) = call_fn(&org, &server, "arrivals", &[("slug", "havenconf")]).await;
+        assert_eq!(status, 200, "{view}");
+        assert_eq!(
+            view["by_name"],
+            json!([
+                {"by": "Dana Door", "device": false, "count": 2},
+                {"by": "test scanner", "device": true, "count": 1},
+            ]),
+            "{backend}"
+        );
+        let latest: Vec<(String, String, bool, String)> = view["latest_by_name"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let s = |k: &str| c[k].as_str().unwrap().to_owned();
+                (s("by"), s("name"), c["device"].as_bool().unwrap(), s("gate"))
+            })
+            .collect();
+        for expected in [
+            ("Dana Door", "Ada Lovelace", false, "East"),
+            ("Dana Door", "Ken Okafor", false, "East"),
+            ("test scanner", "Barbara Lovelace", true, "North"),
+        ] {
+            let expected = (expected.0.to_owned(), expected.1.to_owned(), expected.2, expected.3.to_owned());
+            assert!(latest.contains(&expected), "{backend}: {expected:?} in {latest:?}");
+        }
+        assert_eq!(latest.len(), 3, "{backend}: {latest:?}");
+        assert!(!view["latest_by_name"].to_string().contains("radio"), "no case information");
+
+        // An organizer named in a case sees their own arrival as a plain admission.
+        server.grant_organization_role(KEN, Role::Organizer).await;
+        let gate_results = |view: &Value, name: &str| -> Vec<String> {
+            view["gates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|g| g["latest"].as_array().unwrap().clone())
+                .filter(|s| s["name"] == name)
+                .map(|s| s["result"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(gate_results(&view, "Ken Okafor"), ["alert"], "{backend}");
+        let (_, as_ken) = call_fn(&server.client_as(KEN).await, &server, "arrivals", &[("slug", "havenconf")]).await;
+        assert_eq!(gate_results(&as_ken, "Ken Okafor"), ["admit"], "{backend}: {as_ken}");
+    }
+}

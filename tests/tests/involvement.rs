@@ -557,3 +557,31 @@ async fn an_arrival_alert_names_no_case_except_to_its_team() {
         assert!(!bell.to_string().contains("Arrival"), "{backend}: {bell}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn linking_the_person_a_case_names_brings_its_door_instruction_to_the_door_at_once() {
+    const ALAN: &str = "alan.okafor@example.org";
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let reference = file(&server, ADA, "Alan Okafor", ALAN, "He keeps photographing me.").await;
+        let rae = server.client_as(RESPONDER).await;
+        let (status, body) = call_fn(
+            &rae,
+            &server,
+            "add_door_instruction",
+            &[("reference", &reference), ("instruction", "Send him to desk 3")],
+        )
+        .await;
+        assert_eq!(status, 200, "{backend}: {body}");
+        let device = server.device_token("havenconf").await;
+        let badge = server.badge_token("havenconf", ALAN).await;
+        // The door knows nothing of him yet: the case names him only in words.
+        let before = server.scan(&device, &badge).await;
+        assert_eq!(before["result"], "admit", "{backend}: {before}");
+        link(&server, &reference, ALAN).await;
+        let after = server.scan(&device, &badge).await;
+        assert_eq!(after["result"], "alert", "{backend}: {after}");
+        assert_eq!(after["instruction"], "Send him to desk 3", "{backend}: {after}");
+    }
+}

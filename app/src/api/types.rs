@@ -522,13 +522,36 @@ pub struct GateView {
     pub latest: Vec<GateScan>,
 }
 
-/// Arrivals so far: per hour (event time) and the latest scans at each gate.
+/// Who checks people in by name at the door (door staff or a device), and how often.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameCheckInCount {
+    /// The door person's name, or the device's.
+    pub by: String,
+    pub device: bool,
+    pub count: u32,
+}
+
+/// One check-in by name: who checked in whom, when and at which gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameCheckIn {
+    pub at: String,
+    pub by: String,
+    pub device: bool,
+    /// The person checked in (none when the registration was unknown).
+    pub name: Option<String>,
+    pub gate: String,
+}
+
+/// Arrivals so far: per hour (event time), the latest scans at each gate, and the
+/// check-ins by name (per door person and device, and the latest ones).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArrivalsView {
     pub event_name: String,
     pub admitted: u32,
     pub per_hour: Vec<HourCount>,
     pub gates: Vec<GateView>,
+    pub by_name: Vec<NameCheckInCount>,
+    pub latest_by_name: Vec<NameCheckIn>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -192,6 +192,33 @@ pub fn ArrivalsPage() -> impl IntoView {
                                     </ul>
                                 }).collect_view()}
                             </section>
+                            <section class="panel" id="by-name">
+                                <h2>"Checked in by name"</h2>
+                                {if a.by_name.is_empty() {
+                                    view! { <p>"Nobody has been checked in by name."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <ul class="by-name-counts">
+                                            {a.by_name.into_iter().map(|c| view! {
+                                                <li>
+                                                    {c.by} {if c.device { " (device)" } else { "" }} " · "
+                                                    {c.count} {if c.count == 1 { " check-in" } else { " check-ins" }}
+                                                </li>
+                                            }).collect_view()}
+                                        </ul>
+                                        <h3>"Latest"</h3>
+                                        <ul class="by-name-latest">
+                                            {a.latest_by_name.into_iter().map(|c| view! {
+                                                <li>
+                                                    {c.at} " · " {c.gate} " · " {c.by}
+                                                    {if c.device { " (device)" } else { "" }} " checked in "
+                                                    {c.name.unwrap_or_else(|| "an unknown registration".to_owned())}
+                                                </li>
+                                            }).collect_view()}
+                                        </ul>
+                                    }.into_any()
+                                }}
+                            </section>
                             <HydrationMarker/>
                         }.into_any()
                     }

@@ -1143,9 +1143,9 @@ impl Services {
                     .all(&*tx)
                     .await
                     .map_err(internal)?;
-                for r in recipients {
+                // Never the arriving person, nor anyone else involved in the case.
+                for r in recipients.into_iter().filter(|r| r.person_id != person) {
                     let Some(recipient) = self.involvement_of(&*tx, r.person_id).await? else { continue };
-                    // Someone involved in the case (the person arriving, say) is never told.
                     if recipient.in_case(c, &subject) {
                         continue;
                     }

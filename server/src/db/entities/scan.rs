@@ -18,6 +18,8 @@ pub struct Model {
     pub previous_scan_at: Option<DateTimeUtc>,
     #[sea_orm(column_type = "Text", nullable)]
     pub instruction_enc: Option<String>,
+    /// A check-in by name (`registration:<id>`), not a badge read.
+    pub by_name: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -274,9 +274,12 @@ impl Services {
             .map_err(internal)?;
             // The person named may be on its plan (an escort, told of an arrival).
             self.end_involved_duties(&tx, v.case.id, now).await?;
+            // The door's instructions and alerts follow the people a case names.
+            crate::services::door::note_door_change(&tx, v.event.id, now).await?;
         }
         tx.commit().await.map_err(internal)?;
         self.mail_wake.notify_one();
+        self.door_changed();
         Ok(())
     }
 

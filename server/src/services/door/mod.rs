@@ -47,12 +47,59 @@ pub struct EventDoor {
     pub live_badge: HashMap<Uuid, Uuid>,
     /// Person → why and when they are refused here (expelled, banned).
     pub denied_people: HashMap<Uuid, Vec<Denial>>,
-    /// Person → what door staff are told.
-    pub instructions: HashMap<Uuid, String>,
-    /// People whose arrival someone must be told of.
-    pub alerted: HashSet<Uuid>,
+    /// Person → what door staff are told, case by case (case id, text).
+    pub instructions: HashMap<Uuid, Vec<(Uuid, String)>>,
+    /// Person → the cases that ask for someone to be told of their arrival.
+    pub alerted: HashMap<Uuid, Vec<Uuid>>,
     /// Badge → last time it was let in.
     pub last_scan: Mutex<HashMap<Uuid, DateTime<Utc>>>,
+}
+
+impl EventDoor {
+    /// The door instruction about `person` that `viewer` may read: the texts of the open
+    /// cases naming them, less those of cases the viewer is involved in; nothing at all
+    /// when the viewer is that person.
+    pub fn instruction_for(&self, person: Uuid, viewer: &Withheld) -> Option<String> {
+        if viewer.is(person) {
+            return None;
+        }
+        let texts: Vec<&str> = self
+            .instructions
+            .get(&person)?
+            .iter()
+            .filter(|(case, _)| !viewer.cases.contains(case))
+            .map(|(_, text)| text.as_str())
+            .collect();
+        (!texts.is_empty()).then(|| texts.join(" · "))
+    }
+
+    /// Whether `viewer` may learn that someone is told of `person`'s arrival (the same
+    /// rule as [`EventDoor::instruction_for`]). Whoever scans, the alert itself is sent.
+    pub fn alert_visible_to(&self, person: Uuid, viewer: &Withheld) -> bool {
+        !viewer.is(person)
+            && self.alerted.get(&person).is_some_and(|cases| cases.iter().any(|c| !viewer.cases.contains(c)))
+    }
+}
+
+/// What the door keeps from whoever asks: nothing from a device; from a person signed
+/// in, everything about themselves (their own badges scan as a plain admit) and the door
+/// instructions and alerts of every case they are involved in
+/// ([`Services::cases_concerning`]).
+#[derive(Debug, Clone, Default)]
+pub struct Withheld {
+    person: Option<Uuid>,
+    cases: HashSet<Uuid>,
+}
+
+impl Withheld {
+    /// A door device: nothing is withheld.
+    pub fn nothing() -> Withheld {
+        Withheld::default()
+    }
+
+    fn is(&self, person: Uuid) -> bool {
+        self.person == Some(person)
+    }
 }
 
 /// The events' pictures, and the newest door change they reflect.
@@ -234,8 +281,13 @@ impl Services {
         })
     }
 
-    /// Door instructions and arrival alerts of the event's open cases, by named person.
-    async fn door_precautions(&self, e: &event::Model) -> Result<(HashMap<Uuid, String>, HashSet<Uuid>), AppError> {
+    /// Door instructions and arrival alerts of the event's open cases, by named person and
+    /// case.
+    #[allow(clippy::type_complexity)]
+    async fn door_precautions(
+        &self,
+        e: &event::Model,
+    ) -> Result<(HashMap<Uuid, Vec<(Uuid, String)>>, HashMap<Uuid, Vec<Uuid>>), AppError> {
         let db = &self.store.db;
         let cases: Vec<Uuid> = case::Entity::find()
             .select_only()
@@ -262,23 +314,19 @@ impl Services {
             .all(db)
             .await
             .map_err(internal)?;
-        let mut instructions: HashMap<Uuid, String> = HashMap::new();
-        let mut alerted = HashSet::new();
+        let mut instructions: HashMap<Uuid, Vec<(Uuid, String)>> = HashMap::new();
+        let mut alerted: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
         for p in precautions {
             for n in named.iter().filter(|n| n.case_id == p.case_id) {
                 if p.kind == PrecautionKind::ArrivalAlert.as_str() {
-                    alerted.insert(n.person_id);
+                    alerted.entry(n.person_id).or_default().push(p.case_id);
                     continue;
                 }
                 let text: serde_json::Value =
                     serde_json::from_str(&self.open("precautions", "details_enc", p.id, &p.details_enc)?)
                         .unwrap_or_default();
                 let text = text["text"].as_str().unwrap_or_default().to_owned();
-                let entry = instructions.entry(n.person_id).or_default();
-                if !entry.is_empty() {
-                    entry.push_str(" · ");
-                }
-                entry.push_str(&text);
+                instructions.entry(n.person_id).or_default().push((p.case_id, text));
             }
         }
         Ok((instructions, alerted))
@@ -301,10 +349,40 @@ impl Services {
         Ok(rows.into_iter().filter_map(|(b, t)| Some((b?, t?))).collect())
     }
 
-    /// What a door device needs to decide on its own: everything (`since` absent), or
-    /// what changed after the cursor it holds.
-    /// The door data of an event; callers decide who may have it ([`Services::door_sync_for`]).
-    pub(crate) async fn door_sync(&self, event_id: Uuid, since: Option<i32>) -> Result<DoorSync, AppError> {
+    /// The open cases of an event that `person` is involved in (the rule of involvement:
+    /// `services::involvement`). The door keeps their instructions and alerts from them.
+    pub(crate) async fn cases_concerning(&self, person: Uuid, event: Uuid) -> Result<HashSet<Uuid>, AppError> {
+        let db = &self.store.db;
+        let Some(involvement) = self.involvement_of(db, person).await? else { return Ok(HashSet::new()) };
+        let mut out = HashSet::new();
+        for c in case::Entity::find()
+            .filter(case::Column::EventId.eq(event))
+            .filter(case::Column::Status.is_not_in([CaseStatus::Resolved.as_str(), CaseStatus::Closed.as_str()]))
+            .all(db)
+            .await
+            .map_err(internal)?
+        {
+            if involvement.in_case(&c, &self.subject(&c)?) {
+                out.insert(c.id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// What the door keeps from `person` at this event (see [`Withheld`]).
+    pub(crate) async fn withheld_from(&self, person: Uuid, event: Uuid) -> Result<Withheld, AppError> {
+        Ok(Withheld { person: Some(person), cases: self.cases_concerning(person, event).await? })
+    }
+
+    /// What a door needs to decide on its own: everything (`since` absent), or what
+    /// changed after the cursor it holds; door instructions only as far as `viewer` may
+    /// read them. Callers decide who may have it ([`Services::door_sync_for`]).
+    pub(crate) async fn door_sync(
+        &self,
+        event_id: Uuid,
+        since: Option<i32>,
+        viewer: &Withheld,
+    ) -> Result<DoorSync, AppError> {
         let door = self.event_door(event_id).await?;
         let cursor: i32 = door_change::Entity::find()
             .select_only()
@@ -319,7 +397,7 @@ impl Services {
             .badges
             .iter()
             .filter(|(_, b)| !b.revoked)
-            .filter_map(|(id, b)| door.instructions.get(&b.person).map(|i| (*id, i.clone())))
+            .filter_map(|(id, b)| door.instruction_for(b.person, viewer).map(|i| (*id, i)))
             .collect();
         let keys = self.public_keys(door.event.organization_id).await?;
         let denied = match since {

@@ -1,7 +1,7 @@
 //! The door page, arrivals, devices, badge sheets: who may use them is decided here.
 
-use super::{ScanInput, ScanSource};
-use crate::db::entities::{badge, event, person, registration, scan};
+use super::{ScanInput, ScanSource, Withheld};
+use crate::db::entities::{badge, door_device, event, person, registration, scan};
 use crate::services::authz::Grants;
 use crate::services::cases::local_time;
 use crate::services::{Services, internal};
@@ -12,7 +12,7 @@ use haven_app::domain::Role;
 use haven_app::domain::badge::{ScanAnswer, ScanResult};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -36,21 +36,28 @@ impl Services {
     }
 
     /// Everything a door needs to decide offline (or what changed since `since`), for a
-    /// device of that event, or for its door staff, organizers and admins signed in.
+    /// device of that event, or for its door staff, organizers and admins signed in; a
+    /// person never receives door instructions about themselves or of a case they are
+    /// involved in ([`Withheld`]).
     pub async fn door_sync_for(
         &self,
         caller: SyncCaller<'_>,
         slug: &str,
         since: Option<i32>,
     ) -> Result<super::DoorSync, AppError> {
-        let e = match caller {
+        let (e, viewer) = match caller {
             SyncCaller::Device(token) => {
                 let auth = self.device_for(token).await?.ok_or(AppError::Unauthenticated)?;
-                self.event_by_slug(slug).await?.filter(|e| e.id == auth.event).ok_or(AppError::NotFound)?
+                let e = self.event_by_slug(slug).await?.filter(|e| e.id == auth.event).ok_or(AppError::NotFound)?;
+                (e, Withheld::nothing())
             }
-            SyncCaller::Staff(actor) => self.door_event(actor, slug).await?.0,
+            SyncCaller::Staff(actor) => {
+                let (e, person) = self.door_event(actor, slug).await?;
+                let viewer = self.withheld_from(person, e.id).await?;
+                (e, viewer)
+            }
         };
-        self.door_sync(e.id, since).await
+        self.door_sync(e.id, since, &viewer).await
     }
 
     pub(crate) async fn my_badges(&self, actor: &Actor) -> Result<Vec<MyBadge>, AppError> {
@@ -145,8 +152,15 @@ impl Services {
             .collect())
     }
 
+    /// Arrivals for the event's organizers: per hour, the latest at each gate, and who
+    /// checked in whom by name. An alert about the organizer, or of a case they are
+    /// involved in, reads as an admission here, as it would at the door.
     pub(crate) async fn arrivals(&self, actor: &Actor, slug: &str) -> Result<ArrivalsView, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
+        let viewer = match actor.person_id() {
+            Some(person) => self.withheld_from(person, e.id).await?,
+            None => return Err(AppError::Unauthenticated),
+        };
         let tz: Tz = e.time_zone.parse().unwrap_or(Tz::UTC);
         let db = &self.store.db;
         let times: Vec<(DateTime<Utc>, String)> = scan::Entity::find()
@@ -200,7 +214,18 @@ impl Services {
                         at: local_time(s.scanned_at, &e.time_zone),
                         result: match s.result.as_str() {
                             "admit" => ScanResult::Admit,
-                            "alert" => ScanResult::Alert,
+                            "alert" => {
+                                let person = s.badge_id.and_then(|b| door.badges.get(&b)).map(|b| b.person);
+                                match person {
+                                    Some(p)
+                                        if door.instruction_for(p, &viewer).is_none()
+                                            && !door.alert_visible_to(p, &viewer) =>
+                                    {
+                                        ScanResult::Admit
+                                    }
+                                    _ => ScanResult::Alert,
+                                }
+                            }
                             _ => ScanResult::Deny,
                         },
                         name: s.badge_id.and_then(|b| door.badges.get(&b)).map(|b| b.name.to_string()),
@@ -209,6 +234,7 @@ impl Services {
             });
         }
         gate_views.sort_by(|a, b| a.gate.cmp(&b.gate));
+        let (by_name, latest_by_name) = self.name_check_ins(&e, &door).await?;
         Ok(ArrivalsView {
             event_name: e.name.clone(),
             admitted,
@@ -217,7 +243,93 @@ impl Services {
                 .map(|(h, (a, d))| HourCount { hour: h.format("%a %H:00").to_string(), admitted: a, denied: d })
                 .collect(),
             gates: gate_views,
+            by_name,
+            latest_by_name,
         })
+    }
+
+    /// Check-ins by name at the event: how many each door person and device made (most
+    /// first), and the latest 20 (who checked in whom, when, at which gate). Names and
+    /// counts only: nothing of any case.
+    async fn name_check_ins(
+        &self,
+        e: &event::Model,
+        door: &super::EventDoor,
+    ) -> Result<(Vec<NameCheckInCount>, Vec<NameCheckIn>), AppError> {
+        let db = &self.store.db;
+        let counts: Vec<(Option<Uuid>, Option<Uuid>, i64)> = scan::Entity::find()
+            .select_only()
+            .column(scan::Column::StaffId)
+            .column(scan::Column::DeviceId)
+            .expr(Func::count(Expr::col(scan::Column::Id)))
+            .filter(scan::Column::EventId.eq(e.id))
+            .filter(scan::Column::ByName.eq(true))
+            .group_by(scan::Column::StaffId)
+            .group_by(scan::Column::DeviceId)
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let latest = scan::Entity::find()
+            .filter(scan::Column::EventId.eq(e.id))
+            .filter(scan::Column::ByName.eq(true))
+            .order_by_desc(scan::Column::ScannedAt)
+            .limit(20)
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let mut staff: Vec<Uuid> =
+            counts.iter().filter_map(|c| c.0).chain(latest.iter().filter_map(|s| s.staff_id)).collect();
+        staff.sort();
+        staff.dedup();
+        let mut people: HashMap<Uuid, String> = HashMap::new();
+        for chunk in staff.chunks(1000) {
+            for p in person::Entity::find()
+                .filter(person::Column::Id.is_in(chunk.to_vec()))
+                .all(db)
+                .await
+                .map_err(internal)?
+            {
+                people.insert(p.id, p.display_name);
+            }
+        }
+        let devices: HashMap<Uuid, String> = door_device::Entity::find()
+            .filter(door_device::Column::EventId.eq(e.id))
+            .all(db)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|d| (d.id, d.name))
+            .collect();
+        let by = |staff: Option<Uuid>, device: Option<Uuid>| -> (String, bool) {
+            match (staff, device) {
+                (Some(p), _) => (people.get(&p).cloned().unwrap_or_default(), false),
+                (None, Some(d)) => (devices.get(&d).cloned().unwrap_or_default(), true),
+                (None, None) => (String::new(), false),
+            }
+        };
+        let mut by_name: Vec<NameCheckInCount> = counts
+            .iter()
+            .map(|(staff, device, count)| {
+                let (by, device) = by(*staff, *device);
+                NameCheckInCount { by, device, count: u32::try_from(*count).unwrap_or(u32::MAX) }
+            })
+            .collect();
+        by_name.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.by.cmp(&b.by)));
+        let latest_by_name = latest
+            .into_iter()
+            .map(|s| {
+                let (by, device) = by(s.staff_id, s.device_id);
+                NameCheckIn {
+                    at: local_time(s.scanned_at, &e.time_zone),
+                    by,
+                    device,
+                    name: s.badge_id.and_then(|b| door.badges.get(&b)).map(|b| b.name.to_string()),
+                    gate: s.gate,
+                }
+            })
+            .collect();
+        Ok((by_name, latest_by_name))
     }
 
     /// Badges to print: all of the event's, or those of the listed registrations.

@@ -1,6 +1,6 @@
 //! Answering scans, and recording them durably in batches.
 
-use super::EventDoor;
+use super::{EventDoor, Withheld};
 use crate::crypto::hash_token;
 use crate::db::Store;
 use crate::db::entities::scan;
@@ -28,6 +28,14 @@ impl ScanSource {
             ScanSource::Device { event, .. } | ScanSource::Staff { event, .. } => *event,
         }
     }
+
+    /// The device or the person who scans.
+    fn scanner(&self) -> Uuid {
+        match self {
+            ScanSource::Device { device, .. } => *device,
+            ScanSource::Staff { person, .. } => *person,
+        }
+    }
 }
 
 /// One scan as sent: the text read from the badge (or `registration:<id>` for a name
@@ -40,8 +48,12 @@ pub struct ScanInput {
     pub scanned_at: Option<DateTime<Utc>>,
 }
 
-/// Scans being answered, by client id, each with its (token hash, answer) once known.
-pub type InflightScans = std::sync::Mutex<std::collections::HashMap<Uuid, Arc<OnceCell<(String, ScanAnswer)>>>>;
+/// Scans being answered, by client id, each with its (token hash, scanner, answer) once
+/// known.
+pub type InflightScans = std::sync::Mutex<std::collections::HashMap<Uuid, Arc<OnceCell<Recorded>>>>;
+
+/// A scan as recorded: the token's hash, who scanned (device or person), the answer.
+pub type Recorded = (String, Uuid, ScanAnswer);
 
 type Pending = (scan::ActiveModel, oneshot::Sender<Result<bool, String>>);
 
@@ -118,7 +130,7 @@ async fn write(store: &Store, rows: Vec<scan::ActiveModel>) -> Result<Vec<bool>,
     use sea_orm::sea_query::OnConflict;
     use sea_orm::{ConnectionTrait, QueryTrait};
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id.clone().unwrap()).collect();
-    // One statement per chunk (13 values a row stays far below SQLite's variable limit).
+    // One statement per chunk (14 values a row stays far below SQLite's variable limit).
     let mut inserts = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -176,7 +188,8 @@ fn answer_of(row: &scan::Model, door: &EventDoor, services: &Services) -> ScanAn
 
 impl Services {
     /// Answers a scan and records it. The same `scan_id` again returns the first answer
-    /// and records nothing; with a different badge it is refused.
+    /// and records nothing; with a different badge, or from another device or person, it
+    /// is refused (an answer is only ever returned to whoever it was decided for).
     pub async fn scan(self: &Arc<Self>, source: ScanSource, input: ScanInput) -> Result<ScanAnswer, AppError> {
         let gate: String = input.gate.trim().chars().filter(|c| !c.is_control()).take(50).collect();
         let gate = if gate.is_empty() { "main".to_owned() } else { gate };
@@ -193,9 +206,9 @@ impl Services {
         let outcome =
             cell.get_or_try_init(|| self.first_scan(source, &input, &gate, scanned_at, &token_hash)).await.cloned();
         self.scans_inflight.lock().expect("inflight scans").remove(&input.scan_id);
-        let (recorded_hash, answer) = outcome?;
-        if recorded_hash != token_hash {
-            // The id was used for another badge: this is not that scan.
+        let (recorded_hash, scanner, answer) = outcome?;
+        if recorded_hash != token_hash || scanner != source.scanner() {
+            // The id was used for another badge, or by another scanner: not that scan.
             return Ok(ScanAnswer::deny(DenyReason::Invalid));
         }
         Ok(answer)
@@ -208,11 +221,16 @@ impl Services {
         gate: &str,
         scanned_at: DateTime<Utc>,
         token_hash: &str,
-    ) -> Result<(String, ScanAnswer), AppError> {
+    ) -> Result<Recorded, AppError> {
         let door = self.event_door(source.event()).await?;
+        let viewer = match source {
+            ScanSource::Device { .. } => Withheld::nothing(),
+            ScanSource::Staff { person, event } => self.withheld_from(person, event).await?,
+        };
+        let text = input.text.trim();
         // Decided as if new; if the id turns out to be recorded already (sent again after
         // an answer was lost), the recorded answer is returned instead.
-        let (answer, badge, person) = self.decide(&door, input.text.trim(), scanned_at).await?;
+        let (answer, badge, person) = self.decide(&door, text, scanned_at, &viewer).await?;
         let instruction = answer
             .instruction
             .as_ref()
@@ -242,6 +260,7 @@ impl Services {
                 reason: Set(answer.reason.map(|r| r.as_str().to_owned())),
                 previous_scan_at: Set(answer.previous_scan_at),
                 instruction_enc: Set(instruction),
+                by_name: Set(text.starts_with("registration:")),
             })
             .await?;
         if !inserted {
@@ -250,7 +269,8 @@ impl Services {
                 .await
                 .map_err(internal)?
                 .ok_or(AppError::Internal)?;
-            return Ok((row.token_hash.clone(), answer_of(&row, &door, self)));
+            let scanner = row.device_id.or(row.staff_id).unwrap_or_default();
+            return Ok((row.token_hash.clone(), scanner, answer_of(&row, &door, self)));
         }
         if let Some(badge) = badge.filter(|_| answer.result != ScanResult::Deny) {
             let mut last = door.last_scan.lock().expect("last scans");
@@ -259,8 +279,10 @@ impl Services {
             }
         }
         let _ = self.live.send(Uuid::nil());
-        if let Some(person) = person.filter(|p| answer.result != ScanResult::Deny && door.alerted.contains(p)) {
-            // Tell whoever must be told, without holding up the door.
+        let admitted = answer.result != ScanResult::Deny;
+        if let Some(person) = person.filter(|p| admitted && door.alerted.contains_key(p)) {
+            // Tell whoever must be told, without holding up the door (and whether or not
+            // the one scanning may know it).
             let services = self.clone();
             let (event, gate) = (door.event.clone(), gate.to_owned());
             tokio::spawn(async move {
@@ -269,15 +291,17 @@ impl Services {
                 }
             });
         }
-        Ok((token_hash.to_owned(), answer))
+        Ok((token_hash.to_owned(), source.scanner(), answer))
     }
 
-    /// The verdict for a scan; also the badge and person when the badge is genuine.
+    /// The verdict for a scan, as `viewer` may see it; also the badge and person when the
+    /// badge is genuine.
     async fn decide(
         &self,
         door: &EventDoor,
         text: &str,
         at: DateTime<Utc>,
+        viewer: &Withheld,
     ) -> Result<(ScanAnswer, Option<Uuid>, Option<Uuid>), AppError> {
         let badge_id = if let Some(registration) = text.strip_prefix("registration:") {
             // A name check-in by door staff: the registration's live badge.
@@ -316,8 +340,9 @@ impl Services {
         if let Some(d) = door.denied_people.get(&b.person).and_then(|d| Denial::pick(d, at)).filter(|d| d.applies(at)) {
             return Ok((named(ScanAnswer::deny(d.reason)), Some(badge_id), Some(b.person)));
         }
-        let instruction = door.instructions.get(&b.person).cloned();
-        let result = if instruction.is_some() || door.alerted.contains(&b.person) {
+        // Someone scanning their own badge, or involved in the case, is not told.
+        let instruction = door.instruction_for(b.person, viewer);
+        let result = if instruction.is_some() || door.alert_visible_to(b.person, viewer) {
             ScanResult::Alert
         } else {
             ScanResult::Admit
