@@ -737,3 +737,82 @@ async fn what_expires_is_deleted_and_no_typed_address_outlives_its_request() {
         assert_eq!(me(&server, &browser).await["name"], "Ada Lovelace", "{backend}");
     }
 }
+
+/// Serves, on a free port, a discovery document naming the real provider's endpoints and
+/// another issuer; returns its base URL.
+async fn forged_discovery(real: &str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let body = json!({
+        "issuer": "https://issuer.elsewhere.example",
+        "authorization_endpoint": format!("{real}/authorize"),
+        "token_endpoint": format!("{real}/token"),
+        "userinfo_endpoint": format!("{real}/userinfo"),
+    })
+    .to_string();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_naming_another_issuer_or_answering_too_much_signs_nobody_in() {
+    for backend in backends() {
+        let mut provider = OidcProvider::start().await;
+        // A look-alike: its discovery document points at the real provider's endpoints but
+        // names another issuer than the one configured for it.
+        let elsewhere = forged_discovery(&provider.issuer).await;
+        let mut options = Options::default().oidc(&provider, "mock", "Mock SSO");
+        for (key, value) in provider.settings("other", "Other SSO") {
+            let value = if key.ends_with("_ISSUER") { elsewhere.clone() } else { value };
+            options = options.env(&key, &value);
+        }
+        let server = TestServer::start_with(&backend, options).await;
+        server.seed_demo().await;
+        let browser = server.client();
+        let start = browser.get(server.url("/auth/oidc/other/start")).send().await.unwrap();
+        assert!(location(&start).starts_with("/signin?error="), "{backend}: {}", location(&start));
+        assert!(set_cookies(&start).iter().all(|c| !c.starts_with("haven_oidc=")), "{backend}: no flow begins");
+
+        // The right issuer: the authorization request carries no nonce (no ID token is read).
+        let start = browser.get(server.url("/auth/oidc/mock/start")).send().await.unwrap();
+        assert!(location(&start).starts_with(&provider.issuer), "{backend}: {}", location(&start));
+        assert!(!location(&start).contains("nonce="), "{backend}: {}", location(&start));
+
+        // A userinfo answer one byte past the bound is refused, and nobody is signed in or
+        // created; one exactly at the bound signs in. (The provider sends the claims as
+        // compact JSON with the keys in the order given, which serde_json sorts.)
+        let claims = |sub: &str, email: &str, pad: usize| json!({"sub": sub, "email": email, "email_verified": true, "name": "x".repeat(pad)});
+        let max = haven_server::services::oidc::PROVIDER_ANSWER_MAX;
+        let fill = |sub: &str, email: &str| max - claims(sub, email, 0).to_string().len();
+        let over = claims("big-1", "big@example.net", fill("big-1", "big@example.net") + 1);
+        assert_eq!(over.to_string().len(), max + 1);
+        provider.sign_in_as(over).await;
+        let big = server.client();
+        let done = oidc_sign_in(&server, &big).await;
+        assert!(location(&done).starts_with("/signin?error="), "{backend}: {}", location(&done));
+        assert!(set_cookies(&done).iter().all(|c| !c.starts_with("haven_session=")), "{backend}");
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let created = haven_server::db::entities::person::Entity::find()
+            .filter(haven_server::db::entities::person::Column::Email.eq("big@example.net"))
+            .one(&server.db)
+            .await
+            .unwrap();
+        assert!(created.is_none(), "{backend}: nobody was created");
+        let at = claims("ok-1", ADA, fill("ok-1", ADA));
+        assert_eq!(at.to_string().len(), max);
+        provider.sign_in_as(at).await;
+        let ok = server.client();
+        assert_eq!(location(&oidc_sign_in(&server, &ok).await), "/me", "{backend}");
+    }
+}

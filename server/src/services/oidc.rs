@@ -1,7 +1,9 @@
 //! Signing in with OpenID Connect providers: authorization code flow with PKCE, a `state`
 //! bound to the browser by a short-lived cookie, and the person's claims from the
-//! provider's userinfo endpoint (fetched over the back channel with the access token, so
-//! no ID token needs verifying).
+//! provider's userinfo endpoint (fetched over the back channel with the access token).
+//! No ID token is read, so none is asked to carry a nonce. The discovery document must
+//! name the configured issuer, and every answer from a provider is read up to
+//! [`PROVIDER_ANSWER_MAX`] bytes, no further.
 
 use super::auth::{EMAIL_PROVIDER, link_identity, person_for_email};
 use super::{Services, audit, internal};
@@ -25,9 +27,13 @@ use uuid::Uuid;
 
 pub const FLOW_COOKIE: &str = "haven_oidc";
 const FLOW_LIFETIME: Duration = Duration::minutes(10);
+/// The most a provider may send in one answer (discovery, token, userinfo): real ones are
+/// a few kilobytes.
+pub const PROVIDER_ANSWER_MAX: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Deserialize)]
 struct Discovery {
+    issuer: String,
     authorization_endpoint: String,
     token_endpoint: String,
     userinfo_endpoint: String,
@@ -84,16 +90,67 @@ impl Providers {
         {
             return Ok(d.clone());
         }
-        let url = format!("{}/.well-known/openid-configuration", p.issuer);
-        let d: Discovery = async { self.http.get(&url).send().await?.error_for_status()?.json().await }.await.map_err(
-            |e: reqwest::Error| {
-                tracing::error!(provider = %p.id, error = %e, "OIDC discovery failed");
-                AppError::Conflict("the sign-in provider is not answering; please try again later".into())
-            },
-        )?;
+        let url = format!("{}/.well-known/openid-configuration", p.issuer.trim_end_matches('/'));
+        let d: Discovery = get_json(self.http.get(&url)).await.map_err(|e| {
+            tracing::error!(provider = %p.id, error = %e, "OIDC discovery failed");
+            AppError::Conflict("the sign-in provider is not answering; please try again later".into())
+        })?;
+        // A document naming another issuer is not this provider's (a mix-up or a forgery).
+        if d.issuer.trim_end_matches('/') != p.issuer.trim_end_matches('/') {
+            tracing::error!(provider = %p.id, "OIDC discovery names another issuer than the configured one");
+            return Err(AppError::Conflict("the sign-in provider is misconfigured".into()));
+        }
         self.cache.lock().expect("discovery cache").insert(p.id.clone(), (d.clone(), Instant::now()));
         Ok(d)
     }
+}
+
+/// An error of a provider's back channel, as text (never shown to people).
+#[derive(Debug)]
+struct ProviderError(String);
+
+impl std::fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ProviderError {}
+
+/// A provider's answer body, refused past [`PROVIDER_ANSWER_MAX`] bytes.
+async fn read_bounded(mut res: reqwest::Response) -> Result<Vec<u8>, String> {
+    let too_large = || format!("the answer is larger than {PROVIDER_ANSWER_MAX} bytes");
+    if res.content_length().is_some_and(|n| n > PROVIDER_ANSWER_MAX as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > PROVIDER_ANSWER_MAX {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T, String> {
+    let res = request.send().await.map_err(|e| e.to_string())?.error_for_status().map_err(|e| e.to_string())?;
+    serde_json::from_slice(&read_bounded(res).await?).map_err(|e| e.to_string())
+}
+
+/// The token exchange's HTTP, with the answer bounded like the others.
+async fn exchange_bounded(
+    http: reqwest::Client,
+    request: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, ProviderError> {
+    let request: reqwest::Request = request.try_into().map_err(|e: reqwest::Error| ProviderError(e.to_string()))?;
+    let res = http.execute(request).await.map_err(|e| ProviderError(e.to_string()))?;
+    let mut answer = http::Response::builder().status(res.status());
+    for (name, value) in res.headers() {
+        answer = answer.header(name, value);
+    }
+    let body = read_bounded(res).await.map_err(ProviderError)?;
+    answer.body(body).map_err(|e| ProviderError(e.to_string()))
 }
 
 /// Only paths on this site may be returned to after sign-in.
@@ -146,7 +203,6 @@ impl Services {
         let p = self.oidc.get(provider).ok_or(AppError::NotFound)?;
         let d = self.oidc.discovery(p).await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let nonce = random_token();
         let state = random_token();
         let state_for_url = state.clone();
         let (url, _) = client(p, &d, self.redirect_uri(provider))?
@@ -154,7 +210,6 @@ impl Services {
             .add_scope(Scope::new("openid".into()))
             .add_scope(Scope::new("email".into()))
             .add_scope(Scope::new("profile".into()))
-            .add_extra_param("nonce", nonce.clone())
             .set_pkce_challenge(challenge)
             .url();
         let now = self.clock.now();
@@ -164,7 +219,8 @@ impl Services {
             state_hash: Set(hash_token(&state)),
             provider: Set(provider.to_owned()),
             pkce_verifier: Set(verifier.secret().clone()),
-            nonce: Set(nonce),
+            // No ID token is read, so there is no nonce to check (the column stays empty).
+            nonce: Set(String::new()),
             return_to: Set(safe_return_to(return_to)),
             created_at: Set(now),
             expires_at: Set(now + FLOW_LIFETIME),
@@ -224,27 +280,19 @@ impl Services {
                 AppError::Conflict("the sign-in provider refused the sign-in; please start again".into())
             }
         };
+        let http = self.oidc.http.clone();
+        let exchange = move |request| exchange_bounded(http.clone(), request);
         let token = client(p, &d, self.redirect_uri(provider))?
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .set_pkce_verifier(PkceCodeVerifier::new(flow.pkce_verifier.clone()))
-            .request_async(&self.oidc.http)
+            .request_async(&exchange)
             .await
             .map_err(|e| e.to_string())
             .map_err(provider_failed("token"))?;
-        let info: UserInfo = async {
-            self.oidc
-                .http
-                .get(&d.userinfo_endpoint)
-                .bearer_auth(token.access_token().secret())
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
+        let info: UserInfo =
+            get_json(self.oidc.http.get(&d.userinfo_endpoint).bearer_auth(token.access_token().secret()))
                 .await
-        }
-        .await
-        .map_err(|e: reqwest::Error| e.to_string())
-        .map_err(provider_failed("userinfo"))?;
+                .map_err(provider_failed("userinfo"))?;
         if info.sub.is_empty() || info.sub.len() > 255 {
             return Err(provider_failed("subject")("empty or overlong subject".into()));
         }
