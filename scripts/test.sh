@@ -10,12 +10,18 @@ started=$(date +%s)
 ensure_build_tools
 ensure_test_tools
 
+databases="SQLite and PostgreSQL"
 if [ -z "${HAVEN_TEST_POSTGRES_URL:-}" ]; then
   candidate=postgres://postgres@127.0.0.1:5432/test
   if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
     export HAVEN_TEST_POSTGRES_URL=$candidate
     say "PostgreSQL answers on 127.0.0.1:5432: the integration tests run on SQLite and PostgreSQL"
+  elif [ -n "${CI:-}" ]; then
+    # CI promises both databases: this project's machines run PostgreSQL on 127.0.0.1:5432.
+    say "FAILED: CI is set but no PostgreSQL answers on 127.0.0.1:5432"
+    exit 1
   else
+    databases="SQLite ONLY"
     say "NOTE: no PostgreSQL on 127.0.0.1:5432: the integration tests run on SQLite ONLY"
   fi
 else
@@ -52,4 +58,5 @@ set -e
 say "done in $(( $(date +%s) - started )) s"
 printf 'unit tests:        %s\n' "$(grep -E '^test result:' test-output/unit.log | awk '{p+=$4; f+=$6} END {print p " passed, " f " failed"}')"
 printf 'integration tests: %s\n' "$(grep -E '^test result:' test-output/integration.log | tail -n 1)"
+printf 'databases:         %s\n' "$databases"
 exit "$status"
