@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::services::Services;
 use crate::telemetry::Metrics;
 use axum::Router;
-use axum::extract::FromRef;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::routing::{any, get, post};
 use haven_app::api::SharedBackend;
 use leptos::config::LeptosOptions;
@@ -69,14 +69,20 @@ pub fn router(state: AppState) -> Router {
         ))
         .service(ServeDir::new(pkg_dir));
 
+    // Uploads read their bodies themselves, each file against its own limit (axum's
+    // default of 2 MB would refuse the promised 10 MB): they are left out of the general
+    // body limit below.
+    let uploads = Router::new()
+        .route("/events/{slug}/concern", post(cases::file_concern))
+        .route("/cases/{reference}/attachments", post(cases::add_attachment))
+        .layer(DefaultBodyLimit::max(cases::UPLOAD_BODY_MAX));
+
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/auth/oidc/{provider}/start", get(auth::oidc_start))
         .route("/auth/oidc/{provider}/callback", get(auth::oidc_callback))
-        .route("/events/{slug}/concern", post(cases::file_concern))
-        .route("/cases/{reference}/attachments", post(cases::add_attachment))
         .route("/cases/{reference}/attachments/{id}", get(cases::attachment))
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/v1/scans", post(api::scan))
@@ -89,10 +95,11 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, context.clone(), move || haven_app::shell(options.clone()))
         .nest_service("/pkg", static_files)
         .fallback(file_and_error_handler_with_context::<AppState, _>(context, haven_app::shell))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .merge(uploads)
         .layer(axum::middleware::from_fn(pages::bad_arguments_are_400))
         .layer(axum::middleware::from_fn_with_state(state.services.clone(), middleware::resolve_actor))
         .layer(axum::middleware::from_fn_with_state(state.services.clone(), middleware::csrf))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), middleware::observe))
         .with_state(state)
