@@ -123,6 +123,11 @@ pub struct Settings {
     pub escort_ack_within: Duration,
     /// …or this long before its first window starts, whichever comes first.
     pub escort_ack_before_start: Duration,
+    /// `GET /metrics` on the main address answers only with `Authorization: Bearer <this>`
+    /// (and, when set, on the metrics address too).
+    pub metrics_token: Option<Secret<String>>,
+    /// A separate address serving only `/metrics` (for a monitoring network).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// Where the field-encryption keys come from.
@@ -169,6 +174,8 @@ const KNOWN: &[(&str, bool)] = &[
     ("trust_proxy_headers", false),
     ("encryption_key_file", false),
     ("encryption_keys", true),
+    ("metrics_token", true),
+    ("metrics_addr", false),
 ];
 
 /// Per-provider keys: `oidc_<id>_<field>` (`HAVEN_OIDC_CORP_ISSUER`, `[oidc.corp] issuer`).
@@ -333,7 +340,25 @@ impl Settings {
                     .unwrap_or_else(|| data_dir.join("keys").join("field.keys")),
             ),
         };
+        let metrics_token = match raw.get("metrics_token").map(str::trim) {
+            None | Some("") => None,
+            Some(token) => {
+                if token.chars().count() < 16 || !token.chars().all(|c| c.is_ascii_graphic()) {
+                    return Err(raw.err("metrics_token", "expected at least 16 visible characters without spaces"));
+                }
+                Some(Secret::new(token.to_owned()))
+            }
+        };
+        let metrics_addr =
+            match raw.get("metrics_addr").map(str::trim) {
+                None | Some("") => None,
+                Some(a) => Some(a.parse::<SocketAddr>().map_err(|_| {
+                    raw.err("metrics_addr", format!("expected an address like 127.0.0.1:9100, got {a:?}"))
+                })?),
+            };
         Ok(Settings {
+            metrics_token,
+            metrics_addr,
             encryption,
             addr,
             public_url,
@@ -395,6 +420,8 @@ impl Settings {
             ("HAVEN_TRUST_PROXY_HEADERS", self.trust_proxy_headers.to_string()),
             ("HAVEN_ESCORT_ACK_MINUTES", (self.escort_ack_within.as_secs() / 60).to_string()),
             ("HAVEN_ESCORT_ACK_BEFORE_START_MINUTES", (self.escort_ack_before_start.as_secs() / 60).to_string()),
+            ("HAVEN_METRICS_TOKEN", self.metrics_token.as_ref().map_or("(none)".to_owned(), |t| t.to_string())),
+            ("HAVEN_METRICS_ADDR", self.metrics_addr.map_or("(none)".to_owned(), |a| a.to_string())),
             (
                 "HAVEN_ENCRYPTION_KEYS",
                 match &self.encryption {
@@ -573,6 +600,9 @@ mod tests {
             ("HAVEN_LOG_FORMAT", "xml", "text or json"),
             ("HAVEN_MIGRATE_ON_START", "maybe", "true or false"),
             ("HAVEN_DATABASE_MAX_CONNECTIONS", "0", "1 to 1000"),
+            ("HAVEN_METRICS_TOKEN", "short", "at least 16"),
+            ("HAVEN_METRICS_TOKEN", "has a space in the middle", "without spaces"),
+            ("HAVEN_METRICS_ADDR", "9100", "address"),
         ];
         for (key, value, expected) in cases {
             let err = Settings::load(None, env(&[(key, value)])).unwrap_err();
@@ -606,6 +636,19 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.setting, "HAVEN_OIDC_CORP_CLIENT_SECRET");
+    }
+
+    #[test]
+    fn the_metrics_token_is_a_secret() {
+        let s = Settings::load(
+            None,
+            env(&[("HAVEN_METRICS_TOKEN", "prometheus-scrapes-here"), ("HAVEN_METRICS_ADDR", "127.0.0.1:9100")]),
+        )
+        .unwrap();
+        assert_eq!(s.metrics_token.as_ref().map(|t| t.expose().as_str()), Some("prometheus-scrapes-here"));
+        assert_eq!(s.metrics_addr, Some("127.0.0.1:9100".parse().unwrap()));
+        let shown = format!("{:?} {:?}", s, s.describe());
+        assert!(!shown.contains("prometheus-scrapes-here"), "{shown}");
     }
 
     #[test]

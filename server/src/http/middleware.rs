@@ -26,14 +26,14 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, mut req: Request, next
     let id = uuid::Uuid::new_v4().simple().to_string();
     let id_header = HeaderValue::from_str(&id).expect("hex is a valid header value");
     req.headers_mut().insert(X_REQUEST_ID.clone(), id_header.clone());
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let route =
         req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
-    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    let span = tracing::info_span!("request", request_id = %id, method, route = %route);
     let mut res = next.run(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
-    metrics.record(&method, &route, status, elapsed);
+    metrics.record(method, &route, status, elapsed);
     span.in_scope(|| {
         let latency_ms = elapsed.as_secs_f64() * 1000.0;
         if status >= 500 {
@@ -44,6 +44,23 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, mut req: Request, next
     });
     res.headers_mut().insert(X_REQUEST_ID.clone(), id_header);
     res
+}
+
+/// The method as a metrics label and log field: the standard ones by name, any other
+/// (a client may invent methods without end) as `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 /// Content Security Policy and the other protective headers, on every response.
