@@ -655,3 +655,49 @@ async fn an_oidc_sign_in_never_leads_off_the_site_whatever_return_to_says() {
         }
     }
 }
+
+/// Asks for a sign-in link as if through proxies that sent `X-Forwarded-For: <chain>`.
+async fn ask_through(server: &TestServer, chain: &str, email: &str) -> u16 {
+    let res = server
+        .client()
+        .post(server.url("/fn/request_signin_link"))
+        .header("x-forwarded-for", chain)
+        .form(&[("email", email)])
+        .send()
+        .await
+        .unwrap();
+    res.status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forged_leftmost_forwarded_for_entry_does_not_escape_the_per_client_limit() {
+    // The test connects from 127.0.0.1, which stands for the nearest proxy.
+    let setups: [(Option<&str>, &str); 3] =
+        [(None, "203.0.113.7"), (Some("1"), "203.0.113.7"), (Some("127.0.0.1,10.0.0.0/8"), "203.0.113.7, 10.1.2.3")];
+    for (trusted, added_by_proxies) in setups {
+        let mut options = Options::default().env("HAVEN_TRUST_PROXY_HEADERS", "true");
+        if let Some(t) = trusted {
+            options = options.env("HAVEN_TRUSTED_PROXIES", t);
+        }
+        let server = TestServer::start_with(&Backend::Sqlite, options).await;
+        // 20 requests a client may make in 15 minutes, each with a new made-up leftmost entry.
+        for i in 0..20 {
+            let chain = format!("198.51.100.{i}, {added_by_proxies}");
+            assert_eq!(ask_through(&server, &chain, &format!("p{i}@example.org")).await, 200, "{trusted:?} {i}");
+        }
+        let chain = format!("198.51.100.99, {added_by_proxies}");
+        assert_eq!(ask_through(&server, &chain, "p20@example.org").await, 429, "{trusted:?}: forging does not help");
+        // Someone else behind the same proxies is another client.
+        let other = added_by_proxies.replace("203.0.113.7", "203.0.113.8");
+        assert_eq!(ask_through(&server, &other, "q@example.org").await, 200, "{trusted:?}: a different client");
+    }
+
+    // From a peer that is not a trusted proxy, the header is the client's own words.
+    let options =
+        Options::default().env("HAVEN_TRUST_PROXY_HEADERS", "true").env("HAVEN_TRUSTED_PROXIES", "10.0.0.0/8");
+    let server = TestServer::start_with(&Backend::Sqlite, options).await;
+    for i in 0..20 {
+        assert_eq!(ask_through(&server, &format!("203.0.113.{i}"), &format!("p{i}@example.org")).await, 200);
+    }
+    assert_eq!(ask_through(&server, "203.0.113.99", "p20@example.org").await, 429, "keyed by the peer");
+}

@@ -1,5 +1,6 @@
 //! Middleware every request passes.
 
+use crate::config::{Settings, TrustedProxies};
 use crate::services::Services;
 use crate::services::auth::SESSION_COOKIE;
 use crate::telemetry::Metrics;
@@ -109,29 +110,63 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// The client's address: the socket's peer, or with trusted proxy headers the first
-/// `X-Forwarded-For` entry.
-fn client_ip(req: &Request, trust_proxy: bool) -> Option<IpAddr> {
-    if trust_proxy
-        && let Some(ip) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok())
-    {
-        return Some(ip);
+/// The client's address: the socket's peer, or with trusted proxy headers the address
+/// the trusted proxies say they were reached from (see [`forwarded_client`]).
+fn client_ip(req: &Request, settings: &Settings) -> Option<IpAddr> {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical());
+    if !settings.trust_proxy_headers {
+        return peer;
     }
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    // A proxy may append its own header line instead of extending the last one.
+    let entries: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    forwarded_client(&entries, peer, &settings.trusted_proxies).or(peer)
+}
+
+/// The client's address in `X-Forwarded-For` entries (left to right, as they arrived):
+/// never an entry the client could have written itself. Each proxy appends the address it
+/// was reached from, so only the entries added by trusted proxies, on the right, count.
+/// `None` when the entries say nothing usable (then the peer is taken).
+pub fn forwarded_client(entries: &[&str], peer: Option<IpAddr>, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let ip = |entry: &str| {
+        entry
+            .parse::<IpAddr>()
+            .or_else(|_| entry.parse::<SocketAddr>().map(|s| s.ip()))
+            .ok()
+            .map(|ip| ip.to_canonical())
+    };
+    match trusted {
+        TrustedProxies::Count(n) => ip(entries.get(entries.len().checked_sub(*n).unwrap_or(0))?),
+        TrustedProxies::Networks(networks) => {
+            let is_proxy = |a: IpAddr| networks.iter().any(|n| n.contains(a));
+            // Headers from anyone but a trusted proxy are the client's own words.
+            if !peer.is_some_and(is_proxy) {
+                return None;
+            }
+            let mut farthest = None;
+            for entry in entries.iter().rev() {
+                let a = ip(entry)?;
+                if !is_proxy(a) {
+                    return Some(a);
+                }
+                farthest = Some(a);
+            }
+            farthest
+        }
+    }
 }
 
 /// Resolves who is asking from the session cookie, and an opaque key for where from.
 pub async fn resolve_actor(State(services): State<Arc<Services>>, mut req: Request, next: Next) -> Response {
     let mut actor = Actor {
         session: None,
-        client: client_ip(&req, services.settings.trust_proxy_headers)
-            .map(|ip| services.client_key(ip))
-            .unwrap_or_default(),
+        client: client_ip(&req, &services.settings).map(|ip| services.client_key(ip)).unwrap_or_default(),
     };
     if let Some(token) = cookie(req.headers(), SESSION_COOKIE) {
         match services.resolve_session(token).await {
@@ -166,4 +201,36 @@ pub async fn csrf(State(services): State<Arc<Services>>, req: Request, next: Nex
         cookie(headers, SESSION_COOKIE).is_none()
     };
     if allowed { next.run(req).await } else { (StatusCode::FORBIDDEN, "cross-site request refused\n").into_response() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_client;
+    use crate::config::{Network, TrustedProxies};
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn only_entries_added_by_trusted_proxies_name_the_client() {
+        let one = TrustedProxies::Count(1);
+        let forged = ["6.6.6.6", "203.0.113.7"];
+        assert_eq!(forwarded_client(&forged, Some(ip("10.0.0.1")), &one), Some(ip("203.0.113.7")));
+        let two = TrustedProxies::Count(2);
+        assert_eq!(forwarded_client(&["6.6.6.6", "203.0.113.7", "10.0.0.2"], None, &two), Some(ip("203.0.113.7")));
+        assert_eq!(forwarded_client(&["203.0.113.7"], None, &two), Some(ip("203.0.113.7")), "fewer hops than proxies");
+        assert_eq!(forwarded_client(&[], None, &one), None);
+        assert_eq!(forwarded_client(&["6.6.6.6", "garbage"], None, &one), None, "the proxy's entry is unreadable");
+        assert_eq!(forwarded_client(&["[2001:db8::1]:443"], None, &one), Some(ip("2001:db8::1")));
+
+        let nets = TrustedProxies::Networks(vec![Network::parse("10.0.0.0/8").unwrap()]);
+        let chain = ["6.6.6.6", "203.0.113.7", "10.0.0.2"];
+        assert_eq!(forwarded_client(&chain, Some(ip("10.0.0.1")), &nets), Some(ip("203.0.113.7")));
+        assert_eq!(forwarded_client(&chain, Some(ip("::ffff:10.0.0.1")), &nets), Some(ip("203.0.113.7")));
+        assert_eq!(forwarded_client(&chain, Some(ip("192.0.2.1")), &nets), None, "not from a trusted proxy");
+        assert_eq!(forwarded_client(&["10.0.0.3"], Some(ip("10.0.0.1")), &nets), Some(ip("10.0.0.3")));
+        assert_eq!(forwarded_client(&["garbage", "10.0.0.3"], Some(ip("10.0.0.1")), &nets), None);
+    }
 }
