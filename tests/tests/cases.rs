@@ -1054,3 +1054,50 @@ async fn an_upload_too_long_to_read_is_answered_at_once_naming_the_field_and_lim
         assert!(answer.contains(want), "{path}: {answer}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_non_ascii_smtp_error_does_not_stop_the_mail() {
+    use haven_server::db::entities::outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        server.outbox_drained().await;
+        // A mail server answering in German, at length: the error kept is cut at 480 bytes,
+        // which once fell inside a "ü" and killed the worker (no mail at all until a restart).
+        // (The reply is quoted after "transient error (451): "; with this text, byte 480
+        // falls inside a "ü".)
+        let words = format!("4.3.0 Zustellung vorübergehend verzögert: {}", "ü".repeat(300));
+        let quoted = format!("transient error (451): {words}");
+        assert!(!quoted.is_char_boundary(480));
+        sink.refuse_with(Some(&format!("451 {words}")));
+        call_fn(&server.client(), &server, "request_signin_link", &[("email", REPORTER)]).await;
+        let mut refused = None;
+        for _ in 0..150 {
+            let rows = outbox::Entity::find()
+                .filter(outbox::Column::Kind.eq("signin_link"))
+                .filter(outbox::Column::SentAt.is_null())
+                .all(&server.db)
+                .await
+                .unwrap();
+            refused = rows.into_iter().find(|r| r.last_error.is_some());
+            if refused.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let refused = refused.unwrap_or_else(|| panic!("{backend}: the refusal was never recorded"));
+        let error = refused.last_error.unwrap();
+        assert!(error.len() <= 480 && error.len() > 470, "{backend}: {} bytes", error.len());
+        assert!(quoted.starts_with(&error), "{backend}: {error}");
+
+        // The worker lives on: once the server accepts again, the link arrives, and mail
+        // queued after the refusal too.
+        sink.refuse_with(None);
+        let link = sink.wait_for(Duration::from_secs(40), |m| m.to[0] == REPORTER && m.text.contains("/auth/link/"));
+        link.await;
+        call_fn(&server.client(), &server, "request_signin_link", &[("email", RESPONDER)]).await;
+        sink.wait_for(Duration::from_secs(20), |m| m.to[0] == RESPONDER && m.text.contains("/auth/link/")).await;
+    }
+}
