@@ -178,6 +178,25 @@ async fn every_page_carries_a_nonce_csp_without_unsafe_eval_and_protective_heade
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn behind_https_every_answer_tells_browsers_to_keep_to_https() {
+    let options = Options::default().env("HAVEN_PUBLIC_URL", "https://haven.example.org");
+    let server = TestServer::start_with(&Backend::Sqlite, options).await;
+    server.seed_demo().await;
+    for path in ["/", "/events/havenconf", "/healthz", "/no/such/page", "/auth/oidc/none/start"] {
+        let res = server.client().get(server.url(path)).send().await.unwrap();
+        let hsts = res.headers().get("strict-transport-security").map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(hsts.as_deref(), Some("max-age=31536000"), "{path}");
+    }
+    let posted = server.client().post(server.url("/fn/event")).form(&[("slug", "havenconf")]).send().await.unwrap();
+    assert_eq!(posted.headers()["strict-transport-security"], "max-age=31536000");
+
+    // Plain http (no TLS in front): nothing to promise.
+    let plain = TestServer::start(&Backend::Sqlite).await;
+    let res = plain.client().get(plain.url("/healthz")).send().await.unwrap();
+    assert!(res.headers().get("strict-transport-security").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_home_page_lists_the_demo_event_rendered_on_the_server() {
     for backend in backends() {
         let server = TestServer::start(&backend).await;

@@ -69,7 +69,10 @@ fn method_label(method: &Method) -> &'static str {
 /// Scripts: only our own files, the one inline hydration script carrying this response's
 /// nonce, and WebAssembly compilation (`'wasm-unsafe-eval'`, which permits compiling wasm
 /// and nothing else). No `'unsafe-eval'`, no `'unsafe-inline'`.
-pub async fn security_headers(mut req: Request, next: Next) -> Response {
+///
+/// When the public URL is https, `Strict-Transport-Security` tells browsers to use only
+/// https for a year (without `includeSubDomains`: other sites may share the domain).
+pub async fn security_headers(State(services): State<Arc<Services>>, mut req: Request, next: Next) -> Response {
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
@@ -91,6 +94,9 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
         HeaderValue::from_static("camera=(self), microphone=(), geolocation=(), payment=()"),
     );
     h.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
+    if services.public_url.starts_with("https://") {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
     // Pages can hold personal data: never keep them in shared caches.
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

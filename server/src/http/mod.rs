@@ -112,7 +112,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(pages::bad_arguments_are_400))
         .layer(axum::middleware::from_fn_with_state(state.services.clone(), middleware::resolve_actor))
         .layer(axum::middleware::from_fn_with_state(state.services.clone(), middleware::csrf))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.services.clone(), middleware::security_headers))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), middleware::observe))
         .with_state(state)
 }
