@@ -148,7 +148,7 @@ pub fn forwarded_client(entries: &[&str], peer: Option<IpAddr>, trusted: &Truste
             .map(|ip| ip.to_canonical())
     };
     match trusted {
-        TrustedProxies::Count(n) => ip(entries.get(entries.len().checked_sub(*n).unwrap_or(0))?),
+        TrustedProxies::Count(n) => ip(entries.get(entries.len().saturating_sub(*n))?),
         TrustedProxies::Networks(networks) => {
             let is_proxy = |a: IpAddr| networks.iter().any(|n| n.contains(a));
             // Headers from anyone but a trusted proxy are the client's own words.
