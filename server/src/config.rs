@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -117,12 +117,79 @@ pub struct Settings {
     pub session_max: Duration,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_proxy_headers: bool,
+    /// Whose `X-Forwarded-For` entries are believed (with `trust_proxy_headers`).
+    pub trusted_proxies: TrustedProxies,
     pub encryption: EncryptionSettings,
     /// An escort assignment not acknowledged this long after it was made is escalated to
     /// the case owner…
     pub escort_ack_within: Duration,
     /// …or this long before its first window starts, whichever comes first.
     pub escort_ack_before_start: Duration,
+    /// `GET /metrics` on the main address answers only with `Authorization: Bearer <this>`
+    /// (and, when set, on the metrics address too).
+    pub metrics_token: Option<Secret<String>>,
+    /// A separate address serving only `/metrics` (for a monitoring network).
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// The proxies in front of Haven, whose `X-Forwarded-For` entries are believed. Each proxy
+/// appends the address it was reached from; everything left of what the nearest trusted
+/// proxy saw was written by the client and is ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustedProxies {
+    /// This many proxies stand in front of Haven: the client is the entry the farthest of
+    /// them added, the `n`-th from the right.
+    Count(usize),
+    /// Proxies at these networks: the peer must be one, and entries are read from the
+    /// right while they name one; the first that does not is the client.
+    Networks(Vec<Network>),
+}
+
+/// An IP network: an address and how many leading bits must match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    /// `10.0.0.0/8`, `fd00::/8`, or a single address.
+    pub fn parse(text: &str) -> Option<Network> {
+        let (addr, prefix) = match text.trim().split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (text.trim().parse::<IpAddr>().ok()?, None),
+        };
+        let addr = addr.to_canonical();
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Network { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for TrustedProxies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrustedProxies::Count(n) => write!(f, "{n}"),
+            TrustedProxies::Networks(nets) => {
+                let shown: Vec<String> = nets.iter().map(|n| format!("{}/{}", n.addr, n.prefix)).collect();
+                f.write_str(&shown.join(","))
+            }
+        }
+    }
 }
 
 /// Where the field-encryption keys come from.
@@ -167,8 +234,11 @@ const KNOWN: &[(&str, bool)] = &[
     ("escort_ack_minutes", false),
     ("escort_ack_before_start_minutes", false),
     ("trust_proxy_headers", false),
+    ("trusted_proxies", false),
     ("encryption_key_file", false),
     ("encryption_keys", true),
+    ("metrics_token", true),
+    ("metrics_addr", false),
 ];
 
 /// Per-provider keys: `oidc_<id>_<field>` (`HAVEN_OIDC_CORP_ISSUER`, `[oidc.corp] issuer`).
@@ -333,7 +403,51 @@ impl Settings {
                     .unwrap_or_else(|| data_dir.join("keys").join("field.keys")),
             ),
         };
+        let trust_proxy_headers = raw.bool_or("trust_proxy_headers", false)?;
+        let trusted_proxies = match raw.get("trusted_proxies").map(str::trim) {
+            None | Some("") => TrustedProxies::Count(1),
+            Some(_) if !trust_proxy_headers => {
+                return Err(raw.err("trusted_proxies", "has no effect unless HAVEN_TRUST_PROXY_HEADERS=true"));
+            }
+            Some(v) if v.bytes().all(|b| b.is_ascii_digit()) => match v.parse::<usize>() {
+                Ok(n @ 1..=10) => TrustedProxies::Count(n),
+                _ => return Err(raw.err("trusted_proxies", "expected a number of proxies from 1 to 10")),
+            },
+            Some(v) => TrustedProxies::Networks(
+                v.split(',')
+                    .map(|n| {
+                        Network::parse(n).ok_or_else(|| {
+                            raw.err(
+                                "trusted_proxies",
+                                format!(
+                                    "expected a count or networks like 10.0.0.0/8,192.168.1.5; {:?} is not one",
+                                    n.trim()
+                                ),
+                            )
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        let metrics_token = match raw.get("metrics_token").map(str::trim) {
+            None | Some("") => None,
+            Some(token) => {
+                if token.chars().count() < 16 || !token.chars().all(|c| c.is_ascii_graphic()) {
+                    return Err(raw.err("metrics_token", "expected at least 16 visible characters without spaces"));
+                }
+                Some(Secret::new(token.to_owned()))
+            }
+        };
+        let metrics_addr =
+            match raw.get("metrics_addr").map(str::trim) {
+                None | Some("") => None,
+                Some(a) => Some(a.parse::<SocketAddr>().map_err(|_| {
+                    raw.err("metrics_addr", format!("expected an address like 127.0.0.1:9100, got {a:?}"))
+                })?),
+            };
         Ok(Settings {
+            metrics_token,
+            metrics_addr,
             encryption,
             addr,
             public_url,
@@ -347,7 +461,8 @@ impl Settings {
             oidc: parse_oidc(&raw)?,
             session_idle: Duration::from_secs(idle * 60),
             session_max: Duration::from_secs(max * 3600),
-            trust_proxy_headers: raw.bool_or("trust_proxy_headers", false)?,
+            trust_proxy_headers,
+            trusted_proxies,
             escort_ack_within: Duration::from_secs(ack_within * 60),
             escort_ack_before_start: Duration::from_secs(ack_before * 60),
         })
@@ -393,8 +508,11 @@ impl Settings {
             ("HAVEN_SESSION_IDLE_MINUTES", (self.session_idle.as_secs() / 60).to_string()),
             ("HAVEN_SESSION_MAX_HOURS", (self.session_max.as_secs() / 3600).to_string()),
             ("HAVEN_TRUST_PROXY_HEADERS", self.trust_proxy_headers.to_string()),
+            ("HAVEN_TRUSTED_PROXIES", self.trusted_proxies.to_string()),
             ("HAVEN_ESCORT_ACK_MINUTES", (self.escort_ack_within.as_secs() / 60).to_string()),
             ("HAVEN_ESCORT_ACK_BEFORE_START_MINUTES", (self.escort_ack_before_start.as_secs() / 60).to_string()),
+            ("HAVEN_METRICS_TOKEN", self.metrics_token.as_ref().map_or("(none)".to_owned(), |t| t.to_string())),
+            ("HAVEN_METRICS_ADDR", self.metrics_addr.map_or("(none)".to_owned(), |a| a.to_string())),
             (
                 "HAVEN_ENCRYPTION_KEYS",
                 match &self.encryption {
@@ -573,6 +691,10 @@ mod tests {
             ("HAVEN_LOG_FORMAT", "xml", "text or json"),
             ("HAVEN_MIGRATE_ON_START", "maybe", "true or false"),
             ("HAVEN_DATABASE_MAX_CONNECTIONS", "0", "1 to 1000"),
+            ("HAVEN_METRICS_TOKEN", "short", "at least 16"),
+            ("HAVEN_METRICS_TOKEN", "has a space in the middle", "without spaces"),
+            ("HAVEN_METRICS_ADDR", "9100", "address"),
+            ("HAVEN_TRUSTED_PROXIES", "2", "HAVEN_TRUST_PROXY_HEADERS=true"),
         ];
         for (key, value, expected) in cases {
             let err = Settings::load(None, env(&[(key, value)])).unwrap_err();
@@ -606,6 +728,39 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.setting, "HAVEN_OIDC_CORP_CLIENT_SECRET");
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_count_or_networks() {
+        let with =
+            |v: &str| Settings::load(None, env(&[("HAVEN_TRUST_PROXY_HEADERS", "true"), ("HAVEN_TRUSTED_PROXIES", v)]));
+        assert_eq!(Settings::load(None, env(&[])).unwrap().trusted_proxies, TrustedProxies::Count(1));
+        assert_eq!(with("2").unwrap().trusted_proxies, TrustedProxies::Count(2));
+        for bad in ["0", "11", "10.0.0.0/33", "10.0.0/8", "proxy.example", "10.0.0.0/8,"] {
+            let err = with(bad).unwrap_err();
+            assert_eq!(err.setting, "HAVEN_TRUSTED_PROXIES", "{bad}");
+        }
+        let TrustedProxies::Networks(nets) = with("10.0.0.0/8, 192.168.1.5,fd00::/8").unwrap().trusted_proxies else {
+            panic!("networks expected");
+        };
+        let inside = |ip: &str| nets.iter().any(|n| n.contains(ip.parse().unwrap()));
+        assert!(inside("10.200.3.4") && inside("192.168.1.5") && inside("fd12::1") && inside("::ffff:10.0.0.1"));
+        assert!(!inside("11.0.0.1") && !inside("192.168.1.6") && !inside("fe80::1"));
+        let everything = Network::parse("0.0.0.0/0").unwrap();
+        assert!(everything.contains("203.0.113.9".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_metrics_token_is_a_secret() {
+        let s = Settings::load(
+            None,
+            env(&[("HAVEN_METRICS_TOKEN", "prometheus-scrapes-here"), ("HAVEN_METRICS_ADDR", "127.0.0.1:9100")]),
+        )
+        .unwrap();
+        assert_eq!(s.metrics_token.as_ref().map(|t| t.expose().as_str()), Some("prometheus-scrapes-here"));
+        assert_eq!(s.metrics_addr, Some("127.0.0.1:9100".parse().unwrap()));
+        let shown = format!("{:?} {:?}", s, s.describe());
+        assert!(!shown.contains("prometheus-scrapes-here"), "{shown}");
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub enum StartError {
 /// A server bound to its address, ready to run.
 pub struct Server {
     listener: TcpListener,
+    /// `HAVEN_METRICS_ADDR`'s listener, serving only `/metrics`.
+    metrics_listener: Option<TcpListener>,
     router: axum::Router,
     mailer: Arc<Mailer>,
     pub state: AppState,
@@ -54,6 +56,11 @@ impl Server {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
+    /// Where `/metrics` has its own listener (`HAVEN_METRICS_ADDR`), if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     pub fn db(&self) -> &DatabaseConnection {
         &self.state.services.store.db
     }
@@ -66,7 +73,7 @@ impl Server {
     /// background workers run for exactly as long.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let services = self.state.services.clone();
-        let _workers = [
+        let mut workers = vec![
             AbortOnDrop(
                 OutboxWorker {
                     store: services.store.clone(),
@@ -92,6 +99,15 @@ impl Server {
                 }
             })),
         ];
+        if let Some(listener) = self.metrics_listener {
+            let router = http::metrics_router(self.state.clone());
+            workers.push(AbortOnDrop(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            })));
+        }
+        let _workers = workers;
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await
@@ -130,6 +146,14 @@ pub async fn build(settings: Settings, clock: SharedClock) -> Result<Server, Sta
         .await
         .map_err(|e| StartError::Bind { addr: settings.addr, reason: first_line(&e.to_string()) })?;
     let addr = listener.local_addr().map_err(|e| StartError::Bind { addr: settings.addr, reason: e.to_string() })?;
+    let metrics_listener = match settings.metrics_addr {
+        Some(at) => Some(
+            TcpListener::bind(at)
+                .await
+                .map_err(|e| StartError::Bind { addr: at, reason: first_line(&e.to_string()) })?,
+        ),
+        None => None,
+    };
     if !settings.site_root.join("pkg").join("haven.js").exists() {
         tracing::warn!(
             site_root = %settings.site_root.display(),
@@ -152,7 +176,7 @@ pub async fn build(settings: Settings, clock: SharedClock) -> Result<Server, Sta
         metrics: Arc::new(Metrics::default()),
     };
     let router = http::router(state.clone());
-    Ok(Server { listener, router, mailer, state })
+    Ok(Server { listener, metrics_listener, router, mailer, state })
 }
 
 fn first_line(s: &str) -> String {

@@ -30,6 +30,8 @@ pub struct MailSink {
     messages: Arc<Mutex<Vec<Mail>>>,
     arrived: Arc<Notify>,
     accepting: Arc<AtomicBool>,
+    /// While set, every message is refused with this reply (code and text).
+    refusal: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl MailSink {
@@ -40,6 +42,7 @@ impl MailSink {
             messages: Arc::default(),
             arrived: Arc::default(),
             accepting: Arc::new(AtomicBool::new(true)),
+            refusal: Arc::default(),
         };
         let s = sink.clone();
         tokio::spawn(async move {
@@ -61,6 +64,12 @@ impl MailSink {
     /// While false, every message is refused with a temporary failure (a mail server down).
     pub fn set_accepting(&self, on: bool) {
         self.accepting.store(on, Ordering::SeqCst);
+    }
+
+    /// While `Some`, every message is refused with this reply instead (e.g. `451 …`: a
+    /// temporary failure with the mail server's own words, however long or non-ASCII).
+    pub fn refuse_with(&self, reply: Option<&str>) {
+        *self.refusal.lock().expect("refusal lock") = reply.map(str::to_owned);
     }
 
     pub async fn all(&self) -> Vec<Mail> {
@@ -114,6 +123,11 @@ impl MailSink {
             } else if upper.starts_with("HELO") {
                 write.write_all(b"250 haven-test-smtp\r\n").await?;
             } else if upper.starts_with("MAIL FROM:") {
+                let refusal = self.refusal.lock().expect("refusal lock").clone();
+                if let Some(reply) = refusal {
+                    write.write_all(format!("{reply}\r\n").as_bytes()).await?;
+                    continue;
+                }
                 if !self.accepting.load(Ordering::SeqCst) {
                     write.write_all(b"451 4.3.0 temporarily unavailable\r\n").await?;
                     continue;

@@ -171,6 +171,8 @@ impl Options {
 /// The real server, running in this process on a free port.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The metrics listener's address, when `HAVEN_METRICS_ADDR` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub base_url: String,
     pub backend: Backend,
     pub db: DatabaseConnection,
@@ -215,6 +217,7 @@ impl TestServer {
         };
         let server = startup::build(settings, clock).await.expect("the server starts");
         let addr = server.addr();
+        let metrics_addr = server.metrics_addr();
         let db = server.db().clone();
         let services = server.services();
         let (tx, rx) = oneshot::channel::<()>();
@@ -227,6 +230,7 @@ impl TestServer {
         });
         TestServer {
             addr,
+            metrics_addr,
             base_url: format!("http://{addr}"),
             backend: backend.clone(),
             db,

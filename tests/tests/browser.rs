@@ -54,6 +54,53 @@ async fn a_registrant_signs_in_with_an_oidc_provider_in_chromium() {
     assert!(out.contains("ok: a registrant signs in with their SSO account"), "{out}");
 }
 
+/// Sign-in links and OIDC sign-ins asked for with `return_to` values that once led off the
+/// site (a tab, a backslash, encoded slashes, …): Chromium itself ends on `/me` each time.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_return_to_values_keep_chromium_on_the_site() {
+    let sink = MailSink::start().await;
+    let mut provider = OidcProvider::start().await;
+    let options = Options::default().mail(&sink).oidc(&provider, "mock", "Mock SSO");
+    let server = TestServer::start_with(&Backend::Sqlite, options).await;
+    server.seed_demo().await;
+    provider
+        .sign_in_as(serde_json::json!({"sub": "k-2", "email": "katherine.moreau@example.org", "email_verified": true}))
+        .await;
+    let values = [
+        "/\t/evil.example",
+        "/%09/evil.example",
+        "/\\evil.example",
+        "//evil.example",
+        "/.//evil.example",
+        "/%2F%2Fevil.example",
+        "https://evil.example/",
+    ];
+    // One registrant per value: at most 3 links per address in 15 minutes.
+    let people: Vec<String> = haven_server::demo::registrants().into_iter().map(|(_, e)| e).skip(20).collect();
+    let mut links = Vec::new();
+    for (value, email) in values.iter().zip(&people) {
+        let (status, body) = haven_tests::call_fn(
+            &server.client(),
+            &server,
+            "request_signin_link",
+            &[("email", email), ("return_to", value)],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let mail = sink.wait_for_to(email, Duration::from_secs(30)).await;
+        let link = mail.text.split_whitespace().find(|w| w.contains("/auth/link/")).unwrap().to_owned();
+        links.push(serde_json::json!({"value": value, "link": link}));
+    }
+    let file = std::env::temp_dir().join(format!("haven-return-to-{}.json", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&file, serde_json::Value::Array(links).to_string()).unwrap();
+
+    let out =
+        browser::run_script("return-to.mjs", &server.base_url, &[("LINKS_FILE", file.display().to_string())]).await;
+
+    assert!(out.contains("ok: hostile return_to values keep the browser on the site"), "{out}");
+    let _ = std::fs::remove_file(file);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_organizer_adds_and_imports_registrations_in_chromium() {
     let server = TestServer::start(&Backend::Sqlite).await;

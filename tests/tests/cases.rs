@@ -903,3 +903,208 @@ async fn mail_waiting_in_the_outbox_is_sealed_and_still_arrives_in_clear() {
         assert_eq!(sent.body_enc, "", "{backend}: blanked once delivered");
     }
 }
+
+const MB: usize = 1024 * 1024;
+
+/// Posts a file to a case's attachments as the browser's form does.
+async fn attach(server: &TestServer, client: &reqwest::Client, reference: &str, data: Vec<u8>) -> reqwest::Response {
+    let form = Form::new().part("file", Part::bytes(data).file_name("notes.txt"));
+    client.post(server.url(&format!("/cases/{reference}/attachments"))).multipart(form).send().await.unwrap()
+}
+
+/// A multipart body that breaks off in the middle of its file (no closing boundary).
+async fn attach_half(server: &TestServer, client: &reqwest::Client, reference: &str) -> reqwest::Response {
+    let mut body = b"--halfway\r\nContent-Disposition: form-data; name=\"file\"; filename=\"half.txt\"\r\n\
+                     Content-Type: text/plain\r\n\r\n"
+        .to_vec();
+    body.extend(std::iter::repeat_n(b'h', MB));
+    client
+        .post(server.url(&format!("/cases/{reference}/attachments")))
+        .header("content-type", "multipart/form-data; boundary=halfway")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn evidence_up_to_the_promised_10_mb_is_kept_and_one_byte_more_is_refused_naming_the_limit() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Big files.")]).await;
+        let rae = server.client_as(RESPONDER).await;
+
+        // A 4 MB text file (refused as "the form could not be read" while axum's 2 MB
+        // default applied), and one of exactly 10 MB.
+        for size in [4 * MB, 10 * MB] {
+            let res = attach(&server, &rae, &reference, vec![b'e'; size]).await;
+            assert_eq!(res.status(), 303, "{backend} {size}: {}", res.text().await.unwrap());
+        }
+        let (_, view) = case(&server, &rae, &reference).await;
+        let files = view["attachments"].as_array().unwrap().clone();
+        assert_eq!(files.len(), 2, "{view}");
+        for (file, size) in files.iter().zip([4 * MB, 10 * MB]) {
+            let id = file["id"].as_str().unwrap();
+            let download = rae.get(server.url(&format!("/cases/{reference}/attachments/{id}"))).send().await.unwrap();
+            let bytes = download.bytes().await.unwrap();
+            assert!(bytes.len() == size && bytes.iter().all(|b| *b == b'e'), "{backend}: the whole file comes back");
+        }
+
+        // One byte over, and well over: refused with the field and the limit; nothing kept.
+        for size in [10 * MB + 1, 20 * MB] {
+            let res = attach(&server, &rae, &reference, vec![b'e'; size]).await;
+            assert_eq!(res.status(), 422, "{backend} {size}");
+            let page = res.text().await.unwrap();
+            assert!(page.contains("file: a file may be at most 10 MB"), "{backend} {size}: {page}");
+        }
+
+        // A body that breaks off half-way: the form could not be read; nothing kept.
+        let res = attach_half(&server, &rae, &reference).await;
+        assert_eq!(res.status(), 422, "{backend}");
+        assert!(res.text().await.unwrap().contains("the form could not be read"));
+        let (_, view) = case(&server, &rae, &reference).await;
+        assert_eq!(view["attachments"].as_array().unwrap().len(), 2, "{backend}: nothing more was kept");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_team_gets_an_attachment_read_and_everyone_else_is_told_not_found_first() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Who reads?")]).await;
+
+    // A broken body shows whether the form was read: the team is told it could not be.
+    let rae = server.client_as(RESPONDER).await;
+    assert_eq!(attach_half(&server, &rae, &reference).await.status(), 422);
+    // Anyone else is answered before their body is read, exactly as for no such case.
+    let stranger = server.client_as("ada.lovelace@example.org").await;
+    let theirs = attach_half(&server, &stranger, &reference).await;
+    let missing = attach_half(&server, &stranger, "HVN-0000-0000").await;
+    assert_eq!(theirs.status(), 404);
+    assert_eq!(missing.status(), 404);
+    let (theirs, missing) = (theirs.text().await.unwrap(), missing.text().await.unwrap());
+    assert!(theirs.contains("There is nothing here"), "{theirs}");
+    assert_eq!(theirs, missing);
+    let recused = server.client_as(RESPONDER2).await;
+    call_fn(&recused, &server, "declare_conflict", &[("reference", &reference)]).await;
+    let big = attach(&server, &recused, &reference, vec![b'x'; 3 * MB]).await;
+    assert_eq!(big.status(), 404, "a recused responder cannot add files either");
+    let (_, view) = case(&server, &rae, &reference).await;
+    assert_eq!(view["attachments"], serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_photo_of_exactly_5_mb_is_filed_and_one_byte_more_returns_the_form_naming_the_limit() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let reporter = server.client_as(REPORTER).await;
+        let base = [("person_name", "Someone"), ("narrative", "With a photo.")];
+        let png = |size: usize| {
+            let mut data = b"\x89PNG\r\n\x1a\n".to_vec();
+            data.resize(size, 0);
+            data
+        };
+
+        let at_limit = concern(&base).part("photo", Part::bytes(png(5 * MB)).file_name("photo.png"));
+        let reference = reference_in(&file(&server, &reporter, at_limit).await);
+        let (_, team) = case(&server, &server.client_as(RESPONDER).await, &reference).await;
+        assert_eq!(team["attachments"][0]["kind"], "subject_photo", "{backend}: {team}");
+
+        let over = concern(&base).part("photo", Part::bytes(png(5 * MB + 1)).file_name("photo.png"));
+        let location = file(&server, &reporter, over).await;
+        let draft = location.split("draft=").nth(1).unwrap_or_else(|| panic!("{backend}: refused: {location}"));
+        let (_, view) = call_fn(&reporter, &server, "concern_form", &[("slug", "havenconf"), ("draft", draft)]).await;
+        assert_eq!(view["photo_error"], "a photo may be at most 5 MB", "{backend}");
+        assert_eq!(view["form"]["narrative"], "With a photo.", "what was typed comes back");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_too_long_to_read_is_answered_at_once_naming_the_field_and_limit() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Huge.")]).await;
+    let cookie = server.session_cookie(RESPONDER).await;
+    let reporter_cookie = server.session_cookie(REPORTER).await;
+    // Only the headers of a 30 MB upload are sent: the answer must not wait for the rest.
+    for (path, cookie, want) in [
+        (format!("/cases/{reference}/attachments"), &cookie, "file: a file may be at most 10 MB"),
+        ("/events/havenconf/concern".to_owned(), &reporter_cookie, "photo: a photo may be at most 5 MB"),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\nOrigin: {}\r\n\
+             Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {}\r\n\r\n",
+            server.addr,
+            server.base_url,
+            30 * MB
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        let read = tokio::time::timeout(Duration::from_secs(10), async {
+            while !String::from_utf8_lossy(&answer).contains("</html>") {
+                let n = stream.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                answer.extend_from_slice(&buf[..n]);
+            }
+        })
+        .await;
+        assert!(read.is_ok(), "{path}: answered without the body");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+        assert!(answer.contains(want), "{path}: {answer}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_non_ascii_smtp_error_does_not_stop_the_mail() {
+    use haven_server::db::entities::outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        server.outbox_drained().await;
+        // A mail server answering in German, at length: the error kept is cut at 480 bytes,
+        // which once fell inside a "ü" and killed the worker (no mail at all until a restart).
+        // (The reply is quoted after "transient error (451): "; with this text, byte 480
+        // falls inside a "ü".)
+        let words = format!("4.3.0 Zustellung vorübergehend verzögert: {}", "ü".repeat(300));
+        let quoted = format!("transient error (451): {words}");
+        assert!(!quoted.is_char_boundary(480));
+        sink.refuse_with(Some(&format!("451 {words}")));
+        call_fn(&server.client(), &server, "request_signin_link", &[("email", REPORTER)]).await;
+        let mut refused = None;
+        for _ in 0..150 {
+            let rows = outbox::Entity::find()
+                .filter(outbox::Column::Kind.eq("signin_link"))
+                .filter(outbox::Column::SentAt.is_null())
+                .all(&server.db)
+                .await
+                .unwrap();
+            refused = rows.into_iter().find(|r| r.last_error.is_some());
+            if refused.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let refused = refused.unwrap_or_else(|| panic!("{backend}: the refusal was never recorded"));
+        let error = refused.last_error.unwrap();
+        assert!(error.len() <= 480 && error.len() > 470, "{backend}: {} bytes", error.len());
+        assert!(quoted.starts_with(&error), "{backend}: {error}");
+
+        // The worker lives on: once the server accepts again, the link arrives, and mail
+        // queued after the refusal too.
+        sink.refuse_with(None);
+        let link = sink.wait_for(Duration::from_secs(40), |m| m.to[0] == REPORTER && m.text.contains("/auth/link/"));
+        link.await;
+        call_fn(&server.client(), &server, "request_signin_link", &[("email", RESPONDER)]).await;
+        sink.wait_for(Duration::from_secs(20), |m| m.to[0] == RESPONDER && m.text.contains("/auth/link/")).await;
+    }
+}

@@ -1,7 +1,9 @@
 //! Health, readiness, metrics, security headers, and the server-rendered public pages.
 
 use haven_migrations::{Migrator, MigratorTrait};
-use haven_tests::{Backend, TestServer, backends};
+use haven_tests::{Backend, Options, TestServer, backends};
+
+const METRICS_TOKEN: &str = "scrape-me-3f9c2a7d41e8";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_and_readiness_answer_when_the_schema_is_current() {
@@ -57,14 +59,17 @@ async fn readiness_is_503_when_the_database_goes_away_while_liveness_stays_200()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_requests_by_route_pattern_and_show_the_pool() {
-    let server = TestServer::start(&haven_tests::Backend::Sqlite).await;
+    let server =
+        TestServer::start_with(&Backend::Sqlite, Options::default().env("HAVEN_METRICS_TOKEN", METRICS_TOKEN)).await;
     server.seed_demo().await;
     let http = server.client();
     for _ in 0..2 {
         http.get(server.url("/events/havenconf")).send().await.unwrap();
     }
 
-    let text = http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let res = http.get(server.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
 
     assert!(
         text.contains(r#"haven_http_requests_total{method="GET",route="/events/{slug}",status="200"} 2"#),
@@ -74,6 +79,70 @@ async fn metrics_count_requests_by_route_pattern_and_show_the_pool() {
     assert!(text.contains("haven_db_pool_connections{state=\"idle\"}"));
     assert!(text.contains("haven_db_pool_max_connections 5"));
     assert!(!text.contains("havenconf"), "raw paths never become labels");
+}
+
+/// `/metrics` as an unknown address answers it: 404 and the app's "Not found" page.
+async fn assert_no_metrics(res: reqwest::Response, what: &str) {
+    assert_eq!(res.status(), 404, "{what}");
+    let body = res.text().await.unwrap();
+    assert!(body.contains("Not found") && !body.contains("haven_http_requests_total"), "{what}: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_are_served_only_with_the_bearer_token_or_on_their_own_address() {
+    // Neither set: nobody reads them, signed in or not.
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    assert_no_metrics(server.client().get(server.url("/metrics")).send().await.unwrap(), "anonymous").await;
+    let admin = server.client_as("admin@example.org").await;
+    assert_no_metrics(admin.get(server.url("/metrics")).send().await.unwrap(), "an administrator's session").await;
+    let guess = server.client().get(server.url("/metrics")).bearer_auth("anything-at-all-really").send().await;
+    assert_no_metrics(guess.unwrap(), "any token, when none is set").await;
+
+    // A token: only it opens them; a wrong one or a session cookie gets the same 404.
+    let server =
+        TestServer::start_with(&Backend::Sqlite, Options::default().env("HAVEN_METRICS_TOKEN", METRICS_TOKEN)).await;
+    server.seed_demo().await;
+    let http = server.client();
+    assert_no_metrics(http.get(server.url("/metrics")).send().await.unwrap(), "no token").await;
+    let wrong = http.get(server.url("/metrics")).bearer_auth(format!("{METRICS_TOKEN}x")).send().await.unwrap();
+    assert_no_metrics(wrong, "a wrong token").await;
+    let admin = server.client_as("admin@example.org").await;
+    assert_no_metrics(admin.get(server.url("/metrics")).send().await.unwrap(), "a session cookie").await;
+    let right = http.get(server.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+    assert_eq!(right.status(), 200);
+    assert!(right.text().await.unwrap().contains("haven_http_requests_total"));
+
+    // Their own address: served there, and not on the main address.
+    let options = Options::default().env("HAVEN_METRICS_ADDR", "127.0.0.1:0");
+    let server = TestServer::start_with(&Backend::Sqlite, options).await;
+    let main = server.client().get(server.url("/metrics")).send().await.unwrap();
+    assert_no_metrics(main, "the main address, with a metrics address set").await;
+    let own = server.metrics_addr.expect("a metrics listener");
+    assert_ne!(own, server.addr);
+    let res = reqwest::get(format!("http://{own}/metrics")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(text.contains(r#"haven_http_requests_total{method="GET",route="/metrics",status="404"} 1"#), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invented_http_methods_are_counted_as_other() {
+    let server =
+        TestServer::start_with(&Backend::Sqlite, Options::default().env("HAVEN_METRICS_TOKEN", METRICS_TOKEN)).await;
+    let http = server.client();
+    for i in 0..25 {
+        let method = reqwest::Method::from_bytes(format!("INVENTED{i}").as_bytes()).unwrap();
+        let res = http.request(method, server.url("/healthz")).send().await.unwrap();
+        assert_eq!(res.status(), 405);
+    }
+    http.request(reqwest::Method::PATCH, server.url("/healthz")).send().await.unwrap();
+
+    let text = http.get(server.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap().text().await.unwrap();
+
+    assert!(text.contains(r#"haven_http_requests_total{method="other",route="/healthz",status="405"} 25"#), "{text}");
+    assert!(text.contains(r#"haven_http_requests_total{method="PATCH",route="/healthz",status="405"} 1"#), "{text}");
+    assert!(!text.contains("INVENTED"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -106,6 +175,25 @@ async fn every_page_carries_a_nonce_csp_without_unsafe_eval_and_protective_heade
     let other = server.client().get(server.url("/healthz")).send().await.unwrap();
     let other_csp = other.headers()["content-security-policy"].to_str().unwrap();
     assert!(!other_csp.contains(&nonce), "each response gets its own nonce");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_https_every_answer_tells_browsers_to_keep_to_https() {
+    let options = Options::default().env("HAVEN_PUBLIC_URL", "https://haven.example.org");
+    let server = TestServer::start_with(&Backend::Sqlite, options).await;
+    server.seed_demo().await;
+    for path in ["/", "/events/havenconf", "/healthz", "/no/such/page", "/auth/oidc/none/start"] {
+        let res = server.client().get(server.url(path)).send().await.unwrap();
+        let hsts = res.headers().get("strict-transport-security").map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(hsts.as_deref(), Some("max-age=31536000"), "{path}");
+    }
+    let posted = server.client().post(server.url("/fn/event")).form(&[("slug", "havenconf")]).send().await.unwrap();
+    assert_eq!(posted.headers()["strict-transport-security"], "max-age=31536000");
+
+    // Plain http (no TLS in front): nothing to promise.
+    let plain = TestServer::start(&Backend::Sqlite).await;
+    let res = plain.client().get(plain.url("/healthz")).send().await.unwrap();
+    assert!(res.headers().get("strict-transport-security").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -816,3 +816,146 @@ async fn a_provider_naming_another_issuer_or_answering_too_much_signs_nobody_in(
         assert_eq!(location(&oidc_sign_in(&server, &ok).await), "/me", "{backend}");
     }
 }
+
+/// `return_to` values that must never lead a browser off this site, and what each becomes
+/// (`/me` for all of them). `{site}` is the server's own address.
+fn hostile_return_tos() -> Vec<String> {
+    let mut values: Vec<String> = [
+        "/\t/evil.example",
+        "/\r\n/evil.example",
+        "/%09/evil.example",
+        "/%0D%0ASet-Cookie:%20haven_session=x",
+        "/%2F%2Fevil.example",
+        "/\\evil.example",
+        "//evil.example",
+        "/.//evil.example",
+        "https://evil.example/me",
+        "javascript:alert(1)",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    values.push(format!("/{}", "a".repeat(500)));
+    values
+}
+
+/// `return_to` values that stay on this site: the value and where the sign-in leads.
+fn kept_return_tos(server: &TestServer) -> Vec<(String, String)> {
+    let at_limit = format!("/{}", "a".repeat(499));
+    vec![
+        ("/events/havenconf/concern?x=1#form".to_owned(), "/events/havenconf/concern?x=1#form".to_owned()),
+        (server.url("/manage"), "/manage".to_owned()),
+        (at_limit.clone(), at_limit),
+    ]
+}
+
+async fn new_person(server: &TestServer, email: &str) {
+    let tx = server.services.store.write().await.unwrap();
+    let name = haven_app::domain::DisplayName::parse("name", "Return Tester").unwrap();
+    let address = haven_app::domain::EmailAddress::parse("email", email).unwrap();
+    let now = server.services.clock.now();
+    haven_server::services::auth::person_for_email(&tx, now, None, &name, &address).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_link_never_leads_off_the_site_whatever_return_to_says() {
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        let mut cases: Vec<(String, String)> =
+            hostile_return_tos().into_iter().map(|v| (v, "/me".to_owned())).collect();
+        cases.extend(kept_return_tos(&server));
+        // One person per value: at most 3 links per address in 15 minutes.
+        for (i, (value, _)) in cases.iter().enumerate() {
+            let email = format!("return{i}@example.org");
+            new_person(&server, &email).await;
+            let asked =
+                call_fn(&server.client(), &server, "request_signin_link", &[("email", &email), ("return_to", value)])
+                    .await;
+            assert_eq!(asked.0, 200, "{backend} {value:?}: {}", asked.1);
+        }
+        for (i, (value, want)) in cases.iter().enumerate() {
+            let email = format!("return{i}@example.org");
+            let token = link_in(&signin_mail(&sink, &email).await).rsplit('/').next().unwrap().to_owned();
+            let res = server
+                .client()
+                .post(server.url("/fn/redeem_signin_link"))
+                .form(&[("token", token.as_str())])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(location(&res), *want, "{backend}: return_to {value:?}");
+            assert!(set_cookies(&res).iter().any(|c| c.starts_with("haven_session=")), "{value:?}: signed in");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oidc_sign_in_never_leads_off_the_site_whatever_return_to_says() {
+    for backend in backends() {
+        let mut provider = OidcProvider::start().await;
+        let server = TestServer::start_with(&backend, Options::default().oidc(&provider, "mock", "Mock SSO")).await;
+        provider.sign_in_as(json!({"sub": "returner", "email": "returner@example.org", "email_verified": true})).await;
+        let mut cases: Vec<(String, String)> =
+            hostile_return_tos().into_iter().map(|v| (v, "/me".to_owned())).collect();
+        cases.extend(kept_return_tos(&server));
+        for (value, want) in &cases {
+            let browser = server.client();
+            let start =
+                browser.get(server.url("/auth/oidc/mock/start")).query(&[("return_to", value)]).send().await.unwrap();
+            assert_eq!(start.status(), 303, "{value:?}");
+            let provider_answer = browser.get(location(&start)).send().await.unwrap();
+            let done = browser.get(location(&provider_answer)).send().await.unwrap();
+            assert_eq!(done.status(), 303, "{backend} {value:?}");
+            assert_eq!(location(&done), *want, "{backend}: return_to {value:?}");
+            assert!(set_cookies(&done).iter().any(|c| c.starts_with("haven_session=")), "{value:?}: signed in");
+        }
+    }
+}
+
+/// Asks for a sign-in link as if through proxies that sent `X-Forwarded-For: <chain>`.
+async fn ask_through(server: &TestServer, chain: &str, email: &str) -> u16 {
+    let res = server
+        .client()
+        .post(server.url("/fn/request_signin_link"))
+        .header("x-forwarded-for", chain)
+        .form(&[("email", email)])
+        .send()
+        .await
+        .unwrap();
+    res.status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forged_leftmost_forwarded_for_entry_does_not_escape_the_per_client_limit() {
+    // The test connects from 127.0.0.1, which stands for the nearest proxy.
+    let setups: [(Option<&str>, &str); 3] =
+        [(None, "203.0.113.7"), (Some("1"), "203.0.113.7"), (Some("127.0.0.1,10.0.0.0/8"), "203.0.113.7, 10.1.2.3")];
+    for (trusted, added_by_proxies) in setups {
+        let mut options = Options::default().env("HAVEN_TRUST_PROXY_HEADERS", "true");
+        if let Some(t) = trusted {
+            options = options.env("HAVEN_TRUSTED_PROXIES", t);
+        }
+        let server = TestServer::start_with(&Backend::Sqlite, options).await;
+        // 20 requests a client may make in 15 minutes, each with a new made-up leftmost entry.
+        for i in 0..20 {
+            let chain = format!("198.51.100.{i}, {added_by_proxies}");
+            assert_eq!(ask_through(&server, &chain, &format!("p{i}@example.org")).await, 200, "{trusted:?} {i}");
+        }
+        let chain = format!("198.51.100.99, {added_by_proxies}");
+        assert_eq!(ask_through(&server, &chain, "p20@example.org").await, 429, "{trusted:?}: forging does not help");
+        // Someone else behind the same proxies is another client.
+        let other = added_by_proxies.replace("203.0.113.7", "203.0.113.8");
+        assert_eq!(ask_through(&server, &other, "q@example.org").await, 200, "{trusted:?}: a different client");
+    }
+
+    // From a peer that is not a trusted proxy, the header is the client's own words.
+    let options =
+        Options::default().env("HAVEN_TRUST_PROXY_HEADERS", "true").env("HAVEN_TRUSTED_PROXIES", "10.0.0.0/8");
+    let server = TestServer::start_with(&Backend::Sqlite, options).await;
+    for i in 0..20 {
+        assert_eq!(ask_through(&server, &format!("203.0.113.{i}"), &format!("p{i}@example.org")).await, 200);
+    }
+    assert_eq!(ask_through(&server, "203.0.113.99", "p20@example.org").await, 429, "keyed by the peer");
+}

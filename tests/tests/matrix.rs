@@ -290,7 +290,9 @@ const ROWS: &[Row] = &[
     get("/signin", EVERYONE),
     get("/healthz", EVERYONE),
     get("/readyz", EVERYONE),
-    get("/metrics", EVERYONE),
+    // Only with the metrics bearer token (or on HAVEN_METRICS_ADDR), never with a session
+    // cookie alone: see `http_basics`.
+    get("/metrics", &[]),
     call("home", "/fn/home", &[], EVERYONE),
     call("event", "/fn/event", &[("slug", "{slug}")], EVERYONE),
     call("session_info", "/fn/session_info", &[], EVERYONE),

@@ -3,10 +3,12 @@
 //! attachment, and downloading one.
 
 use super::AppState;
-use crate::services::cases::{ATTACHMENT_MAX_BYTES, Filed, PHOTO_MAX_BYTES, Upload};
+use crate::services::cases::{
+    ATTACHMENT_MAX_BYTES, ATTACHMENT_TOO_LARGE, Filed, PHOTO_MAX_BYTES, PHOTO_TOO_LARGE, Upload,
+};
 use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use haven_app::api::{Actor, AppError};
@@ -20,9 +22,36 @@ fn see_other(location: &str) -> Response {
     res
 }
 
+/// How much of an upload route's body is read at most (its file, the form's text fields
+/// and the multipart framing). A file over its own limit but under this is read to the
+/// end and then refused naming its field and limit: browsers show an answer reliably only
+/// once they have sent the whole body. A body longer than this is refused as soon as its
+/// length shows (or when the reading reaches it), with the same words.
+pub const UPLOAD_BODY_MAX: usize = 25 * 1024 * 1024;
+
+/// An upload's file: the form field it comes in, its limit and what a larger one is told.
+struct FileRule {
+    field: &'static str,
+    max: usize,
+    too_large: &'static str,
+}
+
+impl FileRule {
+    fn too_large(&self) -> AppError {
+        AppError::invalid(self.field, self.too_large)
+    }
+}
+
+const PHOTO: FileRule = FileRule { field: "photo", max: PHOTO_MAX_BYTES, too_large: PHOTO_TOO_LARGE };
+const EVIDENCE: FileRule = FileRule { field: "file", max: ATTACHMENT_MAX_BYTES, too_large: ATTACHMENT_TOO_LARGE };
+
 /// An error as a small HTML page (these routes are posted to by plain forms).
 fn error_page(err: &AppError) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    page_with_status(status, err)
+}
+
+fn page_with_status(status: StatusCode, err: &AppError) -> Response {
     let text = match err {
         AppError::NotFound => "There is nothing here, or it is not yours to see.".to_owned(),
         AppError::Unauthenticated => {
@@ -40,24 +69,47 @@ fn error_page(err: &AppError) -> Response {
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }
 
-/// Reads every part of a multipart form: text fields, and files up to `max_file` bytes.
-/// A file over the limit is kept as its first `max_file + 1` bytes, so the size check in
-/// the services can name the problem.
-async fn read_form(
-    mut multipart: Multipart,
-    max_file: usize,
-) -> Result<(Vec<(String, String)>, Option<Upload>), AppError> {
-    let bad = |_| AppError::invalid("form", "the form could not be read; please send it again");
+/// Why an upload's form was not read.
+enum Unread {
+    /// The body is longer than [`UPLOAD_BODY_MAX`]: the file is too large.
+    TooLarge,
+    /// Not a multipart form, or a body that broke off.
+    Malformed,
+}
+
+impl Unread {
+    fn page(&self, rule: &FileRule) -> Response {
+        match self {
+            Unread::TooLarge => page_with_status(StatusCode::PAYLOAD_TOO_LARGE, &rule.too_large()),
+            Unread::Malformed => {
+                error_page(&AppError::invalid("form", "the form could not be read; please send it again"))
+            }
+        }
+    }
+}
+
+/// Reads every part of a multipart form: text fields, and a file up to its rule's limit.
+/// A file over the limit is kept as its first `max + 1` bytes (the rest is read and
+/// dropped), so the size check in the services names the problem.
+async fn read_form(req: Request, rule: &FileRule) -> Result<(Vec<(String, String)>, Option<Upload>), Unread> {
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > UPLOAD_BODY_MAX as u64) {
+        return Err(Unread::TooLarge);
+    }
+    let mut multipart = Multipart::from_request(req, &()).await.map_err(|_| Unread::Malformed)?;
+    let failed = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE { Unread::TooLarge } else { Unread::Malformed }
+    };
     let mut fields = Vec::new();
     let mut file = None;
-    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
+    while let Some(mut field) = multipart.next_field().await.map_err(failed)? {
         let name = field.name().unwrap_or_default().to_owned();
         match field.file_name().map(str::to_owned) {
             Some(file_name) => {
                 let mut data = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(bad)? {
-                    if data.len() <= max_file {
-                        data.extend_from_slice(&chunk[..chunk.len().min(max_file + 1 - data.len())]);
+                while let Some(chunk) = field.chunk().await.map_err(failed)? {
+                    if data.len() <= rule.max {
+                        data.extend_from_slice(&chunk[..chunk.len().min(rule.max + 1 - data.len())]);
                     }
                 }
                 // An empty file input sends a part with no bytes: no file was chosen.
@@ -66,7 +118,7 @@ async fn read_form(
                 }
             }
             None => {
-                let text = field.text().await.map_err(bad)?;
+                let text = field.text().await.map_err(failed)?;
                 fields.push((name, text));
             }
         }
@@ -103,15 +155,15 @@ pub async fn file_concern(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(slug): Path<String>,
-    multipart: Multipart,
+    req: Request,
 ) -> Response {
     let form_page = format!("/events/{slug}/concern");
     if actor.person_id().is_none() {
         return error_page(&AppError::Unauthenticated);
     }
-    let (fields, photo) = match read_form(multipart, PHOTO_MAX_BYTES).await {
+    let (fields, photo) = match read_form(req, &PHOTO).await {
         Ok(parts) => parts,
-        Err(e) => return error_page(&e),
+        Err(e) => return e.page(&PHOTO),
     };
     match state.services.file_concern(&actor, &slug, concern_form(&fields), photo).await {
         Ok(Filed::Case(reference)) => see_other(&format!("/cases/{reference}?filed=1")),
@@ -120,16 +172,20 @@ pub async fn file_concern(
     }
 }
 
-/// `POST /cases/{reference}/attachments`: the team adds a file.
+/// `POST /cases/{reference}/attachments`: the team adds a file. Who is asking is checked
+/// before the body is read.
 pub async fn add_attachment(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(reference): Path<String>,
-    multipart: Multipart,
+    req: Request,
 ) -> Response {
-    let (_, file) = match read_form(multipart, ATTACHMENT_MAX_BYTES).await {
+    if let Err(e) = state.services.may_attach(&actor, &reference).await {
+        return error_page(&e);
+    }
+    let (_, file) = match read_form(req, &EVIDENCE).await {
         Ok(parts) => parts,
-        Err(e) => return error_page(&e),
+        Err(e) => return e.page(&EVIDENCE),
     };
     let Some(file) = file else {
         return error_page(&AppError::invalid("file", "choose a file to attach"));

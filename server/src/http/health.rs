@@ -1,10 +1,12 @@
 //! Liveness, readiness and metrics.
 
 use super::AppState;
+use crate::config::Settings;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use haven_migrations::{Migrator, MigratorTrait};
+use sha2::{Digest, Sha256};
 
 /// The process is up.
 pub async fn healthz() -> &'static str {
@@ -24,8 +26,33 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Whether a request may read the metrics: with `Authorization: Bearer <HAVEN_METRICS_TOKEN>`
+/// only. Without a token configured nobody may (on the main address).
+pub fn metrics_allowed(settings: &Settings, headers: &HeaderMap) -> bool {
+    let Some(token) = &settings.metrics_token else {
+        return false;
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    // Compared as digests, so the time taken says nothing about the token.
+    given.is_some_and(|g| Sha256::digest(g.as_bytes()) == Sha256::digest(token.expose().as_bytes()))
+}
+
+/// The Prometheus text: request counts and latencies, and the database pool.
+pub fn metrics(state: &AppState) -> Response {
     let (size, idle) = crate::db::pool_stats(&state.services.store.db);
     let body = state.metrics.render(size, idle, state.settings.database.max_connections);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// `/metrics` on the metrics address (`HAVEN_METRICS_ADDR`): open to whoever reaches that
+/// address, unless a token is configured, which is then needed there too.
+pub async fn metrics_on_their_own_address(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if state.settings.metrics_token.is_some() && !metrics_allowed(&state.settings, &headers) {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    }
+    metrics(&state)
 }

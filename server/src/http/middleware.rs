@@ -1,5 +1,6 @@
 //! Middleware every request passes.
 
+use crate::config::{Settings, TrustedProxies};
 use crate::services::Services;
 use crate::services::auth::SESSION_COOKIE;
 use crate::telemetry::Metrics;
@@ -26,14 +27,14 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, mut req: Request, next
     let id = uuid::Uuid::new_v4().simple().to_string();
     let id_header = HeaderValue::from_str(&id).expect("hex is a valid header value");
     req.headers_mut().insert(X_REQUEST_ID.clone(), id_header.clone());
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let route =
         req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
-    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    let span = tracing::info_span!("request", request_id = %id, method, route = %route);
     let mut res = next.run(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
-    metrics.record(&method, &route, status, elapsed);
+    metrics.record(method, &route, status, elapsed);
     span.in_scope(|| {
         let latency_ms = elapsed.as_secs_f64() * 1000.0;
         if status >= 500 {
@@ -46,12 +47,32 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, mut req: Request, next
     res
 }
 
+/// The method as a metrics label and log field: the standard ones by name, any other
+/// (a client may invent methods without end) as `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
 /// Content Security Policy and the other protective headers, on every response.
 ///
 /// Scripts: only our own files, the one inline hydration script carrying this response's
 /// nonce, and WebAssembly compilation (`'wasm-unsafe-eval'`, which permits compiling wasm
 /// and nothing else). No `'unsafe-eval'`, no `'unsafe-inline'`.
-pub async fn security_headers(mut req: Request, next: Next) -> Response {
+///
+/// When the public URL is https, `Strict-Transport-Security` tells browsers to use only
+/// https for a year (without `includeSubDomains`: other sites may share the domain).
+pub async fn security_headers(State(services): State<Arc<Services>>, mut req: Request, next: Next) -> Response {
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
@@ -73,6 +94,9 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
         HeaderValue::from_static("camera=(self), microphone=(), geolocation=(), payment=()"),
     );
     h.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
+    if services.public_url.starts_with("https://") {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
     // Pages can hold personal data: never keep them in shared caches.
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -92,29 +116,63 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// The client's address: the socket's peer, or with trusted proxy headers the first
-/// `X-Forwarded-For` entry.
-fn client_ip(req: &Request, trust_proxy: bool) -> Option<IpAddr> {
-    if trust_proxy
-        && let Some(ip) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok())
-    {
-        return Some(ip);
+/// The client's address: the socket's peer, or with trusted proxy headers the address
+/// the trusted proxies say they were reached from (see [`forwarded_client`]).
+fn client_ip(req: &Request, settings: &Settings) -> Option<IpAddr> {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical());
+    if !settings.trust_proxy_headers {
+        return peer;
     }
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    // A proxy may append its own header line instead of extending the last one.
+    let entries: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    forwarded_client(&entries, peer, &settings.trusted_proxies).or(peer)
+}
+
+/// The client's address in `X-Forwarded-For` entries (left to right, as they arrived):
+/// never an entry the client could have written itself. Each proxy appends the address it
+/// was reached from, so only the entries added by trusted proxies, on the right, count.
+/// `None` when the entries say nothing usable (then the peer is taken).
+pub fn forwarded_client(entries: &[&str], peer: Option<IpAddr>, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let ip = |entry: &str| {
+        entry
+            .parse::<IpAddr>()
+            .or_else(|_| entry.parse::<SocketAddr>().map(|s| s.ip()))
+            .ok()
+            .map(|ip| ip.to_canonical())
+    };
+    match trusted {
+        TrustedProxies::Count(n) => ip(entries.get(entries.len().saturating_sub(*n))?),
+        TrustedProxies::Networks(networks) => {
+            let is_proxy = |a: IpAddr| networks.iter().any(|n| n.contains(a));
+            // Headers from anyone but a trusted proxy are the client's own words.
+            if !peer.is_some_and(is_proxy) {
+                return None;
+            }
+            let mut farthest = None;
+            for entry in entries.iter().rev() {
+                let a = ip(entry)?;
+                if !is_proxy(a) {
+                    return Some(a);
+                }
+                farthest = Some(a);
+            }
+            farthest
+        }
+    }
 }
 
 /// Resolves who is asking from the session cookie, and an opaque key for where from.
 pub async fn resolve_actor(State(services): State<Arc<Services>>, mut req: Request, next: Next) -> Response {
     let mut actor = Actor {
         session: None,
-        client: client_ip(&req, services.settings.trust_proxy_headers)
-            .map(|ip| services.client_key(ip))
-            .unwrap_or_default(),
+        client: client_ip(&req, &services.settings).map(|ip| services.client_key(ip)).unwrap_or_default(),
     };
     if let Some(token) = cookie(req.headers(), SESSION_COOKIE) {
         match services.resolve_session(token).await {
@@ -149,4 +207,36 @@ pub async fn csrf(State(services): State<Arc<Services>>, req: Request, next: Nex
         cookie(headers, SESSION_COOKIE).is_none()
     };
     if allowed { next.run(req).await } else { (StatusCode::FORBIDDEN, "cross-site request refused\n").into_response() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_client;
+    use crate::config::{Network, TrustedProxies};
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn only_entries_added_by_trusted_proxies_name_the_client() {
+        let one = TrustedProxies::Count(1);
+        let forged = ["6.6.6.6", "203.0.113.7"];
+        assert_eq!(forwarded_client(&forged, Some(ip("10.0.0.1")), &one), Some(ip("203.0.113.7")));
+        let two = TrustedProxies::Count(2);
+        assert_eq!(forwarded_client(&["6.6.6.6", "203.0.113.7", "10.0.0.2"], None, &two), Some(ip("203.0.113.7")));
+        assert_eq!(forwarded_client(&["203.0.113.7"], None, &two), Some(ip("203.0.113.7")), "fewer hops than proxies");
+        assert_eq!(forwarded_client(&[], None, &one), None);
+        assert_eq!(forwarded_client(&["6.6.6.6", "garbage"], None, &one), None, "the proxy's entry is unreadable");
+        assert_eq!(forwarded_client(&["[2001:db8::1]:443"], None, &one), Some(ip("2001:db8::1")));
+
+        let nets = TrustedProxies::Networks(vec![Network::parse("10.0.0.0/8").unwrap()]);
+        let chain = ["6.6.6.6", "203.0.113.7", "10.0.0.2"];
+        assert_eq!(forwarded_client(&chain, Some(ip("10.0.0.1")), &nets), Some(ip("203.0.113.7")));
+        assert_eq!(forwarded_client(&chain, Some(ip("::ffff:10.0.0.1")), &nets), Some(ip("203.0.113.7")));
+        assert_eq!(forwarded_client(&chain, Some(ip("192.0.2.1")), &nets), None, "not from a trusted proxy");
+        assert_eq!(forwarded_client(&["10.0.0.3"], Some(ip("10.0.0.1")), &nets), Some(ip("10.0.0.3")));
+        assert_eq!(forwarded_client(&["garbage", "10.0.0.3"], Some(ip("10.0.0.1")), &nets), None);
+    }
 }

@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::services::Services;
 use crate::telemetry::Metrics;
 use axum::Router;
-use axum::extract::FromRef;
+use axum::extract::{DefaultBodyLimit, FromRef, Request, State};
 use axum::routing::{any, get, post};
 use haven_app::api::SharedBackend;
 use leptos::config::LeptosOptions;
@@ -61,6 +61,8 @@ pub fn router(state: AppState) -> Router {
     let context = pages::request_context(&state);
     let options = state.leptos.clone();
     let pkg_dir = state.settings.site_root.join("pkg");
+    let not_found = file_and_error_handler_with_context::<AppState, _>(context.clone(), haven_app::shell);
+    let metrics_not_found = not_found.clone();
 
     let static_files = tower::ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::overriding(
@@ -69,14 +71,30 @@ pub fn router(state: AppState) -> Router {
         ))
         .service(ServeDir::new(pkg_dir));
 
+    // Uploads read their bodies themselves, each file against its own limit (axum's
+    // default of 2 MB would refuse the promised 10 MB): they are left out of the general
+    // body limit below.
+    let uploads = Router::new()
+        .route("/events/{slug}/concern", post(cases::file_concern))
+        .route("/cases/{reference}/attachments", post(cases::add_attachment))
+        .layer(DefaultBodyLimit::max(cases::UPLOAD_BODY_MAX));
+
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        .route(
+            "/metrics",
+            get(move |State(state): State<AppState>, req: Request| async move {
+                if health::metrics_allowed(&state.settings, req.headers()) {
+                    health::metrics(&state)
+                } else {
+                    // Exactly what an address that does not exist answers.
+                    metrics_not_found(req.uri().clone(), State(state), req).await
+                }
+            }),
+        )
         .route("/auth/oidc/{provider}/start", get(auth::oidc_start))
         .route("/auth/oidc/{provider}/callback", get(auth::oidc_callback))
-        .route("/events/{slug}/concern", post(cases::file_concern))
-        .route("/cases/{reference}/attachments", post(cases::add_attachment))
         .route("/cases/{reference}/attachments/{id}", get(cases::attachment))
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/v1/scans", post(api::scan))
@@ -88,12 +106,18 @@ pub fn router(state: AppState) -> Router {
         .route("/fn/{*name}", any(pages::server_fn))
         .leptos_routes_with_context(&state, routes, context.clone(), move || haven_app::shell(options.clone()))
         .nest_service("/pkg", static_files)
-        .fallback(file_and_error_handler_with_context::<AppState, _>(context, haven_app::shell))
+        .fallback(not_found)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .merge(uploads)
         .layer(axum::middleware::from_fn(pages::bad_arguments_are_400))
         .layer(axum::middleware::from_fn_with_state(state.services.clone(), middleware::resolve_actor))
         .layer(axum::middleware::from_fn_with_state(state.services.clone(), middleware::csrf))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.services.clone(), middleware::security_headers))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), middleware::observe))
         .with_state(state)
+}
+
+/// What `HAVEN_METRICS_ADDR` serves: `/metrics` and nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(health::metrics_on_their_own_address)).with_state(state)
 }

@@ -177,11 +177,20 @@ impl Opened {
     }
 }
 
-/// Mail servers quote addresses in their errors; keep the error, drop the addresses.
+/// How much of a mail server's error is kept (in bytes, cut at a character boundary).
+const ERROR_MAX_BYTES: usize = 480;
+
+/// Mail servers quote addresses in their errors; keep the error, drop the addresses, and
+/// keep at most [`ERROR_MAX_BYTES`], cut between characters (the words may be any
+/// language's: cutting inside a character would panic).
 fn scrub(error: &str) -> String {
     let words: Vec<&str> = error.split_whitespace().map(|w| if w.contains('@') { "<address>" } else { w }).collect();
     let mut text = words.join(" ");
-    text.truncate(480);
+    let mut cut = ERROR_MAX_BYTES.min(text.len());
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
     text
 }
 
@@ -189,6 +198,26 @@ fn scrub(error: &str) -> String {
 fn backoff(attempts: i32) -> Duration {
     let secs = 5i64.saturating_mul(1i64 << attempts.clamp(0, 20));
     Duration::seconds(secs.min(3600))
+}
+
+/// Runs the future `start` makes as a task, and when it panics logs that (never the panic's
+/// message, which may quote the data at hand) and starts a fresh one a second later. A
+/// future that returns ends the task.
+pub fn supervise<F, Fut>(worker: &'static str, start: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    use futures::FutureExt as _;
+    tokio::spawn(async move {
+        loop {
+            match std::panic::AssertUnwindSafe(start()).catch_unwind().await {
+                Ok(()) => return,
+                Err(_) => tracing::error!(worker, "background worker panicked (a bug); starting it again"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    })
 }
 
 /// Delivers due messages until the process ends.
@@ -201,17 +230,25 @@ pub struct OutboxWorker {
 }
 
 impl OutboxWorker {
+    /// Runs the worker until the process ends, under [`supervise`]: a panic (a bug) is
+    /// logged and the worker starts again, so mail (sign-in links too) keeps flowing.
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            loop {
-                match self.run_once().await {
-                    Ok(n) if n > 0 => continue,
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "outbox worker failed a round"),
-                }
-                let _ = tokio::time::timeout(std::time::Duration::from_millis(500), self.wake.notified()).await;
-            }
+        let worker = Arc::new(self);
+        supervise("mail", move || {
+            let worker = worker.clone();
+            async move { worker.run().await }
         })
+    }
+
+    async fn run(&self) {
+        loop {
+            match self.run_once().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "outbox worker failed a round"),
+            }
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(500), self.wake.notified()).await;
+        }
     }
 
     /// Sends what is due now; returns how many messages it handled.
@@ -288,5 +325,42 @@ mod tests {
     #[test]
     fn errors_lose_their_addresses() {
         assert_eq!(scrub("550 5.1.1 <ada@example.org>: no such user"), "550 5.1.1 <address> no such user");
+    }
+
+    #[test]
+    fn long_errors_are_cut_between_characters() {
+        for pad in 0..4 {
+            for wide in ["ü", "€", "𝄞"] {
+                let error = format!("{}{}", "x".repeat(pad), wide.repeat(400));
+                let kept = scrub(&error);
+                assert!(kept.len() <= ERROR_MAX_BYTES && kept.len() > ERROR_MAX_BYTES - 4, "{pad} {wide}");
+                assert!(error.starts_with(&kept));
+            }
+        }
+        assert_eq!(scrub("short"), "short");
+    }
+
+    #[tokio::test]
+    async fn a_supervised_worker_that_panics_is_started_again() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let starts = Arc::new(AtomicUsize::new(0));
+        let counted = starts.clone();
+        let (done, finished) = tokio::sync::oneshot::channel::<()>();
+        let done = std::sync::Mutex::new(Some(done));
+        let task = supervise("test", move || {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            let done = if n == 1 { done.lock().unwrap().take() } else { None };
+            async move {
+                if n == 0 {
+                    panic!("a bug in the first run");
+                }
+                if let Some(done) = done {
+                    let _ = done.send(());
+                }
+            }
+        });
+        tokio::time::timeout(std::time::Duration::from_secs(5), finished).await.expect("restarted").unwrap();
+        task.await.expect("the supervisor itself ends normally once its worker returns");
+        assert_eq!(starts.load(Ordering::SeqCst), 2);
     }
 }

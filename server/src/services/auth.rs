@@ -118,7 +118,7 @@ impl Services {
             email_normalized: Set(email.normalized()),
             created_at: Set(now),
             processed_at: Set(None),
-            return_to: Set(super::oidc::safe_return_to(return_to.as_deref())),
+            return_to: Set(super::oidc::safe_return_to(&self.public_url, return_to.as_deref())),
         })
         .exec(&*tx)
         .await
@@ -204,7 +204,8 @@ impl Services {
         }
         let cookie = self.start_session(&tx, p.id, actor.session.as_ref(), now).await.map_err(internal)?;
         tx.commit().await.map_err(internal)?;
-        Ok((cookie, link.return_to))
+        // Checked again: a link made before this check existed may hold anything.
+        Ok((cookie, super::oidc::safe_return_to(&self.public_url, Some(&link.return_to))))
     }
 
     /// Starts adding a further sign-in address: a single-use link to confirm it goes to

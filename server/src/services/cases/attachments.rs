@@ -9,6 +9,8 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 pub const ATTACHMENT_MAX_BYTES: usize = 10 * 1024 * 1024;
+/// What a file over [`ATTACHMENT_MAX_BYTES`] is told (the field is `file`).
+pub const ATTACHMENT_TOO_LARGE: &str = "a file may be at most 10 MB";
 
 /// The type of an evidence file, read from its bytes: images, PDF, or plain UTF-8 text.
 pub fn evidence_type(data: &[u8]) -> Option<&'static str> {
@@ -31,10 +33,16 @@ pub struct Download {
 }
 
 impl Services {
+    /// May `actor` add files to this case? Asked before an upload's body is read, so
+    /// nobody else can make the server read (or store) anything; `NotFound` otherwise.
+    pub async fn may_attach(&self, actor: &Actor, reference: &str) -> Result<(), AppError> {
+        self.team_case(actor, reference).await.map(|_| ())
+    }
+
     pub async fn add_attachment(&self, actor: &Actor, reference: &str, upload: super::Upload) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         if upload.data.len() > ATTACHMENT_MAX_BYTES {
-            return Err(AppError::invalid("file", "a file may be at most 10 MB"));
+            return Err(AppError::invalid("file", ATTACHMENT_TOO_LARGE));
         }
         let content_type = evidence_type(&upload.data).ok_or_else(|| {
             AppError::invalid("file", "attach an image (JPEG, PNG, WebP, GIF), a PDF or a plain text file")

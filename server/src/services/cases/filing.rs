@@ -20,6 +20,8 @@ pub struct Upload {
 }
 
 pub const PHOTO_MAX_BYTES: usize = 5 * 1024 * 1024;
+/// What a photo over [`PHOTO_MAX_BYTES`] is told (the field is `photo`).
+pub const PHOTO_TOO_LARGE: &str = "a photo may be at most 5 MB";
 const DRAFT_LIFETIME: Duration = Duration::hours(2);
 
 /// The image type of a photo, read from its first bytes (never from its name).
@@ -35,7 +37,7 @@ pub fn image_type(data: &[u8]) -> Option<&'static str> {
 
 fn check_photo(photo: &Upload) -> Result<&'static str, String> {
     if photo.data.len() > PHOTO_MAX_BYTES {
-        return Err(format!("the photo is {} MB; at most 5 MB please", photo.data.len().div_ceil(1024 * 1024)));
+        return Err(PHOTO_TOO_LARGE.to_owned());
     }
     image_type(&photo.data).ok_or_else(|| "the photo must be a JPEG, PNG, WebP or GIF image".to_owned())
 }

@@ -19,8 +19,8 @@ mod view;
 
 pub use view::same_person;
 
-pub use attachments::{ATTACHMENT_MAX_BYTES, Download};
-pub use filing::{Filed, PHOTO_MAX_BYTES, Upload};
+pub use attachments::{ATTACHMENT_MAX_BYTES, ATTACHMENT_TOO_LARGE, Download};
+pub use filing::{Filed, PHOTO_MAX_BYTES, PHOTO_TOO_LARGE, Upload};
 
 use super::authz::Grants;
 use super::{Services, internal};
