@@ -90,6 +90,11 @@ impl Server {
                 async move { store.checkpoint_in_background().await }
             })),
             AbortOnDrop(tokio::spawn(async move {
+                // Today's doors are loaded before /readyz says ready, retried until they are.
+                while let Err(e) = services.warm_doors().await {
+                    tracing::error!(error = ?e, "loading today's door pictures failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
                 // Door pictures follow changes made by other instances within half a second.
                 loop {
                     if let Err(e) = services.watch_door_changes().await {

@@ -257,9 +257,16 @@ async fn migrate_shows_its_status_rolls_back_and_serve_can_leave_the_schema_alon
         }
         assert_eq!(lines(stdout_of(&["migrate", "--status"], &env)), one_pending, "nothing was applied");
 
-        // By default serve applies what is pending and is ready.
+        // By default serve applies what is pending and is ready (once today's doors are loaded).
         let (mut child, base, _log) = spawn_haven(&["serve"], &[env[0], addr]);
-        let status = http.get(format!("{base}/readyz")).send().await.unwrap().status();
+        let mut status = http.get(format!("{base}/readyz")).send().await.unwrap().status();
+        for _ in 0..100 {
+            if status != 503 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            status = http.get(format!("{base}/readyz")).send().await.unwrap().status();
+        }
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(status, 200, "{backend}");

@@ -300,3 +300,30 @@ async fn a_server_function_called_with_malformed_arguments_answers_400_not_500()
         assert_eq!(body["error"], "transport", "{body}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_is_ready_only_once_the_doors_of_todays_events_are_loaded() {
+    use haven_server::clock::{Clock, ManualClock};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    for backend in backends() {
+        let first = TestServer::start(&backend).await;
+        first.seed_demo().await;
+        let e = haven_server::db::entities::event::Entity::find()
+            .filter(haven_server::db::entities::event::Column::Slug.eq("havenconf"))
+            .one(&first.db)
+            .await
+            .unwrap()
+            .unwrap();
+        // A (re)started instance on the morning of the event.
+        let clock = ManualClock::new(e.starts_at - chrono::Duration::hours(2));
+        let second = TestServer::start_with(&backend, Options::default().share(&first).clock(clock.clone())).await;
+        let ready = second.client().get(second.url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 200, "{backend}");
+        assert!(second.services.door_is_loaded(e.id), "{backend}: ready means the door is loaded");
+        // An instance started weeks before the event has nothing to load yet.
+        let early = ManualClock::new(clock.now() - chrono::Duration::days(20));
+        let third = TestServer::start_with(&backend, Options::default().share(&first).clock(early)).await;
+        assert_eq!(third.client().get(third.url("/readyz")).send().await.unwrap().status(), 200);
+        assert!(!third.services.door_is_loaded(e.id), "{backend}");
+    }
+}

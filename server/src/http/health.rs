@@ -13,14 +13,21 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// The database answers and every migration has been applied.
+/// The database answers, every migration has been applied, and the door pictures of
+/// today's events are loaded (so a load balancer sends scans only to a warm instance).
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let db = &state.services.store.db;
     if db.ping().await.is_err() {
         return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n");
     }
     match Migrator::get_pending_migrations(db).await {
-        Ok(pending) if pending.is_empty() => (StatusCode::OK, "ready\n"),
+        Ok(pending) if pending.is_empty() => {
+            if state.services.door_warm.load(std::sync::atomic::Ordering::SeqCst) {
+                (StatusCode::OK, "ready\n")
+            } else {
+                (StatusCode::SERVICE_UNAVAILABLE, "loading the doors\n")
+            }
+        }
         Ok(_) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending\n"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "migration state unreadable\n"),
     }

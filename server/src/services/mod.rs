@@ -57,6 +57,8 @@ pub struct Services {
     pub scan_writer: door::ScanWriter,
     /// Checks badge signatures, in batches when many scans come at once.
     pub signatures: door::SignatureChecker,
+    /// Set once the door pictures of today's events are loaded (`/readyz` waits for it).
+    pub door_warm: std::sync::atomic::AtomicBool,
     /// A handle on these services themselves, for work that outlives a request (an
     /// arrival alert started by a scan).
     me: std::sync::Weak<Services>,
@@ -90,6 +92,7 @@ impl Services {
             scans_inflight: Default::default(),
             scan_writer: door::ScanWriter::start(store.clone()),
             signatures: door::SignatureChecker::start(),
+            door_warm: std::sync::atomic::AtomicBool::new(false),
             oidc: oidc::Providers::new(settings.oidc.clone()),
             store,
             clock,

@@ -192,6 +192,32 @@ impl Services {
         Ok(())
     }
 
+    /// Whether the door picture of this event is loaded (and so a scan waits for nothing).
+    pub fn door_is_loaded(&self, event_id: Uuid) -> bool {
+        self.door.events.read().expect("door cache").contains_key(&event_id)
+    }
+
+    /// Loads the door pictures of the events whose doors are open now or within a day, so
+    /// the first scans after a start or a restart wait for no loading. `/readyz` answers
+    /// 200 only after this (`Services::door_warm`).
+    pub async fn warm_doors(&self) -> Result<usize, AppError> {
+        let now = self.clock.now();
+        let soon = event::Entity::find()
+            .filter(event::Column::StartsAt.lt(now + chrono::Duration::days(1)))
+            .filter(event::Column::EndsAt.gt(now - chrono::Duration::days(1)))
+            .all(&self.store.db)
+            .await
+            .map_err(internal)?;
+        // Take note of the changes made so far, so the first look for others' changes does
+        // not throw away what is loaded now.
+        self.watch_door_changes().await.map_err(internal)?;
+        for e in &soon {
+            self.event_door(e.id).await?;
+        }
+        self.door_warm.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(soon.len())
+    }
+
     /// The event's door picture, loaded on first need.
     pub async fn event_door(&self, event_id: Uuid) -> Result<Arc<EventDoor>, AppError> {
         if let Some(d) = self.door.events.read().expect("door cache").get(&event_id) {
