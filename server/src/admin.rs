@@ -143,6 +143,46 @@ pub async fn verify_audit(settings: Settings) -> anyhow::Result<()> {
     }
 }
 
+/// One message the mail servers refused for good, as the operators see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedMail {
+    pub failed_at: chrono::DateTime<chrono::Utc>,
+    pub kind: String,
+    /// The person the recipient's address belongs to, if anyone.
+    pub person: Option<uuid::Uuid>,
+}
+
+/// Mail marked failed, oldest first.
+pub async fn failed_mail(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Vec<FailedMail>> {
+    use crate::db::entities::outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::FailedAt.is_not_null())
+        .order_by_asc(outbox::Column::FailedAt)
+        .all(db)
+        .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let person = match EmailAddress::parse("to", &row.to_address) {
+            Ok(a) => auth::person_by_address(db, &a.normalized()).await?.map(|p| p.id),
+            Err(_) => None,
+        };
+        out.push(FailedMail { failed_at: row.failed_at.unwrap_or(row.created_at), kind: row.kind, person });
+    }
+    Ok(out)
+}
+
+pub async fn print_failed_mail(settings: Settings) -> anyhow::Result<()> {
+    let db = startup::open_database(&settings, false).await?;
+    let failed = failed_mail(&db).await?;
+    for m in &failed {
+        let who = m.person.map_or_else(|| "no known person".to_owned(), |p| format!("person {p}"));
+        println!("{}  {}  {who}", m.failed_at.format("%Y-%m-%dT%H:%M:%SZ"), m.kind);
+    }
+    eprintln!("{} message(s) failed for good", failed.len());
+    Ok(())
+}
+
 pub async fn signin_link(settings: Settings, email: &str) -> anyhow::Result<()> {
     let email = EmailAddress::parse("--email", email)?;
     let services = open(settings).await?;

@@ -61,6 +61,9 @@ pub enum Command {
     /// Check the hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Mail that could not be delivered.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Manage encryption keys (field encryption) and badge signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -174,6 +177,13 @@ pub enum KeysCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// List mail refused for good (or sign-in links that expired undelivered): when, what
+    /// kind, and the recipient's person id; never an address or content.
+    Failed,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Recompute the chain of every audit record; exit 1 if any link is broken.
     Verify,
@@ -249,6 +259,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::admin::grant(settings, &org, event.as_deref(), &email, name.as_deref(), &role).await
             }
             Command::Audit(AuditCommand::Verify) => crate::admin::verify_audit(settings).await,
+            Command::Mail(MailCommand::Failed) => crate::admin::print_failed_mail(settings).await,
         }
     })
 }

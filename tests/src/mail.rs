@@ -32,6 +32,12 @@ pub struct MailSink {
     accepting: Arc<AtomicBool>,
     /// While set, every message is refused with this reply (code and text).
     refusal: Arc<std::sync::Mutex<Option<String>>>,
+    /// While set, connections are closed at once, before any greeting (a server down).
+    closing: Arc<AtomicBool>,
+    /// While set, the server greets with this reply and hangs up (e.g. `421 …`).
+    greeting: Arc<std::sync::Mutex<Option<String>>>,
+    /// Recipients refused for good (`550`).
+    rejected: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl MailSink {
@@ -43,10 +49,17 @@ impl MailSink {
             arrived: Arc::default(),
             accepting: Arc::new(AtomicBool::new(true)),
             refusal: Arc::default(),
+            closing: Arc::default(),
+            greeting: Arc::default(),
+            rejected: Arc::default(),
         };
         let s = sink.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                if s.closing.load(Ordering::SeqCst) {
+                    drop(stream);
+                    continue;
+                }
                 let s = s.clone();
                 tokio::spawn(async move {
                     let _ = s.session(stream).await;
@@ -70,6 +83,21 @@ impl MailSink {
     /// temporary failure with the mail server's own words, however long or non-ASCII).
     pub fn refuse_with(&self, reply: Option<&str>) {
         *self.refusal.lock().expect("refusal lock") = reply.map(str::to_owned);
+    }
+
+    /// While true, connections are closed before the greeting (the mail server is down).
+    pub fn close_connections(&self, on: bool) {
+        self.closing.store(on, Ordering::SeqCst);
+    }
+
+    /// While `Some`, the server greets with this reply (e.g. `421 4.3.2 …`) and hangs up.
+    pub fn greet_with(&self, reply: Option<&str>) {
+        *self.greeting.lock().expect("greeting lock") = reply.map(str::to_owned);
+    }
+
+    /// Refuses these recipients for good (`550 5.1.1`), case-insensitively.
+    pub fn reject_recipients(&self, addresses: &[&str]) {
+        *self.rejected.lock().expect("rejected lock") = addresses.iter().map(|a| a.to_ascii_lowercase()).collect();
     }
 
     pub async fn all(&self) -> Vec<Mail> {
@@ -106,12 +134,26 @@ impl MailSink {
     async fn session(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
         let (read, mut write) = stream.into_split();
         let mut lines = BufReader::new(read);
+        let greeting = self.greeting.lock().expect("greeting lock").clone();
+        if let Some(reply) = greeting {
+            write.write_all(format!("{reply}\r\n").as_bytes()).await?;
+            return Ok(());
+        }
         write.write_all(b"220 haven-test-smtp ESMTP\r\n").await?;
         let (mut from, mut to) = (String::new(), Vec::new());
         let mut line = String::new();
         loop {
             line.clear();
             if lines.read_line(&mut line).await? == 0 {
+                return Ok(());
+            }
+            // A server going down cuts the connections it had too (the client's pool).
+            if self.closing.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            let greeting = self.greeting.lock().expect("greeting lock").clone();
+            if let Some(reply) = greeting {
+                write.write_all(format!("{reply}\r\n").as_bytes()).await?;
                 return Ok(());
             }
             let cmd = line.trim_end().to_owned();
@@ -136,7 +178,12 @@ impl MailSink {
                 to.clear();
                 write.write_all(b"250 OK\r\n").await?;
             } else if upper.starts_with("RCPT TO:") {
-                to.push(address_in(&cmd[8..]));
+                let rcpt = address_in(&cmd[8..]);
+                if self.rejected.lock().expect("rejected lock").contains(&rcpt.to_ascii_lowercase()) {
+                    write.write_all(b"550 5.1.1 mailbox unavailable\r\n").await?;
+                    continue;
+                }
+                to.push(rcpt);
                 write.write_all(b"250 OK\r\n").await?;
             } else if upper == "DATA" {
                 write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;

@@ -277,8 +277,12 @@ impl TestServer {
         use haven_server::db::entities::outbox;
         use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
         for _ in 0..300 {
-            let waiting =
-                outbox::Entity::find().filter(outbox::Column::SentAt.is_null()).count(&self.db).await.unwrap();
+            let waiting = outbox::Entity::find()
+                .filter(outbox::Column::SentAt.is_null())
+                .filter(outbox::Column::FailedAt.is_null())
+                .count(&self.db)
+                .await
+                .unwrap();
             if waiting == 0 {
                 return;
             }

@@ -12,4 +12,5 @@ mod involvement;
 mod manage;
 mod matrix;
 mod migrations;
+mod outbox;
 mod plans;

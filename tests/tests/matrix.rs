@@ -1170,7 +1170,12 @@ async fn drain(server: &TestServer) {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let mut waiting = Vec::new();
     for _ in 0..600 {
-        waiting = outbox::Entity::find().filter(outbox::Column::SentAt.is_null()).all(&server.db).await.unwrap();
+        waiting = outbox::Entity::find()
+            .filter(outbox::Column::SentAt.is_null())
+            .filter(outbox::Column::FailedAt.is_null())
+            .all(&server.db)
+            .await
+            .unwrap();
         if waiting.is_empty() {
             return;
         }

@@ -82,6 +82,7 @@ pub async fn enqueue(keys: &KeyStore, tx: &WriteTx, now: DateTime<Utc>, mail: Ma
         attempts: Set(0),
         last_error: Set(None),
         sent_at: Set(None),
+        failed_at: Set(None),
     })
     .exec(&**tx)
     .await?;
@@ -139,18 +140,41 @@ impl Mailer {
         message.map_err(|e| format!("the message could not be built: {e}"))
     }
 
-    async fn deliver(&self, row: &outbox::Model, opened: Opened) -> Result<(), String> {
-        let message = self.message(row, opened)?;
+    async fn deliver(&self, row: &outbox::Model, opened: Opened) -> Result<(), Failure> {
+        // A message that cannot be built never will be.
+        let message = self.message(row, opened).map_err(Failure::Permanent)?;
         match &self.transport {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| scrub(&e.to_string())),
+            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
+                // A 5xx reply is the mail server's final word; anything else (no connection,
+                // 4xx, a timeout) may pass.
+                let text = scrub(&e.to_string());
+                if e.is_permanent() { Failure::Permanent(text) } else { Failure::Temporary(text) }
+            }),
             Transport::Directory(dir) => {
-                tokio::fs::create_dir_all(dir).await.map_err(|e| e.to_string())?;
+                tokio::fs::create_dir_all(dir).await.map_err(|e| Failure::Temporary(e.to_string()))?;
                 let name = format!("{}-{}.eml", row.created_at.format("%Y%m%dT%H%M%S"), row.id.simple());
-                tokio::fs::write(dir.join(name), message.formatted()).await.map_err(|e| e.to_string())
+                tokio::fs::write(dir.join(name), message.formatted())
+                    .await
+                    .map_err(|e| Failure::Temporary(e.to_string()))
             }
         }
     }
 }
+
+/// Why a delivery did not happen, and whether trying again may help.
+#[derive(Debug)]
+enum Failure {
+    /// No connection, a 4xx reply, a timeout, a key not (yet) at hand: tried again later.
+    Temporary(String),
+    /// A 5xx reply, or a message that cannot be built: marked failed, never tried again.
+    Permanent(String),
+}
+
+/// Sign-in links are worth sending only while they work (15 minutes): they are tried
+/// again every half minute at most, and marked failed once expired.
+const SIGNIN_KIND: &str = "signin_link";
+const SIGNIN_RETRY_MAX: Duration = Duration::seconds(30);
+const SIGNIN_LIFE: Duration = Duration::minutes(15);
 
 /// A waiting message's body and attachments, opened for sending.
 struct Opened {
@@ -256,6 +280,7 @@ impl OutboxWorker {
         let now = self.clock.now();
         let due = outbox::Entity::find()
             .filter(outbox::Column::SentAt.is_null())
+            .filter(outbox::Column::FailedAt.is_null())
             .filter(outbox::Column::NextAttemptAt.lte(now))
             .order_by_asc(outbox::Column::NextAttemptAt)
             .limit(20)
@@ -271,6 +296,7 @@ impl OutboxWorker {
                 .filter(outbox::Column::Id.eq(row.id))
                 .filter(outbox::Column::NextAttemptAt.eq(row.next_attempt_at))
                 .filter(outbox::Column::SentAt.is_null())
+                .filter(outbox::Column::FailedAt.is_null())
                 .exec(&*tx)
                 .await?
                 .rows_affected
@@ -282,7 +308,7 @@ impl OutboxWorker {
             handled += 1;
             let result = match Opened::of(&self.keys, &row) {
                 Ok(opened) => self.mailer.deliver(&row, opened).await,
-                Err(e) => Err(e),
+                Err(e) => Err(Failure::Temporary(e)),
             };
             let now = self.clock.now();
             let tx = self.store.write().await?;
@@ -296,11 +322,30 @@ impl OutboxWorker {
                     update.last_error = Set(None);
                     tracing::info!(kind = %row.kind, outbox_id = %row.id, "mail delivered");
                 }
-                Err(error) => {
+                Err(failure) => {
                     let attempts = row.attempts + 1;
                     update.attempts = Set(attempts);
-                    update.next_attempt_at = Set(now + backoff(row.attempts));
-                    tracing::warn!(kind = %row.kind, outbox_id = %row.id, attempts, error = %error, "mail delivery failed; will retry");
+                    let signin = row.kind == SIGNIN_KIND;
+                    let (error, permanent) = match failure {
+                        Failure::Permanent(e) => (e, true),
+                        Failure::Temporary(e) if signin && now >= row.created_at + SIGNIN_LIFE => {
+                            (format!("{e} (the sign-in link expired before it could be delivered)"), true)
+                        }
+                        Failure::Temporary(e) => (e, false),
+                    };
+                    if permanent {
+                        // Nothing of it is kept but who, what kind and why.
+                        update.failed_at = Set(Some(now));
+                        update.body_enc = Set(String::new());
+                        update.html_enc = Set(None);
+                        update.attachments_enc = Set(None);
+                        tracing::warn!(kind = %row.kind, outbox_id = %row.id, attempts, error = %error, "mail delivery failed for good");
+                    } else {
+                        let wait =
+                            if signin { backoff(row.attempts).min(SIGNIN_RETRY_MAX) } else { backoff(row.attempts) };
+                        update.next_attempt_at = Set(now + wait);
+                        tracing::warn!(kind = %row.kind, outbox_id = %row.id, attempts, error = %error, "mail delivery failed; will retry");
+                    }
                     update.last_error = Set(Some(error));
                 }
             }
