@@ -4,6 +4,7 @@
 mod browser;
 mod cases;
 mod cli;
+mod crash;
 mod door;
 mod enforcement;
 mod http_basics;
