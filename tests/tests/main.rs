@@ -9,6 +9,7 @@ mod door;
 mod enforcement;
 mod http_basics;
 mod identity;
+mod instances;
 mod involvement;
 mod manage;
 mod matrix;
