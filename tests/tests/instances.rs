@@ -152,3 +152,46 @@ async fn two_instances_on_one_database_act_as_one() {
         assert_eq!(escalations().await, 1, "{backend}: escalated once by the two instances");
     }
 }
+
+/// Runs the `haven` command against the server's own database and data folder.
+fn operator(server: &TestServer, args: &[&str]) -> String {
+    let out = std::process::Command::new(haven_tests::haven_bin())
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HAVEN_DATABASE_URL", &server.database.url)
+        .env("HAVEN_DATA_DIR", &server.database.dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "haven {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_an_operator_changes_with_the_haven_command_reaches_a_running_server_within_a_second() {
+    use haven_server::db::entities::badge_key;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    for backend in backends() {
+        let a = TestServer::start(&backend).await;
+        a.seed_demo().await;
+        let device = a.device_token("havenconf").await;
+        let ada_badge = a.badge_token("havenconf", ADA).await;
+        assert_eq!(scan(&a, &device, &ada_badge, &uuid::Uuid::new_v4().to_string()).await.1["result"], "admit");
+        let old = badge_key::Entity::find().filter(badge_key::Column::RetiredAt.is_null()).one(&a.db).await;
+        let old = old.unwrap().expect("the demo's badge key").id.to_string();
+
+        // A new key, then the old one retired, by the operator's command: its badges stop.
+        operator(&a, &["keys", "generate", "--org", "demo"]);
+        operator(&a, &["keys", "retire", "--org", "demo", "--key", &old]);
+        let took = until_answer(&a, &device, &ada_badge, "deny").await;
+        eprintln!("{backend}: a key retired by the command was refused after {took:?}");
+
+        // An import by the command: the new registrant's badge opens the door.
+        let csv = a.database.dir.join("people.csv");
+        std::fs::write(&csv, "name,email\nNadia New,nadia.new@example.net\n").unwrap();
+        operator(&a, &["import", "registrations", "--event", "havenconf", csv.to_str().unwrap()]);
+        let token = operator(&a, &["badge", "token", "--event", "havenconf", "--email", "nadia.new@example.net"]);
+        let took = until_answer(&a, &device, token.trim(), "admit").await;
+        eprintln!("{backend}: a badge imported by the command was admitted after {took:?}");
+    }
+}

@@ -62,6 +62,8 @@ impl Services {
         let denied = self.enforcement_denials(&*tx, e, None).await?;
         let refused: Vec<Uuid> = missing.iter().map(|(_, p)| *p).filter(|p| denied.contains_key(p)).collect();
         self.refresh_door(&tx, e.organization_id, &refused, now).await?;
+        // Other instances (and a server beside an operator's import) learn the new badges.
+        super::note_door_change(&tx, e.id, now).await?;
         audit::append(
             &tx,
             now,

@@ -2,7 +2,8 @@
 //! field-encryption keys and opened only in this process's memory; the public half is
 //! what door devices sync. Old keys keep verifying until retired.
 
-use crate::db::entities::badge_key;
+use crate::db::WriteTx;
+use crate::db::entities::{badge_key, event};
 use crate::services::{Services, audit, internal};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,6 +13,20 @@ use rand::RngCore as _;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 use uuid::Uuid;
+
+/// Notes a door change at every event of the organization, so every running instance (a
+/// server beside the operator's `haven keys` too) forgets the keys it holds and reloads.
+async fn keys_changed(tx: &WriteTx, organization: Uuid, now: chrono::DateTime<chrono::Utc>) -> Result<(), AppError> {
+    for e in event::Entity::find()
+        .filter(event::Column::OrganizationId.eq(organization))
+        .all(&**tx)
+        .await
+        .map_err(internal)?
+    {
+        super::note_door_change(tx, e.id, now).await?;
+    }
+    Ok(())
+}
 
 /// A key the server can verify with (and, when current, sign with).
 #[derive(Clone)]
@@ -70,8 +85,10 @@ impl Services {
         )
         .await
         .map_err(internal)?;
+        keys_changed(&tx, organization, now).await?;
         tx.commit().await.map_err(internal)?;
         self.forget_keys();
+        self.door_changed();
         Ok(id)
     }
 
@@ -100,6 +117,7 @@ impl Services {
         )
         .await
         .map_err(internal)?;
+        keys_changed(&tx, organization, now).await?;
         tx.commit().await.map_err(internal)?;
         self.forget_keys();
         self.door_changed();

@@ -172,6 +172,8 @@ impl Services {
         self.door.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.door.events.write().expect("door cache").clear();
         self.door.devices.write().expect("device cache").clear();
+        // Badge keys too: one may have been generated or retired elsewhere.
+        *self.badge_keys.write().expect("key cache") = KeyCache::default();
     }
 
     /// Forgets the pictures when another instance recorded a door change. Called by the
