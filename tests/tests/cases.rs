@@ -89,119 +89,129 @@ async fn a_registrant_files_a_concern_sees_it_and_the_team_is_told_without_its_c
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_concern_comes_back_with_what_was_typed_and_what_to_fix() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let reporter = server.client_as(REPORTER).await;
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let reporter = server.client_as(REPORTER).await;
 
-    let location = file(
-        &server,
-        &reporter,
-        concern(&[
-            ("person_email", "not an address"),
-            ("narrative", "Kept typing this very carefully."),
-            ("witnesses", "yes"),
-        ]),
-    )
-    .await;
-    assert!(location.starts_with("/events/havenconf/concern?draft="), "{location}");
-    let draft = location.split("draft=").nth(1).unwrap();
+        let location = file(
+            &server,
+            &reporter,
+            concern(&[
+                ("person_email", "not an address"),
+                ("narrative", "Kept typing this very carefully."),
+                ("witnesses", "yes"),
+            ]),
+        )
+        .await;
+        assert!(location.starts_with("/events/havenconf/concern?draft="), "{location}");
+        let draft = location.split("draft=").nth(1).unwrap();
 
-    let (status, view) = call_fn(&reporter, &server, "concern_form", &[("slug", "havenconf"), ("draft", draft)]).await;
-    assert_eq!(status, 200);
-    assert_eq!(view["form"]["narrative"], "Kept typing this very carefully.");
-    assert_eq!(view["form"]["witnesses"], "yes");
-    assert_eq!(view["errors"][0]["field"], "person_email");
-    let page = reporter.get(server.url(&location)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("Kept typing this very carefully."), "the page shows what was typed");
-    assert!(page.contains("is not an e-mail address"), "and what to fix");
+        let (status, view) =
+            call_fn(&reporter, &server, "concern_form", &[("slug", "havenconf"), ("draft", draft)]).await;
+        assert_eq!(status, 200);
+        assert_eq!(view["form"]["narrative"], "Kept typing this very carefully.");
+        assert_eq!(view["form"]["witnesses"], "yes");
+        assert_eq!(view["errors"][0]["field"], "person_email");
+        let page = reporter.get(server.url(&location)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Kept typing this very carefully."), "the page shows what was typed");
+        assert!(page.contains("is not an e-mail address"), "and what to fix");
 
-    // Someone else holding the draft's address sees an empty form.
-    let other = server.client_as("ken.okafor@example.org").await;
-    let (_, theirs) = call_fn(&other, &server, "concern_form", &[("slug", "havenconf"), ("draft", draft)]).await;
-    assert_eq!(theirs["form"]["narrative"], "");
+        // Someone else holding the draft's address sees an empty form.
+        let other = server.client_as("ken.okafor@example.org").await;
+        let (_, theirs) = call_fn(&other, &server, "concern_form", &[("slug", "havenconf"), ("draft", draft)]).await;
+        assert_eq!(theirs["form"]["narrative"], "");
 
-    let (_, mine) = call_fn(&reporter, &server, "my_page", &[]).await;
-    assert_eq!(mine["cases"], serde_json::json!([]), "nothing was filed");
+        let (_, mine) = call_fn(&reporter, &server, "my_page", &[]).await;
+        assert_eq!(mine["cases"], serde_json::json!([]), "nothing was filed");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_photo_is_checked_by_its_content_not_its_name() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let reporter = server.client_as(REPORTER).await;
-    let base = [("person_name", "Someone"), ("narrative", "Something.")];
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let reporter = server.client_as(REPORTER).await;
+        let base = [("person_name", "Someone"), ("narrative", "Something.")];
 
-    let fake = concern(&base).part("photo", Part::bytes(b"%PDF-1.7 not an image".to_vec()).file_name("me.jpg"));
-    let location = file(&server, &reporter, fake).await;
-    let draft = location.split("draft=").nth(1).expect("refused");
-    let (_, view) = call_fn(&reporter, &server, "concern_form", &[("slug", "havenconf"), ("draft", draft)]).await;
-    assert_eq!(view["photo_error"], "the photo must be a JPEG, PNG, WebP or GIF image");
-    assert_eq!(view["form"]["narrative"], "Something.");
+        let fake = concern(&base).part("photo", Part::bytes(b"%PDF-1.7 not an image".to_vec()).file_name("me.jpg"));
+        let location = file(&server, &reporter, fake).await;
+        let draft = location.split("draft=").nth(1).expect("refused");
+        let (_, view) = call_fn(&reporter, &server, "concern_form", &[("slug", "havenconf"), ("draft", draft)]).await;
+        assert_eq!(view["photo_error"], "the photo must be a JPEG, PNG, WebP or GIF image");
+        assert_eq!(view["form"]["narrative"], "Something.");
 
-    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-    let real = concern(&base).part("photo", Part::bytes(png).file_name("photo.png"));
-    let reference = reference_in(&file(&server, &reporter, real).await);
-    let (_, team) = case(&server, &server.client_as(RESPONDER).await, &reference).await;
-    assert_eq!(team["attachments"][0]["content_type"], "image/png");
-    assert_eq!(team["attachments"][0]["kind"], "subject_photo");
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        let real = concern(&base).part("photo", Part::bytes(png).file_name("photo.png"));
+        let reference = reference_in(&file(&server, &reporter, real).await);
+        let (_, team) = case(&server, &server.client_as(RESPONDER).await, &reference).await;
+        assert_eq!(team["attachments"][0]["content_type"], "image/png");
+        assert_eq!(team["attachments"][0]["kind"], "subject_photo");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn signing_in_from_the_concern_form_leads_back_to_it() {
-    let sink = MailSink::start().await;
-    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
-    server.seed_demo().await;
-    let browser = server.client();
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        let browser = server.client();
 
-    let (status, _) = call_fn(&browser, &server, "concern_form", &[("slug", "havenconf")]).await;
-    assert_eq!(status, 401);
-    call_fn(
-        &browser,
-        &server,
-        "request_signin_link",
-        &[("email", REPORTER), ("return_to", "/events/havenconf/concern")],
-    )
-    .await;
-    let mail = sink.wait_for(Duration::from_secs(10), |m| m.to[0] == REPORTER && m.subject.contains("sign-in")).await;
-    let token = mail
-        .text
-        .split_whitespace()
-        .find(|w| w.contains("/auth/link/"))
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
-    let res =
-        browser.post(server.url("/fn/redeem_signin_link")).form(&[("token", token.as_str())]).send().await.unwrap();
-    assert_eq!(res.headers()["location"], "/events/havenconf/concern");
-    let (status, view) = call_fn(&browser, &server, "concern_form", &[("slug", "havenconf")]).await;
-    assert_eq!(status, 200);
-    assert_eq!(view["may_file"], true);
+        let (status, _) = call_fn(&browser, &server, "concern_form", &[("slug", "havenconf")]).await;
+        assert_eq!(status, 401);
+        call_fn(
+            &browser,
+            &server,
+            "request_signin_link",
+            &[("email", REPORTER), ("return_to", "/events/havenconf/concern")],
+        )
+        .await;
+        let mail =
+            sink.wait_for(Duration::from_secs(10), |m| m.to[0] == REPORTER && m.subject.contains("sign-in")).await;
+        let token = mail
+            .text
+            .split_whitespace()
+            .find(|w| w.contains("/auth/link/"))
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let res =
+            browser.post(server.url("/fn/redeem_signin_link")).form(&[("token", token.as_str())]).send().await.unwrap();
+        assert_eq!(res.headers()["location"], "/events/havenconf/concern");
+        let (status, view) = call_fn(&browser, &server, "concern_form", &[("slug", "havenconf")]).await;
+        assert_eq!(status, 200);
+        assert_eq!(view["may_file"], true);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn only_people_registered_for_the_event_may_file_there() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let org = server.client_as("organizer@example.org").await;
-    call_fn(&org, &server, "add_registration", &[("slug", "havenconf"), ("name", "X"), ("email", "x@example.net")])
-        .await;
-    let tx = server.services.store.write().await.unwrap();
-    let name = haven_app::domain::DisplayName::parse("n", "Stranger").unwrap();
-    let email = haven_app::domain::EmailAddress::parse("e", "stranger@example.net").unwrap();
-    haven_server::services::auth::person_for_email(&tx, chrono::Utc::now(), None, &name, &email).await.unwrap();
-    tx.commit().await.unwrap();
-    let stranger = server.client_as("stranger@example.net").await;
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let org = server.client_as("organizer@example.org").await;
+        call_fn(&org, &server, "add_registration", &[("slug", "havenconf"), ("name", "X"), ("email", "x@example.net")])
+            .await;
+        let tx = server.services.store.write().await.unwrap();
+        let name = haven_app::domain::DisplayName::parse("n", "Stranger").unwrap();
+        let email = haven_app::domain::EmailAddress::parse("e", "stranger@example.net").unwrap();
+        haven_server::services::auth::person_for_email(&tx, chrono::Utc::now(), None, &name, &email).await.unwrap();
+        tx.commit().await.unwrap();
+        let stranger = server.client_as("stranger@example.net").await;
 
-    let res = stranger
-        .post(server.url("/events/havenconf/concern"))
-        .multipart(concern(&[("person_name", "A"), ("narrative", "B")]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 409);
-    assert!(res.text().await.unwrap().contains("only people registered for this event"));
+        let res = stranger
+            .post(server.url("/events/havenconf/concern"))
+            .multipart(concern(&[("person_name", "A"), ("narrative", "B")]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 409);
+        assert!(res.text().await.unwrap().contains("only people registered for this event"));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -265,61 +275,65 @@ async fn the_person_named_and_a_recused_responder_find_nothing_anywhere() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_team_handles_a_case_and_the_reporter_sees_status_messages_and_who_read_it() {
-    let sink = MailSink::start().await;
-    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
-    server.seed_demo().await;
-    let reference = file_ok(&server, REPORTER, &[("person_name", "Alan Okafor"), ("narrative", "It happened.")]).await;
-    let rae = server.client_as(RESPONDER).await;
-    let reporter = server.client_as(REPORTER).await;
-    let act = |name: &'static str, fields: Vec<(&'static str, String)>| {
-        let rae = rae.clone();
-        let server = &server;
-        let reference = reference.clone();
-        async move {
-            let mut form: Vec<(&str, String)> = vec![("reference", reference)];
-            form.extend(fields);
-            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            call_fn(&rae, server, name, &form).await
-        }
-    };
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        let reference =
+            file_ok(&server, REPORTER, &[("person_name", "Alan Okafor"), ("narrative", "It happened.")]).await;
+        let rae = server.client_as(RESPONDER).await;
+        let reporter = server.client_as(REPORTER).await;
+        let act = |name: &'static str, fields: Vec<(&'static str, String)>| {
+            let rae = rae.clone();
+            let server = &server;
+            let reference = reference.clone();
+            async move {
+                let mut form: Vec<(&str, String)> = vec![("reference", reference)];
+                form.extend(fields);
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                call_fn(&rae, server, name, &form).await
+            }
+        };
 
-    assert_eq!(act("change_status", vec![("status", "acknowledged".into())]).await.0, 200);
-    let (status, body) = act("change_status", vec![("status", "new".into())]).await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(act("assign_owner", vec![]).await.0, 200);
-    assert_eq!(act("add_note", vec![("body", "Internal: check the badge logs.".into())]).await.0, 200);
-    assert_eq!(act("send_message", vec![("body", "We are on it.".into())]).await.0, 200);
-    assert_eq!(act("add_witness", vec![("name", "Radia".into()), ("statement", "Saw it.".into())]).await.0, 200);
-    assert_eq!(act("add_witness", vec![("name", "".into())]).await.0, 422);
-    assert_eq!(act("change_status", vec![("status", "investigating".into())]).await.0, 200);
-    assert_eq!(
-        call_fn(&reporter, &server, "send_message", &[("reference", &reference), ("body", "Thank you.")]).await.0,
-        200
-    );
-    let (_, team) = case(&server, &rae, &reference).await;
+        assert_eq!(act("change_status", vec![("status", "acknowledged".into())]).await.0, 200);
+        let (status, body) = act("change_status", vec![("status", "new".into())]).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(act("assign_owner", vec![]).await.0, 200);
+        assert_eq!(act("add_note", vec![("body", "Internal: check the badge logs.".into())]).await.0, 200);
+        assert_eq!(act("send_message", vec![("body", "We are on it.".into())]).await.0, 200);
+        assert_eq!(act("add_witness", vec![("name", "Radia".into()), ("statement", "Saw it.".into())]).await.0, 200);
+        assert_eq!(act("add_witness", vec![("name", "".into())]).await.0, 422);
+        assert_eq!(act("change_status", vec![("status", "investigating".into())]).await.0, 200);
+        assert_eq!(
+            call_fn(&reporter, &server, "send_message", &[("reference", &reference), ("body", "Thank you.")]).await.0,
+            200
+        );
+        let (_, team) = case(&server, &rae, &reference).await;
 
-    let (_, mine) = case(&server, &reporter, &reference).await;
-    assert_eq!(mine["status"], "investigating");
-    let messages: Vec<(&str, &str)> = mine["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["author"].as_str().unwrap(), m["body"].as_str().unwrap()))
-        .collect();
-    assert_eq!(messages, [("Safety team", "We are on it."), ("You", "Thank you.")]);
-    assert!(!mine.to_string().contains("badge logs"), "notes stay with the team");
-    assert!(mine["readers"].as_array().unwrap().iter().any(|r| r["name"] == "Rae Responder"), "{mine}");
+        let (_, mine) = case(&server, &reporter, &reference).await;
+        assert_eq!(mine["status"], "investigating");
+        let messages: Vec<(&str, &str)> = mine["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["author"].as_str().unwrap(), m["body"].as_str().unwrap()))
+            .collect();
+        assert_eq!(messages, [("Safety team", "We are on it."), ("You", "Thank you.")]);
+        assert!(!mine.to_string().contains("badge logs"), "notes stay with the team");
+        assert!(mine["readers"].as_array().unwrap().iter().any(|r| r["name"] == "Rae Responder"), "{mine}");
 
-    assert_eq!(team["owner"]["name"], "Rae Responder");
-    let history: Vec<&str> = team["history"].as_array().unwrap().iter().map(|h| h["to"].as_str().unwrap()).collect();
-    assert_eq!(history, ["new", "acknowledged", "investigating"]);
-    assert_eq!(team["notes"][0]["body"], "Internal: check the badge logs.");
-    assert_eq!(team["witness_entries"][0]["name"], "Radia");
+        assert_eq!(team["owner"]["name"], "Rae Responder");
+        let history: Vec<&str> =
+            team["history"].as_array().unwrap().iter().map(|h| h["to"].as_str().unwrap()).collect();
+        assert_eq!(history, ["new", "acknowledged", "investigating"]);
+        assert_eq!(team["notes"][0]["body"], "Internal: check the badge logs.");
+        assert_eq!(team["witness_entries"][0]["name"], "Radia");
 
-    // The owner hears that the reporter wrote; the reporter hears there is news.
-    sink.wait_for(Duration::from_secs(10), |m| m.to[0] == RESPONDER && m.subject.contains("Activity")).await;
-    let news = sink.wait_for(Duration::from_secs(10), |m| m.to[0] == REPORTER && m.subject.contains("News")).await;
-    assert!(!news.text.contains("on it"));
+        // The owner hears that the reporter wrote; the reporter hears there is news.
+        sink.wait_for(Duration::from_secs(10), |m| m.to[0] == RESPONDER && m.subject.contains("Activity")).await;
+        let news = sink.wait_for(Duration::from_secs(10), |m| m.to[0] == REPORTER && m.subject.contains("News")).await;
+        assert!(!news.text.contains("on it"));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -377,289 +391,301 @@ async fn matching_offers_registrations_with_reasons_and_a_later_registration_ale
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unacknowledged_case_is_flagged_overdue_and_the_team_reminded_once() {
-    let sink = MailSink::start().await;
-    let clock = ManualClock::new(chrono::Utc::now());
-    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink).clock(clock.clone())).await;
-    server.seed_demo().await;
-    let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Please help.")]).await;
-    let rae = server.client_as(RESPONDER).await;
-    let row = |q: &Value| {
-        q["rows"].as_array().unwrap().iter().find(|r| r["reference"] == reference.as_str()).unwrap().clone()
-    };
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let clock = ManualClock::new(chrono::Utc::now());
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink).clock(clock.clone())).await;
+        server.seed_demo().await;
+        let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Please help.")]).await;
+        let rae = server.client_as(RESPONDER).await;
+        let row = |q: &Value| {
+            q["rows"].as_array().unwrap().iter().find(|r| r["reference"] == reference.as_str()).unwrap().clone()
+        };
 
-    let (_, queue) = call_fn(&rae, &server, "case_queue", &[("slug", "havenconf")]).await;
-    assert_eq!(row(&queue)["overdue"], false);
-    clock.advance(chrono::Duration::hours(24) + chrono::Duration::minutes(1));
-    let rae = server.client_as(RESPONDER).await;
-    let (_, queue) = call_fn(&rae, &server, "case_queue", &[("slug", "havenconf")]).await;
-    assert_eq!(row(&queue)["overdue"], true);
-    assert_eq!(queue["rows"][0]["overdue"], true, "overdue cases come first");
+        let (_, queue) = call_fn(&rae, &server, "case_queue", &[("slug", "havenconf")]).await;
+        assert_eq!(row(&queue)["overdue"], false);
+        clock.advance(chrono::Duration::hours(24) + chrono::Duration::minutes(1));
+        let rae = server.client_as(RESPONDER).await;
+        let (_, queue) = call_fn(&rae, &server, "case_queue", &[("slug", "havenconf")]).await;
+        assert_eq!(row(&queue)["overdue"], true);
+        assert_eq!(queue["rows"][0]["overdue"], true, "overdue cases come first");
 
-    let reminder =
-        sink.wait_for(Duration::from_secs(10), |m| m.to[0] == RESPONDER && m.subject.contains("waiting")).await;
-    assert!(reminder.text.contains("/respond/havenconf"));
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let reminders = sink.to(RESPONDER).await.into_iter().filter(|m| m.subject.contains("waiting")).count();
-    assert_eq!(reminders, 2, "one per unacknowledged case: this one and the demo's case that is still new");
+        let reminder =
+            sink.wait_for(Duration::from_secs(10), |m| m.to[0] == RESPONDER && m.subject.contains("waiting")).await;
+        assert!(reminder.text.contains("/respond/havenconf"));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let reminders = sink.to(RESPONDER).await.into_iter().filter(|m| m.subject.contains("waiting")).count();
+        assert_eq!(reminders, 2, "one per unacknowledged case: this one and the demo's case that is still new");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_recused_responder_is_never_counted_reminded_or_mailed_about_the_case() {
-    let sink = MailSink::start().await;
-    let clock = ManualClock::new(chrono::Utc::now());
-    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink).clock(clock.clone())).await;
-    server.seed_demo().await;
-    let open_cases = |who: &'static str| {
-        let server = &server;
-        async move {
-            let (_, home) = call_fn(&server.client_as(who).await, server, "respond_home", &[]).await;
-            let e = home["events"].as_array().unwrap().iter().find(|e| e["slug"] == "havenconf").unwrap().clone();
-            (e["open_cases"].as_u64().unwrap(), e["overdue"].as_u64().unwrap())
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let clock = ManualClock::new(chrono::Utc::now());
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink).clock(clock.clone())).await;
+        server.seed_demo().await;
+        let open_cases = |who: &'static str| {
+            let server = &server;
+            async move {
+                let (_, home) = call_fn(&server.client_as(who).await, server, "respond_home", &[]).await;
+                let e = home["events"].as_array().unwrap().iter().find(|e| e["slug"] == "havenconf").unwrap().clone();
+                (e["open_cases"].as_u64().unwrap(), e["overdue"].as_u64().unwrap())
+            }
+        };
+        let (rae_before, sam_before) = (open_cases(RESPONDER).await, open_cases(RESPONDER2).await);
+        let about_sam = file_ok(
+            &server,
+            REPORTER,
+            &[("person_name", "Sam R."), ("person_email", "responder2@example.org"), ("narrative", "About Sam.")],
+        )
+        .await;
+        assert_eq!(open_cases(RESPONDER).await.0, rae_before.0 + 1);
+        assert_eq!(open_cases(RESPONDER2).await.0, sam_before.0, "the case about Sam is not in Sam's count");
+        let search = |who: &'static str, query: String| {
+            let server = &server;
+            async move {
+                let client = server.client_as(who).await;
+                let (status, q) =
+                    call_fn(&client, server, "case_queue", &[("slug", "havenconf"), ("query", &query)]).await;
+                assert_eq!(status, 200, "{q}");
+                assert_eq!(q["query"], query.trim());
+                q["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["reference"].as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            }
+        };
+        for query in [about_sam.clone(), about_sam.to_lowercase(), " Sam R. ".to_owned()] {
+            assert_eq!(
+                search(RESPONDER, query.clone()).await,
+                std::slice::from_ref(&about_sam),
+                "Rae finds it by {query:?}"
+            );
+            assert!(search(RESPONDER2, query.clone()).await.is_empty(), "Sam finds nothing by {query:?}");
         }
-    };
-    let (rae_before, sam_before) = (open_cases(RESPONDER).await, open_cases(RESPONDER2).await);
-    let about_sam = file_ok(
-        &server,
-        REPORTER,
-        &[("person_name", "Sam R."), ("person_email", "responder2@example.org"), ("narrative", "About Sam.")],
-    )
-    .await;
-    assert_eq!(open_cases(RESPONDER).await.0, rae_before.0 + 1);
-    assert_eq!(open_cases(RESPONDER2).await.0, sam_before.0, "the case about Sam is not in Sam's count");
-    let search = |who: &'static str, query: String| {
-        let server = &server;
-        async move {
-            let client = server.client_as(who).await;
-            let (status, q) = call_fn(&client, server, "case_queue", &[("slug", "havenconf"), ("query", &query)]).await;
-            assert_eq!(status, 200, "{q}");
-            assert_eq!(q["query"], query.trim());
-            q["rows"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["reference"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
+        assert!(!search(RESPONDER, "Ken Okafor".to_owned()).await.is_empty(), "the demo's case about Ken");
+        assert!(search(RESPONDER, "no such words".to_owned()).await.is_empty());
+
+        // A day later it is overdue: Rae is reminded of it, Sam of none that concerns him.
+        clock.advance(chrono::Duration::hours(24) + chrono::Duration::minutes(1));
+        let overdue_rows = |who: &'static str| {
+            let server = &server;
+            async move {
+                let (_, q) =
+                    call_fn(&server.client_as(who).await, server, "case_queue", &[("slug", "havenconf")]).await;
+                q["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|r| r["overdue"] == true)
+                    .map(|r| r["reference"].as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            }
+        };
+        let (rae_overdue, sam_overdue) = (overdue_rows(RESPONDER).await, overdue_rows(RESPONDER2).await);
+        assert!(rae_overdue.contains(&about_sam) && !sam_overdue.contains(&about_sam));
+        assert_eq!(open_cases(RESPONDER2).await.1 as usize, sam_overdue.len(), "Sam's overdue count leaves it out too");
+        let reminders = |to: &'static str| {
+            let sink = sink.clone();
+            async move { sink.to(to).await.iter().filter(|m| m.subject.contains("waiting")).count() }
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while reminders(RESPONDER).await < rae_overdue.len() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-    };
-    for query in [about_sam.clone(), about_sam.to_lowercase(), " Sam R. ".to_owned()] {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(reminders(RESPONDER).await, rae_overdue.len(), "one reminder per overdue case Rae may see");
+        assert_eq!(reminders(RESPONDER2).await, sam_overdue.len(), "none for the case about Sam");
+
+        // Sam owns a case, then declares a conflict: he is no longer its owner, and news of
+        // it goes to the rest of the team, not to him.
+        let other = file_ok(&server, REPORTER, &[("person_name", "Someone else"), ("narrative", "Later.")]).await;
+        let sam = server.client_as(RESPONDER2).await;
+        assert_eq!(call_fn(&sam, &server, "assign_owner", &[("reference", &other)]).await.0, 200);
+        assert_eq!(call_fn(&sam, &server, "declare_conflict", &[("reference", &other)]).await.0, 200);
+        server.outbox_drained().await;
+        let activity = |to: &'static str| {
+            let sink = sink.clone();
+            async move { sink.to(to).await.iter().filter(|m| m.subject.contains("Activity")).count() }
+        };
+        let (rae_activity, sam_activity) = (activity(RESPONDER).await, activity(RESPONDER2).await);
+        let reporter = server.client_as(REPORTER).await;
         assert_eq!(
-            search(RESPONDER, query.clone()).await,
-            std::slice::from_ref(&about_sam),
-            "Rae finds it by {query:?}"
+            call_fn(&reporter, &server, "send_message", &[("reference", &other), ("body", "One more thing.")]).await.0,
+            200
         );
-        assert!(search(RESPONDER2, query.clone()).await.is_empty(), "Sam finds nothing by {query:?}");
+        server.outbox_drained().await;
+        assert_eq!(activity(RESPONDER).await, rae_activity + 1, "the team hears of it");
+        assert_eq!(activity(RESPONDER2).await, sam_activity, "the recused former owner does not");
+        let (_, view) = case(&server, &server.client_as(RESPONDER).await, &other).await;
+        assert_eq!(view["owner"], Value::Null);
     }
-    assert!(!search(RESPONDER, "Ken Okafor".to_owned()).await.is_empty(), "the demo's case about Ken");
-    assert!(search(RESPONDER, "no such words".to_owned()).await.is_empty());
-
-    // A day later it is overdue: Rae is reminded of it, Sam of none that concerns him.
-    clock.advance(chrono::Duration::hours(24) + chrono::Duration::minutes(1));
-    let overdue_rows = |who: &'static str| {
-        let server = &server;
-        async move {
-            let (_, q) = call_fn(&server.client_as(who).await, server, "case_queue", &[("slug", "havenconf")]).await;
-            q["rows"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|r| r["overdue"] == true)
-                .map(|r| r["reference"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-        }
-    };
-    let (rae_overdue, sam_overdue) = (overdue_rows(RESPONDER).await, overdue_rows(RESPONDER2).await);
-    assert!(rae_overdue.contains(&about_sam) && !sam_overdue.contains(&about_sam));
-    assert_eq!(open_cases(RESPONDER2).await.1 as usize, sam_overdue.len(), "Sam's overdue count leaves it out too");
-    let reminders = |to: &'static str| {
-        let sink = sink.clone();
-        async move { sink.to(to).await.iter().filter(|m| m.subject.contains("waiting")).count() }
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while reminders(RESPONDER).await < rae_overdue.len() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(reminders(RESPONDER).await, rae_overdue.len(), "one reminder per overdue case Rae may see");
-    assert_eq!(reminders(RESPONDER2).await, sam_overdue.len(), "none for the case about Sam");
-
-    // Sam owns a case, then declares a conflict: he is no longer its owner, and news of
-    // it goes to the rest of the team, not to him.
-    let other = file_ok(&server, REPORTER, &[("person_name", "Someone else"), ("narrative", "Later.")]).await;
-    let sam = server.client_as(RESPONDER2).await;
-    assert_eq!(call_fn(&sam, &server, "assign_owner", &[("reference", &other)]).await.0, 200);
-    assert_eq!(call_fn(&sam, &server, "declare_conflict", &[("reference", &other)]).await.0, 200);
-    server.outbox_drained().await;
-    let activity = |to: &'static str| {
-        let sink = sink.clone();
-        async move { sink.to(to).await.iter().filter(|m| m.subject.contains("Activity")).count() }
-    };
-    let (rae_activity, sam_activity) = (activity(RESPONDER).await, activity(RESPONDER2).await);
-    let reporter = server.client_as(REPORTER).await;
-    assert_eq!(
-        call_fn(&reporter, &server, "send_message", &[("reference", &other), ("body", "One more thing.")]).await.0,
-        200
-    );
-    server.outbox_drained().await;
-    assert_eq!(activity(RESPONDER).await, rae_activity + 1, "the team hears of it");
-    assert_eq!(activity(RESPONDER2).await, sam_activity, "the recused former owner does not");
-    let (_, view) = case(&server, &server.client_as(RESPONDER).await, &other).await;
-    assert_eq!(view["owner"], Value::Null);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn matching_looks_at_the_organizations_other_events_but_not_other_organizations() {
-    use haven_server::db::entities::{event, organization, person, registration};
-    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let now = chrono::Utc::now();
-    let demo =
-        event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap().unwrap();
-    let other_org = uuid::Uuid::new_v4();
-    organization::Entity::insert(organization::ActiveModel {
-        id: Set(other_org),
-        slug: Set("elsewhere".into()),
-        name: Set("Elsewhere".into()),
-        created_at: Set(now),
-    })
-    .exec(&server.db)
-    .await
-    .unwrap();
-    // Quentin is registered only at last year's meetup of the same organization; Quincy
-    // only at another organization's event.
-    for (slug, name, org, who, email) in [
-        ("meetup-2026", "Meetup 2026", demo.organization_id, "Quentin Zephyr", "qz@example.net"),
-        ("their-fest", "Their Fest", other_org, "Quincy Zephyr", "quincy@example.net"),
-    ] {
-        let ev = uuid::Uuid::new_v4();
-        event::Entity::insert(event::ActiveModel {
-            id: Set(ev),
-            organization_id: Set(org),
-            slug: Set(slug.into()),
-            name: Set(name.into()),
-            venue: Set("Hall".into()),
-            time_zone: Set("UTC".into()),
-            starts_at: Set(now - chrono::Duration::days(300)),
-            ends_at: Set(now - chrono::Duration::days(299)),
-            ack_hours: Set(24),
+    for backend in backends() {
+        use haven_server::db::entities::{event, organization, person, registration};
+        use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let now = chrono::Utc::now();
+        let demo =
+            event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap().unwrap();
+        let other_org = uuid::Uuid::new_v4();
+        organization::Entity::insert(organization::ActiveModel {
+            id: Set(other_org),
+            slug: Set("elsewhere".into()),
+            name: Set("Elsewhere".into()),
             created_at: Set(now),
         })
         .exec(&server.db)
         .await
         .unwrap();
-        let p = uuid::Uuid::new_v4();
-        person::Entity::insert(person::ActiveModel {
-            id: Set(p),
-            display_name: Set(who.into()),
-            email: Set(Some(email.into())),
-            email_normalized: Set(Some(email.into())),
-            created_at: Set(now),
-            ..Default::default()
-        })
-        .exec(&server.db)
-        .await
-        .unwrap();
-        registration::Entity::insert(registration::ActiveModel {
-            id: Set(uuid::Uuid::new_v4()),
-            event_id: Set(ev),
-            person_id: Set(p),
-            status: Set("active".into()),
-            created_at: Set(now),
-            ..Default::default()
-        })
-        .exec(&server.db)
-        .await
-        .unwrap();
+        // Quentin is registered only at last year's meetup of the same organization; Quincy
+        // only at another organization's event.
+        for (slug, name, org, who, email) in [
+            ("meetup-2026", "Meetup 2026", demo.organization_id, "Quentin Zephyr", "qz@example.net"),
+            ("their-fest", "Their Fest", other_org, "Quincy Zephyr", "quincy@example.net"),
+        ] {
+            let ev = uuid::Uuid::new_v4();
+            event::Entity::insert(event::ActiveModel {
+                id: Set(ev),
+                organization_id: Set(org),
+                slug: Set(slug.into()),
+                name: Set(name.into()),
+                venue: Set("Hall".into()),
+                time_zone: Set("UTC".into()),
+                starts_at: Set(now - chrono::Duration::days(300)),
+                ends_at: Set(now - chrono::Duration::days(299)),
+                ack_hours: Set(24),
+                created_at: Set(now),
+            })
+            .exec(&server.db)
+            .await
+            .unwrap();
+            let p = uuid::Uuid::new_v4();
+            person::Entity::insert(person::ActiveModel {
+                id: Set(p),
+                display_name: Set(who.into()),
+                email: Set(Some(email.into())),
+                email_normalized: Set(Some(email.into())),
+                created_at: Set(now),
+                ..Default::default()
+            })
+            .exec(&server.db)
+            .await
+            .unwrap();
+            registration::Entity::insert(registration::ActiveModel {
+                id: Set(uuid::Uuid::new_v4()),
+                event_id: Set(ev),
+                person_id: Set(p),
+                status: Set("active".into()),
+                created_at: Set(now),
+                ..Default::default()
+            })
+            .exec(&server.db)
+            .await
+            .unwrap();
+        }
+        let reference = file_ok(
+            &server,
+            REPORTER,
+            &[("person_name", "Quentin Zephyr"), ("person_email", "QZ@example.net"), ("narrative", "From last year.")],
+        )
+        .await;
+        let (_, view) = case(&server, &server.client_as(RESPONDER).await, &reference).await;
+        let candidates = view["candidates"].as_array().unwrap();
+        let quentin = candidates.iter().find(|c| c["name"] == "Quentin Zephyr").expect("matched at the other event");
+        assert_eq!(quentin["events"], serde_json::json!(["Meetup 2026"]), "{quentin}");
+        assert!(quentin["reasons"].as_array().unwrap().iter().any(|r| r == "same e-mail address"), "{quentin}");
+        assert!(!view.to_string().contains("Quincy"), "another organization's registrants are never offered: {view}");
     }
-    let reference = file_ok(
-        &server,
-        REPORTER,
-        &[("person_name", "Quentin Zephyr"), ("person_email", "QZ@example.net"), ("narrative", "From last year.")],
-    )
-    .await;
-    let (_, view) = case(&server, &server.client_as(RESPONDER).await, &reference).await;
-    let candidates = view["candidates"].as_array().unwrap();
-    let quentin = candidates.iter().find(|c| c["name"] == "Quentin Zephyr").expect("matched at the other event");
-    assert_eq!(quentin["events"], serde_json::json!(["Meetup 2026"]), "{quentin}");
-    assert!(quentin["reasons"].as_array().unwrap().iter().any(|r| r == "same e-mail address"), "{quentin}");
-    assert!(!view.to_string().contains("Quincy"), "another organization's registrants are never offered: {view}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_read_of_a_narrative_is_in_the_access_log_and_the_audit_chain() {
-    use haven_server::db::entities::{audit_log, case as case_entity};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Read me.")]).await;
-    let c = case_entity::Entity::find()
-        .filter(case_entity::Column::Reference.eq(&reference))
-        .one(&server.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let reads = || async {
-        audit_log::Entity::find()
-            .filter(audit_log::Column::Action.eq("case.read"))
-            .filter(audit_log::Column::SubjectId.eq(c.id))
-            .all(&server.db)
+    for backend in backends() {
+        use haven_server::db::entities::{audit_log, case as case_entity};
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Read me.")]).await;
+        let c = case_entity::Entity::find()
+            .filter(case_entity::Column::Reference.eq(&reference))
+            .one(&server.db)
             .await
             .unwrap()
-    };
-    assert!(reads().await.is_empty());
-    let rae = server.client_as(RESPONDER).await;
-    assert_eq!(case(&server, &rae, &reference).await.0, 200);
-    let logged = reads().await;
-    assert_eq!(logged.len(), 1, "one entry for Rae's read");
-    assert_eq!(logged[0].actor_id, Some(server.person_id(RESPONDER).await));
-    // Reading it is what the reporter sees in "who has read it".
-    let (_, mine) = case(&server, &server.client_as(REPORTER).await, &reference).await;
-    assert!(mine["readers"].as_array().unwrap().iter().any(|r| r["name"] == "Rae Responder"), "{mine}");
-    let out = std::process::Command::new(haven_bin())
-        .args(["audit", "verify"])
-        .env_clear()
-        .env("HAVEN_DATABASE_URL", &server.database.url)
-        .env("HAVEN_DATA_DIR", &server.database.dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "the chain holds the reads: {}", String::from_utf8_lossy(&out.stdout));
+            .unwrap();
+        let reads = || async {
+            audit_log::Entity::find()
+                .filter(audit_log::Column::Action.eq("case.read"))
+                .filter(audit_log::Column::SubjectId.eq(c.id))
+                .all(&server.db)
+                .await
+                .unwrap()
+        };
+        assert!(reads().await.is_empty());
+        let rae = server.client_as(RESPONDER).await;
+        assert_eq!(case(&server, &rae, &reference).await.0, 200);
+        let logged = reads().await;
+        assert_eq!(logged.len(), 1, "one entry for Rae's read");
+        assert_eq!(logged[0].actor_id, Some(server.person_id(RESPONDER).await));
+        // Reading it is what the reporter sees in "who has read it".
+        let (_, mine) = case(&server, &server.client_as(REPORTER).await, &reference).await;
+        assert!(mine["readers"].as_array().unwrap().iter().any(|r| r["name"] == "Rae Responder"), "{mine}");
+        let out = std::process::Command::new(haven_bin())
+            .args(["audit", "verify"])
+            .env_clear()
+            .env("HAVEN_DATABASE_URL", &server.database.url)
+            .env("HAVEN_DATA_DIR", &server.database.dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "the chain holds the reads: {}", String::from_utf8_lossy(&out.stdout));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_case_linked_as_retaliation_is_flagged_to_the_team() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let first = file_ok(&server, REPORTER, &[("person_name", "Alan Okafor"), ("narrative", "First.")]).await;
-    let second = file_ok(
-        &server,
-        "alan.okafor@example.org",
-        &[("person_name", "Barbara Moreau"), ("narrative", "Counter-claim.")],
-    )
-    .await;
-    let rae = server.client_as(RESPONDER).await;
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let first = file_ok(&server, REPORTER, &[("person_name", "Alan Okafor"), ("narrative", "First.")]).await;
+        let second = file_ok(
+            &server,
+            "alan.okafor@example.org",
+            &[("person_name", "Barbara Moreau"), ("narrative", "Counter-claim.")],
+        )
+        .await;
+        let rae = server.client_as(RESPONDER).await;
 
-    let (status, _) = call_fn(
-        &rae,
-        &server,
-        "relate_case",
-        &[("reference", &second), ("earlier", &first), ("relation", "retaliation_against_reporter")],
-    )
-    .await;
-    assert_eq!(status, 200);
-    let (status, _) = call_fn(
-        &rae,
-        &server,
-        "relate_case",
-        &[("reference", &first), ("earlier", &second), ("relation", "false_information")],
-    )
-    .await;
-    assert_eq!(status, 422, "only an earlier case");
+        let (status, _) = call_fn(
+            &rae,
+            &server,
+            "relate_case",
+            &[("reference", &second), ("earlier", &first), ("relation", "retaliation_against_reporter")],
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _) = call_fn(
+            &rae,
+            &server,
+            "relate_case",
+            &[("reference", &first), ("earlier", &second), ("relation", "false_information")],
+        )
+        .await;
+        assert_eq!(status, 422, "only an earlier case");
 
-    let (_, queue) = call_fn(&rae, &server, "case_queue", &[("slug", "havenconf")]).await;
-    let flagged = queue["rows"].as_array().unwrap().iter().find(|r| r["reference"] == second.as_str()).unwrap();
-    assert_eq!(flagged["flag"], "possible retaliation against the reporter of");
-    let (_, earlier) = case(&server, &rae, &first).await;
-    assert!(earlier["related"][0]["relation"].as_str().unwrap().contains("retaliation"), "{}", earlier["related"]);
+        let (_, queue) = call_fn(&rae, &server, "case_queue", &[("slug", "havenconf")]).await;
+        let flagged = queue["rows"].as_array().unwrap().iter().find(|r| r["reference"] == second.as_str()).unwrap();
+        assert_eq!(flagged["flag"], "possible retaliation against the reporter of");
+        let (_, earlier) = case(&server, &rae, &first).await;
+        assert!(earlier["related"][0]["relation"].as_str().unwrap().contains("retaliation"), "{}", earlier["related"]);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -970,28 +996,30 @@ async fn evidence_up_to_the_promised_10_mb_is_kept_and_one_byte_more_is_refused_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn only_the_team_gets_an_attachment_read_and_everyone_else_is_told_not_found_first() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Who reads?")]).await;
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Who reads?")]).await;
 
-    // A broken body shows whether the form was read: the team is told it could not be.
-    let rae = server.client_as(RESPONDER).await;
-    assert_eq!(attach_half(&server, &rae, &reference).await.status(), 422);
-    // Anyone else is answered before their body is read, exactly as for no such case.
-    let stranger = server.client_as("ada.lovelace@example.org").await;
-    let theirs = attach_half(&server, &stranger, &reference).await;
-    let missing = attach_half(&server, &stranger, "HVN-0000-0000").await;
-    assert_eq!(theirs.status(), 404);
-    assert_eq!(missing.status(), 404);
-    let (theirs, missing) = (theirs.text().await.unwrap(), missing.text().await.unwrap());
-    assert!(theirs.contains("There is nothing here"), "{theirs}");
-    assert_eq!(theirs, missing);
-    let recused = server.client_as(RESPONDER2).await;
-    call_fn(&recused, &server, "declare_conflict", &[("reference", &reference)]).await;
-    let big = attach(&server, &recused, &reference, vec![b'x'; 3 * MB]).await;
-    assert_eq!(big.status(), 404, "a recused responder cannot add files either");
-    let (_, view) = case(&server, &rae, &reference).await;
-    assert_eq!(view["attachments"], serde_json::json!([]));
+        // A broken body shows whether the form was read: the team is told it could not be.
+        let rae = server.client_as(RESPONDER).await;
+        assert_eq!(attach_half(&server, &rae, &reference).await.status(), 422);
+        // Anyone else is answered before their body is read, exactly as for no such case.
+        let stranger = server.client_as("ada.lovelace@example.org").await;
+        let theirs = attach_half(&server, &stranger, &reference).await;
+        let missing = attach_half(&server, &stranger, "HVN-0000-0000").await;
+        assert_eq!(theirs.status(), 404);
+        assert_eq!(missing.status(), 404);
+        let (theirs, missing) = (theirs.text().await.unwrap(), missing.text().await.unwrap());
+        assert!(theirs.contains("There is nothing here"), "{theirs}");
+        assert_eq!(theirs, missing);
+        let recused = server.client_as(RESPONDER2).await;
+        call_fn(&recused, &server, "declare_conflict", &[("reference", &reference)]).await;
+        let big = attach(&server, &recused, &reference, vec![b'x'; 3 * MB]).await;
+        assert_eq!(big.status(), 404, "a recused responder cannot add files either");
+        let (_, view) = case(&server, &rae, &reference).await;
+        assert_eq!(view["attachments"], serde_json::json!([]));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1023,42 +1051,44 @@ async fn a_photo_of_exactly_5_mb_is_filed_and_one_byte_more_returns_the_form_nam
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_too_long_to_read_is_answered_at_once_naming_the_field_and_limit() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Huge.")]).await;
-    let cookie = server.session_cookie(RESPONDER).await;
-    let reporter_cookie = server.session_cookie(REPORTER).await;
-    // Only the headers of a 30 MB upload are sent: the answer must not wait for the rest.
-    for (path, cookie, want) in [
-        (format!("/cases/{reference}/attachments"), &cookie, "file: a file may be at most 10 MB"),
-        ("/events/havenconf/concern".to_owned(), &reporter_cookie, "photo: a photo may be at most 5 MB"),
-    ] {
-        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\nOrigin: {}\r\n\
-             Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {}\r\n\r\n",
-            server.addr,
-            server.base_url,
-            30 * MB
-        );
-        stream.write_all(head.as_bytes()).await.unwrap();
-        let mut answer = Vec::new();
-        let mut buf = [0u8; 4096];
-        let read = tokio::time::timeout(Duration::from_secs(10), async {
-            while !String::from_utf8_lossy(&answer).contains("</html>") {
-                let n = stream.read(&mut buf).await.unwrap();
-                if n == 0 {
-                    break;
+    for backend in backends() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Huge.")]).await;
+        let cookie = server.session_cookie(RESPONDER).await;
+        let reporter_cookie = server.session_cookie(REPORTER).await;
+        // Only the headers of a 30 MB upload are sent: the answer must not wait for the rest.
+        for (path, cookie, want) in [
+            (format!("/cases/{reference}/attachments"), &cookie, "file: a file may be at most 10 MB"),
+            ("/events/havenconf/concern".to_owned(), &reporter_cookie, "photo: a photo may be at most 5 MB"),
+        ] {
+            let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+            let head = format!(
+                "POST {path} HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\nOrigin: {}\r\n\
+                 Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {}\r\n\r\n",
+                server.addr,
+                server.base_url,
+                30 * MB
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            let mut answer = Vec::new();
+            let mut buf = [0u8; 4096];
+            let read = tokio::time::timeout(Duration::from_secs(10), async {
+                while !String::from_utf8_lossy(&answer).contains("</html>") {
+                    let n = stream.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    answer.extend_from_slice(&buf[..n]);
                 }
-                answer.extend_from_slice(&buf[..n]);
-            }
-        })
-        .await;
-        assert!(read.is_ok(), "{path}: answered without the body");
-        let answer = String::from_utf8_lossy(&answer);
-        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
-        assert!(answer.contains(want), "{path}: {answer}");
+            })
+            .await;
+            assert!(read.is_ok(), "{path}: answered without the body");
+            let answer = String::from_utf8_lossy(&answer);
+            assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+            assert!(answer.contains(want), "{path}: {answer}");
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Health, readiness, metrics, security headers, and the server-rendered public pages.
 
 use haven_migrations::{Migrator, MigratorTrait};
-use haven_tests::{Backend, Options, TestServer, backends};
+use haven_tests::{Options, TestServer, backends};
 
 const METRICS_TOKEN: &str = "scrape-me-3f9c2a7d41e8";
 
@@ -59,26 +59,28 @@ async fn readiness_is_503_when_the_database_goes_away_while_liveness_stays_200()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_requests_by_route_pattern_and_show_the_pool() {
-    let server =
-        TestServer::start_with(&Backend::Sqlite, Options::default().env("HAVEN_METRICS_TOKEN", METRICS_TOKEN)).await;
-    server.seed_demo().await;
-    let http = server.client();
-    for _ in 0..2 {
-        http.get(server.url("/events/havenconf")).send().await.unwrap();
+    for backend in backends() {
+        let server =
+            TestServer::start_with(&backend, Options::default().env("HAVEN_METRICS_TOKEN", METRICS_TOKEN)).await;
+        server.seed_demo().await;
+        let http = server.client();
+        for _ in 0..2 {
+            http.get(server.url("/events/havenconf")).send().await.unwrap();
+        }
+
+        let res = http.get(server.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let text = res.text().await.unwrap();
+
+        assert!(
+            text.contains(r#"haven_http_requests_total{method="GET",route="/events/{slug}",status="200"} 2"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"haven_http_request_duration_seconds_count{method="GET",route="/events/{slug}"} 2"#));
+        assert!(text.contains("haven_db_pool_connections{state=\"idle\"}"));
+        assert!(text.contains("haven_db_pool_max_connections 5"));
+        assert!(!text.contains("havenconf"), "raw paths never become labels");
     }
-
-    let res = http.get(server.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    let text = res.text().await.unwrap();
-
-    assert!(
-        text.contains(r#"haven_http_requests_total{method="GET",route="/events/{slug}",status="200"} 2"#),
-        "{text}"
-    );
-    assert!(text.contains(r#"haven_http_request_duration_seconds_count{method="GET",route="/events/{slug}"} 2"#));
-    assert!(text.contains("haven_db_pool_connections{state=\"idle\"}"));
-    assert!(text.contains("haven_db_pool_max_connections 5"));
-    assert!(!text.contains("havenconf"), "raw paths never become labels");
 }
 
 /// `/metrics` as an unknown address answers it: 404 and the app's "Not found" page.
@@ -90,110 +92,125 @@ async fn assert_no_metrics(res: reqwest::Response, what: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_are_served_only_with_the_bearer_token_or_on_their_own_address() {
-    // Neither set: nobody reads them, signed in or not.
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    assert_no_metrics(server.client().get(server.url("/metrics")).send().await.unwrap(), "anonymous").await;
-    let admin = server.client_as("admin@example.org").await;
-    assert_no_metrics(admin.get(server.url("/metrics")).send().await.unwrap(), "an administrator's session").await;
-    let guess = server.client().get(server.url("/metrics")).bearer_auth("anything-at-all-really").send().await;
-    assert_no_metrics(guess.unwrap(), "any token, when none is set").await;
+    for backend in backends() {
+        // Neither set: nobody reads them, signed in or not.
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        assert_no_metrics(server.client().get(server.url("/metrics")).send().await.unwrap(), "anonymous").await;
+        let admin = server.client_as("admin@example.org").await;
+        assert_no_metrics(admin.get(server.url("/metrics")).send().await.unwrap(), "an administrator's session").await;
+        let guess = server.client().get(server.url("/metrics")).bearer_auth("anything-at-all-really").send().await;
+        assert_no_metrics(guess.unwrap(), "any token, when none is set").await;
 
-    // A token: only it opens them; a wrong one or a session cookie gets the same 404.
-    let server =
-        TestServer::start_with(&Backend::Sqlite, Options::default().env("HAVEN_METRICS_TOKEN", METRICS_TOKEN)).await;
-    server.seed_demo().await;
-    let http = server.client();
-    assert_no_metrics(http.get(server.url("/metrics")).send().await.unwrap(), "no token").await;
-    let wrong = http.get(server.url("/metrics")).bearer_auth(format!("{METRICS_TOKEN}x")).send().await.unwrap();
-    assert_no_metrics(wrong, "a wrong token").await;
-    let admin = server.client_as("admin@example.org").await;
-    assert_no_metrics(admin.get(server.url("/metrics")).send().await.unwrap(), "a session cookie").await;
-    let right = http.get(server.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
-    assert_eq!(right.status(), 200);
-    assert!(right.text().await.unwrap().contains("haven_http_requests_total"));
+        // A token: only it opens them; a wrong one or a session cookie gets the same 404.
+        let server =
+            TestServer::start_with(&backend, Options::default().env("HAVEN_METRICS_TOKEN", METRICS_TOKEN)).await;
+        server.seed_demo().await;
+        let http = server.client();
+        assert_no_metrics(http.get(server.url("/metrics")).send().await.unwrap(), "no token").await;
+        let wrong = http.get(server.url("/metrics")).bearer_auth(format!("{METRICS_TOKEN}x")).send().await.unwrap();
+        assert_no_metrics(wrong, "a wrong token").await;
+        let admin = server.client_as("admin@example.org").await;
+        assert_no_metrics(admin.get(server.url("/metrics")).send().await.unwrap(), "a session cookie").await;
+        let right = http.get(server.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+        assert_eq!(right.status(), 200);
+        assert!(right.text().await.unwrap().contains("haven_http_requests_total"));
 
-    // Their own address: served there, and not on the main address.
-    let options = Options::default().env("HAVEN_METRICS_ADDR", "127.0.0.1:0");
-    let server = TestServer::start_with(&Backend::Sqlite, options).await;
-    let main = server.client().get(server.url("/metrics")).send().await.unwrap();
-    assert_no_metrics(main, "the main address, with a metrics address set").await;
-    let own = server.metrics_addr.expect("a metrics listener");
-    assert_ne!(own, server.addr);
-    let res = reqwest::get(format!("http://{own}/metrics")).await.unwrap();
-    assert_eq!(res.status(), 200);
-    let text = res.text().await.unwrap();
-    assert!(text.contains(r#"haven_http_requests_total{method="GET",route="/metrics",status="404"} 1"#), "{text}");
+        // Their own address: served there, and not on the main address.
+        let options = Options::default().env("HAVEN_METRICS_ADDR", "127.0.0.1:0");
+        let server = TestServer::start_with(&backend, options).await;
+        let main = server.client().get(server.url("/metrics")).send().await.unwrap();
+        assert_no_metrics(main, "the main address, with a metrics address set").await;
+        let own = server.metrics_addr.expect("a metrics listener");
+        assert_ne!(own, server.addr);
+        let res = reqwest::get(format!("http://{own}/metrics")).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let text = res.text().await.unwrap();
+        assert!(text.contains(r#"haven_http_requests_total{method="GET",route="/metrics",status="404"} 1"#), "{text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn invented_http_methods_are_counted_as_other() {
-    let server =
-        TestServer::start_with(&Backend::Sqlite, Options::default().env("HAVEN_METRICS_TOKEN", METRICS_TOKEN)).await;
-    let http = server.client();
-    for i in 0..25 {
-        let method = reqwest::Method::from_bytes(format!("INVENTED{i}").as_bytes()).unwrap();
-        let res = http.request(method, server.url("/healthz")).send().await.unwrap();
-        assert_eq!(res.status(), 405);
+    for backend in backends() {
+        let server =
+            TestServer::start_with(&backend, Options::default().env("HAVEN_METRICS_TOKEN", METRICS_TOKEN)).await;
+        let http = server.client();
+        for i in 0..25 {
+            let method = reqwest::Method::from_bytes(format!("INVENTED{i}").as_bytes()).unwrap();
+            let res = http.request(method, server.url("/healthz")).send().await.unwrap();
+            assert_eq!(res.status(), 405);
+        }
+        http.request(reqwest::Method::PATCH, server.url("/healthz")).send().await.unwrap();
+
+        let text =
+            http.get(server.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap().text().await.unwrap();
+
+        assert!(
+            text.contains(r#"haven_http_requests_total{method="other",route="/healthz",status="405"} 25"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"haven_http_requests_total{method="PATCH",route="/healthz",status="405"} 1"#),
+            "{text}"
+        );
+        assert!(!text.contains("INVENTED"), "{text}");
     }
-    http.request(reqwest::Method::PATCH, server.url("/healthz")).send().await.unwrap();
-
-    let text = http.get(server.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap().text().await.unwrap();
-
-    assert!(text.contains(r#"haven_http_requests_total{method="other",route="/healthz",status="405"} 25"#), "{text}");
-    assert!(text.contains(r#"haven_http_requests_total{method="PATCH",route="/healthz",status="405"} 1"#), "{text}");
-    assert!(!text.contains("INVENTED"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_page_carries_a_nonce_csp_without_unsafe_eval_and_protective_headers() {
-    let server = TestServer::start(&haven_tests::Backend::Sqlite).await;
-    server.seed_demo().await;
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
 
-    let res = server
-        .client()
-        .get(server.url("/events/havenconf"))
-        .header("x-request-id", "ada.lovelace@example.org")
-        .send()
-        .await
-        .unwrap();
+        let res = server
+            .client()
+            .get(server.url("/events/havenconf"))
+            .header("x-request-id", "ada.lovelace@example.org")
+            .send()
+            .await
+            .unwrap();
 
-    let h = res.headers().clone();
-    let csp = h["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(!csp.contains("'unsafe-eval'") && !csp.contains("'unsafe-inline'"), "{csp}");
-    assert!(csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"), "{csp}");
-    assert_eq!(h["x-content-type-options"], "nosniff");
-    assert_eq!(h["referrer-policy"], "same-origin");
-    assert_eq!(h["x-frame-options"], "DENY");
-    let request_id = h["x-request-id"].to_str().unwrap();
-    assert_eq!(request_id.len(), 32, "a fresh id replaces the client's: {request_id}");
+        let h = res.headers().clone();
+        let csp = h["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(!csp.contains("'unsafe-eval'") && !csp.contains("'unsafe-inline'"), "{csp}");
+        assert!(csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "same-origin");
+        assert_eq!(h["x-frame-options"], "DENY");
+        let request_id = h["x-request-id"].to_str().unwrap();
+        assert_eq!(request_id.len(), 32, "a fresh id replaces the client's: {request_id}");
 
-    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_owned();
-    let html = res.text().await.unwrap();
-    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries the CSP nonce");
+        let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_owned();
+        let html = res.text().await.unwrap();
+        assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries the CSP nonce");
 
-    let other = server.client().get(server.url("/healthz")).send().await.unwrap();
-    let other_csp = other.headers()["content-security-policy"].to_str().unwrap();
-    assert!(!other_csp.contains(&nonce), "each response gets its own nonce");
+        let other = server.client().get(server.url("/healthz")).send().await.unwrap();
+        let other_csp = other.headers()["content-security-policy"].to_str().unwrap();
+        assert!(!other_csp.contains(&nonce), "each response gets its own nonce");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn behind_https_every_answer_tells_browsers_to_keep_to_https() {
-    let options = Options::default().env("HAVEN_PUBLIC_URL", "https://haven.example.org");
-    let server = TestServer::start_with(&Backend::Sqlite, options).await;
-    server.seed_demo().await;
-    for path in ["/", "/events/havenconf", "/healthz", "/no/such/page", "/auth/oidc/none/start"] {
-        let res = server.client().get(server.url(path)).send().await.unwrap();
-        let hsts = res.headers().get("strict-transport-security").map(|v| v.to_str().unwrap().to_owned());
-        assert_eq!(hsts.as_deref(), Some("max-age=31536000"), "{path}");
-    }
-    let posted = server.client().post(server.url("/fn/event")).form(&[("slug", "havenconf")]).send().await.unwrap();
-    assert_eq!(posted.headers()["strict-transport-security"], "max-age=31536000");
+    for backend in backends() {
+        let options = Options::default().env("HAVEN_PUBLIC_URL", "https://haven.example.org");
+        let server = TestServer::start_with(&backend, options).await;
+        server.seed_demo().await;
+        for path in ["/", "/events/havenconf", "/healthz", "/no/such/page", "/auth/oidc/none/start"] {
+            let res = server.client().get(server.url(path)).send().await.unwrap();
+            let hsts = res.headers().get("strict-transport-security").map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(hsts.as_deref(), Some("max-age=31536000"), "{path}");
+        }
+        let posted = server.client().post(server.url("/fn/event")).form(&[("slug", "havenconf")]).send().await.unwrap();
+        assert_eq!(posted.headers()["strict-transport-security"], "max-age=31536000");
 
-    // Plain http (no TLS in front): nothing to promise.
-    let plain = TestServer::start(&Backend::Sqlite).await;
-    let res = plain.client().get(plain.url("/healthz")).send().await.unwrap();
-    assert!(res.headers().get("strict-transport-security").is_none());
+        // Plain http (no TLS in front): nothing to promise.
+        let plain = TestServer::start(&backend).await;
+        let res = plain.client().get(plain.url("/healthz")).send().await.unwrap();
+        assert!(res.headers().get("strict-transport-security").is_none());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -217,87 +234,97 @@ async fn the_home_page_lists_the_demo_event_rendered_on_the_server() {
 /// process at that moment never finished (the matrix test hung on one now and then).
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_keep_rendering_while_another_server_starts_in_the_same_process() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut readers = Vec::new();
-    for _ in 0..4 {
-        let (url, stop) = (server.url("/"), stop.clone());
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap();
-        readers.push(tokio::spawn(async move {
-            let mut pages = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let res = http.get(&url).send().await.unwrap_or_else(|e| panic!("after {pages} pages: {e:?}"));
-                assert_eq!(res.status(), 200);
-                let html = res.text().await.unwrap_or_else(|e| panic!("after {pages} pages: {e:?}"));
-                assert!(html.contains("Congress Center, Hall A"), "{html}");
-                pages += 1;
-            }
-            pages
-        }));
-    }
-    for _ in 0..12 {
-        drop(TestServer::start(&Backend::Sqlite).await);
-    }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    for reader in readers {
-        assert!(reader.await.unwrap() > 0, "each reader got pages while the other servers started");
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut readers = Vec::new();
+        for _ in 0..4 {
+            let (url, stop) = (server.url("/"), stop.clone());
+            let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap();
+            readers.push(tokio::spawn(async move {
+                let mut pages = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let res = http.get(&url).send().await.unwrap_or_else(|e| panic!("after {pages} pages: {e:?}"));
+                    assert_eq!(res.status(), 200);
+                    let html = res.text().await.unwrap_or_else(|e| panic!("after {pages} pages: {e:?}"));
+                    assert!(html.contains("Congress Center, Hall A"), "{html}");
+                    pages += 1;
+                }
+                pages
+            }));
+        }
+        for _ in 0..12 {
+            drop(TestServer::start(&backend).await);
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for reader in readers {
+            assert!(reader.await.unwrap() > 0, "each reader got pages while the other servers started");
+        }
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_event_page_shows_dates_in_the_event_time_zone() {
-    let server = TestServer::start(&haven_tests::Backend::Sqlite).await;
-    server.seed_demo().await;
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
 
-    let html = server.client().get(server.url("/events/havenconf")).send().await.unwrap().text().await.unwrap();
+        let html = server.client().get(server.url("/events/havenconf")).send().await.unwrap().text().await.unwrap();
 
-    assert!(html.contains("<h1>HavenConf"), "{html}");
-    assert!(html.contains("09:00 –"), "starts at nine local time: {html}");
-    assert!(html.contains("Europe/Berlin"));
+        assert!(html.contains("<h1>HavenConf"), "{html}");
+        assert!(html.contains("09:00 –"), "starts at nine local time: {html}");
+        assert!(html.contains("Europe/Berlin"));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_and_malformed_event_slugs_are_simply_not_found() {
-    let server = TestServer::start(&haven_tests::Backend::Sqlite).await;
-    server.seed_demo().await;
-    let http = server.client();
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let http = server.client();
 
-    for path in ["/events/nope", "/events/NOT%20A%20SLUG", "/no/such/page"] {
-        let res = http.get(server.url(path)).send().await.unwrap();
-        assert_eq!(res.status(), 404, "{path}");
-        assert!(res.text().await.unwrap().contains("Not found"), "{path}");
+        for path in ["/events/nope", "/events/NOT%20A%20SLUG", "/no/such/page"] {
+            let res = http.get(server.url(path)).send().await.unwrap();
+            assert_eq!(res.status(), 404, "{path}");
+            assert!(res.text().await.unwrap().contains("Not found"), "{path}");
+        }
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_function_answers_not_found_as_404_with_a_json_error() {
-    let server = TestServer::start(&haven_tests::Backend::Sqlite).await;
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
 
-    let res = server.client().post(server.url("/fn/event")).form(&[("slug", "nope")]).send().await.unwrap();
+        let res = server.client().post(server.url("/fn/event")).form(&[("slug", "nope")]).send().await.unwrap();
 
-    assert_eq!(res.status(), 404);
-    let body: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(body, serde_json::json!({"error": "not_found"}));
+        assert_eq!(res.status(), 404);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body, serde_json::json!({"error": "not_found"}));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_function_called_with_malformed_arguments_answers_400_not_500() {
-    let server = TestServer::start(&haven_tests::Backend::Sqlite).await;
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
 
-    let missing = server.client().post(server.url("/fn/event")).form(&[("nope", "x")]).send().await.unwrap();
-    let wrong_type = server
-        .client()
-        .post(server.url("/fn/registrations"))
-        .form(&[("slug", "x"), ("page", "many")])
-        .send()
-        .await
-        .unwrap();
+        let missing = server.client().post(server.url("/fn/event")).form(&[("nope", "x")]).send().await.unwrap();
+        let wrong_type = server
+            .client()
+            .post(server.url("/fn/registrations"))
+            .form(&[("slug", "x"), ("page", "many")])
+            .send()
+            .await
+            .unwrap();
 
-    for res in [missing, wrong_type] {
-        assert_eq!(res.status(), 400);
-        let body: serde_json::Value = res.json().await.unwrap();
-        assert_eq!(body["error"], "transport", "{body}");
+        for res in [missing, wrong_type] {
+            assert_eq!(res.status(), 400);
+            let body: serde_json::Value = res.json().await.unwrap();
+            assert_eq!(body["error"], "transport", "{body}");
+        }
     }
 }
 

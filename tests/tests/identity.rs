@@ -1,7 +1,7 @@
 //! Signing in (OIDC and e-mail links), sessions, CSRF, one person behind many identities.
 
 use haven_server::clock::ManualClock;
-use haven_tests::{Backend, MailSink, OidcProvider, Options, TestServer, backends, call_fn};
+use haven_tests::{MailSink, OidcProvider, Options, TestServer, backends, call_fn};
 use serde_json::json;
 use std::time::Duration;
 
@@ -89,30 +89,32 @@ async fn oidc_sign_in_finds_the_registrant_by_verified_email_and_keeps_one_perso
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_oidc_callback_without_its_browser_cookie_or_replayed_is_refused() {
-    let mut provider = OidcProvider::start().await;
-    let options = Options::default().oidc(&provider, "mock", "Mock SSO");
-    let server = TestServer::start_with(&Backend::Sqlite, options).await;
-    server.seed_demo().await;
-    provider.sign_in_as(json!({"sub": "ada-1", "email": ADA, "email_verified": true})).await;
+    for backend in backends() {
+        let mut provider = OidcProvider::start().await;
+        let options = Options::default().oidc(&provider, "mock", "Mock SSO");
+        let server = TestServer::start_with(&backend, options).await;
+        server.seed_demo().await;
+        provider.sign_in_as(json!({"sub": "ada-1", "email": ADA, "email_verified": true})).await;
 
-    let browser = server.client();
-    let start = browser.get(server.url("/auth/oidc/mock/start")).send().await.unwrap();
-    let callback = location(&browser.get(location(&start)).send().await.unwrap());
+        let browser = server.client();
+        let start = browser.get(server.url("/auth/oidc/mock/start")).send().await.unwrap();
+        let callback = location(&browser.get(location(&start)).send().await.unwrap());
 
-    // Another browser (no flow cookie) presenting the same callback: refused.
-    let stranger = server.client().get(&callback).send().await.unwrap();
-    assert_eq!(location(&stranger), "/signin?error=expired");
-    assert!(set_cookies(&stranger).iter().all(|c| !c.starts_with("haven_session=")));
+        // Another browser (no flow cookie) presenting the same callback: refused.
+        let stranger = server.client().get(&callback).send().await.unwrap();
+        assert_eq!(location(&stranger), "/signin?error=expired");
+        assert!(set_cookies(&stranger).iter().all(|c| !c.starts_with("haven_session=")));
 
-    // The right browser succeeds once; replaying the callback fails.
-    let first = browser.get(&callback).send().await.unwrap();
-    assert_eq!(location(&first), "/me");
-    let replay = browser.get(&callback).send().await.unwrap();
-    assert_eq!(location(&replay), "/signin?error=expired");
+        // The right browser succeeds once; replaying the callback fails.
+        let first = browser.get(&callback).send().await.unwrap();
+        assert_eq!(location(&first), "/me");
+        let replay = browser.get(&callback).send().await.unwrap();
+        assert_eq!(location(&replay), "/signin?error=expired");
 
-    // An unknown provider is simply refused.
-    let unknown = browser.get(server.url("/auth/oidc/nope/start")).send().await.unwrap();
-    assert_eq!(location(&unknown), "/signin?error=unknown_provider");
+        // An unknown provider is simply refused.
+        let unknown = browser.get(server.url("/auth/oidc/nope/start")).send().await.unwrap();
+        assert_eq!(location(&unknown), "/signin?error=unknown_provider");
+    }
 }
 
 /// The next sign-in e-mail to this address.
@@ -174,46 +176,51 @@ async fn an_email_link_signs_in_once_and_only_for_fifteen_minutes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn asking_for_a_link_answers_the_same_for_unknown_addresses_and_sends_nothing() {
-    let sink = MailSink::start().await;
-    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
-    server.seed_demo().await;
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
 
-    let known =
-        server.client().post(server.url("/fn/request_signin_link")).form(&[("email", ADA)]).send().await.unwrap();
-    let unknown = server
-        .client()
-        .post(server.url("/fn/request_signin_link"))
-        .form(&[("email", "stranger@example.net")])
-        .send()
-        .await
-        .unwrap();
+        let known =
+            server.client().post(server.url("/fn/request_signin_link")).form(&[("email", ADA)]).send().await.unwrap();
+        let unknown = server
+            .client()
+            .post(server.url("/fn/request_signin_link"))
+            .form(&[("email", "stranger@example.net")])
+            .send()
+            .await
+            .unwrap();
 
-    assert_eq!(known.status(), unknown.status());
-    assert_eq!(location(&known), location(&unknown));
-    assert_eq!(known.text().await.unwrap(), unknown.text().await.unwrap());
-    signin_mail(&sink, ADA).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(sink.to("stranger@example.net").await.is_empty(), "no mail for an unknown address");
+        assert_eq!(known.status(), unknown.status());
+        assert_eq!(location(&known), location(&unknown));
+        assert_eq!(known.text().await.unwrap(), unknown.text().await.unwrap());
+        signin_mail(&sink, ADA).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(sink.to("stranger@example.net").await.is_empty(), "no mail for an unknown address");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sign_in_links_are_rate_limited_per_address_and_per_client() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    let client = server.client();
-    for i in 0..3 {
-        assert_eq!(call_fn(&client, &server, "request_signin_link", &[("email", ADA)]).await.0, 200, "attempt {i}");
-    }
-    let (status, body) = call_fn(&client, &server, "request_signin_link", &[("email", ADA)]).await;
-    assert_eq!(status, 429);
-    assert_eq!(body["error"], "rate_limited");
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        let client = server.client();
+        for i in 0..3 {
+            assert_eq!(call_fn(&client, &server, "request_signin_link", &[("email", ADA)]).await.0, 200, "attempt {i}");
+        }
+        let (status, body) = call_fn(&client, &server, "request_signin_link", &[("email", ADA)]).await;
+        assert_eq!(status, 429);
+        assert_eq!(body["error"], "rate_limited");
 
-    // One client trying many addresses is stopped too (3 attempts above count).
-    let mut last = 0;
-    for i in 0..20 {
-        last =
-            call_fn(&client, &server, "request_signin_link", &[("email", &format!("person{i}@example.org"))]).await.0;
+        // One client trying many addresses is stopped too (3 attempts above count).
+        let mut last = 0;
+        for i in 0..20 {
+            last = call_fn(&client, &server, "request_signin_link", &[("email", &format!("person{i}@example.org"))])
+                .await
+                .0;
+        }
+        assert_eq!(last, 429);
     }
-    assert_eq!(last, 429);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -250,237 +257,252 @@ async fn sessions_end_when_idle_at_their_maximum_age_and_on_sign_out_everywhere(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn signing_in_again_rotates_the_session() {
-    let sink = MailSink::start().await;
-    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
-    server.seed_demo().await;
-    let old_cookie = server.session_cookie(ADA).await;
-    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        let old_cookie = server.session_cookie(ADA).await;
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 
-    call_fn(&server.client(), &server, "request_signin_link", &[("email", ADA)]).await;
-    let token = link_in(&signin_mail(&sink, ADA).await).rsplit('/').next().unwrap().to_owned();
-    let res = browser
-        .post(server.url("/fn/redeem_signin_link"))
-        .header("cookie", &old_cookie)
-        .header("origin", &server.base_url)
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let new_cookie = set_cookies(&res).into_iter().find(|c| c.starts_with("haven_session=")).unwrap();
-    assert_ne!(new_cookie.split(';').next().unwrap(), old_cookie);
+        call_fn(&server.client(), &server, "request_signin_link", &[("email", ADA)]).await;
+        let token = link_in(&signin_mail(&sink, ADA).await).rsplit('/').next().unwrap().to_owned();
+        let res = browser
+            .post(server.url("/fn/redeem_signin_link"))
+            .header("cookie", &old_cookie)
+            .header("origin", &server.base_url)
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let new_cookie = set_cookies(&res).into_iter().find(|c| c.starts_with("haven_session=")).unwrap();
+        assert_ne!(new_cookie.split(';').next().unwrap(), old_cookie);
 
-    let with_old = browser
-        .post(server.url("/fn/my_page"))
-        .header("cookie", &old_cookie)
-        .header("sec-fetch-site", "same-origin")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(with_old.status(), 401, "the session from before the sign-in is over");
+        let with_old = browser
+            .post(server.url("/fn/my_page"))
+            .header("cookie", &old_cookie)
+            .header("sec-fetch-site", "same-origin")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(with_old.status(), 401, "the session from before the sign-in is over");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn state_changing_requests_from_other_sites_are_refused() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let cookie = server.session_cookie(ADA).await;
-    let raw = reqwest::Client::new();
-    let post = |headers: Vec<(&'static str, &'static str)>| {
-        let mut req = raw.post(server.url("/fn/sign_out")).header("cookie", &cookie).form(&[("everywhere", "true")]);
-        for (k, v) in headers {
-            req = req.header(k, v);
-        }
-        req.send()
-    };
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let cookie = server.session_cookie(ADA).await;
+        let raw = reqwest::Client::new();
+        let post = |headers: Vec<(&'static str, &'static str)>| {
+            let mut req =
+                raw.post(server.url("/fn/sign_out")).header("cookie", &cookie).form(&[("everywhere", "true")]);
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            req.send()
+        };
 
-    assert_eq!(post(vec![("origin", "https://evil.example")]).await.unwrap().status(), 403);
-    assert_eq!(post(vec![("sec-fetch-site", "cross-site")]).await.unwrap().status(), 403);
-    assert_eq!(post(vec![("sec-fetch-site", "same-site")]).await.unwrap().status(), 403);
-    assert_eq!(post(vec![]).await.unwrap().status(), 403, "a cookie without any origin information");
-    let still_in = raw
-        .post(server.url("/fn/my_page"))
-        .header("cookie", &cookie)
-        .header("sec-fetch-site", "same-origin")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(still_in.status(), 200, "nothing was signed out");
+        assert_eq!(post(vec![("origin", "https://evil.example")]).await.unwrap().status(), 403);
+        assert_eq!(post(vec![("sec-fetch-site", "cross-site")]).await.unwrap().status(), 403);
+        assert_eq!(post(vec![("sec-fetch-site", "same-site")]).await.unwrap().status(), 403);
+        assert_eq!(post(vec![]).await.unwrap().status(), 403, "a cookie without any origin information");
+        let still_in = raw
+            .post(server.url("/fn/my_page"))
+            .header("cookie", &cookie)
+            .header("sec-fetch-site", "same-origin")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(still_in.status(), 200, "nothing was signed out");
 
-    assert_eq!(post(vec![("sec-fetch-site", "same-origin")]).await.unwrap().status(), 200);
+        assert_eq!(post(vec![("sec-fetch-site", "same-origin")]).await.unwrap().status(), 200);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_session_cookie_from_another_installation_is_nobody_here() {
-    let here = TestServer::start(&Backend::Sqlite).await;
-    let elsewhere = TestServer::start(&Backend::Sqlite).await;
-    here.seed_demo().await;
-    elsewhere.seed_demo().await;
-    let foreign = elsewhere.session_cookie(ADA).await;
+    for backend in backends() {
+        let here = TestServer::start(&backend).await;
+        let elsewhere = TestServer::start(&backend).await;
+        here.seed_demo().await;
+        elsewhere.seed_demo().await;
+        let foreign = elsewhere.session_cookie(ADA).await;
 
-    let res = reqwest::Client::new()
-        .post(here.url("/fn/my_page"))
-        .header("cookie", foreign)
-        .header("sec-fetch-site", "same-origin")
-        .send()
-        .await
-        .unwrap();
+        let res = reqwest::Client::new()
+            .post(here.url("/fn/my_page"))
+            .header("cookie", foreign)
+            .header("sec-fetch-site", "same-origin")
+            .send()
+            .await
+            .unwrap();
 
-    assert_eq!(res.status(), 401);
+        assert_eq!(res.status(), 401);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn haven_signin_link_prints_a_working_one_time_link_for_the_operator() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
 
-    let out = std::process::Command::new(haven_tests::haven_bin())
-        .args(["signin-link", "--email", "Organizer@example.org"])
-        .env_clear()
-        .env("HAVEN_DATABASE_URL", &server.database.url)
-        .env("HAVEN_DATA_DIR", &server.database.dir)
-        .env("HAVEN_PUBLIC_URL", &server.base_url)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let link = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    assert!(link.starts_with(&format!("{}/auth/link/", server.base_url)), "{link}");
-    let token = link.rsplit('/').next().unwrap();
+        let out = std::process::Command::new(haven_tests::haven_bin())
+            .args(["signin-link", "--email", "Organizer@example.org"])
+            .env_clear()
+            .env("HAVEN_DATABASE_URL", &server.database.url)
+            .env("HAVEN_DATA_DIR", &server.database.dir)
+            .env("HAVEN_PUBLIC_URL", &server.base_url)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let link = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert!(link.starts_with(&format!("{}/auth/link/", server.base_url)), "{link}");
+        let token = link.rsplit('/').next().unwrap();
 
-    let browser = server.client();
-    assert_eq!(call_fn(&browser, &server, "redeem_signin_link", &[("token", token)]).await.0, 200);
-    assert_eq!(me(&server, &browser).await["name"], "Olu Organizer");
+        let browser = server.client();
+        assert_eq!(call_fn(&browser, &server, "redeem_signin_link", &[("token", token)]).await.0, 200);
+        assert_eq!(me(&server, &browser).await["name"], "Olu Organizer");
 
-    let unknown = std::process::Command::new(haven_tests::haven_bin())
-        .args(["signin-link", "--email", "nobody@example.org"])
-        .env_clear()
-        .env("HAVEN_DATABASE_URL", &server.database.url)
-        .env("HAVEN_DATA_DIR", &server.database.dir)
-        .output()
-        .unwrap();
-    assert!(!unknown.status.success());
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no one with the address"));
+        let unknown = std::process::Command::new(haven_tests::haven_bin())
+            .args(["signin-link", "--email", "nobody@example.org"])
+            .env_clear()
+            .env("HAVEN_DATABASE_URL", &server.database.url)
+            .env("HAVEN_DATA_DIR", &server.database.dir)
+            .output()
+            .unwrap();
+        assert!(!unknown.status.success());
+        assert!(String::from_utf8_lossy(&unknown.stderr).contains("no one with the address"));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn several_providers_sign_the_same_person_in_side_by_side() {
-    use haven_server::db::entities::identity;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let mut corp = OidcProvider::start().await;
-    let mut public = OidcProvider::start().await;
-    let options = Options::default().oidc(&corp, "corp", "Corp SSO").oidc(&public, "public", "Public ID");
-    let server = TestServer::start_with(&Backend::Sqlite, options).await;
-    server.seed_demo().await;
+    for backend in backends() {
+        use haven_server::db::entities::identity;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let mut corp = OidcProvider::start().await;
+        let mut public = OidcProvider::start().await;
+        let options = Options::default().oidc(&corp, "corp", "Corp SSO").oidc(&public, "public", "Public ID");
+        let server = TestServer::start_with(&backend, options).await;
+        server.seed_demo().await;
 
-    let (_, offered) = call_fn(&server.client(), &server, "signin_options", &[]).await;
-    let names: Vec<(&str, &str)> = offered["providers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
-        .collect();
-    assert_eq!(names, [("corp", "Corp SSO"), ("public", "Public ID")], "{offered}");
-    let page = server.client().get(server.url("/signin")).send().await.unwrap().text().await.unwrap();
-    for shown in ["Corp SSO", "Public ID", "/auth/oidc/corp/start", "/auth/oidc/public/start"] {
-        assert!(page.contains(shown), "the sign-in page offers {shown}");
-    }
+        let (_, offered) = call_fn(&server.client(), &server, "signin_options", &[]).await;
+        let names: Vec<(&str, &str)> = offered["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
+            .collect();
+        assert_eq!(names, [("corp", "Corp SSO"), ("public", "Public ID")], "{offered}");
+        let page = server.client().get(server.url("/signin")).send().await.unwrap().text().await.unwrap();
+        for shown in ["Corp SSO", "Public ID", "/auth/oidc/corp/start", "/auth/oidc/public/start"] {
+            assert!(page.contains(shown), "the sign-in page offers {shown}");
+        }
 
-    corp.sign_in_as(json!({"sub": "c-1", "email": ADA, "email_verified": true})).await;
-    public.sign_in_as(json!({"sub": "p-9", "email": "Ada.Lovelace@Example.org", "email_verified": true})).await;
-    for id in ["corp", "public"] {
+        corp.sign_in_as(json!({"sub": "c-1", "email": ADA, "email_verified": true})).await;
+        public.sign_in_as(json!({"sub": "p-9", "email": "Ada.Lovelace@Example.org", "email_verified": true})).await;
+        for id in ["corp", "public"] {
+            let browser = server.client();
+            assert_eq!(location(&oidc_sign_in_with(&server, &browser, id).await), "/me", "{id}");
+            assert_eq!(me(&server, &browser).await["name"], "Ada Lovelace", "{id}: the registered person");
+        }
+        let ada = server.person_id(ADA).await;
+        let mut held: Vec<(String, String)> = identity::Entity::find()
+            .filter(identity::Column::PersonId.eq(ada))
+            .all(&server.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.subject, i.provider))
+            .filter(|(_, p)| p != "email")
+            .collect();
+        held.sort();
+        let subjects: Vec<&str> = held.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(subjects, ["c-1", "p-9"], "one identity per provider account, both Ada's");
+        assert_ne!(held[0].1, held[1].1, "each kept under its own provider (issuer)");
+
+        // A callback from one provider's flow presented at the other's address is refused.
         let browser = server.client();
-        assert_eq!(location(&oidc_sign_in_with(&server, &browser, id).await), "/me", "{id}");
-        assert_eq!(me(&server, &browser).await["name"], "Ada Lovelace", "{id}: the registered person");
+        let callback = oidc_callback_url(&server, &browser, "corp").await;
+        let crossed = browser.get(callback.replace("/auth/oidc/corp/", "/auth/oidc/public/")).send().await.unwrap();
+        assert_eq!(location(&crossed), "/signin?error=expired");
+        assert!(set_cookies(&crossed).iter().all(|c| !c.starts_with("haven_session=")));
     }
-    let ada = server.person_id(ADA).await;
-    let mut held: Vec<(String, String)> = identity::Entity::find()
-        .filter(identity::Column::PersonId.eq(ada))
-        .all(&server.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|i| (i.subject, i.provider))
-        .filter(|(_, p)| p != "email")
-        .collect();
-    held.sort();
-    let subjects: Vec<&str> = held.iter().map(|(s, _)| s.as_str()).collect();
-    assert_eq!(subjects, ["c-1", "p-9"], "one identity per provider account, both Ada's");
-    assert_ne!(held[0].1, held[1].1, "each kept under its own provider (issuer)");
-
-    // A callback from one provider's flow presented at the other's address is refused.
-    let browser = server.client();
-    let callback = oidc_callback_url(&server, &browser, "corp").await;
-    let crossed = browser.get(callback.replace("/auth/oidc/corp/", "/auth/oidc/public/")).send().await.unwrap();
-    assert_eq!(location(&crossed), "/signin?error=expired");
-    assert!(set_cookies(&crossed).iter().all(|c| !c.starts_with("haven_session=")));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_forged_state_is_refused_even_when_the_browser_cookie_matches_it() {
-    let mut provider = OidcProvider::start().await;
-    let server = TestServer::start_with(&Backend::Sqlite, Options::default().oidc(&provider, "mock", "Mock SSO")).await;
-    server.seed_demo().await;
-    provider.sign_in_as(json!({"sub": "ada-1", "email": ADA, "email_verified": true})).await;
-    // A real code from the provider, and a state (and cookie) the attacker made up.
-    let browser = server.client();
-    let callback = oidc_callback_url(&server, &browser, "mock").await;
-    let code = callback.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
-    let forged = "f".repeat(43);
-    let attacker = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let res = attacker
-        .get(server.url(&format!("/auth/oidc/mock/callback?code={code}&state={forged}")))
-        .header("cookie", format!("haven_oidc={forged}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(location(&res), "/signin?error=expired");
-    assert!(set_cookies(&res).iter().all(|c| !c.starts_with("haven_session=")));
-    // The real flow is untouched by the attempt and still completes.
-    assert_eq!(location(&browser.get(&callback).send().await.unwrap()), "/me");
+    for backend in backends() {
+        let mut provider = OidcProvider::start().await;
+        let server = TestServer::start_with(&backend, Options::default().oidc(&provider, "mock", "Mock SSO")).await;
+        server.seed_demo().await;
+        provider.sign_in_as(json!({"sub": "ada-1", "email": ADA, "email_verified": true})).await;
+        // A real code from the provider, and a state (and cookie) the attacker made up.
+        let browser = server.client();
+        let callback = oidc_callback_url(&server, &browser, "mock").await;
+        let code = callback.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+        let forged = "f".repeat(43);
+        let attacker = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let res = attacker
+            .get(server.url(&format!("/auth/oidc/mock/callback?code={code}&state={forged}")))
+            .header("cookie", format!("haven_oidc={forged}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&res), "/signin?error=expired");
+        assert!(set_cookies(&res).iter().all(|c| !c.starts_with("haven_session=")));
+        // The real flow is untouched by the attempt and still completes.
+        assert_eq!(location(&browser.get(&callback).send().await.unwrap()), "/me");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn behind_https_every_cookie_is_secure_and_links_use_the_public_address() {
-    let sink = MailSink::start().await;
-    let provider = OidcProvider::start().await;
-    let options = Options::default()
-        .mail(&sink)
-        .oidc(&provider, "mock", "Mock SSO")
-        .env("HAVEN_PUBLIC_URL", "https://haven.example.org");
-    let server = TestServer::start_with(&Backend::Sqlite, options).await;
-    server.seed_demo().await;
-    let browser = server.client();
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let provider = OidcProvider::start().await;
+        let options = Options::default()
+            .mail(&sink)
+            .oidc(&provider, "mock", "Mock SSO")
+            .env("HAVEN_PUBLIC_URL", "https://haven.example.org");
+        let server = TestServer::start_with(&backend, options).await;
+        server.seed_demo().await;
+        let browser = server.client();
 
-    let start = browser.get(server.url("/auth/oidc/mock/start")).send().await.unwrap();
-    let flow = set_cookies(&start).into_iter().find(|c| c.starts_with("haven_oidc=")).unwrap();
-    assert!(flow.contains("; Secure") && flow.contains("HttpOnly"), "{flow}");
-    assert!(
-        location(&start).contains("redirect_uri=https%3A%2F%2Fhaven.example.org%2Fauth%2Foidc%2Fmock%2Fcallback"),
-        "{}",
-        location(&start)
-    );
+        let start = browser.get(server.url("/auth/oidc/mock/start")).send().await.unwrap();
+        let flow = set_cookies(&start).into_iter().find(|c| c.starts_with("haven_oidc=")).unwrap();
+        assert!(flow.contains("; Secure") && flow.contains("HttpOnly"), "{flow}");
+        assert!(
+            location(&start).contains("redirect_uri=https%3A%2F%2Fhaven.example.org%2Fauth%2Foidc%2Fmock%2Fcallback"),
+            "{}",
+            location(&start)
+        );
 
-    call_fn(&browser, &server, "request_signin_link", &[("email", ADA)]).await;
-    let link = link_in(&signin_mail(&sink, ADA).await);
-    assert!(link.starts_with("https://haven.example.org/auth/link/"), "{link}");
-    let token = link.rsplit('/').next().unwrap();
-    let res = browser.post(server.url("/fn/redeem_signin_link")).form(&[("token", token)]).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    let session = set_cookies(&res).into_iter().find(|c| c.starts_with("haven_session=")).unwrap();
-    for flag in ["; Secure", "HttpOnly", "SameSite=Lax"] {
-        assert!(session.contains(flag), "{session}");
+        call_fn(&browser, &server, "request_signin_link", &[("email", ADA)]).await;
+        let link = link_in(&signin_mail(&sink, ADA).await);
+        assert!(link.starts_with("https://haven.example.org/auth/link/"), "{link}");
+        let token = link.rsplit('/').next().unwrap();
+        let res = browser.post(server.url("/fn/redeem_signin_link")).form(&[("token", token)]).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let session = set_cookies(&res).into_iter().find(|c| c.starts_with("haven_session=")).unwrap();
+        for flag in ["; Secure", "HttpOnly", "SameSite=Lax"] {
+            assert!(session.contains(flag), "{session}");
+        }
+        let token = session.split(';').next().unwrap().to_owned();
+        let out = server
+            .client()
+            .post(server.url("/fn/sign_out"))
+            .header("cookie", token)
+            .form(&[("x", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.status(), 200);
+        let cleared = set_cookies(&out).into_iter().find(|c| c.starts_with("haven_session=")).unwrap();
+        assert!(cleared.contains("Max-Age=0") && cleared.contains("; Secure"), "{cleared}");
     }
-    let token = session.split(';').next().unwrap().to_owned();
-    let out = server
-        .client()
-        .post(server.url("/fn/sign_out"))
-        .header("cookie", token)
-        .form(&[("x", "")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.status(), 200);
-    let cleared = set_cookies(&out).into_iter().find(|c| c.starts_with("haven_session=")).unwrap();
-    assert!(cleared.contains("Max-Age=0") && cleared.contains("; Secure"), "{cleared}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -929,33 +951,42 @@ async fn ask_through(server: &TestServer, chain: &str, email: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_forged_leftmost_forwarded_for_entry_does_not_escape_the_per_client_limit() {
-    // The test connects from 127.0.0.1, which stands for the nearest proxy.
-    let setups: [(Option<&str>, &str); 3] =
-        [(None, "203.0.113.7"), (Some("1"), "203.0.113.7"), (Some("127.0.0.1,10.0.0.0/8"), "203.0.113.7, 10.1.2.3")];
-    for (trusted, added_by_proxies) in setups {
-        let mut options = Options::default().env("HAVEN_TRUST_PROXY_HEADERS", "true");
-        if let Some(t) = trusted {
-            options = options.env("HAVEN_TRUSTED_PROXIES", t);
+    for backend in backends() {
+        // The test connects from 127.0.0.1, which stands for the nearest proxy.
+        let setups: [(Option<&str>, &str); 3] = [
+            (None, "203.0.113.7"),
+            (Some("1"), "203.0.113.7"),
+            (Some("127.0.0.1,10.0.0.0/8"), "203.0.113.7, 10.1.2.3"),
+        ];
+        for (trusted, added_by_proxies) in setups {
+            let mut options = Options::default().env("HAVEN_TRUST_PROXY_HEADERS", "true");
+            if let Some(t) = trusted {
+                options = options.env("HAVEN_TRUSTED_PROXIES", t);
+            }
+            let server = TestServer::start_with(&backend, options).await;
+            // 20 requests a client may make in 15 minutes, each with a new made-up leftmost entry.
+            for i in 0..20 {
+                let chain = format!("198.51.100.{i}, {added_by_proxies}");
+                assert_eq!(ask_through(&server, &chain, &format!("p{i}@example.org")).await, 200, "{trusted:?} {i}");
+            }
+            let chain = format!("198.51.100.99, {added_by_proxies}");
+            assert_eq!(
+                ask_through(&server, &chain, "p20@example.org").await,
+                429,
+                "{trusted:?}: forging does not help"
+            );
+            // Someone else behind the same proxies is another client.
+            let other = added_by_proxies.replace("203.0.113.7", "203.0.113.8");
+            assert_eq!(ask_through(&server, &other, "q@example.org").await, 200, "{trusted:?}: a different client");
         }
-        let server = TestServer::start_with(&Backend::Sqlite, options).await;
-        // 20 requests a client may make in 15 minutes, each with a new made-up leftmost entry.
-        for i in 0..20 {
-            let chain = format!("198.51.100.{i}, {added_by_proxies}");
-            assert_eq!(ask_through(&server, &chain, &format!("p{i}@example.org")).await, 200, "{trusted:?} {i}");
-        }
-        let chain = format!("198.51.100.99, {added_by_proxies}");
-        assert_eq!(ask_through(&server, &chain, "p20@example.org").await, 429, "{trusted:?}: forging does not help");
-        // Someone else behind the same proxies is another client.
-        let other = added_by_proxies.replace("203.0.113.7", "203.0.113.8");
-        assert_eq!(ask_through(&server, &other, "q@example.org").await, 200, "{trusted:?}: a different client");
-    }
 
-    // From a peer that is not a trusted proxy, the header is the client's own words.
-    let options =
-        Options::default().env("HAVEN_TRUST_PROXY_HEADERS", "true").env("HAVEN_TRUSTED_PROXIES", "10.0.0.0/8");
-    let server = TestServer::start_with(&Backend::Sqlite, options).await;
-    for i in 0..20 {
-        assert_eq!(ask_through(&server, &format!("203.0.113.{i}"), &format!("p{i}@example.org")).await, 200);
+        // From a peer that is not a trusted proxy, the header is the client's own words.
+        let options =
+            Options::default().env("HAVEN_TRUST_PROXY_HEADERS", "true").env("HAVEN_TRUSTED_PROXIES", "10.0.0.0/8");
+        let server = TestServer::start_with(&backend, options).await;
+        for i in 0..20 {
+            assert_eq!(ask_through(&server, &format!("203.0.113.{i}"), &format!("p{i}@example.org")).await, 200);
+        }
+        assert_eq!(ask_through(&server, "203.0.113.99", "p20@example.org").await, 429, "keyed by the peer");
     }
-    assert_eq!(ask_through(&server, "203.0.113.99", "p20@example.org").await, 429, "keyed by the peer");
 }

@@ -67,28 +67,33 @@ async fn an_organizer_adds_a_registration_and_a_second_one_for_the_same_person_i
 
 #[tokio::test(flavor = "multi_thread")]
 async fn registrations_are_searchable_and_paged_fifty_at_a_time() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let org = server.client_as(ORGANIZER).await;
-    let mut csv = String::from("name,email\n");
-    for i in 0..80 {
-        csv.push_str(&format!("Person {i:03},person{i}@example.net\n"));
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let org = server.client_as(ORGANIZER).await;
+        let mut csv = String::from("name,email\n");
+        for i in 0..80 {
+            csv.push_str(&format!("Person {i:03},person{i}@example.net\n"));
+        }
+        assert_eq!(
+            call_fn(&org, &server, "import_registrations", &[("slug", "havenconf"), ("csv", &csv)]).await.0,
+            200
+        );
+
+        let first = registrations(&server, &org, "", "1").await;
+        assert_eq!(first["total"], 116);
+        assert_eq!(first["pages"], 3);
+        assert_eq!(first["rows"].as_array().unwrap().len(), 50);
+        let last = registrations(&server, &org, "", "3").await;
+        assert_eq!(last["rows"].as_array().unwrap().len(), 16);
+        let beyond = registrations(&server, &org, "", "99").await;
+        assert_eq!(beyond["page"], 3, "a page past the end shows the last one");
+
+        let search = registrations(&server, &org, "PERSON 07", "1").await;
+        assert_eq!(search["total"], 10, "Person 070..079, case-insensitively");
+        let wildcard = registrations(&server, &org, "%", "1").await;
+        assert_eq!(wildcard["total"], 0, "a % is a character to find, not a wildcard");
     }
-    assert_eq!(call_fn(&org, &server, "import_registrations", &[("slug", "havenconf"), ("csv", &csv)]).await.0, 200);
-
-    let first = registrations(&server, &org, "", "1").await;
-    assert_eq!(first["total"], 116);
-    assert_eq!(first["pages"], 3);
-    assert_eq!(first["rows"].as_array().unwrap().len(), 50);
-    let last = registrations(&server, &org, "", "3").await;
-    assert_eq!(last["rows"].as_array().unwrap().len(), 16);
-    let beyond = registrations(&server, &org, "", "99").await;
-    assert_eq!(beyond["page"], 3, "a page past the end shows the last one");
-
-    let search = registrations(&server, &org, "PERSON 07", "1").await;
-    assert_eq!(search["total"], 10, "Person 070..079, case-insensitively");
-    let wildcard = registrations(&server, &org, "%", "1").await;
-    assert_eq!(wildcard["total"], 0, "a % is a character to find, not a wildcard");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -468,63 +473,67 @@ async fn an_invitation_its_sender_could_not_send_today_grants_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn removing_a_role_takes_effect_at_once() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let org = server.client_as(ORGANIZER).await;
-    let escort = server.client_as("escort@example.org").await;
-    let (_, staff) = call_fn(&org, &server, "staff", &[("slug", "havenconf")]).await;
-    let role_id = staff["members"].as_array().unwrap().iter().find(|m| m["role"] == "escort").unwrap()["role_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (_, before) = call_fn(&escort, &server, "my_page", &[]).await;
-    assert_eq!(before["roles"].as_array().unwrap().len(), 1);
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let org = server.client_as(ORGANIZER).await;
+        let escort = server.client_as("escort@example.org").await;
+        let (_, staff) = call_fn(&org, &server, "staff", &[("slug", "havenconf")]).await;
+        let role_id = staff["members"].as_array().unwrap().iter().find(|m| m["role"] == "escort").unwrap()["role_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (_, before) = call_fn(&escort, &server, "my_page", &[]).await;
+        assert_eq!(before["roles"].as_array().unwrap().len(), 1);
 
-    assert_eq!(call_fn(&org, &server, "revoke_role", &[("slug", "havenconf"), ("role_id", &role_id)]).await.0, 200);
+        assert_eq!(call_fn(&org, &server, "revoke_role", &[("slug", "havenconf"), ("role_id", &role_id)]).await.0, 200);
 
-    let (_, after) = call_fn(&escort, &server, "my_page", &[]).await;
-    assert_eq!(after["roles"], serde_json::json!([]));
-    assert_eq!(call_fn(&org, &server, "revoke_role", &[("slug", "havenconf"), ("role_id", &role_id)]).await.0, 404);
+        let (_, after) = call_fn(&escort, &server, "my_page", &[]).await;
+        assert_eq!(after["roles"], serde_json::json!([]));
+        assert_eq!(call_fn(&org, &server, "revoke_role", &[("slug", "havenconf"), ("role_id", &role_id)]).await.0, 404);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn organizers_create_and_edit_events_with_local_times_checked() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let admin = server.client_as(ADMIN).await;
-    let form = |slug: &'static str, start: &'static str, end: &'static str| {
-        vec![
-            ("organization", "demo"),
-            ("input[name]", "Haven Meetup"),
-            ("input[slug]", slug),
-            ("input[venue]", "Library"),
-            ("input[time_zone]", "America/New_York"),
-            ("input[starts_at]", start),
-            ("input[ends_at]", end),
-            ("input[ack_hours]", "12"),
-        ]
-    };
-    let (status, body) =
-        call_fn(&admin, &server, "create_event", &form("meetup", "2027-03-14T02:30", "2027-03-14T20:00")).await;
-    assert_eq!(status, 422, "02:30 does not exist on 14 March 2027 in New York");
-    assert_eq!(body["detail"][0]["field"], "starts_at");
-    let (status, _) =
-        call_fn(&admin, &server, "create_event", &form("havenconf", "2027-03-14T10:00", "2027-03-14T20:00")).await;
-    assert_eq!(status, 422, "the slug is taken");
-    let (status, body) =
-        call_fn(&admin, &server, "create_event", &form("meetup", "2027-03-14T10:00", "2027-03-14T20:00")).await;
-    assert_eq!(status, 200, "{body}");
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let admin = server.client_as(ADMIN).await;
+        let form = |slug: &'static str, start: &'static str, end: &'static str| {
+            vec![
+                ("organization", "demo"),
+                ("input[name]", "Haven Meetup"),
+                ("input[slug]", slug),
+                ("input[venue]", "Library"),
+                ("input[time_zone]", "America/New_York"),
+                ("input[starts_at]", start),
+                ("input[ends_at]", end),
+                ("input[ack_hours]", "12"),
+            ]
+        };
+        let (status, body) =
+            call_fn(&admin, &server, "create_event", &form("meetup", "2027-03-14T02:30", "2027-03-14T20:00")).await;
+        assert_eq!(status, 422, "02:30 does not exist on 14 March 2027 in New York");
+        assert_eq!(body["detail"][0]["field"], "starts_at");
+        let (status, _) =
+            call_fn(&admin, &server, "create_event", &form("havenconf", "2027-03-14T10:00", "2027-03-14T20:00")).await;
+        assert_eq!(status, 422, "the slug is taken");
+        let (status, body) =
+            call_fn(&admin, &server, "create_event", &form("meetup", "2027-03-14T10:00", "2027-03-14T20:00")).await;
+        assert_eq!(status, 200, "{body}");
 
-    let (_, settings) = call_fn(&admin, &server, "event_settings", &[("slug", "meetup")]).await;
-    assert_eq!(settings["starts_at"], "2027-03-14T10:00");
-    assert_eq!(settings["ack_hours"], 12);
+        let (_, settings) = call_fn(&admin, &server, "event_settings", &[("slug", "meetup")]).await;
+        assert_eq!(settings["starts_at"], "2027-03-14T10:00");
+        assert_eq!(settings["ack_hours"], 12);
 
-    // An event-level organizer of HavenConf may not create events for the organization.
-    let org = server.client_as(ORGANIZER).await;
-    assert_eq!(
-        call_fn(&org, &server, "create_event", &form("other", "2027-03-14T10:00", "2027-03-14T20:00")).await.0,
-        404
-    );
+        // An event-level organizer of HavenConf may not create events for the organization.
+        let org = server.client_as(ORGANIZER).await;
+        assert_eq!(
+            call_fn(&org, &server, "create_event", &form("other", "2027-03-14T10:00", "2027-03-14T20:00")).await.0,
+            404
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -582,93 +591,99 @@ async fn every_change_is_in_the_audit_chain_without_personal_data_and_tampering_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn haven_audit_verify_reports_an_intact_chain_and_a_deleted_record() {
-    let database = TestDatabase::create(&Backend::Sqlite).await;
-    let run = |args: &[&str]| {
-        std::process::Command::new(haven_bin())
-            .args(args)
-            .env_clear()
-            .env("HAVEN_DATABASE_URL", &database.url)
-            .env("HAVEN_DATA_DIR", &database.dir)
-            .output()
-            .unwrap()
-    };
-    assert!(run(&["demo"]).status.success());
-    assert!(run(&["org", "create", "--slug", "acme", "--name", "ACME Events"]).status.success());
-    let ok = run(&["audit", "verify"]);
-    assert!(ok.status.success());
-    let said = String::from_utf8_lossy(&ok.stdout).trim().to_owned();
-    let records: u64 = said
-        .strip_prefix("the audit log is intact: ")
-        .and_then(|r| r.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{said}"));
-    assert!(said.ends_with("record(s), every link verified") && records > 2, "{said}");
+    for backend in backends() {
+        let database = TestDatabase::create(&backend).await;
+        let run = |args: &[&str]| {
+            std::process::Command::new(haven_bin())
+                .args(args)
+                .env_clear()
+                .env("HAVEN_DATABASE_URL", &database.url)
+                .env("HAVEN_DATA_DIR", &database.dir)
+                .output()
+                .unwrap()
+        };
+        assert!(run(&["demo"]).status.success());
+        assert!(run(&["org", "create", "--slug", "acme", "--name", "ACME Events"]).status.success());
+        let ok = run(&["audit", "verify"]);
+        assert!(ok.status.success());
+        let said = String::from_utf8_lossy(&ok.stdout).trim().to_owned();
+        let records: u64 = said
+            .strip_prefix("the audit log is intact: ")
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{said}"));
+        assert!(said.ends_with("record(s), every link verified") && records > 2, "{said}");
 
-    let db = sea_orm::Database::connect(database.url.as_str()).await.unwrap();
-    use sea_orm::ConnectionTrait;
-    db.execute_unprepared(&format!("DELETE FROM audit_log WHERE seq = {records}")).await.unwrap();
-    db.close().await.unwrap();
-    let broken = run(&["audit", "verify"]);
-    assert!(!broken.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&broken.stderr).trim(),
-        format!(
-            "haven: the audit log is broken at record {records}: the chain's head does not match its last record (records removed?)"
-        )
-    );
+        let db = sea_orm::Database::connect(database.url.as_str()).await.unwrap();
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared(&format!("DELETE FROM audit_log WHERE seq = {records}")).await.unwrap();
+        db.close().await.unwrap();
+        let broken = run(&["audit", "verify"]);
+        assert!(!broken.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&broken.stderr).trim(),
+            format!(
+                "haven: the audit log is broken at record {records}: the chain's head does not match its last record (records removed?)"
+            )
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn oversized_imports_and_overlong_fields_are_refused_with_nothing_changed() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let org = server.client_as(ORGANIZER).await;
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let org = server.client_as(ORGANIZER).await;
 
-    let long_name = format!("name,email\n{},long@example.net\n", "N".repeat(201));
-    let (status, body) =
-        call_fn(&org, &server, "import_registrations", &[("slug", "havenconf"), ("csv", &long_name)]).await;
-    assert_eq!(status, 422);
-    assert_eq!(body["detail"][0]["field"], "line 2 name");
-    assert!(body["detail"][0]["message"].as_str().unwrap().contains("at most 200"));
+        let long_name = format!("name,email\n{},long@example.net\n", "N".repeat(201));
+        let (status, body) =
+            call_fn(&org, &server, "import_registrations", &[("slug", "havenconf"), ("csv", &long_name)]).await;
+        assert_eq!(status, 422);
+        assert_eq!(body["detail"][0]["field"], "line 2 name");
+        assert!(body["detail"][0]["message"].as_str().unwrap().contains("at most 200"));
 
-    let huge = "x".repeat(26 * 1024 * 1024);
-    let res = org
-        .post(server.url("/fn/import_registrations"))
-        .form(&[("slug", "havenconf"), ("csv", huge.as_str())])
-        .send()
-        .await;
-    // The server answers 413 from the Content-Length alone and stops reading; the client may
-    // see that answer or, still writing, a closed connection.
-    match res {
-        Ok(res) => assert_eq!(res.status(), 413, "a body over 25 MB is refused before it is read"),
-        Err(e) => assert!(e.is_request(), "{e}"),
+        let huge = "x".repeat(26 * 1024 * 1024);
+        let res = org
+            .post(server.url("/fn/import_registrations"))
+            .form(&[("slug", "havenconf"), ("csv", huge.as_str())])
+            .send()
+            .await;
+        // The server answers 413 from the Content-Length alone and stops reading; the client may
+        // see that answer or, still writing, a closed connection.
+        match res {
+            Ok(res) => assert_eq!(res.status(), 413, "a body over 25 MB is refused before it is read"),
+            Err(e) => assert!(e.is_request(), "{e}"),
+        }
+        assert_eq!(registrations(&server, &org, "", "1").await["total"], 36, "nothing changed");
     }
-    assert_eq!(registrations(&server, &org, "", "1").await["total"], 36, "nothing changed");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reordering_audit_records_breaks_the_chain_at_the_first_moved_record() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let org = server.client_as(ORGANIZER).await;
-    for email in ["a@example.net", "b@example.net"] {
-        call_fn(&org, &server, "add_registration", &[("slug", "havenconf"), ("name", "Someone"), ("email", email)])
-            .await;
-    }
-    use sea_orm::ConnectionTrait;
-    server
-        .db
-        .execute_unprepared(
-            "UPDATE audit_log SET seq = 1000 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; \
-             UPDATE audit_log SET seq = 3 WHERE seq = 1000;",
-        )
-        .await
-        .unwrap();
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let org = server.client_as(ORGANIZER).await;
+        for email in ["a@example.net", "b@example.net"] {
+            call_fn(&org, &server, "add_registration", &[("slug", "havenconf"), ("name", "Someone"), ("email", email)])
+                .await;
+        }
+        use sea_orm::ConnectionTrait;
+        server
+            .db
+            .execute_unprepared(
+                "UPDATE audit_log SET seq = 1000 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; \
+                 UPDATE audit_log SET seq = 3 WHERE seq = 1000;",
+            )
+            .await
+            .unwrap();
 
-    assert_eq!(
-        audit::verify(&server.db).await.unwrap(),
-        Verification::Broken { seq: 2, problem: "does not link to the record before".into() }
-    );
+        assert_eq!(
+            audit::verify(&server.db).await.unwrap(),
+            Verification::Broken { seq: 2, problem: "does not link to the record before".into() }
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -988,11 +988,10 @@ impl Services {
         let terms = Terms::parse(&input, tz_of(&e), now, false).map_err(AppError::Invalid)?;
         self.may_decide(&grants, &e, &terms)?;
         let tx = self.store.write().await.map_err(internal)?;
-        // Checked inside the write: two deciders pressing at once record one decision.
-        let fresh = decision_proposal::Entity::find_by_id(p.id).one(&*tx).await.map_err(internal)?;
-        if fresh.is_none_or(|f| f.status != "open") {
-            return Err(AppError::invalid("proposal", "was already decided or declined"));
-        }
+        // Claimed inside the write by a conditional update: two deciders pressing at once
+        // record one decision (on PostgreSQL the second waits for the row, then finds it
+        // no longer open).
+        claim_proposal(&tx, p.id, "recorded", me, now).await?;
         // The cases it rests on: the proposal's, and the further ones its proposer named.
         let proposed: DecisionInput =
             serde_json::from_str(&self.open("decision_proposals", "terms_enc", p.id, &p.terms_enc)?)
@@ -1024,9 +1023,6 @@ impl Services {
             .await?;
         decision_proposal::Entity::update(decision_proposal::ActiveModel {
             id: Set(p.id),
-            status: Set("recorded".into()),
-            resolved_by: Set(Some(me)),
-            resolved_at: Set(Some(now)),
             decision_id: Set(Some(d.id)),
             ..Default::default()
         })
@@ -1065,20 +1061,7 @@ impl Services {
         self.decidable_proposal(&grants, me, &p, &e).await?;
         let now = self.clock.now();
         let tx = self.store.write().await.map_err(internal)?;
-        let fresh = decision_proposal::Entity::find_by_id(p.id).one(&*tx).await.map_err(internal)?;
-        if fresh.is_none_or(|f| f.status != "open") {
-            return Err(AppError::invalid("proposal", "was already decided or declined"));
-        }
-        decision_proposal::Entity::update(decision_proposal::ActiveModel {
-            id: Set(p.id),
-            status: Set("declined".into()),
-            resolved_by: Set(Some(me)),
-            resolved_at: Set(Some(now)),
-            ..Default::default()
-        })
-        .exec(&*tx)
-        .await
-        .map_err(internal)?;
+        claim_proposal(&tx, p.id, "declined", me, now).await?;
         audit::append(
             &tx,
             now,
@@ -1227,6 +1210,25 @@ impl Services {
         }
         String::from_utf8(out.into_inner().map_err(|_| AppError::Internal)?).map_err(|_| AppError::Internal)
     }
+}
+
+/// Moves an open proposal to `status` as part of `tx`, or says it was already decided:
+/// the update itself checks it is still open, so of two deciders at once only one wins.
+async fn claim_proposal(tx: &WriteTx, id: Uuid, status: &str, by: Uuid, now: DateTime<Utc>) -> Result<(), AppError> {
+    let claimed = decision_proposal::Entity::update_many()
+        .col_expr(decision_proposal::Column::Status, Expr::value(status))
+        .col_expr(decision_proposal::Column::ResolvedBy, Expr::value(by))
+        .col_expr(decision_proposal::Column::ResolvedAt, Expr::value(now))
+        .filter(decision_proposal::Column::Id.eq(id))
+        .filter(decision_proposal::Column::Status.eq("open"))
+        .exec(&**tx)
+        .await
+        .map_err(internal)?
+        .rows_affected;
+    if claimed != 1 {
+        return Err(AppError::invalid("proposal", "was already decided or declined"));
+    }
+    Ok(())
 }
 
 /// Display names by person id.
