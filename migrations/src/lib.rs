@@ -13,6 +13,7 @@ mod m20261202_000007_email_identities;
 mod m20261202_000008_sealed_outbox;
 mod m20261202_000009_coverage_appeals;
 mod m20261210_000010_scans_by_name;
+mod m20261215_000011_scans_late;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_sealed_outbox::Migration),
             Box::new(m20261202_000009_coverage_appeals::Migration),
             Box::new(m20261210_000010_scans_by_name::Migration),
+            Box::new(m20261215_000011_scans_late::Migration),
         ]
     }
 }
