@@ -265,6 +265,32 @@ async fn the_door_page_decides_offline_and_uploads_each_scan_once_in_chromium() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn signing_out_of_the_door_page_keeps_waiting_scans_and_then_clears_the_door_data_in_chromium() {
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let good = door_token(&server, "ada.lovelace@example.org").await;
+    let cookie = server.session_cookie("door@example.org").await;
+
+    let second = server.session_cookie("door@example.org").await;
+
+    let out = browser::run_script(
+        "door-sign-out.mjs",
+        &server.base_url,
+        &[("SESSION_COOKIE", cookie), ("SECOND_COOKIE", second), ("GOOD", good)],
+    )
+    .await;
+
+    assert!(out.contains("ok: signing out of the door page keeps waiting scans"), "{out}");
+    use haven_server::db::entities::scan;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let scans = scan::Entity::find().filter(scan::Column::Gate.eq("Sign-out")).all(&server.db).await.unwrap();
+    assert_eq!(scans.len(), 1, "the waiting scan was uploaded once before signing out");
+    assert_eq!(scans[0].result, "admit");
+    let anyway = scan::Entity::find().filter(scan::Column::Gate.eq("Anyway")).all(&server.db).await.unwrap();
+    assert!(anyway.is_empty(), "signed out anyway, the scan waits on the phone: {anyway:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_organizer_prints_a_selection_replaces_a_badge_and_sees_arrivals_live_in_chromium() {
     let sink = MailSink::start().await;
     let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;

@@ -807,3 +807,169 @@ async fn the_arrivals_page_shows_who_checked_in_whom_by_name() {
         assert_eq!(gate_results(&as_ken, "Ken Okafor"), ["admit"], "{backend}: {as_ken}");
     }
 }
+
+/// Bans Ken for good, starting now, through the decision flow: a responder of his case
+/// proposes, an administrator records.
+async fn ban_ken_from_now(server: &TestServer) {
+    use haven_server::db::entities::case;
+    use sea_orm::EntityTrait;
+    let case_id = kens_case(server).await;
+    let reference = case::Entity::find_by_id(case_id).one(&server.db).await.unwrap().unwrap().reference;
+    let rae = server.client_as("responder@example.org").await;
+    let ken = server.person_id(KEN).await.to_string();
+    let form = [
+        ("reference", reference.as_str()),
+        ("input[person]", ken.as_str()),
+        ("input[kind]", "permanent_ban"),
+        ("input[reasons]", "Per the report."),
+    ];
+    let (status, body) = call_fn(&rae, server, "propose_decision", &form).await;
+    assert_eq!(status, 200, "{body}");
+    let admin = server.client_as("admin@example.org").await;
+    let (status, home) = call_fn(&admin, server, "decide_home", &[]).await;
+    assert_eq!(status, 200, "{home}");
+    let proposal =
+        home["proposals"].as_array().unwrap().last().expect("the proposal waits")["id"].as_str().unwrap().to_owned();
+    let form = [("proposal", proposal.as_str()), ("input[kind]", "permanent_ban"), ("input[reasons]", "As proposed.")];
+    let (status, body) = call_fn(&admin, server, "record_decision", &form).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A clock at a whole second (so times compare exactly after the database), now.
+fn whole_second_clock() -> haven_server::clock::ManualClock {
+    use chrono::{SubsecRound, Utc};
+    haven_server::clock::ManualClock::new(Utc::now().trunc_subsecs(0))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_back_dated_scan_is_judged_by_what_holds_now_and_recorded_with_its_time() {
+    use chrono::Duration as Days;
+    use haven_server::db::entities::scan as scans;
+    use sea_orm::EntityTrait;
+    for backend in backends() {
+        let clock = whole_second_clock();
+        let server = TestServer::start_with(&backend, Options::default().clock(clock.clone())).await;
+        server.seed_demo().await;
+        let device = device(&server, "havenconf").await;
+        let token = token_of(&server, KEN).await;
+        ban_ken_from_now(&server).await;
+        let now = clock_now(&server);
+
+        // A day before the ban began, by the device's word: still refused today.
+        let yesterday = now - Days::days(1);
+        let id = Uuid::new_v4();
+        let (status, answer) =
+            scan(&server, &device, json!({"token": token, "scan_id": id, "gate": "North", "scanned_at": yesterday}))
+                .await;
+        assert_eq!(status, 200, "{backend}: {answer}");
+        assert_eq!(
+            (answer["result"].as_str(), answer["reason"].as_str()),
+            (Some("deny"), Some("banned")),
+            "{backend}: a back-dated scan cannot slip past a ban: {answer}"
+        );
+        assert_eq!(answer["instruction"], Value::Null, "{backend}");
+        let row = scans::Entity::find_by_id(id).one(&server.db).await.unwrap().expect("recorded");
+        assert_eq!(row.scanned_at, yesterday, "{backend}: recorded with when it happened");
+        assert_eq!(row.received_at, now, "{backend}");
+        assert_eq!((row.result.as_str(), row.reason.as_deref()), ("deny", Some("banned")), "{backend}");
+        assert!(!row.late, "{backend}: a day old is not late");
+
+        // Sent again, it keeps that answer.
+        let (_, again) =
+            scan(&server, &device, json!({"token": token, "scan_id": id, "gate": "North", "scanned_at": yesterday}))
+                .await;
+        assert_eq!(again, answer, "{backend}");
+    }
+}
+
+fn clock_now(server: &TestServer) -> chrono::DateTime<chrono::Utc> {
+    server.services.clock.now()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scan_uploaded_more_than_seven_days_late_is_recorded_and_marked_late_for_the_organizers() {
+    use chrono::Duration as Days;
+    use haven_server::db::entities::scan as scans;
+    use sea_orm::EntityTrait;
+    for backend in backends() {
+        let clock = whole_second_clock();
+        let server = TestServer::start_with(&backend, Options::default().clock(clock.clone())).await;
+        server.seed_demo().await;
+        let device = device(&server, "havenconf").await;
+        let now = clock_now(&server);
+        let seven = Days::days(7);
+        // Each at a gate of its own, so the arrivals page shows each.
+        let sent = [
+            ("Six days", ADA, now - Days::days(6), false),
+            ("Seven days", "grace.okafor@example.org", now - seven, false),
+            ("Seven days and a second", "barbara.lovelace@example.org", now - seven - Days::seconds(1), true),
+            ("Eight days", "alan.okafor@example.org", now - Days::days(8), true),
+        ];
+        for (gate, email, at, late) in &sent {
+            let id = Uuid::new_v4();
+            let token = token_of(&server, email).await;
+            let (status, answer) =
+                scan(&server, &device, json!({"token": token, "scan_id": id, "gate": gate, "scanned_at": at})).await;
+            assert_eq!(status, 200, "{backend}: {gate}: {answer}");
+            assert_eq!(answer["result"], "admit", "{backend}: {gate}: {answer}");
+            let row = scans::Entity::find_by_id(id).one(&server.db).await.unwrap().expect("never lost");
+            assert_eq!(row.scanned_at, *at, "{backend}: {gate}");
+            assert_eq!(row.late, *late, "{backend}: {gate}");
+        }
+
+        let org = server.client_as("organizer@example.org").await;
+        let (status, view) = call_fn(&org, &server, "arrivals", &[("slug", "havenconf")]).await;
+        assert_eq!(status, 200, "{view}");
+        let late: Vec<(String, String)> = view["late"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{backend}: a list of late scans: {view}"))
+            .iter()
+            .map(|s| (s["gate"].as_str().unwrap().to_owned(), s["name"].as_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(
+            late,
+            [
+                ("Seven days and a second".to_owned(), "Barbara Lovelace".to_owned()),
+                ("Eight days".to_owned(), "Alan Okafor".to_owned()),
+            ],
+            "{backend}: only the scans more than 7 days old, latest received first: {view}"
+        );
+        for s in view["late"].as_array().unwrap() {
+            assert_eq!(s["by"], "test scanner", "{backend}: {s}");
+            assert_eq!(s["device"], true, "{backend}: {s}");
+            assert_eq!(s["result"], "admit", "{backend}: {s}");
+        }
+        for (gate, _, _, late) in &sent {
+            let shown = view["gates"].as_array().unwrap().iter().find(|g| g["gate"] == *gate).expect("the gate");
+            assert_eq!(shown["latest"][0]["late"], *late, "{backend}: {gate}: {shown}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scan_more_than_five_minutes_in_the_future_is_refused_and_not_recorded() {
+    use chrono::Duration as Minutes;
+    use haven_server::db::entities::scan as scans;
+    use sea_orm::EntityTrait;
+    for backend in backends() {
+        let clock = whole_second_clock();
+        let server = TestServer::start_with(&backend, Options::default().clock(clock.clone())).await;
+        server.seed_demo().await;
+        let device = device(&server, "havenconf").await;
+        let token = token_of(&server, ADA).await;
+        let now = clock_now(&server);
+
+        let id = Uuid::new_v4();
+        let at = now + Minutes::minutes(5);
+        let (status, answer) = scan(&server, &device, json!({"token": token, "scan_id": id, "scanned_at": at})).await;
+        assert_eq!((status, answer["result"].as_str()), (200, Some("admit")), "{backend}: 5 minutes ahead: {answer}");
+        assert!(scans::Entity::find_by_id(id).one(&server.db).await.unwrap().is_some(), "{backend}");
+
+        let id = Uuid::new_v4();
+        let at = now + Minutes::minutes(5) + Minutes::seconds(1);
+        let (status, answer) = scan(&server, &device, json!({"token": token, "scan_id": id, "scanned_at": at})).await;
+        assert_eq!(status, 422, "{backend}: {answer}");
+        assert_eq!(answer["detail"][0]["field"], "scanned_at", "{backend}: {answer}");
+        assert!(scans::Entity::find_by_id(id).one(&server.db).await.unwrap().is_none(), "{backend}: not recorded");
+    }
+}

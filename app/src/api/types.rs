@@ -514,6 +514,8 @@ pub struct GateScan {
     pub at: String,
     pub result: crate::domain::badge::ScanResult,
     pub name: Option<String>,
+    /// Recorded more than 7 days after it happened.
+    pub late: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -542,8 +544,23 @@ pub struct NameCheckIn {
     pub gate: String,
 }
 
-/// Arrivals so far: per hour (event time), the latest scans at each gate, and the
-/// check-ins by name (per door person and device, and the latest ones).
+/// A scan recorded more than 7 days after it happened (a device offline that long): when
+/// it happened, when it reached the server, where, by whom, and the answer recorded (judged
+/// when it arrived).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LateScan {
+    pub at: String,
+    pub received: String,
+    pub gate: String,
+    /// The door person's name, or the device's.
+    pub by: String,
+    pub device: bool,
+    pub result: crate::domain::badge::ScanResult,
+    pub name: Option<String>,
+}
+
+/// Arrivals so far: per hour (event time), the latest scans at each gate, the check-ins
+/// by name (per door person and device, and the latest ones), and scans uploaded late.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArrivalsView {
     pub event_name: String,
@@ -552,6 +569,9 @@ pub struct ArrivalsView {
     pub gates: Vec<GateView>,
     pub by_name: Vec<NameCheckInCount>,
     pub latest_by_name: Vec<NameCheckIn>,
+    /// How many scans were recorded late in all, and the latest 20 received.
+    pub late_count: u32,
+    pub late: Vec<LateScan>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -168,7 +168,33 @@ fn MyAddresses(main: Option<String>, further: Vec<String>) -> impl IntoView {
 #[component]
 pub fn MyPage() -> impl IntoView {
     let page = Resource::new(|| (), |_| api::my_page());
-    let sign_out = ServerAction::<SignOut>::new();
+    // Door scans this browser still has to upload (`ui::door`): signing out keeps them and
+    // says so; otherwise it removes the door's data from the browser.
+    let door_waiting = RwSignal::new(0usize);
+    let asked_to_sign_out = RwSignal::new(false);
+    let everywhere = RwSignal::new(false);
+    let sign_out_problem = RwSignal::new(None::<String>);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| door_waiting.set(super::door::door_scans_waiting()));
+    let sign_out_url = <SignOut as leptos::server_fn::ServerFn>::url();
+    let sign_out = move |anyway: bool| {
+        #[cfg(feature = "hydrate")]
+        {
+            let waiting = super::door::door_scans_waiting();
+            door_waiting.set(waiting);
+            if waiting > 0 && !anyway {
+                asked_to_sign_out.set(true);
+                return;
+            }
+            leptos::task::spawn_local(async move {
+                if let Err(e) = super::door::sign_out_and_forget(everywhere.get_untracked()).await {
+                    sign_out_problem.set(Some(format!("Not signed out: {e}")));
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (anyway, asked_to_sign_out, sign_out_problem);
+    };
     view! {
         <Title text="My page"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -224,15 +250,38 @@ pub fn MyPage() -> impl IntoView {
                             </section>
                         })}
                         <MyAddresses main=me.email further=me.addresses/>
-                        <section class="panel">
+                        <section class="panel" id="sign-out">
                             <h2>"Sign out"</h2>
-                            <ActionForm action=sign_out>
+                            // A plain form (it works without JavaScript); with it, the door's
+                            // data is dealt with first.
+                            <form method="post" action=sign_out_url on:submit=move |ev| {
+                                ev.prevent_default();
+                                sign_out(false);
+                            }>
                                 <label class="inline">
-                                    <input type="checkbox" name="everywhere" value="true"/>
+                                    <input type="checkbox" name="everywhere" value="true"
+                                        on:change=move |ev| everywhere.set(event_target_checked(&ev))/>
                                     " Sign out on every device"
                                 </label>
                                 <button type="submit">"Sign out"</button>
-                            </ActionForm>
+                            </form>
+                            {move || (door_waiting.get() > 0).then(|| view! {
+                                <p class="notice bad" id="door-scans-waiting" role="alert">
+                                    {format!(
+                                        "{} door scan(s) on this device still wait to be uploaded. Open the door page (under My staff roles) while online to upload them, then sign out.",
+                                        door_waiting.get(),
+                                    )}
+                                    {move || asked_to_sign_out.get().then_some(
+                                        " You are still signed in. If you sign out anyway, the scans stay on this device (the door list does not) until door staff of the event open the door page here.",
+                                    )}
+                                </p>
+                            })}
+                            {move || (asked_to_sign_out.get() && door_waiting.get() > 0).then(|| view! {
+                                <button type="button" id="sign-out-anyway" class="secondary" on:click=move |_| sign_out(true)>
+                                    "Sign out anyway"
+                                </button>
+                            })}
+                            {move || sign_out_problem.get().map(|p| view! { <p class="notice bad" role="alert">{p}</p> })}
                         </section>
                         <HydrationMarker/>
                     }.into_any(),

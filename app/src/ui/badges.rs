@@ -143,7 +143,8 @@ pub fn DevicesPage() -> impl IntoView {
     }
 }
 
-/// Arrivals per hour and the latest scans at each gate, refreshed every five seconds.
+/// Arrivals per hour, the latest scans at each gate, check-ins by name and scans uploaded
+/// late, refreshed every five seconds.
 #[component]
 pub fn ArrivalsPage() -> impl IntoView {
     let params = use_params_map();
@@ -187,6 +188,7 @@ pub fn ArrivalsPage() -> impl IntoView {
                                         {g.latest.into_iter().map(|s| view! {
                                             <li class=match s.result { ScanResult::Deny => "deny", ScanResult::Alert => "alert", ScanResult::Admit => "admit" }>
                                                 {s.at} " · " {format!("{:?}", s.result).to_lowercase()} " · " {s.name.unwrap_or_default()}
+                                                {s.late.then_some(" · uploaded late")}
                                             </li>
                                         }).collect_view()}
                                     </ul>
@@ -219,6 +221,24 @@ pub fn ArrivalsPage() -> impl IntoView {
                                     }.into_any()
                                 }}
                             </section>
+                            {(a.late_count > 0).then(|| view! {
+                                <section class="panel" id="late-scans">
+                                    <h2>"Uploaded late"</h2>
+                                    <p>{format!(
+                                        "{} scan(s) reached the server more than 7 days after they happened (a door device offline that long). Each was judged when it arrived.",
+                                        a.late_count,
+                                    )}</p>
+                                    <ul class="late-scans">
+                                        {a.late.into_iter().map(|s| view! {
+                                            <li class=match s.result { ScanResult::Deny => "deny", ScanResult::Alert => "alert", ScanResult::Admit => "admit" }>
+                                                {s.at} " · " {s.gate} " · " {s.by} {if s.device { " (device)" } else { "" }} " · "
+                                                {format!("{:?}", s.result).to_lowercase()} " · " {s.name.unwrap_or_default()}
+                                                " · received " {s.received}
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                </section>
+                            })}
                             <HydrationMarker/>
                         }.into_any()
                     }

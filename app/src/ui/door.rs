@@ -1,7 +1,9 @@
 //! The door page: scan with the camera or a handheld scanner, or check in by name; the
 //! answer fills the screen. It keeps the organization's keys and the event's denied list
 //! in browser storage (refreshed every minute), decides on its own when the network is
-//! down, queues those scans and uploads each once when the network returns.
+//! down, queues those scans and uploads each once when the network returns. Signing out
+//! (here or on the person's page) removes the list and the queue from the browser, but
+//! never a scan that still waits to be uploaded.
 
 use super::components::{ErrorPanel, HydrationMarker};
 use crate::api::{self, DoorPerson};
@@ -9,6 +11,10 @@ use crate::domain::badge::{ScanAnswer, ScanResult};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// What signing out of this browser needs from the door (`ui::account`).
+#[cfg(feature = "hydrate")]
+pub(crate) use client::{door_scans_waiting, sign_out_and_forget};
 
 #[component]
 pub fn DoorPage() -> impl IntoView {
@@ -165,6 +171,17 @@ fn DoorScanner(slug: String, name: String) -> impl IntoView {
                     }}
                 </Suspense>
             </section>
+            <p class="door-sign-out">
+                <button type="button" id="door-sign-out" class="secondary" on:click={
+                    let slug = slug.clone();
+                    move |_| {
+                        #[cfg(feature = "hydrate")]
+                        client::sign_out(slug.clone(), state);
+                        #[cfg(not(feature = "hydrate"))]
+                        let _ = &slug;
+                    }
+                }>"Sign out"</button>
+            </p>
             {move || state.bench.get().map(|b| view! { <output id="bench">{b}</output> })}
             {move || state.shown.get().map(|s| view! { <Answer shown=s on_close=move || state.shown.set(None)/> })}
             <HydrationMarker/>
@@ -252,6 +269,11 @@ mod client {
         /// uploaded while the page stays open.
         static UNSAVED: RefCell<Vec<Queued>> = const { RefCell::new(Vec::new()) };
         static LAST_CAMERA_READ: RefCell<(String, f64)> = const { RefCell::new((String::new(), 0.0)) };
+        /// Set while signing out: nothing more is written to storage (a sync finishing
+        /// meanwhile would put the list back).
+        static SIGNING_OUT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        /// The event whose queued scans `UNSAVED` holds.
+        static UNSAVED_SLUG: RefCell<String> = const { RefCell::new(String::new()) };
     }
 
     fn storage() -> Option<web_sys::Storage> {
@@ -301,12 +323,95 @@ mod client {
     const STORAGE_FULL: &str =
         "This device's storage is full: scans waiting for upload are kept only while this page stays open.";
 
+    /// Every door key this browser's storage holds, of any event.
+    fn door_keys() -> Vec<String> {
+        let Some(s) = storage() else { return Vec::new() };
+        (0..s.length().unwrap_or(0))
+            .filter_map(|i| s.key(i).ok().flatten())
+            .filter(|k| k.starts_with("haven.door.") && k != "haven.door.gate")
+            .collect()
+    }
+
+    fn stored_queue(key: &str) -> Vec<Queued> {
+        storage()
+            .and_then(|s| s.get_item(key).ok().flatten())
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    }
+
+    /// How many scans on this device, of any event, wait to be uploaded.
+    pub fn door_scans_waiting() -> usize {
+        let mut ids = std::collections::HashSet::new();
+        for key in door_keys().iter().filter(|k| k.ends_with(".queue")) {
+            ids.extend(stored_queue(key).into_iter().map(|q| q.scan_id));
+        }
+        UNSAVED.with(|u| ids.extend(u.borrow().iter().map(|q| q.scan_id)));
+        ids.len()
+    }
+
+    /// Ends this browser's session; once the server has, removes every event's door list
+    /// (keys, denials, instructions) and empty queue from storage and memory, and loads the
+    /// home page afresh. Scans that still wait are never removed (only a "sign out anyway"
+    /// gets here with some): they stay for the next door person of their event.
+    pub async fn sign_out_and_forget(everywhere: bool) -> Result<(), AppError> {
+        SIGNING_OUT.with(|s| s.set(true));
+        if let Err(e) = api::sign_out(everywhere.then(|| "true".to_owned())).await {
+            SIGNING_OUT.with(|s| s.set(false));
+            return Err(e);
+        }
+        LIST.with(|l| *l.borrow_mut() = None);
+        if let Some(s) = storage() {
+            for key in door_keys() {
+                if key.ends_with(".list") || (key.ends_with(".queue") && stored_queue(&key).is_empty()) {
+                    let _ = s.remove_item(&key);
+                }
+            }
+            // Scans the storage could not take before: with the list gone, it may now.
+            if UNSAVED.with(|u| !u.borrow().is_empty()) {
+                let slug = UNSAVED_SLUG.with(|u| u.borrow().clone());
+                if let Ok(text) = serde_json::to_string(&queue(&slug)) {
+                    let _ = s.set_item(&queue_key(&slug), &text);
+                }
+            }
+        }
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().set_href("/");
+        }
+        Ok(())
+    }
+
+    /// The door page's "Sign out": uploads what waits first; while any scan still waits,
+    /// stays signed in, keeps everything and says so.
+    pub fn sign_out(slug: String, state: DoorState) {
+        leptos::task::spawn_local(async move {
+            refresh(&slug, state).await;
+            let waiting = door_scans_waiting();
+            if waiting > 0 {
+                state.problem.set(Some(format!(
+                    "{waiting} scan(s) still {WAITING}, so you are still signed in and they stay on this device. \
+                     Sign out again once they are uploaded (as soon as the server answers)."
+                )));
+                return;
+            }
+            match sign_out_and_forget(false).await {
+                Ok(()) => {}
+                Err(AppError::Transport(_)) => state.problem.set(Some(
+                    "Not signed out: the server cannot be reached. Try again when the network is back.".to_owned(),
+                )),
+                Err(e) => state.problem.set(Some(format!("Not signed out: {e}"))),
+            }
+        });
+    }
+
     fn save_queue(slug: &str, q: &[Queued], state: DoorState) {
         let saved = match (storage(), serde_json::to_string(q)) {
             (Some(s), Ok(text)) => s.set_item(&queue_key(slug), &text).is_ok(),
             _ => false,
         };
         UNSAVED.with(|u| *u.borrow_mut() = if saved { Vec::new() } else { q.to_vec() });
+        if !saved {
+            UNSAVED_SLUG.with(|u| *u.borrow_mut() = slug.to_owned());
+        }
         if !saved {
             state.problem.set(Some(STORAGE_FULL.to_owned()));
         } else if state.problem.get_untracked().as_deref() == Some(STORAGE_FULL) {
@@ -355,6 +460,9 @@ mod client {
     /// Syncs the list (incrementally) and uploads queued scans; marks the page offline if
     /// the server cannot be reached.
     async fn refresh(slug: &str, state: DoorState) {
+        if SIGNING_OUT.with(|s| s.get()) {
+            return;
+        }
         let cursor = LIST.with(|l| l.borrow().as_ref().and_then(|(s, _)| s.cursor));
         let url = match cursor {
             Some(c) => format!("/api/v1/events/{slug}/door-sync?since={c}"),
@@ -373,6 +481,7 @@ mod client {
                     _ => format!("{NOT_REFRESHED} (status {status}); it will try again."),
                 }));
             }
+            Ok(_) if SIGNING_OUT.with(|s| s.get()) => {}
             Ok(text) => {
                 if state
                     .problem

@@ -27,7 +27,11 @@ pub struct ScanRequest {
     /// Where the scan happened, e.g. `North gate` (1–50 characters; default `main`).
     #[serde(default)]
     pub gate: Option<String>,
-    /// When the scan happened (RFC 3339), for scans uploaded after the network was down.
+    /// When the scan happened (RFC 3339), for scans uploaded after the network was down;
+    /// it is recorded as given, at most 5 minutes ahead of the server's clock. The answer is
+    /// decided by what holds when the server receives the scan (a ban that began since
+    /// applies). A scan more than 7 days old is still recorded, and marked late for the
+    /// organizers.
     #[serde(default)]
     pub scanned_at: Option<DateTime<Utc>>,
 }
@@ -208,9 +212,9 @@ fn reason(r: DenyReason) -> ApiReason {
     path = "/api/v1/scans",
     request_body = ScanRequest,
     responses(
-        (status = 200, description = "The answer (also for forged or unknown badges: `deny`)", body = ScanResponse),
+        (status = 200, description = "The answer, decided by what holds when the server receives the scan (also for forged or unknown badges: `deny`)", body = ScanResponse),
         (status = 401, description = "No live device token", body = ApiError),
-        (status = 422, description = "The body is not a scan", body = ApiError),
+        (status = 422, description = "The body is not a scan, or `scanned_at` is more than 5 minutes ahead", body = ApiError),
     ),
     security(("device_token" = []))
 )]

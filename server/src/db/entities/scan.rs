@@ -20,6 +20,8 @@ pub struct Model {
     pub instruction_enc: Option<String>,
     /// A check-in by name (`registration:<id>`), not a badge read.
     pub by_name: bool,
+    /// Recorded more than 7 days after it happened (`scanned_at`), for the organizers.
+    pub late: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

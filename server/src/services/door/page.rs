@@ -11,10 +11,27 @@ use haven_app::api::*;
 use haven_app::domain::Role;
 use haven_app::domain::badge::{ScanAnswer, ScanResult};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use uuid::Uuid;
+
+/// Names of door people and devices, by id.
+struct Scanners {
+    people: HashMap<Uuid, String>,
+    devices: HashMap<Uuid, String>,
+}
+
+impl Scanners {
+    /// Who scanned (a door person's name or a device's), and whether it was a device.
+    fn by(&self, staff: Option<Uuid>, device: Option<Uuid>) -> (String, bool) {
+        match (staff, device) {
+            (Some(p), _) => (self.people.get(&p).cloned().unwrap_or_default(), false),
+            (None, Some(d)) => (self.devices.get(&d).cloned().unwrap_or_default(), true),
+            (None, None) => (String::new(), false),
+        }
+    }
+}
 
 /// Who asks for a door's offline data.
 pub enum SyncCaller<'a> {
@@ -152,8 +169,9 @@ impl Services {
             .collect())
     }
 
-    /// Arrivals for the event's organizers: per hour, the latest at each gate, and who
-    /// checked in whom by name. An alert about the organizer, or of a case they are
+    /// Arrivals for the event's organizers: per hour, the latest at each gate, who
+    /// checked in whom by name, and scans recorded late (more than 7 days after they
+    /// happened). An alert about the organizer, or of a case they are
     /// involved in, reads as an admission here, as it would at the door.
     pub(crate) async fn arrivals(&self, actor: &Actor, slug: &str) -> Result<ArrivalsView, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
@@ -196,6 +214,18 @@ impl Services {
             .await
             .map_err(internal)?;
         let door = self.event_door(e.id).await?;
+        // An alert about the viewer, or of a case they are involved in, reads as an admission.
+        let shown = |s: &scan::Model| match s.result.as_str() {
+            "admit" => ScanResult::Admit,
+            "alert" => match s.badge_id.and_then(|b| door.badges.get(&b)).map(|b| b.person) {
+                Some(p) if door.instruction_for(p, &viewer).is_none() && !door.alert_visible_to(p, &viewer) => {
+                    ScanResult::Admit
+                }
+                _ => ScanResult::Alert,
+            },
+            _ => ScanResult::Deny,
+        };
+        let name_of = |s: &scan::Model| s.badge_id.and_then(|b| door.badges.get(&b)).map(|b| b.name.to_string());
         let mut gate_views = Vec::new();
         for gate in gates {
             let latest = scan::Entity::find()
@@ -212,29 +242,46 @@ impl Services {
                     .into_iter()
                     .map(|s| GateScan {
                         at: local_time(s.scanned_at, &e.time_zone),
-                        result: match s.result.as_str() {
-                            "admit" => ScanResult::Admit,
-                            "alert" => {
-                                let person = s.badge_id.and_then(|b| door.badges.get(&b)).map(|b| b.person);
-                                match person {
-                                    Some(p)
-                                        if door.instruction_for(p, &viewer).is_none()
-                                            && !door.alert_visible_to(p, &viewer) =>
-                                    {
-                                        ScanResult::Admit
-                                    }
-                                    _ => ScanResult::Alert,
-                                }
-                            }
-                            _ => ScanResult::Deny,
-                        },
-                        name: s.badge_id.and_then(|b| door.badges.get(&b)).map(|b| b.name.to_string()),
+                        result: shown(&s),
+                        name: name_of(&s),
+                        late: s.late,
                     })
                     .collect(),
             });
         }
         gate_views.sort_by(|a, b| a.gate.cmp(&b.gate));
         let (by_name, latest_by_name) = self.name_check_ins(&e, &door).await?;
+        let late_count = scan::Entity::find()
+            .filter(scan::Column::EventId.eq(e.id))
+            .filter(scan::Column::Late.eq(true))
+            .count(db)
+            .await
+            .map_err(internal)?;
+        let late_scans = scan::Entity::find()
+            .filter(scan::Column::EventId.eq(e.id))
+            .filter(scan::Column::Late.eq(true))
+            .order_by_desc(scan::Column::ReceivedAt)
+            .order_by_desc(scan::Column::ScannedAt)
+            .limit(20)
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let scanners = self.scanners(&e, late_scans.iter().filter_map(|s| s.staff_id).collect()).await?;
+        let late = late_scans
+            .iter()
+            .map(|s| {
+                let (by, device) = scanners.by(s.staff_id, s.device_id);
+                LateScan {
+                    at: local_time(s.scanned_at, &e.time_zone),
+                    received: local_time(s.received_at, &e.time_zone),
+                    gate: s.gate.clone(),
+                    by,
+                    device,
+                    result: shown(s),
+                    name: name_of(s),
+                }
+            })
+            .collect();
         Ok(ArrivalsView {
             event_name: e.name.clone(),
             admitted,
@@ -245,7 +292,36 @@ impl Services {
             gates: gate_views,
             by_name,
             latest_by_name,
+            late_count: u32::try_from(late_count).unwrap_or(u32::MAX),
+            late,
         })
+    }
+
+    /// The names of these door people and of the event's devices, to say who scanned.
+    async fn scanners(&self, e: &event::Model, mut staff: Vec<Uuid>) -> Result<Scanners, AppError> {
+        let db = &self.store.db;
+        staff.sort();
+        staff.dedup();
+        let mut people: HashMap<Uuid, String> = HashMap::new();
+        for chunk in staff.chunks(1000) {
+            for p in person::Entity::find()
+                .filter(person::Column::Id.is_in(chunk.to_vec()))
+                .all(db)
+                .await
+                .map_err(internal)?
+            {
+                people.insert(p.id, p.display_name);
+            }
+        }
+        let devices: HashMap<Uuid, String> = door_device::Entity::find()
+            .filter(door_device::Column::EventId.eq(e.id))
+            .all(db)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|d| (d.id, d.name))
+            .collect();
+        Ok(Scanners { people, devices })
     }
 
     /// Check-ins by name at the event: how many each door person and device made (most
@@ -278,36 +354,9 @@ impl Services {
             .all(db)
             .await
             .map_err(internal)?;
-        let mut staff: Vec<Uuid> =
-            counts.iter().filter_map(|c| c.0).chain(latest.iter().filter_map(|s| s.staff_id)).collect();
-        staff.sort();
-        staff.dedup();
-        let mut people: HashMap<Uuid, String> = HashMap::new();
-        for chunk in staff.chunks(1000) {
-            for p in person::Entity::find()
-                .filter(person::Column::Id.is_in(chunk.to_vec()))
-                .all(db)
-                .await
-                .map_err(internal)?
-            {
-                people.insert(p.id, p.display_name);
-            }
-        }
-        let devices: HashMap<Uuid, String> = door_device::Entity::find()
-            .filter(door_device::Column::EventId.eq(e.id))
-            .all(db)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .map(|d| (d.id, d.name))
-            .collect();
-        let by = |staff: Option<Uuid>, device: Option<Uuid>| -> (String, bool) {
-            match (staff, device) {
-                (Some(p), _) => (people.get(&p).cloned().unwrap_or_default(), false),
-                (None, Some(d)) => (devices.get(&d).cloned().unwrap_or_default(), true),
-                (None, None) => (String::new(), false),
-            }
-        };
+        let staff = counts.iter().filter_map(|c| c.0).chain(latest.iter().filter_map(|s| s.staff_id)).collect();
+        let scanners = self.scanners(e, staff).await?;
+        let by = |staff, device| scanners.by(staff, device);
         let mut by_name: Vec<NameCheckInCount> = counts
             .iter()
             .map(|(staff, device, count)| {

@@ -48,6 +48,27 @@ pub struct ScanInput {
     pub scanned_at: Option<DateTime<Utc>>,
 }
 
+/// How far ahead of the server's clock a device's `scanned_at` may be (clocks drift).
+const FUTURE_ALLOWED: Duration = Duration::minutes(5);
+
+/// A scan recorded longer than this after it happened is marked late for the organizers.
+const LATE_AFTER: Duration = Duration::days(7);
+
+/// When a scan happened, by the device's word, and when the server received it (and
+/// judged it).
+#[derive(Debug, Clone, Copy)]
+struct ScanTimes {
+    scanned: DateTime<Utc>,
+    received: DateTime<Utc>,
+}
+
+impl ScanTimes {
+    /// More than [`LATE_AFTER`] between the two: at the limit it is not late yet.
+    fn late(&self) -> bool {
+        self.received - self.scanned > LATE_AFTER
+    }
+}
+
 /// Scans being answered, by client id, each with its (token hash, scanner, answer) once
 /// known.
 pub type InflightScans = std::sync::Mutex<std::collections::HashMap<Uuid, Arc<OnceCell<Recorded>>>>;
@@ -130,7 +151,7 @@ async fn write(store: &Store, rows: Vec<scan::ActiveModel>) -> Result<Vec<bool>,
     use sea_orm::sea_query::OnConflict;
     use sea_orm::{ConnectionTrait, QueryTrait};
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id.clone().unwrap()).collect();
-    // One statement per chunk (14 values a row stays far below SQLite's variable limit).
+    // One statement per chunk (15 values a row stays far below SQLite's variable limit).
     let mut inserts = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -187,7 +208,9 @@ fn answer_of(row: &scan::Model, door: &EventDoor, services: &Services) -> ScanAn
 }
 
 impl Services {
-    /// Answers a scan and records it. The same `scan_id` again returns the first answer
+    /// Answers a scan and records it. The answer is decided by what holds now, whenever
+    /// the scan happened (`scanned_at`, recorded as given: at most 5 minutes ahead, and
+    /// marked late when more than 7 days old). The same `scan_id` again returns the first answer
     /// and records nothing; with a different badge, or from another device or person, it
     /// is refused (an answer is only ever returned to whoever it was decided for).
     pub async fn scan(self: &Arc<Self>, source: ScanSource, input: ScanInput) -> Result<ScanAnswer, AppError> {
@@ -195,7 +218,7 @@ impl Services {
         let gate = if gate.is_empty() { "main".to_owned() } else { gate };
         let now = self.clock.now();
         let scanned_at = input.scanned_at.unwrap_or(now);
-        if scanned_at > now + Duration::minutes(5) {
+        if scanned_at > now + FUTURE_ALLOWED {
             return Err(AppError::invalid("scanned_at", "is in the future; check the device's clock"));
         }
         let token_hash = hash_token(input.text.trim());
@@ -203,8 +226,8 @@ impl Services {
             let mut inflight = self.scans_inflight.lock().expect("inflight scans");
             inflight.entry(input.scan_id).or_insert_with(|| Arc::new(OnceCell::new())).clone()
         };
-        let outcome =
-            cell.get_or_try_init(|| self.first_scan(source, &input, &gate, scanned_at, &token_hash)).await.cloned();
+        let at = ScanTimes { scanned: scanned_at, received: now };
+        let outcome = cell.get_or_try_init(|| self.first_scan(source, &input, &gate, at, &token_hash)).await.cloned();
         self.scans_inflight.lock().expect("inflight scans").remove(&input.scan_id);
         let (recorded_hash, scanner, answer) = outcome?;
         if recorded_hash != token_hash || scanner != source.scanner() {
@@ -219,9 +242,10 @@ impl Services {
         source: ScanSource,
         input: &ScanInput,
         gate: &str,
-        scanned_at: DateTime<Utc>,
+        at: ScanTimes,
         token_hash: &str,
     ) -> Result<Recorded, AppError> {
+        let scanned_at = at.scanned;
         let door = self.event_door(source.event()).await?;
         let viewer = match source {
             ScanSource::Device { .. } => Withheld::nothing(),
@@ -229,8 +253,10 @@ impl Services {
         };
         let text = input.text.trim();
         // Decided as if new; if the id turns out to be recorded already (sent again after
-        // an answer was lost), the recorded answer is returned instead.
-        let (answer, badge, person) = self.decide(&door, text, scanned_at, &viewer).await?;
+        // an answer was lost), the recorded answer is returned instead. Decided by what holds
+        // now, whenever the device says the scan happened: a back-dated scan must not slip
+        // past a ban or an expulsion that holds today.
+        let (answer, badge, person) = self.decide(&door, text, at.received, &viewer).await?;
         let instruction = answer
             .instruction
             .as_ref()
@@ -250,7 +276,7 @@ impl Services {
                 token_hash: Set(token_hash.to_owned()),
                 gate: Set(gate.to_owned()),
                 scanned_at: Set(scanned_at),
-                received_at: Set(self.clock.now()),
+                received_at: Set(at.received),
                 result: Set(match answer.result {
                     ScanResult::Admit => "admit",
                     ScanResult::Alert => "alert",
@@ -261,6 +287,7 @@ impl Services {
                 previous_scan_at: Set(answer.previous_scan_at),
                 instruction_enc: Set(instruction),
                 by_name: Set(text.starts_with("registration:")),
+                late: Set(at.late()),
             })
             .await?;
         if !inserted {
@@ -294,8 +321,8 @@ impl Services {
         Ok((token_hash.to_owned(), source.scanner(), answer))
     }
 
-    /// The verdict for a scan, as `viewer` may see it; also the badge and person when the
-    /// badge is genuine.
+    /// The verdict for a scan at `at` (the time it is judged: when it was received), as
+    /// `viewer` may see it; also the badge and person when the badge is genuine.
     async fn decide(
         &self,
         door: &EventDoor,
