@@ -209,8 +209,8 @@ impl Services {
         c: &case::Model,
         subject: &haven_app::domain::PersonDescription,
     ) -> Result<bool, AppError> {
-        if !known.contains_key(&person) {
-            known.insert(person, self.involvement_of(db, person).await?);
+        if let std::collections::hash_map::Entry::Vacant(slot) = known.entry(person) {
+            slot.insert(self.involvement_of(db, person).await?);
         }
         Ok(known[&person].as_ref().is_some_and(|i| i.in_case(c, subject)))
     }
