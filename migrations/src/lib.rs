@@ -12,6 +12,7 @@ mod m20261126_000006_enforcement;
 mod m20261202_000007_email_identities;
 mod m20261202_000008_sealed_outbox;
 mod m20261202_000009_coverage_appeals;
+mod m20261204_000010_append_only_audit;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_email_identities::Migration),
             Box::new(m20261202_000008_sealed_outbox::Migration),
             Box::new(m20261202_000009_coverage_appeals::Migration),
+            Box::new(m20261204_000010_append_only_audit::Migration),
         ]
     }
 }

@@ -123,6 +123,8 @@ pub struct Settings {
     pub escort_ack_within: Duration,
     /// …or this long before its first window starts, whichever comes first.
     pub escort_ack_before_start: Duration,
+    /// Where the audit chain's head is mailed once a day (the installation's operators).
+    pub audit_checkpoint_to: Option<String>,
 }
 
 /// Where the field-encryption keys come from.
@@ -169,6 +171,7 @@ const KNOWN: &[(&str, bool)] = &[
     ("trust_proxy_headers", false),
     ("encryption_key_file", false),
     ("encryption_keys", true),
+    ("audit_checkpoint_to", false),
 ];
 
 /// Per-provider keys: `oidc_<id>_<field>` (`HAVEN_OIDC_CORP_ISSUER`, `[oidc.corp] issuer`).
@@ -333,7 +336,17 @@ impl Settings {
                     .unwrap_or_else(|| data_dir.join("keys").join("field.keys")),
             ),
         };
+        let audit_checkpoint_to = match raw.get("audit_checkpoint_to").map(str::trim) {
+            None | Some("") => None,
+            Some(to) => {
+                if to.parse::<lettre::Address>().is_err() {
+                    return Err(raw.err("audit_checkpoint_to", "expected one e-mail address, like ops@example.org"));
+                }
+                Some(to.to_owned())
+            }
+        };
         Ok(Settings {
+            audit_checkpoint_to,
             encryption,
             addr,
             public_url,
@@ -395,6 +408,10 @@ impl Settings {
             ("HAVEN_TRUST_PROXY_HEADERS", self.trust_proxy_headers.to_string()),
             ("HAVEN_ESCORT_ACK_MINUTES", (self.escort_ack_within.as_secs() / 60).to_string()),
             ("HAVEN_ESCORT_ACK_BEFORE_START_MINUTES", (self.escort_ack_before_start.as_secs() / 60).to_string()),
+            (
+                "HAVEN_AUDIT_CHECKPOINT_TO",
+                self.audit_checkpoint_to.clone().unwrap_or_else(|| "(none: the audit head is not mailed)".to_owned()),
+            ),
             (
                 "HAVEN_ENCRYPTION_KEYS",
                 match &self.encryption {
@@ -573,6 +590,7 @@ mod tests {
             ("HAVEN_LOG_FORMAT", "xml", "text or json"),
             ("HAVEN_MIGRATE_ON_START", "maybe", "true or false"),
             ("HAVEN_DATABASE_MAX_CONNECTIONS", "0", "1 to 1000"),
+            ("HAVEN_AUDIT_CHECKPOINT_TO", "ops at example.org", "one e-mail address"),
         ];
         for (key, value, expected) in cases {
             let err = Settings::load(None, env(&[(key, value)])).unwrap_err();

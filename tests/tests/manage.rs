@@ -568,7 +568,9 @@ async fn every_change_is_in_the_audit_chain_without_personal_data_and_tampering_
             }
         }
 
-        // Rewriting history breaks the chain at that record.
+        // Rewriting history (the database refuses it: someone who owns it drops the guard
+        // first) breaks the chain at that record.
+        haven_tests::drop_append_only_guards(&server.db).await;
         let victim = &rows[1];
         let mut changed: audit_log::ActiveModel = victim.clone().into();
         changed.detail = sea_orm::ActiveValue::Set(r#"{"rewritten":true}"#.into());
@@ -596,16 +598,19 @@ async fn haven_audit_verify_reports_an_intact_chain_and_a_deleted_record() {
     assert!(run(&["org", "create", "--slug", "acme", "--name", "ACME Events"]).status.success());
     let ok = run(&["audit", "verify"]);
     assert!(ok.status.success());
-    let said = String::from_utf8_lossy(&ok.stdout).trim().to_owned();
+    let printed = String::from_utf8_lossy(&ok.stdout).to_string();
+    let said = printed.lines().next().unwrap_or_default().to_owned();
     let records: u64 = said
         .strip_prefix("the audit log is intact: ")
         .and_then(|r| r.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{said}"));
     assert!(said.ends_with("record(s), every link verified") && records > 2, "{said}");
+    assert!(printed.lines().last().unwrap().starts_with(&format!("head: {records}:")), "{printed}");
 
     let db = sea_orm::Database::connect(database.url.as_str()).await.unwrap();
     use sea_orm::ConnectionTrait;
+    haven_tests::drop_append_only_guards(&db).await;
     db.execute_unprepared(&format!("DELETE FROM audit_log WHERE seq = {records}")).await.unwrap();
     db.close().await.unwrap();
     let broken = run(&["audit", "verify"]);
@@ -656,6 +661,7 @@ async fn reordering_audit_records_breaks_the_chain_at_the_first_moved_record() {
             .await;
     }
     use sea_orm::ConnectionTrait;
+    haven_tests::drop_append_only_guards(&server.db).await;
     server
         .db
         .execute_unprepared(
