@@ -12,6 +12,7 @@ mod m20261126_000006_enforcement;
 mod m20261202_000007_email_identities;
 mod m20261202_000008_sealed_outbox;
 mod m20261202_000009_coverage_appeals;
+mod m20261204_000010_append_only_audit;
 mod m20261210_000010_scans_by_name;
 mod m20261212_000020_outbox_failed;
 mod m20261215_000011_scans_late;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000010_scans_by_name::Migration),
             Box::new(m20261212_000020_outbox_failed::Migration),
             Box::new(m20261215_000011_scans_late::Migration),
+            Box::new(m20261204_000010_append_only_audit::Migration),
         ]
     }
 }

@@ -130,14 +130,18 @@ pub async fn grant(
     Ok(())
 }
 
-pub async fn verify_audit(settings: Settings) -> anyhow::Result<()> {
+pub async fn verify_audit(settings: Settings, expect: &[audit::Checkpoint]) -> anyhow::Result<()> {
     let db = startup::open_database(&settings, false).await?;
-    match audit::verify(&db).await? {
-        audit::Verification::Intact { records } => {
+    match audit::verify_against(&db, expect).await? {
+        (audit::Verification::Intact { records }, head) => {
             println!("the audit log is intact: {records} record(s), every link verified");
+            for c in expect {
+                println!("it holds the checkpoint {c}");
+            }
+            println!("head: {head}");
             Ok(())
         }
-        audit::Verification::Broken { seq, problem } => {
+        (audit::Verification::Broken { seq, problem }, _) => {
             bail!("the audit log is broken at record {seq}: {problem}")
         }
     }

@@ -185,8 +185,19 @@ pub enum MailCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the chain of every audit record; exit 1 if any link is broken.
-    Verify,
+    /// Recompute the chain of every audit record and print its head (`head: SEQ:HASH`);
+    /// exit 1 if any link is broken. Keep the head somewhere else: only a head kept
+    /// outside the database shows the chain was cut back or rewritten.
+    Verify {
+        /// Also fail unless the chain still holds this record (a head printed or mailed
+        /// earlier); may be given more than once.
+        #[arg(long, value_name = "SEQ:HASH", value_parser = parse_checkpoint)]
+        expect: Vec<crate::services::audit::Checkpoint>,
+    },
+}
+
+fn parse_checkpoint(text: &str) -> Result<crate::services::audit::Checkpoint, String> {
+    text.parse()
 }
 
 /// Parses the arguments, runs the command, and turns any failure into one line.
@@ -258,7 +269,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Staff(StaffCommand::Grant { org, event, email, name, role }) => {
                 crate::admin::grant(settings, &org, event.as_deref(), &email, name.as_deref(), &role).await
             }
-            Command::Audit(AuditCommand::Verify) => crate::admin::verify_audit(settings).await,
+            Command::Audit(AuditCommand::Verify { expect }) => crate::admin::verify_audit(settings, &expect).await,
             Command::Mail(MailCommand::Failed) => crate::admin::print_failed_mail(settings).await,
         }
     })

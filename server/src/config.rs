@@ -125,6 +125,8 @@ pub struct Settings {
     pub escort_ack_within: Duration,
     /// …or this long before its first window starts, whichever comes first.
     pub escort_ack_before_start: Duration,
+    /// Where the audit chain's head is mailed once a day (the installation's operators).
+    pub audit_checkpoint_to: Option<String>,
     /// `GET /metrics` on the main address answers only with `Authorization: Bearer <this>`
     /// (and, when set, on the metrics address too).
     pub metrics_token: Option<Secret<String>>,
@@ -239,6 +241,7 @@ const KNOWN: &[(&str, bool)] = &[
     ("encryption_keys", true),
     ("metrics_token", true),
     ("metrics_addr", false),
+    ("audit_checkpoint_to", false),
 ];
 
 /// Per-provider keys: `oidc_<id>_<field>` (`HAVEN_OIDC_CORP_ISSUER`, `[oidc.corp] issuer`).
@@ -445,7 +448,17 @@ impl Settings {
                     raw.err("metrics_addr", format!("expected an address like 127.0.0.1:9100, got {a:?}"))
                 })?),
             };
+        let audit_checkpoint_to = match raw.get("audit_checkpoint_to").map(str::trim) {
+            None | Some("") => None,
+            Some(to) => {
+                if to.parse::<lettre::Address>().is_err() {
+                    return Err(raw.err("audit_checkpoint_to", "expected one e-mail address, like ops@example.org"));
+                }
+                Some(to.to_owned())
+            }
+        };
         Ok(Settings {
+            audit_checkpoint_to,
             metrics_token,
             metrics_addr,
             encryption,
@@ -513,6 +526,10 @@ impl Settings {
             ("HAVEN_ESCORT_ACK_BEFORE_START_MINUTES", (self.escort_ack_before_start.as_secs() / 60).to_string()),
             ("HAVEN_METRICS_TOKEN", self.metrics_token.as_ref().map_or("(none)".to_owned(), |t| t.to_string())),
             ("HAVEN_METRICS_ADDR", self.metrics_addr.map_or("(none)".to_owned(), |a| a.to_string())),
+            (
+                "HAVEN_AUDIT_CHECKPOINT_TO",
+                self.audit_checkpoint_to.clone().unwrap_or_else(|| "(none: the audit head is not mailed)".to_owned()),
+            ),
             (
                 "HAVEN_ENCRYPTION_KEYS",
                 match &self.encryption {
@@ -695,6 +712,7 @@ mod tests {
             ("HAVEN_METRICS_TOKEN", "has a space in the middle", "without spaces"),
             ("HAVEN_METRICS_ADDR", "9100", "address"),
             ("HAVEN_TRUSTED_PROXIES", "2", "HAVEN_TRUST_PROXY_HEADERS=true"),
+            ("HAVEN_AUDIT_CHECKPOINT_TO", "ops at example.org", "one e-mail address"),
         ];
         for (key, value, expected) in cases {
             let err = Settings::load(None, env(&[(key, value)])).unwrap_err();

@@ -11,4 +11,4 @@ pub use mail::MailSink;
 pub use oidc::OidcProvider;
 pub use server::Options;
 
-pub use server::{Backend, TestServer, backends, call_fn, haven_bin, workspace_root};
+pub use server::{Backend, TestServer, backends, call_fn, drop_append_only_guards, haven_bin, workspace_root};

@@ -1,6 +1,7 @@
 //! Haven's black-box tests, one binary (so the server is linked once): each module starts
 //! the real server and talks to it the way its users do.
 
+mod audit;
 mod browser;
 mod cases;
 mod cli;

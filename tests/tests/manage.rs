@@ -577,7 +577,9 @@ async fn every_change_is_in_the_audit_chain_without_personal_data_and_tampering_
             }
         }
 
-        // Rewriting history breaks the chain at that record.
+        // Rewriting history (the database refuses it: someone who owns it drops the guard
+        // first) breaks the chain at that record.
+        haven_tests::drop_append_only_guards(&server.db).await;
         let victim = &rows[1];
         let mut changed: audit_log::ActiveModel = victim.clone().into();
         changed.detail = sea_orm::ActiveValue::Set(r#"{"rewritten":true}"#.into());
@@ -591,42 +593,43 @@ async fn every_change_is_in_the_audit_chain_without_personal_data_and_tampering_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn haven_audit_verify_reports_an_intact_chain_and_a_deleted_record() {
-    for backend in backends() {
-        let database = TestDatabase::create(&backend).await;
-        let run = |args: &[&str]| {
-            std::process::Command::new(haven_bin())
-                .args(args)
-                .env_clear()
-                .env("HAVEN_DATABASE_URL", &database.url)
-                .env("HAVEN_DATA_DIR", &database.dir)
-                .output()
-                .unwrap()
-        };
-        assert!(run(&["demo"]).status.success());
-        assert!(run(&["org", "create", "--slug", "acme", "--name", "ACME Events"]).status.success());
-        let ok = run(&["audit", "verify"]);
-        assert!(ok.status.success());
-        let said = String::from_utf8_lossy(&ok.stdout).trim().to_owned();
-        let records: u64 = said
-            .strip_prefix("the audit log is intact: ")
-            .and_then(|r| r.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("{said}"));
-        assert!(said.ends_with("record(s), every link verified") && records > 2, "{said}");
+    let database = TestDatabase::create(&Backend::Sqlite).await;
+    let run = |args: &[&str]| {
+        std::process::Command::new(haven_bin())
+            .args(args)
+            .env_clear()
+            .env("HAVEN_DATABASE_URL", &database.url)
+            .env("HAVEN_DATA_DIR", &database.dir)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["demo"]).status.success());
+    assert!(run(&["org", "create", "--slug", "acme", "--name", "ACME Events"]).status.success());
+    let ok = run(&["audit", "verify"]);
+    assert!(ok.status.success());
+    let printed = String::from_utf8_lossy(&ok.stdout).to_string();
+    let said = printed.lines().next().unwrap_or_default().to_owned();
+    let records: u64 = said
+        .strip_prefix("the audit log is intact: ")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(said.ends_with("record(s), every link verified") && records > 2, "{said}");
+    assert!(printed.lines().last().unwrap().starts_with(&format!("head: {records}:")), "{printed}");
 
-        let db = sea_orm::Database::connect(database.url.as_str()).await.unwrap();
-        use sea_orm::ConnectionTrait;
-        db.execute_unprepared(&format!("DELETE FROM audit_log WHERE seq = {records}")).await.unwrap();
-        db.close().await.unwrap();
-        let broken = run(&["audit", "verify"]);
-        assert!(!broken.status.success());
-        assert_eq!(
-            String::from_utf8_lossy(&broken.stderr).trim(),
-            format!(
-                "haven: the audit log is broken at record {records}: the chain's head does not match its last record (records removed?)"
-            )
-        );
-    }
+    let db = sea_orm::Database::connect(database.url.as_str()).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    haven_tests::drop_append_only_guards(&db).await;
+    db.execute_unprepared(&format!("DELETE FROM audit_log WHERE seq = {records}")).await.unwrap();
+    db.close().await.unwrap();
+    let broken = run(&["audit", "verify"]);
+    assert!(!broken.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&broken.stderr).trim(),
+        format!(
+            "haven: the audit log is broken at record {records}: the chain's head does not match its last record (records removed?)"
+        )
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -661,29 +664,28 @@ async fn oversized_imports_and_overlong_fields_are_refused_with_nothing_changed(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reordering_audit_records_breaks_the_chain_at_the_first_moved_record() {
-    for backend in backends() {
-        let server = TestServer::start(&backend).await;
-        server.seed_demo().await;
-        let org = server.client_as(ORGANIZER).await;
-        for email in ["a@example.net", "b@example.net"] {
-            call_fn(&org, &server, "add_registration", &[("slug", "havenconf"), ("name", "Someone"), ("email", email)])
-                .await;
-        }
-        use sea_orm::ConnectionTrait;
-        server
-            .db
-            .execute_unprepared(
-                "UPDATE audit_log SET seq = 1000 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; \
-                 UPDATE audit_log SET seq = 3 WHERE seq = 1000;",
-            )
-            .await
-            .unwrap();
-
-        assert_eq!(
-            audit::verify(&server.db).await.unwrap(),
-            Verification::Broken { seq: 2, problem: "does not link to the record before".into() }
-        );
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let org = server.client_as(ORGANIZER).await;
+    for email in ["a@example.net", "b@example.net"] {
+        call_fn(&org, &server, "add_registration", &[("slug", "havenconf"), ("name", "Someone"), ("email", email)])
+            .await;
     }
+    use sea_orm::ConnectionTrait;
+    haven_tests::drop_append_only_guards(&server.db).await;
+    server
+        .db
+        .execute_unprepared(
+            "UPDATE audit_log SET seq = 1000 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; \
+             UPDATE audit_log SET seq = 3 WHERE seq = 1000;",
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        audit::verify(&server.db).await.unwrap(),
+        Verification::Broken { seq: 2, problem: "does not link to the record before".into() }
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,6 +1,7 @@
 //! Background work of a server instance: turning sign-in requests into links, reminding
-//! the safety team of reports past their acknowledgement deadline, and forgetting what is
-//! no longer needed ([`prune`]: every table whose rows expire).
+//! the safety team of reports past their acknowledgement deadline, mailing the audit
+//! chain's head to the operators once a day, and forgetting what is no longer needed
+//! ([`prune`]: every table whose rows expire).
 
 use crate::db::entities::{
     concern_draft, email_confirmation, invitation, login_link, oidc_flow, rate_limit_hit, session, signin_request,
@@ -64,6 +65,8 @@ pub async fn prune(services: &Services) -> Result<Vec<(&'static str, u64)>, DbEr
 pub fn spawn(services: Arc<Services>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut last_prune: Option<Instant> = None;
+        // The day (UTC) whose audit checkpoint this instance saw claimed, by it or another.
+        let mut checkpoint_day = None;
         loop {
             if let Err(e) = services.dispatch_signin_requests().await {
                 tracing::error!(error = %e, "sign-in dispatcher failed a round");
@@ -73,6 +76,13 @@ pub fn spawn(services: Arc<Services>) -> tokio::task::JoinHandle<()> {
             }
             if let Err(e) = services.escalate_unacknowledged().await {
                 tracing::error!(error = %e, "escort escalations failed a round");
+            }
+            let today = services.clock.now().date_naive();
+            if services.settings.audit_checkpoint_to.is_some() && checkpoint_day != Some(today) {
+                match services.mail_audit_checkpoint(today).await {
+                    Ok(_) => checkpoint_day = Some(today),
+                    Err(e) => tracing::error!(error = %e, "mailing the audit checkpoint failed"),
+                }
             }
             if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
                 last_prune = Some(Instant::now());

@@ -175,3 +175,22 @@ pub fn arrival_alert(to: &str, event: &str, gate: &str, instruction: &str, link:
         attachments: Vec::new(),
     }
 }
+
+/// The audit chain's head for the installation's operators: one line to keep elsewhere.
+pub fn audit_checkpoint(to: &str, public_url: &str, day: &str, checkpoint: &str) -> Mail {
+    Mail {
+        kind: "audit_checkpoint",
+        to: to.to_owned(),
+        subject: format!("Haven audit checkpoint {day}"),
+        text: format!(
+            "Haven audit checkpoint {day} {public_url} {checkpoint}\n\n\
+             Keep the line above somewhere Haven's database cannot reach (a ticket, a notebook, \
+             another mailbox). To check that the audit log still holds that record, and so was \
+             neither cut back nor rewritten up to it, run on the server:\n\n\
+             haven audit verify --expect {checkpoint}\n\n\
+             --\nHaven sends this once a day to HAVEN_AUDIT_CHECKPOINT_TO."
+        ),
+        html: None,
+        attachments: Vec::new(),
+    }
+}

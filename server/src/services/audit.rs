@@ -117,11 +117,73 @@ pub enum Verification {
     Broken { seq: i64, problem: String },
 }
 
+/// A record of the chain as the operators keep it outside the database: `SEQ:HASH`. The
+/// hashes are unkeyed and the head lives in the same database, so someone who can write
+/// there can cut the chain back or rewrite it and leave it consistent; a checkpoint taken
+/// earlier and kept elsewhere is what shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl std::fmt::Display for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
+    }
+}
+
+impl std::str::FromStr for Checkpoint {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Checkpoint, String> {
+        let problem = || format!("{text:?} is not a checkpoint: expected SEQ:HASH (a record number, 64 hex digits)");
+        let (seq, hash) = text.trim().split_once(':').ok_or_else(problem)?;
+        let seq: i64 = seq.parse().ok().filter(|n| *n >= 0).ok_or_else(problem)?;
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(problem());
+        }
+        Ok(Checkpoint { seq, hash: hash.to_ascii_lowercase() })
+    }
+}
+
 /// Recomputes every record's hash and link, in order, and checks the head.
 pub async fn verify(db: &DatabaseConnection) -> Result<Verification, DbErr> {
+    Ok(verify_against(db, &[]).await?.0)
+}
+
+/// [`verify`], and also that the chain still holds each of `expected` (its record is
+/// there, with that hash). Returns the chain's head too. Reads one snapshot, so appends
+/// made meanwhile by a running server do not disturb it.
+pub async fn verify_against(
+    db: &DatabaseConnection,
+    expected: &[Checkpoint],
+) -> Result<(Verification, Checkpoint), DbErr> {
+    use sea_orm::{AccessMode, IsolationLevel, TransactionTrait};
+    // SQLite: a transaction reads one snapshot from its first read on.
+    let tx = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?
+        }
+        _ => db.begin().await?,
+    };
+    let outcome = walk(&tx, expected).await;
+    tx.rollback().await?;
+    outcome
+}
+
+async fn walk(db: &sea_orm::DatabaseTransaction, expected: &[Checkpoint]) -> Result<(Verification, Checkpoint), DbErr> {
     let mut prev = GENESIS.to_owned();
     let mut expected_seq = 0i64;
     let mut records = 0u64;
+    let head = audit_head::Entity::find_by_id(1).one(db).await?;
+    let broken = |seq, problem: String, prev: &str, at: i64| {
+        Ok((Verification::Broken { seq, problem }, Checkpoint { seq: at, hash: prev.to_owned() }))
+    };
+    // The genesis is record 0 of every chain.
+    if let Some(c) = expected.iter().find(|c| c.seq == 0 && c.hash != GENESIS) {
+        return broken(0, format!("it does not hold the checkpoint {c}: record 0 is always {GENESIS}"), &prev, 0);
+    }
     loop {
         let batch = audit_log::Entity::find()
             .filter(audit_log::Column::Seq.gt(expected_seq))
@@ -135,26 +197,93 @@ pub async fn verify(db: &DatabaseConnection) -> Result<Verification, DbErr> {
         for r in batch {
             expected_seq += 1;
             if r.seq != expected_seq {
-                return Ok(Verification::Broken { seq: r.seq, problem: format!("record {expected_seq} is missing") });
+                return broken(r.seq, format!("record {expected_seq} is missing"), &prev, expected_seq - 1);
             }
             if r.prev_hash != prev {
-                return Ok(Verification::Broken { seq: r.seq, problem: "does not link to the record before".into() });
+                return broken(r.seq, "does not link to the record before".into(), &prev, r.seq - 1);
             }
             let hash = record_hash(&prev, r.seq, &format_time(r.at), &r);
             if hash != r.hash {
-                return Ok(Verification::Broken { seq: r.seq, problem: "its content does not match its hash".into() });
+                return broken(r.seq, "its content does not match its hash".into(), &prev, r.seq - 1);
+            }
+            if let Some(c) = expected.iter().find(|c| c.seq == r.seq && c.hash != r.hash) {
+                return broken(
+                    r.seq,
+                    format!("it does not hold the checkpoint {c}: the record there now has another hash (rewritten)"),
+                    &prev,
+                    r.seq - 1,
+                );
             }
             prev = r.hash;
             records += 1;
         }
     }
-    let head = audit_head::Entity::find_by_id(1).one(db).await?;
+    let last = Checkpoint { seq: expected_seq, hash: prev.clone() };
     match head {
-        Some(h) if h.seq == expected_seq && h.hash == prev => Ok(Verification::Intact { records }),
-        Some(h) => Ok(Verification::Broken {
-            seq: h.seq,
-            problem: "the chain's head does not match its last record (records removed?)".into(),
-        }),
-        None => Ok(Verification::Broken { seq: 0, problem: "the chain's head is missing".into() }),
+        Some(h) if h.seq == expected_seq && h.hash == prev => {}
+        Some(h) => {
+            return broken(
+                h.seq,
+                "the chain's head does not match its last record (records removed?)".into(),
+                &prev,
+                expected_seq,
+            );
+        }
+        None => return broken(0, "the chain's head is missing".into(), &prev, expected_seq),
+    }
+    if let Some(c) = expected.iter().find(|c| c.seq > expected_seq) {
+        return Ok((
+            Verification::Broken {
+                seq: c.seq,
+                problem: format!(
+                    "it does not hold the checkpoint {c}: the log now ends at record {expected_seq} (records removed)"
+                ),
+            },
+            last,
+        ));
+    }
+    Ok((Verification::Intact { records }, last))
+}
+
+/// The chain's head as the database holds it now.
+pub async fn head(db: &impl ConnectionTrait) -> Result<Checkpoint, DbErr> {
+    let h = audit_head::Entity::find_by_id(1)
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::Custom("the audit head row is missing".into()))?;
+    Ok(Checkpoint { seq: h.seq, hash: h.hash })
+}
+
+impl crate::services::Services {
+    /// Mails the chain's head to `HAVEN_AUDIT_CHECKPOINT_TO`, once for `day` across every
+    /// instance (the first to claim the day's row sends it). Returns whether this call did.
+    pub async fn mail_audit_checkpoint(&self, day: chrono::NaiveDate) -> Result<bool, DbErr> {
+        use crate::db::entities::audit_checkpoint;
+        use sea_orm::TryInsertResult;
+        let Some(to) = self.settings.audit_checkpoint_to.clone() else {
+            return Ok(false);
+        };
+        let now = self.clock.now();
+        let tx = self.store.write().await?;
+        let head = head(&*tx).await?;
+        let day_text = day.format("%Y-%m-%d").to_string();
+        let claimed = audit_checkpoint::Entity::insert(audit_checkpoint::ActiveModel {
+            day: Set(day_text.clone()),
+            seq: Set(head.seq),
+            hash: Set(head.hash.clone()),
+            taken_at: Set(now),
+        })
+        .on_conflict_do_nothing_on([audit_checkpoint::Column::Day])
+        .exec_without_returning(&*tx)
+        .await?;
+        if !matches!(claimed, TryInsertResult::Inserted(1)) {
+            return Ok(false);
+        }
+        let mail = crate::mail::templates::audit_checkpoint(&to, &self.public_url, &day_text, &head.to_string());
+        self.enqueue(&tx, now, mail).await?;
+        tx.commit().await?;
+        self.mail_wake.notify_one();
+        tracing::info!(day = %day_text, seq = head.seq, "audit checkpoint mailed to the operators");
+        Ok(true)
     }
 }

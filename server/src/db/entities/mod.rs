@@ -4,6 +4,7 @@
 
 pub mod alert_recipient;
 pub mod appeal;
+pub mod audit_checkpoint;
 pub mod audit_head;
 pub mod audit_log;
 pub mod badge;
