@@ -13,3 +13,4 @@ mod manage;
 mod matrix;
 mod migrations;
 mod plans;
+mod properties;

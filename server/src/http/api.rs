@@ -5,6 +5,7 @@ use super::AppState;
 use crate::services::door::{DeviceAuth, ScanInput, ScanSource, SyncCaller};
 use axum::Extension;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -105,7 +106,8 @@ pub struct DoorSyncResponse {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SyncQuery {
-    /// The `cursor` of the last sync; absent for everything.
+    /// The `cursor` of the last sync; absent for everything (so is a negative one, or one
+    /// larger than the current cursor).
     pub since: Option<i32>,
 }
 
@@ -243,11 +245,12 @@ pub async fn scan(State(state): State<AppState>, headers: HeaderMap, body: Bytes
 #[utoipa::path(
     get,
     path = "/api/v1/events/{slug}/door-sync",
-    params(("slug" = String, Path, description = "The event"), ("since" = Option<i32>, Query, description = "The cursor of the last sync")),
+    params(("slug" = String, Path, description = "The event"), ("since" = Option<i32>, Query, description = "The cursor of the last sync (absent: everything). Anything but one 32-bit integer is answered 422.")),
     responses(
         (status = 200, body = DoorSyncResponse),
         (status = 401, description = "No live device token or session", body = ApiError),
         (status = 404, description = "No such event for this device", body = ApiError),
+        (status = 422, description = "`since` is not a cursor (`invalid`, field `since`)", body = ApiError),
     ),
     security(("device_token" = []))
 )]
@@ -255,9 +258,19 @@ pub async fn door_sync(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
-    Path(slug): Path<String>,
-    Query(q): Query<SyncQuery>,
+    slug: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    query: Result<Query<SyncQuery>, QueryRejection>,
 ) -> Response {
+    // A `since` that is no cursor (not a 32-bit integer, or given twice) is named, as JSON;
+    // it says nothing about the event, so it is answered whoever asks.
+    let Ok(Query(q)) = query else {
+        return error(AppError::invalid(
+            "since",
+            "must be the cursor of an earlier sync, once: a whole number from 0 to 2147483647 (leave it out for everything)",
+        ));
+    };
+    // A slug that is not even text (percent-encoded bytes that are not UTF-8) names no event.
+    let slug = slug.map(|Path(s)| s).unwrap_or_default();
     let caller = match bearer(&headers) {
         Some(token) => SyncCaller::Device(token),
         None => SyncCaller::Staff(&actor),

@@ -6,6 +6,8 @@ use super::AppState;
 use crate::services::cases::{ATTACHMENT_MAX_BYTES, Filed, PHOTO_MAX_BYTES, Upload};
 use axum::Extension;
 use axum::body::Body;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -40,14 +42,26 @@ fn error_page(err: &AppError) -> Response {
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }
 
+/// A path segment that is not even text (percent-encoded bytes that are not UTF-8) names
+/// nothing: it is answered as any unknown name is, not with the router's plain text.
+fn segment<T: Default>(path: Result<Path<T>, PathRejection>) -> T {
+    path.map(|Path(p)| p).unwrap_or_default()
+}
+
+fn unreadable_form() -> AppError {
+    AppError::invalid("form", "the form could not be read; please send it again")
+}
+
 /// Reads every part of a multipart form: text fields, and files up to `max_file` bytes.
 /// A file over the limit is kept as its first `max_file + 1` bytes, so the size check in
-/// the services can name the problem.
+/// the services can name the problem. A body that is not a multipart form (another
+/// content type, no boundary) is refused as unreadable, like a damaged one.
 async fn read_form(
-    mut multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
     max_file: usize,
 ) -> Result<(Vec<(String, String)>, Option<Upload>), AppError> {
-    let bad = |_| AppError::invalid("form", "the form could not be read; please send it again");
+    let bad = |_| unreadable_form();
+    let mut multipart = multipart.map_err(|_| unreadable_form())?;
     let mut fields = Vec::new();
     let mut file = None;
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
@@ -102,9 +116,10 @@ fn concern_form(fields: &[(String, String)]) -> ConcernForm {
 pub async fn file_concern(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(slug): Path<String>,
-    multipart: Multipart,
+    slug: Result<Path<String>, PathRejection>,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
+    let slug = segment(slug);
     let form_page = format!("/events/{slug}/concern");
     if actor.person_id().is_none() {
         return error_page(&AppError::Unauthenticated);
@@ -124,9 +139,10 @@ pub async fn file_concern(
 pub async fn add_attachment(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(reference): Path<String>,
-    multipart: Multipart,
+    reference: Result<Path<String>, PathRejection>,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
+    let reference = segment(reference);
     let (_, file) = match read_form(multipart, ATTACHMENT_MAX_BYTES).await {
         Ok(parts) => parts,
         Err(e) => return error_page(&e),
@@ -144,8 +160,9 @@ pub async fn add_attachment(
 pub async fn attachment(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path((reference, id)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
+    let (reference, id) = segment(path);
     match state.services.attachment(&actor, &reference, &id).await {
         Ok(file) => {
             let ascii: String = file
