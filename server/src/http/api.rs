@@ -212,14 +212,22 @@ fn reason(r: DenyReason) -> ApiReason {
     responses(
         (status = 200, description = "The answer (also for forged or unknown badges: `deny`)", body = ScanResponse),
         (status = 401, description = "No live device token", body = ApiError),
-        (status = 422, description = "The body is not a scan", body = ApiError),
+        (status = 422, description = "The body is not a scan (`invalid`, field `body`, or `scanned_at` in the future)", body = ApiError),
     ),
     security(("device_token" = []))
 )]
-pub async fn scan(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn scan(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
     let auth = match device(&state, &headers).await {
         Ok(a) => a,
         Err(e) => return error(e),
+    };
+    // Axum reads at most 2 MiB of a body; a scan is a small JSON object.
+    let Ok(body) = body else {
+        return error(AppError::invalid("body", "could not be read: a scan is a small JSON object (at most 2 MiB)"));
     };
     let request: ScanRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
