@@ -7,7 +7,7 @@
 //! accepted is stored. `PROPTEST_CASES` sets how many requests (`scripts/fuzz.sh`).
 
 use haven_server::db::entities::{case, concern_draft, event, registration, scan};
-use haven_tests::{Backend, TestServer, call_fn};
+use haven_tests::{Backend, TestServer, backends, call_fn};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
@@ -19,11 +19,20 @@ use uuid::Uuid;
 const REGISTRANT: &str = "barbara.moreau@example.org";
 const ORGANIZER: &str = "organizer@example.org";
 
-/// `cases` in the normal run, or `PROPTEST_CASES`. Failures are shrunk and reported with
-/// their input; none is written to the source tree (each one found became a test).
+/// Runs `cases` cases. Failures are shrunk and reported with their input; none is
+/// written to the source tree (each one found became a regular test).
 fn config(cases: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(cases);
     Config { cases, failure_persistence: None, ..Config::default() }
+}
+
+/// The cases a property runs on `backend`: all on SQLite; a quarter on PostgreSQL, where
+/// the parsers are the same and only the storing differs (and a request costs more).
+fn share(backend: &Backend, cases: u32) -> u32 {
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(cases);
+    match backend {
+        Backend::Sqlite => cases,
+        Backend::Postgres(_) => cases.div_ceil(4),
+    }
 }
 
 /// Runs `test` on values of `strategy` (proptest calls it case after case, synchronously).
@@ -39,10 +48,10 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime")
 }
 
-/// A demo server, started and seeded on `rt`.
-fn demo_server(rt: &tokio::runtime::Runtime) -> TestServer {
+/// A demo server on `backend`, started and seeded on `rt`.
+fn demo_server(rt: &tokio::runtime::Runtime, backend: &Backend) -> TestServer {
     rt.block_on(async {
-        let server = TestServer::start(&Backend::Sqlite).await;
+        let server = TestServer::start(backend).await;
         server.seed_demo().await;
         server
     })
@@ -254,8 +263,14 @@ fn scan_body(tokens: Vec<String>, again: [Uuid; 3]) -> impl Strategy<Value = Bod
 /// fields to fix (422); afterwards exactly the scans answered are recorded.
 #[test]
 fn scan_bodies_are_answered_or_refused_and_only_answered_scans_are_stored() {
+    for backend in backends() {
+        scan_bodies_are_answered_or_refused_and_only_answered_scans_are_stored_on(&backend);
+    }
+}
+
+fn scan_bodies_are_answered_or_refused_and_only_answered_scans_are_stored_on(backend: &Backend) {
     let rt = runtime();
-    let server = demo_server(&rt);
+    let server = demo_server(&rt, backend);
     let (device, tokens) = rt.block_on(async {
         let mut tokens = Vec::new();
         for who in ["ada.lovelace@example.org", "ken.okafor@example.org", "tim.moreau@example.org"] {
@@ -266,7 +281,7 @@ fn scan_bodies_are_answered_or_refused_and_only_answered_scans_are_stored() {
     let again = [Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
     let http = reqwest::Client::new();
     let answered: Mutex<HashSet<Uuid>> = Mutex::new(HashSet::new());
-    check(400, scan_body(tokens, again), |body| {
+    check(share(backend, 800), scan_body(tokens, again), |body| {
         rt.block_on(async {
             let res = http
                 .post(server.url("/api/v1/scans"))
@@ -389,12 +404,18 @@ fn slug() -> impl Strategy<Value = (String, bool)> {
 /// JSON naming what is wrong (401, 404, or 422 for `since`); never plain text.
 #[test]
 fn door_sync_queries_are_answered_or_refused_as_documented() {
+    for backend in backends() {
+        door_sync_queries_are_answered_or_refused_as_documented_on(&backend);
+    }
+}
+
+fn door_sync_queries_are_answered_or_refused_as_documented_on(backend: &Backend) {
     let rt = runtime();
-    let server = demo_server(&rt);
+    let server = demo_server(&rt, backend);
     let device = rt.block_on(server.device_token("havenconf"));
     let http = reqwest::Client::new();
     let caller = prop_oneof![8 => Just(Caller::Device), 1 => Just(Caller::Nobody), 1 => Just(Caller::Forged)];
-    check(600, (sync_query(), slug(), caller), |(q, (slug, ours), caller)| {
+    check(share(backend, 1000), (sync_query(), slug(), caller), |(q, (slug, ours), caller)| {
         rt.block_on(async {
             let sep = if q.query.is_empty() { "" } else { "?" };
             let mut req = http.get(server.url(&format!("/api/v1/events/{slug}/door-sync{sep}{}", q.query)));
@@ -645,8 +666,14 @@ fn form_post() -> impl Strategy<Value = FormPost> {
 /// exactly the cases filed exist.
 #[test]
 fn concern_forms_are_filed_or_returned_with_each_problem_and_nothing_else_is_stored() {
+    for backend in backends() {
+        concern_forms_are_filed_or_returned_with_each_problem_and_nothing_else_is_stored_on(&backend);
+    }
+}
+
+fn concern_forms_are_filed_or_returned_with_each_problem_and_nothing_else_is_stored_on(backend: &Backend) {
     let rt = runtime();
-    let server = demo_server(&rt);
+    let server = demo_server(&rt, backend);
     let (client, before, drafts_before) = rt.block_on(async {
         let cases = case::Entity::find().count(&server.db).await.unwrap();
         let drafts = concern_draft::Entity::find().count(&server.db).await.unwrap();
@@ -660,7 +687,7 @@ fn concern_forms_are_filed_or_returned_with_each_problem_and_nothing_else_is_sto
             .prop_filter("another event", another_event)
             .prop_map(|b| (encode(&b), false)),
     ];
-    check(300, (form_post(), slugs), |(post, (slug, ours))| {
+    check(share(backend, 300), (form_post(), slugs), |(post, (slug, ours))| {
         rt.block_on(async {
             let res = client
                 .post(server.url(&format!("/events/{slug}/concern")))
@@ -771,8 +798,14 @@ fn csv_text() -> impl Strategy<Value = String> {
 /// afterwards exactly the registrations it reported creating exist.
 #[test]
 fn csv_imports_create_exactly_what_they_report_or_nothing() {
+    for backend in backends() {
+        csv_imports_create_exactly_what_they_report_or_nothing_on(&backend);
+    }
+}
+
+fn csv_imports_create_exactly_what_they_report_or_nothing_on(backend: &Backend) {
     let rt = runtime();
-    let server = demo_server(&rt);
+    let server = demo_server(&rt, backend);
     let (client, event_id) = rt.block_on(async {
         let e = event::Entity::find().filter(event::Column::Slug.eq("havenconf")).one(&server.db).await.unwrap();
         (server.client_as(ORGANIZER).await, e.unwrap().id)
@@ -783,7 +816,7 @@ fn csv_imports_create_exactly_what_they_report_or_nothing() {
     };
     let before = count();
     let created = Mutex::new(0u64);
-    check(250, csv_text(), |csv| {
+    check(share(backend, 250), csv_text(), |csv| {
         rt.block_on(async {
             let (status, answer) =
                 call_fn(&client, &server, "import_registrations", &[("slug", "havenconf"), ("csv", &csv)]).await;
@@ -816,62 +849,69 @@ fn csv_imports_create_exactly_what_they_report_or_nothing() {
 /// documented JSON error naming `since`, for any caller.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_since_that_is_no_cursor_is_a_documented_json_error() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let device = server.device_token("havenconf").await;
-    let http = reqwest::Client::new();
-    for query in ["since=2147483648", "since=-2147483649", "since=1.5", "since=", "since=1&since=2"] {
-        for auth in [Some(device.as_str()), None] {
-            let mut req = http.get(server.url(&format!("/api/v1/events/havenconf/door-sync?{query}")));
-            if let Some(token) = auth {
-                req = req.bearer_auth(token);
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let device = server.device_token("havenconf").await;
+        let http = reqwest::Client::new();
+        for query in ["since=2147483648", "since=-2147483649", "since=1.5", "since=", "since=1&since=2"] {
+            for auth in [Some(device.as_str()), None] {
+                let mut req = http.get(server.url(&format!("/api/v1/events/havenconf/door-sync?{query}")));
+                if let Some(token) = auth {
+                    req = req.bearer_auth(token);
+                }
+                let res = req.send().await.unwrap();
+                assert_eq!(res.status(), 422, "{query}");
+                assert_eq!(res.headers()["content-type"], "application/json", "{query}");
+                let body: Value = res.json().await.unwrap();
+                assert_eq!(body["error"], "invalid", "{query}");
+                assert_eq!(body["detail"][0]["field"], "since", "{query}");
+                assert!(body["detail"][0]["message"].as_str().unwrap().contains("2147483647"), "{body}");
             }
-            let res = req.send().await.unwrap();
-            assert_eq!(res.status(), 422, "{query}");
-            assert_eq!(res.headers()["content-type"], "application/json", "{query}");
-            let body: Value = res.json().await.unwrap();
-            assert_eq!(body["error"], "invalid", "{query}");
-            assert_eq!(body["detail"][0]["field"], "since", "{query}");
-            assert!(body["detail"][0]["message"].as_str().unwrap().contains("2147483647"), "{body}");
         }
+        // The limits themselves are read: past the current cursor or below 0, everything.
+        for (since, full) in [("2147483647", true), ("0", false), ("-2147483648", true)] {
+            let url = server.url(&format!("/api/v1/events/havenconf/door-sync?since={since}"));
+            let res = http.get(url).bearer_auth(&device).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{since}");
+            assert_eq!(res.json::<Value>().await.unwrap()["full"], full, "{since}");
+        }
+        // The OpenAPI document says so.
+        let doc: Value = reqwest::get(server.url("/api/openapi.json")).await.unwrap().json().await.unwrap();
+        let answer = &doc["paths"]["/api/v1/events/{slug}/door-sync"]["get"]["responses"]["422"];
+        assert_eq!(
+            answer["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ApiError",
+            "{answer}"
+        );
     }
-    // The limits themselves are read: past the current cursor or below 0, everything.
-    for (since, full) in [("2147483647", true), ("0", false), ("-2147483648", true)] {
-        let url = server.url(&format!("/api/v1/events/havenconf/door-sync?since={since}"));
-        let res = http.get(url).bearer_auth(&device).send().await.unwrap();
-        assert_eq!(res.status(), 200, "{since}");
-        assert_eq!(res.json::<Value>().await.unwrap()["full"], full, "{since}");
-    }
-    // The OpenAPI document says so.
-    let doc: Value = reqwest::get(server.url("/api/openapi.json")).await.unwrap().json().await.unwrap();
-    let answer = &doc["paths"]["/api/v1/events/{slug}/door-sync"]["get"]["responses"]["422"];
-    assert_eq!(answer["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ApiError", "{answer}");
 }
 
 /// A slug that is not UTF-8 once decoded was answered with the router's plain text; it
 /// names no event: the documented 404 (JSON for the API, the error page for the form).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slug_that_is_not_text_is_an_unknown_event() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let device = server.device_token("havenconf").await;
-    let res = reqwest::Client::new()
-        .get(server.url("/api/v1/events/%80/door-sync"))
-        .bearer_auth(&device)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 404);
-    assert_eq!(res.json::<Value>().await.unwrap()["error"], "not_found");
-    let res = reqwest::Client::new().get(server.url("/api/v1/events/%80/door-sync")).send().await.unwrap();
-    assert_eq!(res.status(), 401, "whoever is not a device or signed in learns nothing more");
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let device = server.device_token("havenconf").await;
+        let res = reqwest::Client::new()
+            .get(server.url("/api/v1/events/%80/door-sync"))
+            .bearer_auth(&device)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        assert_eq!(res.json::<Value>().await.unwrap()["error"], "not_found");
+        let res = reqwest::Client::new().get(server.url("/api/v1/events/%80/door-sync")).send().await.unwrap();
+        assert_eq!(res.status(), 401, "whoever is not a device or signed in learns nothing more");
 
-    let client = server.client_as(REGISTRANT).await;
-    let form = reqwest::multipart::Form::new().text("person_name", "Ken").text("narrative", "He followed me.");
-    let res = client.post(server.url("/events/%80/concern")).multipart(form).send().await.unwrap();
-    assert_eq!(res.status(), 404);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
-    assert!(res.text().await.unwrap().contains("There is nothing here"));
+        let client = server.client_as(REGISTRANT).await;
+        let form = reqwest::multipart::Form::new().text("person_name", "Ken").text("narrative", "He followed me.");
+        let res = client.post(server.url("/events/%80/concern")).multipart(form).send().await.unwrap();
+        assert_eq!(res.status(), 404);
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(res.text().await.unwrap().contains("There is nothing here"));
+    }
 }
 
 /// A concern posted as anything but a multipart form (another content type, no
@@ -879,49 +919,54 @@ async fn a_slug_that_is_not_text_is_an_unknown_event() {
 /// and nothing is stored.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_concern_that_is_no_multipart_form_gets_the_error_page_and_stores_nothing() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let client = server.client_as(REGISTRANT).await;
-    let cases = case::Entity::find().count(&server.db).await.unwrap();
-    let drafts = concern_draft::Entity::find().count(&server.db).await.unwrap();
-    for kind in ["application/x-www-form-urlencoded", "multipart/form-data", "multipart/form-data; boundary=", ""] {
-        let res = client
-            .post(server.url("/events/havenconf/concern"))
-            .header("content-type", kind)
-            .body("person_name=Ken&narrative=He+followed+me.")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 422, "{kind}");
-        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{kind}");
-        assert!(res.text().await.unwrap().contains("the form could not be read; please send it again"), "{kind}");
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let client = server.client_as(REGISTRANT).await;
+        let cases = case::Entity::find().count(&server.db).await.unwrap();
+        let drafts = concern_draft::Entity::find().count(&server.db).await.unwrap();
+        for kind in ["application/x-www-form-urlencoded", "multipart/form-data", "multipart/form-data; boundary=", ""] {
+            let res = client
+                .post(server.url("/events/havenconf/concern"))
+                .header("content-type", kind)
+                .body("person_name=Ken&narrative=He+followed+me.")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 422, "{kind}");
+            assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{kind}");
+            assert!(res.text().await.unwrap().contains("the form could not be read; please send it again"), "{kind}");
+        }
+        assert_eq!(case::Entity::find().count(&server.db).await.unwrap(), cases);
+        assert_eq!(concern_draft::Entity::find().count(&server.db).await.unwrap(), drafts);
     }
-    assert_eq!(case::Entity::find().count(&server.db).await.unwrap(), cases);
-    assert_eq!(concern_draft::Entity::find().count(&server.db).await.unwrap(), drafts);
 }
 
 /// A scan body larger than the server reads (2 MiB) was answered with the router's
 /// plain-text 413: now the documented JSON 422 naming the body, and nothing is recorded.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scan_body_too_large_to_read_is_a_documented_json_error() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let device = server.device_token("havenconf").await;
-    let scan_id = Uuid::new_v4();
-    let token = "A".repeat(2 * 1024 * 1024);
-    let res = reqwest::Client::new()
-        .post(server.url("/api/v1/scans"))
-        .bearer_auth(&device)
-        .json(&json!({"token": token, "scan_id": scan_id}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 422);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!((body["error"].as_str(), body["detail"][0]["field"].as_str()), (Some("invalid"), Some("body")));
-    assert!(body["detail"][0]["message"].as_str().unwrap().contains("2 MiB"), "{body}");
-    assert_eq!(scan::Entity::find_by_id(scan_id).one(&server.db).await.unwrap(), None);
-    // Without a device token it is still 401: who asks is checked first.
-    let res = reqwest::Client::new().post(server.url("/api/v1/scans")).body(vec![b' '; 3 << 20]).send().await.unwrap();
-    assert_eq!(res.status(), 401);
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let device = server.device_token("havenconf").await;
+        let scan_id = Uuid::new_v4();
+        let token = "A".repeat(2 * 1024 * 1024);
+        let res = reqwest::Client::new()
+            .post(server.url("/api/v1/scans"))
+            .bearer_auth(&device)
+            .json(&json!({"token": token, "scan_id": scan_id}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!((body["error"].as_str(), body["detail"][0]["field"].as_str()), (Some("invalid"), Some("body")));
+        assert!(body["detail"][0]["message"].as_str().unwrap().contains("2 MiB"), "{body}");
+        assert_eq!(scan::Entity::find_by_id(scan_id).one(&server.db).await.unwrap(), None);
+        // Without a device token it is still 401: who asks is checked first.
+        let res =
+            reqwest::Client::new().post(server.url("/api/v1/scans")).body(vec![b' '; 3 << 20]).send().await.unwrap();
+        assert_eq!(res.status(), 401);
+    }
 }
