@@ -17,3 +17,4 @@ mod matrix;
 mod migrations;
 mod outbox;
 mod plans;
+mod properties;

@@ -456,3 +456,94 @@ mod tests {
         assert_eq!(fields, ["person_email", "narrative", "contact_detail", "witnesses"]);
     }
 }
+
+/// Properties of the concern form's parser (the plain HTML form posts these fields).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::domain::{proptest_config, typed_text};
+    use proptest::prelude::*;
+
+    /// The form's field names: every problem must name one of them.
+    pub const FIELDS: [&str; 12] = [
+        "kind",
+        "person_name",
+        "person_email",
+        "person_handle",
+        "person_description",
+        "narrative",
+        "escort_times",
+        "wish_other",
+        "contact_channel",
+        "contact_detail",
+        "witnesses",
+        "witness_details",
+    ];
+
+    fn choice(valid: &'static [&'static str]) -> impl Strategy<Value = String> {
+        prop_oneof![proptest::sample::select(valid).prop_map(str::to_owned), typed_text(20)]
+    }
+
+    prop_compose! {
+        fn form()(
+            texts in (typed_text(200), typed_text(254), typed_text(100), typed_text(2_000), typed_text(NARRATIVE_MAX)),
+            more in (typed_text(500), typed_text(1_000), typed_text(300), typed_text(2_000)),
+            choices in (
+                choice(&["concern", "incident", "", " incident "]),
+                choice(&["haven", "email", "phone", "in_person", ""]),
+                choice(&["yes", "no", "unsure", ""]),
+            ),
+            wishes in any::<[bool; 4]>(),
+        ) -> ConcernForm {
+            let (person_name, person_email, person_handle, person_description, narrative) = texts;
+            let (escort_times, wish_other, contact_detail, witness_details) = more;
+            let (kind, contact_channel, witnesses) = choices;
+            ConcernForm {
+                kind,
+                person_name,
+                person_email,
+                person_handle,
+                person_description,
+                narrative,
+                wish_escort: wishes[0],
+                escort_times,
+                wish_told_on_arrival: wishes[1],
+                wish_keep_distance: wishes[2],
+                wish_staff_aware: wishes[3],
+                wish_other,
+                contact_channel,
+                contact_detail,
+                witnesses,
+                witness_details,
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(proptest_config(1024))]
+
+        /// A form is a concern that keeps every rule, or refused with each problem next to
+        /// a field of the form.
+        #[test]
+        fn a_form_is_a_valid_concern_or_every_problem_names_its_field(f in form()) {
+            match NewConcern::parse(&f) {
+                Ok(c) => {
+                    prop_assert!(!c.person.is_empty());
+                    let n = c.narrative.chars().count();
+                    prop_assert!((1..=NARRATIVE_MAX).contains(&n) && c.narrative == c.narrative.trim());
+                    prop_assert!(!c.narrative.chars().any(|ch| ch.is_control() && ch != '\n' && ch != '\t'));
+                    if c.contact_channel == ContactChannel::Phone {
+                        prop_assert!(c.contact_detail.is_some());
+                    }
+                }
+                Err(errors) => {
+                    prop_assert!(!errors.is_empty());
+                    for e in &errors {
+                        prop_assert!(FIELDS.contains(&e.field.as_str()), "{e}");
+                        prop_assert!(!e.message.is_empty());
+                    }
+                }
+            }
+        }
+    }
+}

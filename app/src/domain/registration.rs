@@ -129,3 +129,79 @@ mod tests {
         assert_eq!(r.role, None);
     }
 }
+
+/// Properties of a registration row's parser (the CSV import and the form use it).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::domain::{proptest_config, typed_text};
+    use proptest::prelude::*;
+
+    fn email() -> impl Strategy<Value = String> {
+        prop_oneof![
+            typed_text(254),
+            "[ ]{0,2}[a-zA-Z0-9.+_é-]{0,70}@[a-z0-9.-]{0,20}(\\.[a-z]{2,4}|)[ ]{0,2}",
+            "[a-z]{1,5}@@[a-z]{1,5}\\.org|@example\\.org|ada@|ada@example|\\.ada@example\\.org|ada\\.\\.b@example\\.org",
+        ]
+    }
+
+    fn ticket() -> impl Strategy<Value = String> {
+        prop_oneof![typed_text(100), "[A-Z0-9-]{0,101}", "T[ \t\n\u{0}]T"]
+    }
+
+    fn phone() -> impl Strategy<Value = String> {
+        prop_oneof![typed_text(20), "[ ]?\\+?[0-9 ()./-]{0,25}", "\\+?[0-9]{4,17}", "\\+\\+[0-9]{8}|[0-9]{8}\\+"]
+    }
+
+    proptest! {
+        #![proptest_config(proptest_config(4096))]
+
+        /// Every row is either a registration that keeps every rule, or refused with every
+        /// problem named by its field.
+        #[test]
+        fn a_row_is_valid_or_every_problem_is_named(
+            name in typed_text(200),
+            email in email(),
+            ticket in ticket(),
+            role in typed_text(50),
+        ) {
+            match NewRegistration::parse(&name, &email, &ticket, &role) {
+                Ok(r) => {
+                    let n = r.name.as_str();
+                    prop_assert!(!n.is_empty() && n.chars().count() <= 200 && n == n.trim());
+                    prop_assert!(!n.chars().any(char::is_control));
+                    prop_assert_eq!(EmailAddress::parse("email", r.email.as_str()), Ok(r.email.clone()));
+                    if let Some(t) = &r.ticket_ref {
+                        prop_assert!((1..=100).contains(&t.as_str().chars().count()));
+                        prop_assert!(!t.as_str().chars().any(|c| c.is_whitespace() || c.is_control()));
+                    }
+                    if let Some(role) = &r.role {
+                        prop_assert!(role.chars().count() <= 50 && !role.contains('\n'));
+                        prop_assert!(!role.chars().any(|c| c.is_control() && c != '\t'));
+                    }
+                }
+                Err(errors) => {
+                    prop_assert!(!errors.is_empty());
+                    for e in &errors {
+                        prop_assert!(["name", "email", "ticket_ref", "role"].contains(&e.field.as_str()), "{e}");
+                        prop_assert!(!e.message.is_empty());
+                    }
+                }
+            }
+        }
+
+        /// A phone number is refused or reduced to its digits, and reads the same again.
+        #[test]
+        fn a_phone_number_is_refused_or_reduced_to_its_digits(raw in phone()) {
+            match PhoneNumber::parse("phone", &raw) {
+                Ok(p) => {
+                    let digits = p.as_str().trim_start_matches('+');
+                    prop_assert!((6..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()));
+                    prop_assert!(digits.ends_with(&p.key()) && p.key().len() <= 9);
+                    prop_assert_eq!(PhoneNumber::parse("phone", p.as_str()), Ok(p));
+                }
+                Err(e) => prop_assert_eq!(e.field, "phone"),
+            }
+        }
+    }
+}

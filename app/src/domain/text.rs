@@ -17,6 +17,10 @@ impl DisplayName {
         if text.as_str().contains('\n') {
             return Err(DomainError::new(field, "must be a single line"));
         }
+        // Plain text may hold tabs; a name may not (it lands in lists and CSV exports).
+        if text.as_str().contains('\t') {
+            return Err(DomainError::new(field, "contains control characters"));
+        }
         Ok(Self(text.0))
     }
 
@@ -94,6 +98,14 @@ mod tests {
         assert!(DisplayName::parse("n", &"x".repeat(201)).is_err());
         assert!(DisplayName::parse("n", "two\nlines").is_err());
         assert!(DisplayName::parse("n", "bell\u{7}").is_err());
+    }
+
+    /// Found by the registration row property: a tab inside a name was accepted.
+    #[test]
+    fn a_display_name_holds_no_tab() {
+        let e = DisplayName::parse("name", "+\tA").unwrap_err();
+        assert_eq!((e.field.as_str(), e.message.as_str()), ("name", "contains control characters"));
+        assert!(DisplayName::parse("name", "\tAda Lovelace\t").is_ok(), "blanks around it are trimmed");
     }
 
     #[test]

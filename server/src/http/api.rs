@@ -5,6 +5,7 @@ use super::AppState;
 use crate::services::door::{DeviceAuth, ScanInput, ScanSource, SyncCaller};
 use axum::Extension;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -109,7 +110,8 @@ pub struct DoorSyncResponse {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SyncQuery {
-    /// The `cursor` of the last sync; absent for everything.
+    /// The `cursor` of the last sync; absent for everything (so is a negative one, or one
+    /// larger than the current cursor).
     pub since: Option<i32>,
 }
 
@@ -214,14 +216,22 @@ fn reason(r: DenyReason) -> ApiReason {
     responses(
         (status = 200, description = "The answer, decided by what holds when the server receives the scan (also for forged or unknown badges: `deny`)", body = ScanResponse),
         (status = 401, description = "No live device token", body = ApiError),
-        (status = 422, description = "The body is not a scan, or `scanned_at` is more than 5 minutes ahead", body = ApiError),
+        (status = 422, description = "The body is not a scan (`invalid`, field `body`, or `scanned_at` in the future)", body = ApiError),
     ),
     security(("device_token" = []))
 )]
-pub async fn scan(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn scan(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
     let auth = match device(&state, &headers).await {
         Ok(a) => a,
         Err(e) => return error(e),
+    };
+    // Axum reads at most 2 MiB of a body; a scan is a small JSON object.
+    let Ok(body) = body else {
+        return error(AppError::invalid("body", "could not be read: a scan is a small JSON object (at most 2 MiB)"));
     };
     let request: ScanRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -247,11 +257,12 @@ pub async fn scan(State(state): State<AppState>, headers: HeaderMap, body: Bytes
 #[utoipa::path(
     get,
     path = "/api/v1/events/{slug}/door-sync",
-    params(("slug" = String, Path, description = "The event"), ("since" = Option<i32>, Query, description = "The cursor of the last sync")),
+    params(("slug" = String, Path, description = "The event"), ("since" = Option<i32>, Query, description = "The cursor of the last sync (absent: everything). Anything but one 32-bit integer is answered 422.")),
     responses(
         (status = 200, body = DoorSyncResponse),
         (status = 401, description = "No live device token or session", body = ApiError),
         (status = 404, description = "No such event for this device", body = ApiError),
+        (status = 422, description = "`since` is not a cursor (`invalid`, field `since`)", body = ApiError),
     ),
     security(("device_token" = []))
 )]
@@ -259,9 +270,19 @@ pub async fn door_sync(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
-    Path(slug): Path<String>,
-    Query(q): Query<SyncQuery>,
+    slug: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    query: Result<Query<SyncQuery>, QueryRejection>,
 ) -> Response {
+    // A `since` that is no cursor (not a 32-bit integer, or given twice) is named, as JSON;
+    // it says nothing about the event, so it is answered whoever asks.
+    let Ok(Query(q)) = query else {
+        return error(AppError::invalid(
+            "since",
+            "must be the cursor of an earlier sync, once: a whole number from 0 to 2147483647 (leave it out for everything)",
+        ));
+    };
+    // A slug that is not even text (percent-encoded bytes that are not UTF-8) names no event.
+    let slug = slug.map(|Path(s)| s).unwrap_or_default();
     let caller = match bearer(&headers) {
         Some(token) => SyncCaller::Device(token),
         None => SyncCaller::Staff(&actor),

@@ -8,6 +8,7 @@ use crate::services::cases::{
 };
 use axum::Extension;
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -67,6 +68,12 @@ fn page_with_status(status: StatusCode, err: &AppError) -> Response {
          </section></main></body></html>"
     );
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+/// A path segment that is not even text (percent-encoded bytes that are not UTF-8) names
+/// nothing: it is answered as any unknown name is, not with the router's plain text.
+fn segment<T: Default>(path: Result<Path<T>, PathRejection>) -> T {
+    path.map(|Path(p)| p).unwrap_or_default()
 }
 
 /// Why an upload's form was not read.
@@ -154,9 +161,10 @@ fn concern_form(fields: &[(String, String)]) -> ConcernForm {
 pub async fn file_concern(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(slug): Path<String>,
+    slug: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Response {
+    let slug = segment(slug);
     let form_page = format!("/events/{slug}/concern");
     if actor.person_id().is_none() {
         return error_page(&AppError::Unauthenticated);
@@ -177,9 +185,10 @@ pub async fn file_concern(
 pub async fn add_attachment(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(reference): Path<String>,
+    reference: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Response {
+    let reference = segment(reference);
     if let Err(e) = state.services.may_attach(&actor, &reference).await {
         return error_page(&e);
     }
@@ -200,8 +209,9 @@ pub async fn add_attachment(
 pub async fn attachment(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path((reference, id)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
+    let (reference, id) = segment(path);
     match state.services.attachment(&actor, &reference, &id).await {
         Ok(file) => {
             let ascii: String = file
