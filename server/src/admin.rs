@@ -260,6 +260,71 @@ pub async fn rotate_keys(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `haven keys retire-field-key`: see [`crate::cli::KeysCommand::RetireFieldKey`].
+pub async fn retire_field_key(settings: Settings, id: &str) -> anyhow::Result<()> {
+    use crate::config::EncryptionSettings;
+    use crate::crypto::fields::{RELOAD_EVERY, read_source, write_private};
+    use sea_orm::{ConnectionTrait, Statement};
+
+    let mut ring = read_source(&settings.encryption).map_err(|e| anyhow::anyhow!(e))?;
+    let configured = ring.ids().collect::<Vec<_>>().join(", ");
+    if !ring.ids().any(|k| k == id) {
+        anyhow::bail!("no field key {id:?} is configured; keys: {configured}");
+    }
+    if ring.current_id() == id {
+        anyhow::bail!("{id} is the key that seals new values: run `haven keys rotate` first, then retire it");
+    }
+    if let EncryptionSettings::File(path) = &settings.encryption {
+        // A running server looks at the key file every RELOAD_EVERY: until it has, it may
+        // still seal new values with the key that was current before.
+        let age = std::fs::metadata(path)?.modified()?.elapsed().unwrap_or_default();
+        let settle = RELOAD_EVERY * 2;
+        if age < settle {
+            anyhow::bail!(
+                "the key file changed {} s ago; running servers may still seal with {id}: try again in {} s",
+                age.as_secs(),
+                (settle - age).as_secs() + 1
+            );
+        }
+    }
+    let db = startup::open_database(&settings, true).await?;
+    let backend = db.get_database_backend();
+    let placeholder = if backend == sea_orm::DbBackend::Postgres { "$1" } else { "?" };
+    let prefix = format!("v1:{id}:");
+    let mut users = Vec::new();
+    for (table, column) in crate::services::cases::SEALED_COLUMNS {
+        let sql =
+            format!("SELECT COUNT(*) AS n FROM {table} WHERE substr({column}, 1, {}) = {placeholder}", prefix.len());
+        let row = db.query_one_raw(Statement::from_sql_and_values(backend, sql, [prefix.clone().into()])).await?;
+        let n: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+        if n > 0 {
+            users.push((n, format!("{table}.{column}")));
+        }
+    }
+    if !users.is_empty() {
+        let total: i64 = users.iter().map(|(n, _)| n).sum();
+        let where_: Vec<String> = users.iter().map(|(n, place)| format!("{n} in {place}")).collect();
+        anyhow::bail!(
+            "{total} value(s) are still sealed with {id} ({}): run `haven keys rotate` to re-seal them, then retire it",
+            where_.join(", ")
+        );
+    }
+    match &settings.encryption {
+        EncryptionSettings::File(path) => {
+            ring.remove(id);
+            let temporary = path.with_extension("keys.new");
+            write_private(&temporary, &ring.to_file_text()).map_err(|e| anyhow::anyhow!(e))?;
+            std::fs::rename(&temporary, path).with_context(|| format!("cannot replace {}", path.display()))?;
+            let left: Vec<&str> = ring.ids().collect();
+            println!("retired field key {id}: no value used it; keys configured: {}", left.join(", "));
+        }
+        EncryptionSettings::Inline(_) => {
+            println!("no value is sealed with {id}: remove it from HAVEN_ENCRYPTION_KEYS and restart");
+        }
+    }
+    Ok(())
+}
+
 async fn event_named(services: &Services, slug: &str) -> anyhow::Result<event::Model> {
     event::Entity::find()
         .filter(event::Column::Slug.eq(slug))

@@ -161,6 +161,14 @@ pub enum KeysCommand {
     /// (the default), a new key is added to it first; with HAVEN_ENCRYPTION_KEYS, add the new
     /// key there (last) before running this. Old keys can be removed afterwards.
     Rotate,
+    /// Remove an old field-encryption key from the key file, once no sealed value uses it
+    /// (run `keys rotate` first; refused before, saying how many values still do). Not the
+    /// current key, and not within seconds of the file changing, while running servers
+    /// may still be sealing with it.
+    RetireFieldKey {
+        /// The key's id, as `keys rotate` prints it (e.g. k20261204-3fa2).
+        id: String,
+    },
     /// Make a new badge signing key for an organization; badges issued from now use it.
     /// Badges signed by older keys keep working until those keys are retired.
     Generate {
@@ -249,6 +257,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Keys(KeysCommand::Rotate) => crate::admin::rotate_keys(settings).await,
+            Command::Keys(KeysCommand::RetireFieldKey { id }) => crate::admin::retire_field_key(settings, &id).await,
             Command::Keys(KeysCommand::Generate { org }) => crate::admin::generate_badge_key(settings, &org).await,
             Command::Keys(KeysCommand::Retire { org, key }) => {
                 crate::admin::retire_badge_key(settings, &org, key).await

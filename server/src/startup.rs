@@ -145,6 +145,12 @@ pub async fn services(
 /// Connects, migrates (unless the settings say not to) and binds; `settings.addr` with
 /// port 0 picks a free port, which [`Server::addr`] tells.
 pub async fn build(settings: Settings, clock: SharedClock) -> Result<Server, StartError> {
+    // Before anything is changed. A missing file is created later, readable by its owner.
+    if let crate::config::EncryptionSettings::File(path) = &settings.encryption
+        && path.exists()
+    {
+        crate::crypto::fields::check_private(path).map_err(StartError::Keys)?;
+    }
     let mailer = Arc::new(Mailer::from_settings(&settings).map_err(StartError::Mail)?);
     let db = open_database(&settings, settings.migrate_on_start).await?;
     let listener = TcpListener::bind(settings.addr)

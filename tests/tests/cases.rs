@@ -1138,3 +1138,172 @@ async fn a_long_non_ascii_smtp_error_does_not_stop_the_mail() {
         sink.wait_for(Duration::from_secs(20), |m| m.to[0] == RESPONDER && m.text.contains("/auth/link/")).await;
     }
 }
+
+/// `haven keys …` run by an operator against the server's database and key file.
+fn haven_keys(server: &TestServer, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(haven_bin())
+        .arg("keys")
+        .args(args)
+        .env_clear()
+        .env("HAVEN_DATABASE_URL", &server.database.url)
+        .env("HAVEN_DATA_DIR", &server.database.dir)
+        .output()
+        .unwrap()
+}
+
+fn key_file(server: &TestServer) -> std::path::PathBuf {
+    server.database.dir.join("keys").join("field.keys")
+}
+
+/// The ids in the key file, in its order (the last one seals).
+fn key_ids(server: &TestServer) -> Vec<String> {
+    let text = std::fs::read_to_string(key_file(server)).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split_whitespace().next().unwrap().to_owned())
+        .collect()
+}
+
+/// Makes the key file look changed `seconds` ago, as if the operator waited that long.
+fn age_key_file(server: &TestServer, seconds: u64) {
+    let file = std::fs::File::options().write(true).open(key_file(server)).unwrap();
+    file.set_modified(std::time::SystemTime::now() - Duration::from_secs(seconds)).unwrap();
+}
+
+/// The key a case's narrative is sealed with.
+async fn narrative_key(server: &TestServer, reference: &str) -> String {
+    use haven_server::db::entities::case;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let row = case::Entity::find()
+        .filter(case::Column::Reference.eq(reference))
+        .one(&server.db)
+        .await
+        .unwrap()
+        .expect("the case is stored");
+    haven_server::crypto::fields::Keyring::key_of(&row.narrative_enc).expect("the narrative is sealed").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_server_seals_with_the_newest_key_within_seconds_of_a_rotation() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let before = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Before.")]).await;
+        let old = narrative_key(&server, &before).await;
+        assert_eq!(key_ids(&server), vec![old.clone()]);
+
+        let out = haven_keys(&server, &["rotate"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let ids = key_ids(&server);
+        let new = ids.last().unwrap().clone();
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        assert_ne!(new, old);
+
+        // The promise is five seconds; the server looks every two.
+        tokio::time::sleep(haven_server::crypto::fields::RELOAD_EVERY + Duration::from_millis(500)).await;
+        let after = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "After.")]).await;
+        assert_eq!(narrative_key(&server, &after).await, new, "{backend:?}: a value sealed after the rotation");
+        for (reference, text) in [(&before, "Before."), (&after, "After.")] {
+            let (status, view) = case(&server, &server.client_as(REPORTER).await, reference).await;
+            assert_eq!((status, view["narrative"].as_str()), (200, Some(text)), "{backend:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_old_field_key_is_retired_only_once_no_value_uses_it() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Keep me.")]).await;
+        let first = narrative_key(&server, &reference).await;
+
+        // The key that seals new values cannot go; nor one that is not there.
+        let out = haven_keys(&server, &["retire-field-key", &first]);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("seals new values"), "{out:?}");
+        let out = haven_keys(&server, &["retire-field-key", "k-nothing"]);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no field key \"k-nothing\""), "{out:?}");
+
+        // An operator adds a key by hand: every value is still sealed with the first.
+        let text = std::fs::read_to_string(key_file(&server)).unwrap();
+        std::fs::write(key_file(&server), format!("{text}k-added {}\n", "A".repeat(43))).unwrap();
+        age_key_file(&server, 60);
+        let in_use = {
+            use sea_orm::{ConnectionTrait, Statement};
+            let mut n = 0i64;
+            for (table, column) in haven_server::services::cases::SEALED_COLUMNS {
+                let sql = format!("SELECT {column} AS v FROM {table}");
+                for row in server
+                    .db
+                    .query_all_raw(Statement::from_string(server.db.get_database_backend(), sql))
+                    .await
+                    .unwrap()
+                {
+                    let v: Option<String> = row.try_get("", "v").unwrap();
+                    n += v.is_some_and(|v| v.starts_with(&format!("v1:{first}:"))) as i64;
+                }
+            }
+            n
+        };
+        assert!(in_use > 10, "the demo and the case are sealed with {first}: {in_use}");
+        let out = haven_keys(&server, &["retire-field-key", &first]);
+        assert!(!out.status.success());
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains(&format!("{in_use} value(s) are still sealed with {first}")), "{backend:?}: {said}");
+        assert!(said.contains("cases.narrative_enc") && said.contains("haven keys rotate"), "{said}");
+        assert!(key_ids(&server).contains(&first), "the refusal changed nothing");
+
+        // After a rotation nothing uses it; the file is too fresh for a moment, then it goes.
+        let out = haven_keys(&server, &["rotate"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = haven_keys(&server, &["retire-field-key", &first]);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("try again in"), "{out:?}");
+        age_key_file(&server, 60);
+        let out = haven_keys(&server, &["retire-field-key", &first]);
+        assert!(out.status.success(), "{backend:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with(&format!("retired field key {first}")), "{out:?}");
+        let ids = key_ids(&server);
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        assert!(!ids.contains(&first) && ids[0] == "k-added", "{ids:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(key_file(&server)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "the rewritten key file stays private");
+        }
+
+        // Everything still opens, in the running server too.
+        let (status, view) = case(&server, &server.client_as(REPORTER).await, &reference).await;
+        assert_eq!((status, view["narrative"].as_str()), (200, Some("Keep me.")), "{backend:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_written_to_files_is_readable_by_haven_alone() {
+    use std::os::unix::fs::PermissionsExt as _;
+    // No SMTP server: mail goes to files in the data directory.
+    let server = TestServer::start(&Backend::Sqlite).await;
+    server.seed_demo().await;
+    let dir = server.database.dir.join("mail");
+    // An older version left the folder open: the next mail closes it.
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Private.")]).await;
+    server.outbox_drained().await;
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(files.len() > 1, "the demo's and the concern's mail: {files:?}");
+    for path in &files {
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", path.display());
+    }
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+
+    // Files from before the fix (world-readable) are behind a closed folder after a restart.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let again = TestServer::start_with(&Backend::Sqlite, Options::default().share(&server)).await;
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+    drop(again);
+}

@@ -273,3 +273,33 @@ async fn migrate_shows_its_status_rolls_back_and_serve_can_leave_the_schema_alon
         assert_eq!(lines(stdout_of(&["migrate", "--status"], &env)), expect(&|_| "applied"), "{backend}");
     }
 }
+
+#[test]
+fn serve_refuses_a_key_file_that_others_may_read() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = std::env::temp_dir().join(format!("haven-keymode-{}", uuid::Uuid::new_v4().simple()));
+    let keys = dir.join("keys").join("field.keys");
+    std::fs::create_dir_all(keys.parent().unwrap()).unwrap();
+    std::fs::write(&keys, format!("k1 {}\n", "A".repeat(43))).unwrap();
+    let data_dir = dir.display().to_string();
+    let env = [("HAVEN_DATA_DIR", data_dir.as_str()), ("HAVEN_ADDR", "127.0.0.1:0")];
+    for mode in [0o640, 0o604, 0o620] {
+        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(mode)).unwrap();
+        let mut child = haven(&["serve"], &env).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let started = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("serve started with a key file of mode {mode:o}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_one_clear_line(&child.wait_with_output().unwrap(), &["field.keys", "group or others", "chmod 600"]);
+    }
+    // Readable by its owner alone: it serves.
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (mut child, _addr, _log) = spawn_serve(&env);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -143,6 +143,11 @@ impl Keyring {
         sealed.strip_prefix("v1:")?.split_once(':').map(|(id, _)| id)
     }
 
+    /// Removes a key that is not the current one; false when there is no such key.
+    pub fn remove(&mut self, id: &str) -> bool {
+        id != self.current && self.keys.remove(id).is_some()
+    }
+
     /// Adds a fresh key that becomes the current one; returns its id.
     pub fn add_fresh_key(&mut self) -> String {
         let id = new_key_id();
@@ -196,23 +201,83 @@ pub fn place(table: &str, column: &str, id: impl std::fmt::Display) -> String {
     format!("{table}.{column}:{id}")
 }
 
-/// The keyring a server uses, and where it came from: when a value names a key the ring
-/// does not hold (`haven keys rotate` ran meanwhile), the file is read again once.
+/// The keyring a server uses, and where it came from. A key file is looked at again at
+/// most every [`RELOAD_EVERY`] when a value is sealed or opened, and re-read when it has
+/// changed (`haven keys rotate` in another process), so a running server seals with the
+/// newest key within seconds. A value naming a key the ring does not hold makes it read
+/// the file at once.
 pub struct KeyStore {
     ring: std::sync::RwLock<Keyring>,
     source: crate::config::EncryptionSettings,
+    seen: std::sync::Mutex<(std::time::Instant, Option<FileStamp>)>,
+}
+
+/// How often a running server checks its key file for changes.
+pub const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What tells a changed key file from the one read: replaced (rotation writes a new file
+/// and renames it over the old), rewritten or resized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    inode: u64,
+    modified: Option<std::time::SystemTime>,
+    len: u64,
+}
+
+fn stamp(source: &crate::config::EncryptionSettings) -> Option<FileStamp> {
+    let crate::config::EncryptionSettings::File(path) = source else { return None };
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some(FileStamp { inode, modified: meta.modified().ok(), len: meta.len() })
 }
 
 impl KeyStore {
     pub fn load(source: &crate::config::EncryptionSettings) -> Result<KeyStore, String> {
-        Ok(KeyStore { ring: std::sync::RwLock::new(read_source(source)?), source: source.clone() })
+        let ring = read_source(source)?;
+        let seen = std::sync::Mutex::new((std::time::Instant::now(), stamp(source)));
+        Ok(KeyStore { ring: std::sync::RwLock::new(ring), source: source.clone(), seen })
+    }
+
+    /// Re-reads the key file when it changed since it was last read; `force` skips the
+    /// wait between looks. A file that cannot be read or parsed (half-written by an
+    /// editor) leaves the ring as it was.
+    fn refresh(&self, force: bool) {
+        // One request looks at a time; the others go on with the ring they have.
+        let mut seen = match self.seen.try_lock() {
+            Ok(seen) => seen,
+            Err(_) if force => self.seen.lock().expect("keyring stamp lock"),
+            Err(_) => return,
+        };
+        if !force && seen.0.elapsed() < RELOAD_EVERY {
+            return;
+        }
+        seen.0 = std::time::Instant::now();
+        let now = stamp(&self.source);
+        if now.is_none() || (now == seen.1 && !force) {
+            return;
+        }
+        if let Ok(fresh) = read_source(&self.source) {
+            if fresh.current_id() != self.ring.read().expect("keyring lock").current_id() {
+                tracing::info!(
+                    key = fresh.current_id(),
+                    "the key file changed: new values are sealed with its newest key"
+                );
+            }
+            *self.ring.write().expect("keyring lock") = fresh;
+            seen.1 = now;
+        }
     }
 
     pub fn ring(&self) -> Keyring {
+        self.refresh(false);
         self.ring.read().expect("keyring lock").clone()
     }
 
     pub fn seal(&self, place: &str, plaintext: &[u8]) -> String {
+        self.refresh(false);
         self.ring.read().expect("keyring lock").seal(place, plaintext)
     }
 
@@ -221,12 +286,11 @@ impl KeyStore {
     }
 
     pub fn open(&self, place: &str, sealed: &str) -> Result<Vec<u8>, SealError> {
+        self.refresh(false);
         let first = self.ring.read().expect("keyring lock").open(place, sealed);
         match first {
             Err(SealError::UnknownKey(_)) => {
-                if let Ok(fresh) = read_source(&self.source) {
-                    *self.ring.write().expect("keyring lock") = fresh;
-                }
+                self.refresh(true);
                 self.ring.read().expect("keyring lock").open(place, sealed)
             }
             other => other,
@@ -236,6 +300,25 @@ impl KeyStore {
     pub fn open_str(&self, place: &str, sealed: &str) -> Result<String, SealError> {
         String::from_utf8(self.open(place, sealed)?).map_err(|_| SealError::Forged)
     }
+}
+
+/// Refuses a key file that anyone but its owner may read or write: whoever reads it can
+/// open every sealed value in a copy of the database.
+pub fn check_private(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{} is open to group or others (mode {mode:o}): run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Reads the keys from where the settings say they are.

@@ -110,7 +110,17 @@ impl Mailer {
                     .timeout(Some(std::time::Duration::from_secs(20)))
                     .build(),
             ),
-            None => Transport::Directory(settings.data_dir.join("mail")),
+            None => {
+                let dir = settings.data_dir.join("mail");
+                // Files an older version wrote with default modes become unreachable too.
+                #[cfg(unix)]
+                if dir.is_dir() {
+                    use std::os::unix::fs::PermissionsExt as _;
+                    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+                        .map_err(|e| format!("cannot make {} private: {e}", dir.display()))?;
+                }
+                Transport::Directory(dir)
+            }
         };
         Ok(Mailer { transport, from })
     }
@@ -151,14 +161,34 @@ impl Mailer {
                 if e.is_permanent() { Failure::Permanent(text) } else { Failure::Temporary(text) }
             }),
             Transport::Directory(dir) => {
-                tokio::fs::create_dir_all(dir).await.map_err(|e| Failure::Temporary(e.to_string()))?;
+                // The files hold sign-in links and appeal tokens: only Haven's user may
+                // list the folder or read them.
                 let name = format!("{}-{}.eml", row.created_at.format("%Y%m%dT%H%M%S"), row.id.simple());
-                tokio::fs::write(dir.join(name), message.formatted())
+                let (dir, text) = (dir.clone(), message.formatted());
+                tokio::task::spawn_blocking(move || write_private_mail(&dir, &name, &text))
                     .await
+                    .map_err(|e| Failure::Temporary(e.to_string()))?
                     .map_err(|e| Failure::Temporary(e.to_string()))
             }
         }
     }
+}
+
+/// Writes one message as `dir/name`, mode 0600, in a folder of mode 0700.
+fn write_private_mail(dir: &std::path::Path, name: &str, text: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(dir)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        options.mode(0o600);
+    }
+    let mut file = options.open(dir.join(name))?;
+    file.write_all(text)?;
+    file.sync_all()
 }
 
 /// Why a delivery did not happen, and whether trying again may help.
