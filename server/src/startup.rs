@@ -73,6 +73,7 @@ impl Server {
     /// background workers run for exactly as long.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let services = self.state.services.clone();
+        let (listeners, listening_db) = (services.signals.clone(), services.store.db.clone());
         let mut workers = vec![
             AbortOnDrop(
                 OutboxWorker {
@@ -95,14 +96,17 @@ impl Server {
                     tracing::error!(error = ?e, "loading today's door pictures failed; retrying");
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }
-                // Door pictures follow changes made by other instances within half a second.
+                // Door pictures follow changes made by other instances (and operator
+                // commands): at once when PostgreSQL tells, else within half a second.
+                let signals = services.signals.clone();
                 loop {
                     if let Err(e) = services.watch_door_changes().await {
                         tracing::error!(error = %e, "watching door changes failed");
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    let _ = tokio::time::timeout(signals.poll_every(), signals.door.notified()).await;
                 }
             })),
+            AbortOnDrop(tokio::spawn(async move { listeners.run(&listening_db).await })),
         ];
         if let Some(listener) = self.metrics_listener {
             let router = http::metrics_router(self.state.clone());

@@ -2,6 +2,7 @@
 //! connection-pool figures for `/metrics`.
 
 pub mod entities;
+pub mod signals;
 pub mod store;
 
 pub use store::{Store, WriteTx};

@@ -17,7 +17,7 @@ use crate::db::{Store, WriteTx};
 use chrono::{DateTime, Duration, Utc};
 use lettre::message::{Attachment as LettreAttachment, Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait as _, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -86,7 +86,7 @@ pub async fn enqueue(keys: &KeyStore, tx: &WriteTx, now: DateTime<Utc>, mail: Ma
     })
     .exec(&**tx)
     .await?;
-    Ok(())
+    crate::db::signals::signal(tx, crate::db::signals::MAIL).await
 }
 
 enum Transport {
@@ -200,6 +200,10 @@ enum Failure {
     Permanent(String),
 }
 
+/// How long a claimed message is left to the worker that claimed it. A worker that dies
+/// mid-send leaves its message to others (or to itself, restarted) after this.
+const CLAIM_LEASE: Duration = Duration::minutes(2);
+
 /// Sign-in links are worth sending only while they work (15 minutes): they are tried
 /// again every half minute at most, and marked failed once expired.
 const SIGNIN_KIND: &str = "signin_link";
@@ -305,36 +309,53 @@ impl OutboxWorker {
         }
     }
 
-    /// Sends what is due now; returns how many messages it handled.
-    pub async fn run_once(&self) -> Result<usize, DbErr> {
+    /// Claims the next due message for two minutes, so no other worker sends it meanwhile.
+    /// On PostgreSQL one statement picks it with `FOR UPDATE SKIP LOCKED`: workers of other
+    /// instances skip the row this one is claiming instead of waiting for it. On SQLite
+    /// (one writer at a time) the claim is the same check and update in one write.
+    async fn claim_next(&self) -> Result<Option<outbox::Model>, DbErr> {
         let now = self.clock.now();
-        let due = outbox::Entity::find()
-            .filter(outbox::Column::SentAt.is_null())
-            .filter(outbox::Column::FailedAt.is_null())
-            .filter(outbox::Column::NextAttemptAt.lte(now))
-            .order_by_asc(outbox::Column::NextAttemptAt)
-            .limit(20)
-            .all(&self.store.db)
-            .await?;
-        let mut handled = 0;
-        for row in due {
-            // Claim it: only the instance whose update lands sends it.
-            let lease = now + Duration::minutes(2);
-            let tx = self.store.write().await?;
-            let claimed = outbox::Entity::update_many()
-                .col_expr(outbox::Column::NextAttemptAt, sea_orm::sea_query::Expr::value(lease))
-                .filter(outbox::Column::Id.eq(row.id))
-                .filter(outbox::Column::NextAttemptAt.eq(row.next_attempt_at))
+        let lease = now + CLAIM_LEASE;
+        let tx = self.store.write().await?;
+        let claimed = if tx.get_database_backend() == sea_orm::DbBackend::Postgres {
+            outbox::Entity::find()
+                .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+                    sea_orm::DbBackend::Postgres,
+                    "UPDATE outbox SET next_attempt_at = $1 WHERE id = (\
+                       SELECT id FROM outbox \
+                       WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2 \
+                       ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                     RETURNING *",
+                    [lease.into(), now.into()],
+                ))
+                .one(&*tx)
+                .await?
+        } else {
+            let next = outbox::Entity::find()
                 .filter(outbox::Column::SentAt.is_null())
                 .filter(outbox::Column::FailedAt.is_null())
-                .exec(&*tx)
-                .await?
-                .rows_affected
-                == 1;
-            tx.commit().await?;
-            if !claimed {
-                continue;
+                .filter(outbox::Column::NextAttemptAt.lte(now))
+                .order_by_asc(outbox::Column::NextAttemptAt)
+                .one(&*tx)
+                .await?;
+            if let Some(row) = &next {
+                outbox::Entity::update_many()
+                    .col_expr(outbox::Column::NextAttemptAt, sea_orm::sea_query::Expr::value(lease))
+                    .filter(outbox::Column::Id.eq(row.id))
+                    .exec(&*tx)
+                    .await?;
             }
+            next
+        };
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Sends what is due now (up to 20 messages); returns how many it handled.
+    pub async fn run_once(&self) -> Result<usize, DbErr> {
+        let mut handled = 0;
+        while handled < 20 {
+            let Some(row) = self.claim_next().await? else { break };
             handled += 1;
             let result = match Opened::of(&self.keys, &row) {
                 Ok(opened) => self.mailer.deliver(&row, opened).await,

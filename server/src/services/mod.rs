@@ -40,6 +40,9 @@ pub struct Services {
     pub oidc: oidc::Providers,
     /// Wakes the outbox worker after a commit that queued mail.
     pub mail_wake: Arc<Notify>,
+    /// Told of changes other instances made (PostgreSQL `LISTEN`); `signals.mail` is
+    /// `mail_wake`.
+    pub signals: Arc<crate::db::signals::Listeners>,
     /// Wakes the sign-in dispatcher after a sign-in request.
     pub signin_wake: Arc<Notify>,
     /// Key for turning client addresses into opaque rate-limit keys.
@@ -83,6 +86,8 @@ impl Services {
         client_key_secret: String,
         keys: Arc<crate::crypto::fields::KeyStore>,
     ) -> Arc<Self> {
+        let mail_wake: Arc<Notify> = Arc::default();
+        let signals = Arc::new(crate::db::signals::Listeners { mail: mail_wake.clone(), ..Default::default() });
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             keys,
@@ -98,7 +103,8 @@ impl Services {
             clock,
             settings,
             public_url,
-            mail_wake: Arc::default(),
+            mail_wake,
+            signals,
             signin_wake: Arc::default(),
             client_key_secret,
         })

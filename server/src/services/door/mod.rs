@@ -143,6 +143,7 @@ pub async fn record_door_change(
     .exec(&**tx)
     .await
     .map_err(internal)?;
+    crate::db::signals::signal(tx, crate::db::signals::DOOR).await.map_err(internal)?;
     Ok(())
 }
 
@@ -177,7 +178,7 @@ impl Services {
     }
 
     /// Forgets the pictures when another instance recorded a door change. Called by the
-    /// background jobs every half second.
+    /// background jobs when told of a change (PostgreSQL) and every `poll_every`.
     pub async fn watch_door_changes(&self) -> Result<(), sea_orm::DbErr> {
         let newest: Option<i32> = door_change::Entity::find()
             .select_only()
