@@ -38,6 +38,10 @@ pub struct MailSink {
     greeting: Arc<std::sync::Mutex<Option<String>>>,
     /// Recipients refused for good (`550`).
     rejected: Arc<std::sync::Mutex<Vec<String>>>,
+    /// How long a message's data is held before it is accepted, in milliseconds.
+    pace_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// Messages whose data arrived and which are being held before the answer.
+    held: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl MailSink {
@@ -52,6 +56,8 @@ impl MailSink {
             closing: Arc::default(),
             greeting: Arc::default(),
             rejected: Arc::default(),
+            pace_ms: Arc::default(),
+            held: Arc::default(),
         };
         let s = sink.clone();
         tokio::spawn(async move {
@@ -98,6 +104,18 @@ impl MailSink {
     /// Refuses these recipients for good (`550 5.1.1`), case-insensitively.
     pub fn reject_recipients(&self, addresses: &[&str]) {
         *self.rejected.lock().expect("rejected lock") = addresses.iter().map(|a| a.to_ascii_lowercase()).collect();
+    }
+
+    /// Holds each message this long after its data before accepting it, as a slow mail
+    /// server does. A client that goes away meanwhile (killed) has not handed it over: it
+    /// is not kept, as a real server drops a transaction it never answered.
+    pub fn pace(&self, each: Duration) {
+        self.pace_ms.store(each.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// Whether a message is being handed over right now (held, not yet accepted).
+    pub fn holding(&self) -> bool {
+        self.held.load(Ordering::SeqCst) > 0
     }
 
     pub async fn all(&self) -> Vec<Mail> {
@@ -198,6 +216,20 @@ impl MailSink {
                     }
                     let l = l.strip_prefix('.').filter(|_| l.starts_with("..")).unwrap_or(&l);
                     raw.extend_from_slice(l.as_bytes());
+                }
+                let pace = self.pace_ms.load(Ordering::SeqCst);
+                if pace > 0 {
+                    self.held.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(pace)).await;
+                    self.held.fetch_sub(1, Ordering::SeqCst);
+                    // A client waiting for our answer sends nothing: an end of stream now
+                    // means it is gone.
+                    if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_millis(1), lines.fill_buf())
+                        .await
+                        .map(|b| b.map(|b| b.len()))
+                    {
+                        return Ok(());
+                    }
                 }
                 let mail = parse(from.clone(), to.clone(), raw);
                 self.messages.lock().await.push(mail);
