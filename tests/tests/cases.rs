@@ -2,7 +2,7 @@
 //! team's work, recusal, matching, reminders, confidentiality at rest, reliable mail.
 
 use haven_server::clock::ManualClock;
-use haven_tests::{Backend, MailSink, Options, TestServer, backends, call_fn, haven_bin};
+use haven_tests::{MailSink, Options, TestServer, backends, call_fn, haven_bin};
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use std::time::Duration;
@@ -690,94 +690,111 @@ async fn a_case_linked_as_retaliation_is_flagged_to_the_team() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_case_text_is_in_a_copy_of_the_database() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let reference = file_ok(
-        &server,
-        REPORTER,
-        &[
-            ("person_name", "Quentin Zebedee"),
-            ("person_handle", "@quentinzz"),
-            ("narrative", "Xylophone incident near the marmalade stand."),
-            ("contact_channel", "phone"),
-            ("contact_detail", "+31 6 98765432"),
-            ("witness_details", "Ophelia Wintergreen"),
-        ],
-    )
-    .await;
-    let rae = server.client_as(RESPONDER).await;
-    // Each must be stored, or the "not readable" checks below would pass for nothing.
-    let (status, body) =
-        call_fn(&rae, &server, "add_note", &[("reference", &reference), ("body", "Quixotic note about parsnips.")])
-            .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, body) =
-        call_fn(&rae, &server, "send_message", &[("reference", &reference), ("body", "Marzipan reply.")]).await;
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = call_fn(
-        &rae,
-        &server,
-        "add_witness",
-        &[("reference", &reference), ("name", "Ferdinand Holloway"), ("statement", "Saw zeppelins.")],
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let attach = Form::new().part("file", Part::bytes(b"Evidence about kumquats".to_vec()).file_name("kumquats.txt"));
-    let res = rae.post(server.url(&format!("/cases/{reference}/attachments"))).multipart(attach).send().await.unwrap();
-    assert_eq!(res.status(), 303);
-    let (_, view) = case(&server, &rae, &reference).await;
-    let id = view["attachments"][0]["id"].as_str().unwrap();
-    let download = rae.get(server.url(&format!("/cases/{reference}/attachments/{id}"))).send().await.unwrap();
-    assert_eq!(download.headers()["content-disposition"], "attachment; filename=\"kumquats.txt\"");
-    assert_eq!(download.text().await.unwrap(), "Evidence about kumquats");
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let reference = file_ok(
+            &server,
+            REPORTER,
+            &[
+                ("person_name", "Quentin Zebedee"),
+                ("person_handle", "@quentinzz"),
+                ("narrative", "Xylophone incident near the marmalade stand."),
+                ("contact_channel", "phone"),
+                ("contact_detail", "+31 6 98765432"),
+                ("witness_details", "Ophelia Wintergreen"),
+            ],
+        )
+        .await;
+        let rae = server.client_as(RESPONDER).await;
+        // Each must be stored, or the "not readable" checks below would pass for nothing.
+        let (status, body) =
+            call_fn(&rae, &server, "add_note", &[("reference", &reference), ("body", "Quixotic note about parsnips.")])
+                .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) =
+            call_fn(&rae, &server, "send_message", &[("reference", &reference), ("body", "Marzipan reply.")]).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = call_fn(
+            &rae,
+            &server,
+            "add_witness",
+            &[("reference", &reference), ("name", "Ferdinand Holloway"), ("statement", "Saw zeppelins.")],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let attach =
+            Form::new().part("file", Part::bytes(b"Evidence about kumquats".to_vec()).file_name("kumquats.txt"));
+        let res =
+            rae.post(server.url(&format!("/cases/{reference}/attachments"))).multipart(attach).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        let (_, view) = case(&server, &rae, &reference).await;
+        let id = view["attachments"][0]["id"].as_str().unwrap();
+        let download = rae.get(server.url(&format!("/cases/{reference}/attachments/{id}"))).send().await.unwrap();
+        assert_eq!(download.headers()["content-disposition"], "attachment; filename=\"kumquats.txt\"");
+        assert_eq!(download.text().await.unwrap(), "Evidence about kumquats");
 
-    // Copy every file of the database (main file and write-ahead log) and search them.
-    let dir = server.database.sqlite_dir().unwrap();
-    let mut bytes = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.file_name().unwrap().to_string_lossy().starts_with("haven.db") {
-            bytes.extend(std::fs::read(&path).unwrap());
+        // Copy the database (SQLite: the main file and write-ahead log; PostgreSQL: a dump
+        // with pg_dump) and search the copy.
+        let mut bytes = Vec::new();
+        match server.database.sqlite_dir() {
+            Some(dir) => {
+                for entry in std::fs::read_dir(dir).unwrap() {
+                    let path = entry.unwrap().path();
+                    if path.file_name().unwrap().to_string_lossy().starts_with("haven.db") {
+                        bytes.extend(std::fs::read(&path).unwrap());
+                    }
+                }
+            }
+            None => {
+                let dump = std::process::Command::new("pg_dump").arg(&server.database.url).output().unwrap();
+                assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+                bytes = dump.stdout;
+            }
         }
+        assert!(bytes.len() > 10_000);
+        let haystack = String::from_utf8_lossy(&bytes).to_lowercase();
+        for secret in [
+            "quentin",
+            "zebedee",
+            "quentinzz",
+            "xylophone",
+            "marmalade",
+            "98765432",
+            "ophelia",
+            "quixotic",
+            "parsnips",
+            "marzipan",
+            "ferdinand",
+            "zeppelins",
+            "kumquats",
+        ] {
+            assert!(!haystack.contains(secret), "{secret:?} is readable in the database files");
+        }
+        assert!(haystack.contains("barbara moreau"), "the search itself works: registrations are plain");
     }
-    assert!(bytes.len() > 10_000);
-    let haystack = String::from_utf8_lossy(&bytes).to_lowercase();
-    for secret in [
-        "quentin",
-        "zebedee",
-        "quentinzz",
-        "xylophone",
-        "marmalade",
-        "98765432",
-        "ophelia",
-        "quixotic",
-        "parsnips",
-        "marzipan",
-        "ferdinand",
-        "zeppelins",
-        "kumquats",
-    ] {
-        assert!(!haystack.contains(secret), "{secret:?} is readable in the database files");
-    }
-    assert!(haystack.contains("barbara moreau"), "the search itself works: registrations are plain");
 }
 
 /// Every sealed column in the schema, with the key of each value in it.
 async fn sealed_values(db: &sea_orm::DatabaseConnection) -> Vec<(String, String, String)> {
     use sea_orm::{ConnectionTrait, Statement};
-    let columns = db
-        .query_all_raw(Statement::from_string(
-            sea_orm::DbBackend::Sqlite,
+    let backend = db.get_database_backend();
+    let columns_sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+             WHERE table_schema = 'public' AND column_name LIKE '%\\_enc' ESCAPE '\\' ORDER BY 1, 2"
+        }
+        _ => {
             "SELECT m.name AS t, p.name AS c FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-             WHERE m.type = 'table' AND p.name LIKE '%\\_enc' ESCAPE '\\' ORDER BY 1, 2",
-        ))
-        .await
-        .unwrap();
+             WHERE m.type = 'table' AND p.name LIKE '%\\_enc' ESCAPE '\\' ORDER BY 1, 2"
+        }
+    };
+    let columns = db.query_all_raw(Statement::from_string(backend, columns_sql)).await.unwrap();
     let mut out = Vec::new();
     for row in columns {
         let (t, c): (String, String) = (row.try_get("", "t").unwrap(), row.try_get("", "c").unwrap());
         let sql = format!("SELECT {c} AS v FROM {t} WHERE {c} IS NOT NULL");
-        for value in db.query_all_raw(Statement::from_string(sea_orm::DbBackend::Sqlite, sql)).await.unwrap() {
+        for value in db.query_all_raw(Statement::from_string(backend, sql)).await.unwrap() {
             let sealed: String = value.try_get("", "v").unwrap();
             if sealed.is_empty() {
                 continue; // a delivered mail's blanked body
@@ -792,66 +809,71 @@ async fn sealed_values(db: &sea_orm::DatabaseConnection) -> Vec<(String, String,
 
 #[tokio::test(flavor = "multi_thread")]
 async fn haven_keys_rotate_reencrypts_every_sealed_value_and_everything_stays_readable() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Rotate me.")]).await;
-    // A scan of Ken stores the door instruction it showed (sealed) and uses a badge key.
-    let device = server.device_token("havenconf").await;
-    let ken_badge = server.badge_token("havenconf", "ken.okafor@example.org").await;
-    assert_eq!(server.scan(&device, &ken_badge).await["result"], "alert");
-    // The arrival alert it starts seals notifications of its own: let them land first.
-    let mut before = sealed_values(&server.db).await;
-    loop {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let again = sealed_values(&server.db).await;
-        if again.len() == before.len() {
-            break;
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let reference = file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Rotate me.")]).await;
+        // A scan of Ken stores the door instruction it showed (sealed) and uses a badge key.
+        let device = server.device_token("havenconf").await;
+        let ken_badge = server.badge_token("havenconf", "ken.okafor@example.org").await;
+        assert_eq!(server.scan(&device, &ken_badge).await["result"], "alert");
+        // The arrival alert it starts seals notifications of its own: let them land first.
+        let mut before = sealed_values(&server.db).await;
+        loop {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let again = sealed_values(&server.db).await;
+            if again.len() == before.len() {
+                break;
+            }
+            before = again;
         }
-        before = again;
-    }
-    let schema: std::collections::BTreeSet<(String, String)> =
-        before.iter().map(|(t, c, _)| (t.clone(), c.clone())).collect();
-    let listed: std::collections::BTreeSet<(String, String)> =
-        haven_server::services::cases::SEALED_COLUMNS.iter().map(|(t, c)| (t.to_string(), c.to_string())).collect();
-    assert_eq!(schema, listed, "every sealed column of the schema is rotated, and only those");
-    let old_key = before.iter().find(|(_, _, k)| !k.is_empty()).unwrap().2.clone();
-    for table in ["cases", "badge_keys", "scans", "decisions", "precautions", "notifications"] {
-        assert!(before.iter().any(|(t, _, k)| t == table && *k == old_key), "the demo has sealed {table}");
-    }
+        let schema: std::collections::BTreeSet<(String, String)> =
+            before.iter().map(|(t, c, _)| (t.clone(), c.clone())).collect();
+        let listed: std::collections::BTreeSet<(String, String)> =
+            haven_server::services::cases::SEALED_COLUMNS.iter().map(|(t, c)| (t.to_string(), c.to_string())).collect();
+        assert_eq!(schema, listed, "every sealed column of the schema is rotated, and only those");
+        let old_key = before.iter().find(|(_, _, k)| !k.is_empty()).unwrap().2.clone();
+        for table in ["cases", "badge_keys", "scans", "decisions", "precautions", "notifications"] {
+            assert!(before.iter().any(|(t, _, k)| t == table && *k == old_key), "the demo has sealed {table}");
+        }
 
-    let out = std::process::Command::new(haven_bin())
-        .args(["keys", "rotate"])
-        .env_clear()
-        .env("HAVEN_DATABASE_URL", &server.database.url)
-        .env("HAVEN_DATA_DIR", &server.database.dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.starts_with("re-encrypted "), "{said}");
+        let out = std::process::Command::new(haven_bin())
+            .args(["keys", "rotate"])
+            .env_clear()
+            .env("HAVEN_DATABASE_URL", &server.database.url)
+            .env("HAVEN_DATA_DIR", &server.database.dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.starts_with("re-encrypted "), "{said}");
 
-    let after = sealed_values(&server.db).await;
-    let new_key = after.iter().find(|(_, _, k)| !k.is_empty()).unwrap().2.clone();
-    assert_ne!(new_key, old_key);
-    for (t, c, k) in after.iter().filter(|(_, _, k)| !k.is_empty()) {
-        assert_eq!(*k, new_key, "{t}.{c} is still sealed under the old key");
+        let after = sealed_values(&server.db).await;
+        let new_key = after.iter().find(|(_, _, k)| !k.is_empty()).unwrap().2.clone();
+        assert_ne!(new_key, old_key);
+        for (t, c, k) in after.iter().filter(|(_, _, k)| !k.is_empty()) {
+            assert_eq!(*k, new_key, "{t}.{c} is still sealed under the old key");
+        }
+        let count = |v: &[(String, String, String)]| v.iter().filter(|(_, _, k)| !k.is_empty()).count();
+        assert_eq!(count(&after), count(&before));
+        assert!(said.contains(&format!("re-encrypted {} value(s)", count(&before))), "{said}");
+        assert!(said.contains(new_key.as_str()) && said.contains(&old_key), "both keys stay configured: {said}");
+
+        // The running server reads what is now sealed under the new key.
+        let (status, view) = case(&server, &server.client_as(REPORTER).await, &reference).await;
+        assert_eq!(status, 200);
+        assert_eq!(view["narrative"], "Rotate me.");
+        let (status, home) = call_fn(&server.client_as("admin@example.org").await, &server, "decide_home", &[]).await;
+        assert_eq!(status, 200, "{home}");
+        let recent = home["recent"].as_array().unwrap();
+        assert!(!recent.is_empty() && recent.iter().all(|d| !d["reasons"].as_str().unwrap().is_empty()), "{home}");
+        let ada_badge = server.badge_token("havenconf", "ada.lovelace@example.org").await;
+        assert_eq!(server.scan(&device, &ada_badge).await["result"], "admit", "new badges are still signed");
+        assert_eq!(
+            server.scan(&device, &ken_badge).await["instruction"],
+            "Admit, and call the safety lead on the radio."
+        );
     }
-    let count = |v: &[(String, String, String)]| v.iter().filter(|(_, _, k)| !k.is_empty()).count();
-    assert_eq!(count(&after), count(&before));
-    assert!(said.contains(&format!("re-encrypted {} value(s)", count(&before))), "{said}");
-    assert!(said.contains(new_key.as_str()) && said.contains(&old_key), "both keys stay configured: {said}");
-
-    // The running server reads what is now sealed under the new key.
-    let (status, view) = case(&server, &server.client_as(REPORTER).await, &reference).await;
-    assert_eq!(status, 200);
-    assert_eq!(view["narrative"], "Rotate me.");
-    let (status, home) = call_fn(&server.client_as("admin@example.org").await, &server, "decide_home", &[]).await;
-    assert_eq!(status, 200, "{home}");
-    let recent = home["recent"].as_array().unwrap();
-    assert!(!recent.is_empty() && recent.iter().all(|d| !d["reasons"].as_str().unwrap().is_empty()), "{home}");
-    let ada_badge = server.badge_token("havenconf", "ada.lovelace@example.org").await;
-    assert_eq!(server.scan(&device, &ada_badge).await["result"], "admit", "new badges are still signed");
-    assert_eq!(server.scan(&device, &ken_badge).await["instruction"], "Admit, and call the safety lead on the radio.");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1283,27 +1305,29 @@ async fn an_old_field_key_is_retired_only_once_no_value_uses_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mail_written_to_files_is_readable_by_haven_alone() {
-    use std::os::unix::fs::PermissionsExt as _;
-    // No SMTP server: mail goes to files in the data directory.
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let dir = server.database.dir.join("mail");
-    // An older version left the folder open: the next mail closes it.
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Private.")]).await;
-    server.outbox_drained().await;
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    assert!(files.len() > 1, "the demo's and the concern's mail: {files:?}");
-    for path in &files {
-        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "{}", path.display());
-    }
-    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+    for backend in backends() {
+        use std::os::unix::fs::PermissionsExt as _;
+        // No SMTP server: mail goes to files in the data directory.
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let dir = server.database.dir.join("mail");
+        // An older version left the folder open: the next mail closes it.
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        file_ok(&server, REPORTER, &[("person_name", "Someone"), ("narrative", "Private.")]).await;
+        server.outbox_drained().await;
+        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        assert!(files.len() > 1, "the demo's and the concern's mail: {files:?}");
+        for path in &files {
+            let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", path.display());
+        }
+        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
 
-    // Files from before the fix (world-readable) are behind a closed folder after a restart.
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let again = TestServer::start_with(&Backend::Sqlite, Options::default().share(&server)).await;
-    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
-    drop(again);
+        // Files from before the fix (world-readable) are behind a closed folder after a restart.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let again = TestServer::start_with(&backend, Options::default().share(&server)).await;
+        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        drop(again);
+    }
 }

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use haven_tests::{Backend, MailSink, Options, TestServer, backends, call_fn};
+use haven_tests::{MailSink, Options, TestServer, backends, call_fn};
 use serde_json::{Value, json};
 use std::time::Duration;
 use uuid::Uuid;
@@ -33,33 +33,41 @@ async fn scan_token(server: &TestServer, device: &str, token: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_badge_png_decodes_with_zbarimg_to_a_token_the_door_admits() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let ada = server.client_as(ADA).await;
-    let (_, badges) = call_fn(&ada, &server, "my_badges", &[]).await;
-    let registration = badges[0]["registration"].as_str().unwrap().to_owned();
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let ada = server.client_as(ADA).await;
+        let (_, badges) = call_fn(&ada, &server, "my_badges", &[]).await;
+        let registration = badges[0]["registration"].as_str().unwrap().to_owned();
 
-    let png = ada.get(server.url(&format!("/badges/{registration}.png"))).send().await.unwrap();
-    assert_eq!(png.headers()["content-type"], "image/png");
-    let path = server.database.dir.join("badge.png");
-    std::fs::write(&path, png.bytes().await.unwrap()).unwrap();
-    let out =
-        std::process::Command::new("zbarimg").args(["--raw", "-q"]).arg(&path).output().expect("zbarimg is installed");
-    assert!(out.status.success(), "zbarimg could not read it: {}", String::from_utf8_lossy(&out.stderr));
-    let decoded = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    assert_eq!(decoded, token_of(&server, ADA).await);
-    assert!(decoded.starts_with("HVN1."));
+        let png = ada.get(server.url(&format!("/badges/{registration}.png"))).send().await.unwrap();
+        assert_eq!(png.headers()["content-type"], "image/png");
+        let path = server.database.dir.join("badge.png");
+        std::fs::write(&path, png.bytes().await.unwrap()).unwrap();
+        let out = std::process::Command::new("zbarimg")
+            .args(["--raw", "-q"])
+            .arg(&path)
+            .output()
+            .expect("zbarimg is installed");
+        assert!(out.status.success(), "zbarimg could not read it: {}", String::from_utf8_lossy(&out.stderr));
+        let decoded = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        assert_eq!(decoded, token_of(&server, ADA).await);
+        assert!(decoded.starts_with("HVN1."));
 
-    let svg = ada.get(server.url(&format!("/badges/{registration}.svg"))).send().await.unwrap();
-    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
-    assert!(svg.text().await.unwrap().starts_with("<svg"));
-    let stranger = server.client_as("ken.okafor@example.org").await;
-    assert_eq!(stranger.get(server.url(&format!("/badges/{registration}.svg"))).send().await.unwrap().status(), 404);
+        let svg = ada.get(server.url(&format!("/badges/{registration}.svg"))).send().await.unwrap();
+        assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+        assert!(svg.text().await.unwrap().starts_with("<svg"));
+        let stranger = server.client_as("ken.okafor@example.org").await;
+        assert_eq!(
+            stranger.get(server.url(&format!("/badges/{registration}.svg"))).send().await.unwrap().status(),
+            404
+        );
 
-    let device = device(&server, "havenconf").await;
-    let answer = scan_token(&server, &device, &decoded).await;
-    assert_eq!(answer["result"], "admit");
-    assert_eq!(answer["name"], "Ada Lovelace");
+        let device = device(&server, "havenconf").await;
+        let answer = scan_token(&server, &device, &decoded).await;
+        assert_eq!(answer["result"], "admit");
+        assert_eq!(answer["name"], "Ada Lovelace");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -134,112 +142,127 @@ async fn scans_sent_again_among_new_ones_keep_their_first_answer_and_are_recorde
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_tokens_are_denied_for_the_right_reason_and_never_break_the_server() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let device = device(&server, "havenconf").await;
-    let good = token_of(&server, ADA).await;
-    let bytes = URL_SAFE_NO_PAD.decode(&good[5..]).unwrap();
-    let reencode = |b: &[u8]| format!("HVN1.{}", URL_SAFE_NO_PAD.encode(b));
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let device = device(&server, "havenconf").await;
+        let good = token_of(&server, ADA).await;
+        let bytes = URL_SAFE_NO_PAD.decode(&good[5..]).unwrap();
+        let reencode = |b: &[u8]| format!("HVN1.{}", URL_SAFE_NO_PAD.encode(b));
 
-    let mut flipped = bytes.clone();
-    flipped[100] ^= 0x01;
-    let mut unknown_key = bytes.clone();
-    unknown_key[40..44].copy_from_slice(&7u32.to_be_bytes());
-    let mut other_badge = bytes.clone();
-    other_badge[16..32].copy_from_slice(Uuid::new_v4().as_bytes());
-    let cases: Vec<(String, &str)> = vec![
-        (good[..good.len() - 10].to_owned(), "invalid"),
-        (reencode(&flipped), "invalid"),
-        (reencode(&unknown_key), "invalid"),
-        (reencode(&other_badge), "invalid"),
-        (good.replace("HVN1.", "HVN2."), "invalid"),
-        ("".to_owned(), "invalid"),
-        ("\u{0}\u{1}ö😀".to_owned(), "invalid"),
-        (format!("registration:{}", Uuid::new_v4()), "unknown"),
-    ];
-    for (token, reason) in cases {
-        let answer = scan_token(&server, &device, &token).await;
-        assert_eq!((answer["result"].as_str(), answer["reason"].as_str()), (Some("deny"), Some(reason)), "{token:?}");
-        assert_eq!(answer["name"], Value::Null, "nothing about anyone for a bad token");
+        let mut flipped = bytes.clone();
+        flipped[100] ^= 0x01;
+        let mut unknown_key = bytes.clone();
+        unknown_key[40..44].copy_from_slice(&7u32.to_be_bytes());
+        let mut other_badge = bytes.clone();
+        other_badge[16..32].copy_from_slice(Uuid::new_v4().as_bytes());
+        let cases: Vec<(String, &str)> = vec![
+            (good[..good.len() - 10].to_owned(), "invalid"),
+            (reencode(&flipped), "invalid"),
+            (reencode(&unknown_key), "invalid"),
+            (reencode(&other_badge), "invalid"),
+            (good.replace("HVN1.", "HVN2."), "invalid"),
+            ("".to_owned(), "invalid"),
+            ("\u{0}\u{1}ö😀".to_owned(), "invalid"),
+            (format!("registration:{}", Uuid::new_v4()), "unknown"),
+        ];
+        for (token, reason) in cases {
+            let answer = scan_token(&server, &device, &token).await;
+            assert_eq!(
+                (answer["result"].as_str(), answer["reason"].as_str()),
+                (Some("deny"), Some(reason)),
+                "{token:?}"
+            );
+            assert_eq!(answer["name"], Value::Null, "nothing about anyone for a bad token");
+        }
+        // Garbage of every length.
+        for len in (0..400).step_by(7) {
+            let junk: String = (0..len).map(|i| char::from(b'!' + ((i * 31 + len) % 90) as u8)).collect();
+            let answer = scan_token(&server, &device, &junk).await;
+            assert_eq!(answer["reason"], "invalid", "{len}");
+        }
+        // Bodies that are not scans.
+        for body in
+            [json!({}), json!({"token": 5, "scan_id": Uuid::new_v4()}), json!({"token": "x", "scan_id": "not-a-uuid"})]
+        {
+            let (status, answer) = scan(&server, &device, body).await;
+            assert_eq!(status, 422, "{answer}");
+            assert_eq!(answer["error"], "invalid");
+        }
+        let (status, body) = scan(
+            &server,
+            &device,
+            json!({"token": good, "scan_id": Uuid::new_v4(), "scanned_at": "2999-01-01T00:00:00Z"}),
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert_eq!(body["detail"][0]["field"], "scanned_at");
     }
-    // Garbage of every length.
-    for len in (0..400).step_by(7) {
-        let junk: String = (0..len).map(|i| char::from(b'!' + ((i * 31 + len) % 90) as u8)).collect();
-        let answer = scan_token(&server, &device, &junk).await;
-        assert_eq!(answer["reason"], "invalid", "{len}");
-    }
-    // Bodies that are not scans.
-    for body in
-        [json!({}), json!({"token": 5, "scan_id": Uuid::new_v4()}), json!({"token": "x", "scan_id": "not-a-uuid"})]
-    {
-        let (status, answer) = scan(&server, &device, body).await;
-        assert_eq!(status, 422, "{answer}");
-        assert_eq!(answer["error"], "invalid");
-    }
-    let (status, body) =
-        scan(&server, &device, json!({"token": good, "scan_id": Uuid::new_v4(), "scanned_at": "2999-01-01T00:00:00Z"}))
-            .await;
-    assert_eq!(status, 422);
-    assert_eq!(body["detail"][0]["field"], "scanned_at");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn another_events_badge_is_the_wrong_event_and_a_retired_key_is_invalid() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let admin = server.client_as("admin@example.org").await;
-    let form = [
-        ("organization", "demo"),
-        ("input[name]", "HavenCamp"),
-        ("input[slug]", "havencamp"),
-        ("input[venue]", "Field"),
-        ("input[time_zone]", "Europe/Berlin"),
-        ("input[starts_at]", "2027-08-01T09:00"),
-        ("input[ends_at]", "2027-08-02T18:00"),
-    ];
-    assert_eq!(call_fn(&admin, &server, "create_event", &form).await.0, 200);
-    call_fn(
-        &admin,
-        &server,
-        "add_registration",
-        &[("slug", "havencamp"), ("name", "Camper"), ("email", "camper@example.net")],
-    )
-    .await;
-    let camper = {
-        use haven_server::db::entities::{event, registration};
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        let e =
-            event::Entity::find().filter(event::Column::Slug.eq("havencamp")).one(&server.db).await.unwrap().unwrap();
-        let r = registration::Entity::find()
-            .filter(registration::Column::EventId.eq(e.id))
-            .one(&server.db)
-            .await
-            .unwrap()
-            .unwrap();
-        let b = server.services.live_badge(r.id).await.unwrap().unwrap();
-        server.services.badge_token(&b, e.organization_id).await.unwrap()
-    };
-    let device = device(&server, "havenconf").await;
-    assert_eq!(scan_token(&server, &device, &camper).await["reason"], "wrong_event");
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let admin = server.client_as("admin@example.org").await;
+        let form = [
+            ("organization", "demo"),
+            ("input[name]", "HavenCamp"),
+            ("input[slug]", "havencamp"),
+            ("input[venue]", "Field"),
+            ("input[time_zone]", "Europe/Berlin"),
+            ("input[starts_at]", "2027-08-01T09:00"),
+            ("input[ends_at]", "2027-08-02T18:00"),
+        ];
+        assert_eq!(call_fn(&admin, &server, "create_event", &form).await.0, 200);
+        call_fn(
+            &admin,
+            &server,
+            "add_registration",
+            &[("slug", "havencamp"), ("name", "Camper"), ("email", "camper@example.net")],
+        )
+        .await;
+        let camper = {
+            use haven_server::db::entities::{event, registration};
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            let e = event::Entity::find()
+                .filter(event::Column::Slug.eq("havencamp"))
+                .one(&server.db)
+                .await
+                .unwrap()
+                .unwrap();
+            let r = registration::Entity::find()
+                .filter(registration::Column::EventId.eq(e.id))
+                .one(&server.db)
+                .await
+                .unwrap()
+                .unwrap();
+            let b = server.services.live_badge(r.id).await.unwrap().unwrap();
+            server.services.badge_token(&b, e.organization_id).await.unwrap()
+        };
+        let device = device(&server, "havenconf").await;
+        assert_eq!(scan_token(&server, &device, &camper).await["reason"], "wrong_event");
 
-    // A new key signs new badges; the old key still verifies until it is retired.
-    let ada = token_of(&server, ADA).await;
-    let org = {
-        use haven_server::db::entities::organization;
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        organization::Entity::find()
-            .filter(organization::Column::Slug.eq("demo"))
-            .one(&server.db)
-            .await
-            .unwrap()
-            .unwrap()
-            .id
-    };
-    let old_key = u32::from_be_bytes(URL_SAFE_NO_PAD.decode(&ada[5..]).unwrap()[40..44].try_into().unwrap());
-    server.services.generate_badge_key(org).await.unwrap();
-    assert_eq!(scan_token(&server, &device, &ada).await["result"], "admit", "an old key still verifies");
-    server.services.retire_badge_key(org, old_key).await.unwrap();
-    assert_eq!(scan_token(&server, &device, &ada).await["reason"], "invalid", "a retired key does not");
+        // A new key signs new badges; the old key still verifies until it is retired.
+        let ada = token_of(&server, ADA).await;
+        let org = {
+            use haven_server::db::entities::organization;
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            organization::Entity::find()
+                .filter(organization::Column::Slug.eq("demo"))
+                .one(&server.db)
+                .await
+                .unwrap()
+                .unwrap()
+                .id
+        };
+        let old_key = u32::from_be_bytes(URL_SAFE_NO_PAD.decode(&ada[5..]).unwrap()[40..44].try_into().unwrap());
+        server.services.generate_badge_key(org).await.unwrap();
+        assert_eq!(scan_token(&server, &device, &ada).await["result"], "admit", "an old key still verifies");
+        server.services.retire_badge_key(org, old_key).await.unwrap();
+        assert_eq!(scan_token(&server, &device, &ada).await["reason"], "invalid", "a retired key does not");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -295,160 +318,171 @@ async fn a_replaced_badge_is_revoked_at_once_online_and_at_the_next_sync_offline
 
 #[tokio::test(flavor = "multi_thread")]
 async fn devices_scan_only_their_event_and_stop_when_revoked() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let http = reqwest::Client::new();
-    let token = token_of(&server, ADA).await;
-    let org = server.client_as("organizer@example.org").await;
-    let (status, device) = call_fn(&org, &server, "add_device", &[("slug", "havenconf"), ("name", "North 1")]).await;
-    assert_eq!(status, 200);
-    let device = device.as_str().unwrap().to_owned();
-    assert!(device.starts_with("hvd_"));
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let http = reqwest::Client::new();
+        let token = token_of(&server, ADA).await;
+        let org = server.client_as("organizer@example.org").await;
+        let (status, device) =
+            call_fn(&org, &server, "add_device", &[("slug", "havenconf"), ("name", "North 1")]).await;
+        assert_eq!(status, 200);
+        let device = device.as_str().unwrap().to_owned();
+        assert!(device.starts_with("hvd_"));
 
-    assert_eq!(scan_token(&server, &device, &token).await["result"], "admit");
-    let other_event =
-        http.get(server.url("/api/v1/events/no-such-event/door-sync")).bearer_auth(&device).send().await.unwrap();
-    assert_eq!(other_event.status(), 404);
-    let (status, body) =
-        scan(&server, "hvd_not-a-real-token", json!({"token": token, "scan_id": Uuid::new_v4()})).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("unauthenticated")));
-    let no_auth = http
-        .post(server.url("/api/v1/scans"))
-        .json(&json!({"token": token, "scan_id": Uuid::new_v4()}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(no_auth.status(), 401);
-    assert_eq!(no_auth.headers()["www-authenticate"], "Bearer");
+        assert_eq!(scan_token(&server, &device, &token).await["result"], "admit");
+        let other_event =
+            http.get(server.url("/api/v1/events/no-such-event/door-sync")).bearer_auth(&device).send().await.unwrap();
+        assert_eq!(other_event.status(), 404);
+        let (status, body) =
+            scan(&server, "hvd_not-a-real-token", json!({"token": token, "scan_id": Uuid::new_v4()})).await;
+        assert_eq!((status, body["error"].as_str()), (401, Some("unauthenticated")));
+        let no_auth = http
+            .post(server.url("/api/v1/scans"))
+            .json(&json!({"token": token, "scan_id": Uuid::new_v4()}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(no_auth.status(), 401);
+        assert_eq!(no_auth.headers()["www-authenticate"], "Bearer");
 
-    let (_, list) = call_fn(&org, &server, "devices", &[("slug", "havenconf")]).await;
-    let id = list[0]["id"].as_str().unwrap().to_owned();
-    assert_eq!(call_fn(&org, &server, "revoke_device", &[("slug", "havenconf"), ("device", &id)]).await.0, 200);
-    let (status, _) = scan(&server, &device, json!({"token": token, "scan_id": Uuid::new_v4()})).await;
-    assert_eq!(status, 401, "a revoked device scans no more");
+        let (_, list) = call_fn(&org, &server, "devices", &[("slug", "havenconf")]).await;
+        let id = list[0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(call_fn(&org, &server, "revoke_device", &[("slug", "havenconf"), ("device", &id)]).await.0, 200);
+        let (status, _) = scan(&server, &device, json!({"token": token, "scan_id": Uuid::new_v4()})).await;
+        assert_eq!(status, 401, "a revoked device scans no more");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_openapi_document_describes_the_scan_api() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    let doc: Value = reqwest::get(server.url("/api/openapi.json")).await.unwrap().json().await.unwrap();
-    assert_eq!(doc["openapi"], "3.1.0");
-    let scan = &doc["paths"]["/api/v1/scans"]["post"];
-    assert_eq!(
-        scan["requestBody"]["content"]["application/json"]["schema"]["$ref"],
-        "#/components/schemas/ScanRequest"
-    );
-    let reasons = &doc["components"]["schemas"]["ApiReason"]["enum"];
-    assert_eq!(reasons, &json!(["expelled", "banned", "revoked", "invalid", "wrong_event", "unknown"]));
-    assert!(doc["paths"]["/api/v1/events/{slug}/door-sync"]["get"].is_object());
-    assert_eq!(doc["components"]["securitySchemes"]["device_token"]["scheme"], "bearer");
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        let doc: Value = reqwest::get(server.url("/api/openapi.json")).await.unwrap().json().await.unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let scan = &doc["paths"]["/api/v1/scans"]["post"];
+        assert_eq!(
+            scan["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ScanRequest"
+        );
+        let reasons = &doc["components"]["schemas"]["ApiReason"]["enum"];
+        assert_eq!(reasons, &json!(["expelled", "banned", "revoked", "invalid", "wrong_event", "unknown"]));
+        assert!(doc["paths"]["/api/v1/events/{slug}/door-sync"]["get"].is_object());
+        assert_eq!(doc["components"]["securitySchemes"]["device_token"]["scheme"], "bearer");
 
-    // Every REST route the server has is in the document, with its method, and nothing else.
-    let http = std::fs::read_to_string(haven_tests::workspace_root().join("server/src/http/mod.rs")).unwrap();
-    let mut routed: Vec<(String, String)> = http
-        .split(".route(\"")
-        .skip(1)
-        .filter_map(|rest| {
-            let (path, after) = rest.split_once('"')?;
-            let method = after.trim_start_matches(", ").split('(').next()?;
-            path.starts_with("/api/v1/").then(|| (path.to_owned(), method.to_owned()))
-        })
-        .collect();
-    routed.sort();
-    let mut documented: Vec<(String, String)> = doc["paths"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| (path.clone(), m.clone())))
-        .collect();
-    documented.sort();
-    assert_eq!(documented, routed, "the OpenAPI document and the router agree");
+        // Every REST route the server has is in the document, with its method, and nothing else.
+        let http = std::fs::read_to_string(haven_tests::workspace_root().join("server/src/http/mod.rs")).unwrap();
+        let mut routed: Vec<(String, String)> = http
+            .split(".route(\"")
+            .skip(1)
+            .filter_map(|rest| {
+                let (path, after) = rest.split_once('"')?;
+                let method = after.trim_start_matches(", ").split('(').next()?;
+                path.starts_with("/api/v1/").then(|| (path.to_owned(), method.to_owned()))
+            })
+            .collect();
+        routed.sort();
+        let mut documented: Vec<(String, String)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| (path.clone(), m.clone())))
+            .collect();
+        documented.sort();
+        assert_eq!(documented, routed, "the OpenAPI document and the router agree");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scanning_a_person_with_an_arrival_alert_tells_the_listed_staff_within_a_second() {
-    let sink = MailSink::start().await;
-    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
-    server.seed_demo().await;
-    let device = device(&server, "havenconf").await;
-    let rae = server.client_as("responder@example.org").await;
-    let mut stream = rae.get(server.url("/live/notifications")).send().await.unwrap();
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        let device = device(&server, "havenconf").await;
+        let rae = server.client_as("responder@example.org").await;
+        let mut stream = rae.get(server.url("/live/notifications")).send().await.unwrap();
 
-    let started = std::time::Instant::now();
-    let answer = scan_token(&server, &device, &token_of(&server, "ken.okafor@example.org").await).await;
-    assert_eq!(answer["result"], "alert");
-    assert_eq!(answer["instruction"], "Admit, and call the safety lead on the radio.");
-    let mut seen = String::new();
-    while !seen.contains("Arrival at North") {
-        let chunk =
-            tokio::time::timeout(Duration::from_secs(2), stream.chunk()).await.expect("in time").unwrap().unwrap();
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
-    let mail = sink
-        .wait_for(Duration::from_secs(10), |m| m.to[0] == "responder@example.org" && m.subject.contains("Arrival"))
-        .await;
-    assert!(mail.subject.contains("North"));
-    for text in [&seen, &mail.text] {
-        assert!(!text.contains("Ken") && !text.contains("following"), "never who or why: {text}");
+        let started = std::time::Instant::now();
+        let answer = scan_token(&server, &device, &token_of(&server, "ken.okafor@example.org").await).await;
+        assert_eq!(answer["result"], "alert");
+        assert_eq!(answer["instruction"], "Admit, and call the safety lead on the radio.");
+        let mut seen = String::new();
+        while !seen.contains("Arrival at North") {
+            let chunk =
+                tokio::time::timeout(Duration::from_secs(2), stream.chunk()).await.expect("in time").unwrap().unwrap();
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+        let mail = sink
+            .wait_for(Duration::from_secs(10), |m| m.to[0] == "responder@example.org" && m.subject.contains("Arrival"))
+            .await;
+        assert!(mail.subject.contains("North"));
+        for text in [&seen, &mail.text] {
+            assert!(!text.contains("Ken") && !text.contains("following"), "never who or why: {text}");
+        }
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_badge_token_command_prints_the_token_and_badges_can_be_mailed() {
-    let sink = MailSink::start().await;
-    let server = TestServer::start_with(&Backend::Sqlite, Options::default().mail(&sink)).await;
-    server.seed_demo().await;
-    let out = std::process::Command::new(haven_tests::haven_bin())
-        .args(["badge", "token", "--event", "havenconf", "--email", "ADA.Lovelace@example.org"])
-        .env_clear()
-        .env("HAVEN_DATABASE_URL", &server.database.url)
-        .env("HAVEN_DATA_DIR", &server.database.dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), token_of(&server, ADA).await);
+    for backend in backends() {
+        let sink = MailSink::start().await;
+        let server = TestServer::start_with(&backend, Options::default().mail(&sink)).await;
+        server.seed_demo().await;
+        let out = std::process::Command::new(haven_tests::haven_bin())
+            .args(["badge", "token", "--event", "havenconf", "--email", "ADA.Lovelace@example.org"])
+            .env_clear()
+            .env("HAVEN_DATABASE_URL", &server.database.url)
+            .env("HAVEN_DATA_DIR", &server.database.dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), token_of(&server, ADA).await);
 
-    let org = server.client_as("organizer@example.org").await;
-    let (status, sent) = call_fn(&org, &server, "send_badges", &[("slug", "havenconf")]).await;
-    assert_eq!((status, sent.as_u64()), (200, Some(36)));
-    let mail = sink.wait_for(Duration::from_secs(20), |m| m.to[0] == ADA && m.subject.contains("badge")).await;
-    let png = mail.attachments.iter().find(|a| a.1 == "image/png").expect("the badge as PNG");
-    assert!(png.2.starts_with(b"\x89PNG"));
-    assert_eq!(call_fn(&org, &server, "send_badges", &[("slug", "havenconf")]).await.1, json!(0), "each once");
+        let org = server.client_as("organizer@example.org").await;
+        let (status, sent) = call_fn(&org, &server, "send_badges", &[("slug", "havenconf")]).await;
+        assert_eq!((status, sent.as_u64()), (200, Some(36)));
+        let mail = sink.wait_for(Duration::from_secs(20), |m| m.to[0] == ADA && m.subject.contains("badge")).await;
+        let png = mail.attachments.iter().find(|a| a.1 == "image/png").expect("the badge as PNG");
+        assert!(png.2.starts_with(b"\x89PNG"));
+        assert_eq!(call_fn(&org, &server, "send_badges", &[("slug", "havenconf")]).await.1, json!(0), "each once");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_prints_a_badge_for_each_door_answer_and_each_gets_that_answer() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let out = std::process::Command::new(haven_tests::haven_bin())
-        .args(["demo", "--door-tokens"])
-        .env_clear()
-        .env("HAVEN_DATABASE_URL", &server.database.url)
-        .env("HAVEN_DATA_DIR", &server.database.dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("/door/havenconf"), "{text}");
-    let examples: Vec<(&str, &str)> = text
-        .lines()
-        .filter_map(|l| {
-            let parts: Vec<&str> = l.split_whitespace().collect();
-            (parts.len() == 3 && parts[2].starts_with("HVN1.")).then(|| (parts[0], parts[2]))
-        })
-        .collect();
-    let answers: Vec<&str> = examples.iter().map(|e| e.0).collect();
-    assert_eq!(answers, ["admit", "alert", "deny/expelled", "deny/banned", "deny/revoked"], "{text}");
-    let device = device(&server, "havenconf").await;
-    for (answer, token) in examples {
-        let got = scan_token(&server, &device, token).await;
-        let shown = match got["reason"].as_str() {
-            Some(reason) => format!("{}/{reason}", got["result"].as_str().unwrap()),
-            None => got["result"].as_str().unwrap().to_owned(),
-        };
-        assert_eq!(shown, answer, "{got}");
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let out = std::process::Command::new(haven_tests::haven_bin())
+            .args(["demo", "--door-tokens"])
+            .env_clear()
+            .env("HAVEN_DATABASE_URL", &server.database.url)
+            .env("HAVEN_DATA_DIR", &server.database.dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("/door/havenconf"), "{text}");
+        let examples: Vec<(&str, &str)> = text
+            .lines()
+            .filter_map(|l| {
+                let parts: Vec<&str> = l.split_whitespace().collect();
+                (parts.len() == 3 && parts[2].starts_with("HVN1.")).then(|| (parts[0], parts[2]))
+            })
+            .collect();
+        let answers: Vec<&str> = examples.iter().map(|e| e.0).collect();
+        assert_eq!(answers, ["admit", "alert", "deny/expelled", "deny/banned", "deny/revoked"], "{text}");
+        let device = device(&server, "havenconf").await;
+        for (answer, token) in examples {
+            let got = scan_token(&server, &device, token).await;
+            let shown = match got["reason"].as_str() {
+                Some(reason) => format!("{}/{reason}", got["result"].as_str().unwrap()),
+                None => got["result"].as_str().unwrap().to_owned(),
+            };
+            assert_eq!(shown, answer, "{got}");
+        }
     }
 }
 

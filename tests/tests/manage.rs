@@ -4,7 +4,7 @@
 use haven_server::db::entities::invitation;
 use haven_server::services::audit::{self, Verification};
 use haven_tests::server::TestDatabase;
-use haven_tests::{Backend, MailSink, Options, TestServer, backends, call_fn, haven_bin};
+use haven_tests::{MailSink, Options, TestServer, backends, call_fn, haven_bin};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::time::Duration;
 
@@ -138,38 +138,40 @@ async fn a_csv_import_applies_every_row_or_reports_every_bad_row_and_changes_not
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_import_command_does_the_same_from_a_file() {
-    let database = TestDatabase::create(&Backend::Sqlite).await;
-    let data_dir = database.dir.display().to_string();
-    let env = [("HAVEN_DATABASE_URL", database.url.as_str()), ("HAVEN_DATA_DIR", data_dir.as_str())];
-    let haven = |args: &[&str]| {
-        let mut cmd = std::process::Command::new(haven_bin());
-        cmd.args(args).env_clear().envs(env);
-        cmd.output().unwrap()
-    };
-    assert!(haven(&["demo"]).status.success());
-    let dir = database.sqlite_dir().unwrap();
-    let good = dir.join("good.csv");
-    std::fs::write(
-        &good,
-        "name,email,ticket_ref\nAlan Kay,alan@example.net,T-1\nBarbara Liskov,barbara@example.net,T-2\n",
-    )
-    .unwrap();
-    let bad = dir.join("bad.csv");
-    std::fs::write(&bad, "name,email\nAlan Kay,alan@example\n").unwrap();
+    for backend in backends() {
+        let database = TestDatabase::create(&backend).await;
+        let data_dir = database.dir.display().to_string();
+        let env = [("HAVEN_DATABASE_URL", database.url.as_str()), ("HAVEN_DATA_DIR", data_dir.as_str())];
+        let haven = |args: &[&str]| {
+            let mut cmd = std::process::Command::new(haven_bin());
+            cmd.args(args).env_clear().envs(env);
+            cmd.output().unwrap()
+        };
+        assert!(haven(&["demo"]).status.success());
+        let dir = &database.dir;
+        let good = dir.join("good.csv");
+        std::fs::write(
+            &good,
+            "name,email,ticket_ref\nAlan Kay,alan@example.net,T-1\nBarbara Liskov,barbara@example.net,T-2\n",
+        )
+        .unwrap();
+        let bad = dir.join("bad.csv");
+        std::fs::write(&bad, "name,email\nAlan Kay,alan@example\n").unwrap();
 
-    let out = haven(&["import", "registrations", "--event", "havenconf", good.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "imported 2 registration(s); 0 already registered");
-    let again = haven(&["import", "registrations", "--event", "havenconf", good.to_str().unwrap()]);
-    assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "imported 0 registration(s); 2 already registered");
+        let out = haven(&["import", "registrations", "--event", "havenconf", good.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "imported 2 registration(s); 0 already registered");
+        let again = haven(&["import", "registrations", "--event", "havenconf", good.to_str().unwrap()]);
+        assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "imported 0 registration(s); 2 already registered");
 
-    let out = haven(&["import", "registrations", "--event", "havenconf", bad.to_str().unwrap()]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("line 2 email: is not an e-mail address"), "{stderr}");
-    assert!(stderr.contains("nothing was changed"), "{stderr}");
-    let missing = haven(&["import", "registrations", "--event", "nope", good.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("no event with the slug \"nope\""));
+        let out = haven(&["import", "registrations", "--event", "havenconf", bad.to_str().unwrap()]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("line 2 email: is not an e-mail address"), "{stderr}");
+        assert!(stderr.contains("nothing was changed"), "{stderr}");
+        let missing = haven(&["import", "registrations", "--event", "nope", good.to_str().unwrap()]);
+        assert!(String::from_utf8_lossy(&missing.stderr).contains("no event with the slug \"nope\""));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -593,43 +595,45 @@ async fn every_change_is_in_the_audit_chain_without_personal_data_and_tampering_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn haven_audit_verify_reports_an_intact_chain_and_a_deleted_record() {
-    let database = TestDatabase::create(&Backend::Sqlite).await;
-    let run = |args: &[&str]| {
-        std::process::Command::new(haven_bin())
-            .args(args)
-            .env_clear()
-            .env("HAVEN_DATABASE_URL", &database.url)
-            .env("HAVEN_DATA_DIR", &database.dir)
-            .output()
-            .unwrap()
-    };
-    assert!(run(&["demo"]).status.success());
-    assert!(run(&["org", "create", "--slug", "acme", "--name", "ACME Events"]).status.success());
-    let ok = run(&["audit", "verify"]);
-    assert!(ok.status.success());
-    let printed = String::from_utf8_lossy(&ok.stdout).to_string();
-    let said = printed.lines().next().unwrap_or_default().to_owned();
-    let records: u64 = said
-        .strip_prefix("the audit log is intact: ")
-        .and_then(|r| r.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{said}"));
-    assert!(said.ends_with("record(s), every link verified") && records > 2, "{said}");
-    assert!(printed.lines().last().unwrap().starts_with(&format!("head: {records}:")), "{printed}");
+    for backend in backends() {
+        let database = TestDatabase::create(&backend).await;
+        let run = |args: &[&str]| {
+            std::process::Command::new(haven_bin())
+                .args(args)
+                .env_clear()
+                .env("HAVEN_DATABASE_URL", &database.url)
+                .env("HAVEN_DATA_DIR", &database.dir)
+                .output()
+                .unwrap()
+        };
+        assert!(run(&["demo"]).status.success());
+        assert!(run(&["org", "create", "--slug", "acme", "--name", "ACME Events"]).status.success());
+        let ok = run(&["audit", "verify"]);
+        assert!(ok.status.success());
+        let printed = String::from_utf8_lossy(&ok.stdout).to_string();
+        let said = printed.lines().next().unwrap_or_default().to_owned();
+        let records: u64 = said
+            .strip_prefix("the audit log is intact: ")
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{said}"));
+        assert!(said.ends_with("record(s), every link verified") && records > 2, "{said}");
+        assert!(printed.lines().last().unwrap().starts_with(&format!("head: {records}:")), "{printed}");
 
-    let db = sea_orm::Database::connect(database.url.as_str()).await.unwrap();
-    use sea_orm::ConnectionTrait;
-    haven_tests::drop_append_only_guards(&db).await;
-    db.execute_unprepared(&format!("DELETE FROM audit_log WHERE seq = {records}")).await.unwrap();
-    db.close().await.unwrap();
-    let broken = run(&["audit", "verify"]);
-    assert!(!broken.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&broken.stderr).trim(),
-        format!(
-            "haven: the audit log is broken at record {records}: the chain's head does not match its last record (records removed?)"
-        )
-    );
+        let db = sea_orm::Database::connect(database.url.as_str()).await.unwrap();
+        use sea_orm::ConnectionTrait;
+        haven_tests::drop_append_only_guards(&db).await;
+        db.execute_unprepared(&format!("DELETE FROM audit_log WHERE seq = {records}")).await.unwrap();
+        db.close().await.unwrap();
+        let broken = run(&["audit", "verify"]);
+        assert!(!broken.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&broken.stderr).trim(),
+            format!(
+                "haven: the audit log is broken at record {records}: the chain's head does not match its last record (records removed?)"
+            )
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -664,28 +668,30 @@ async fn oversized_imports_and_overlong_fields_are_refused_with_nothing_changed(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reordering_audit_records_breaks_the_chain_at_the_first_moved_record() {
-    let server = TestServer::start(&Backend::Sqlite).await;
-    server.seed_demo().await;
-    let org = server.client_as(ORGANIZER).await;
-    for email in ["a@example.net", "b@example.net"] {
-        call_fn(&org, &server, "add_registration", &[("slug", "havenconf"), ("name", "Someone"), ("email", email)])
-            .await;
-    }
-    use sea_orm::ConnectionTrait;
-    haven_tests::drop_append_only_guards(&server.db).await;
-    server
-        .db
-        .execute_unprepared(
-            "UPDATE audit_log SET seq = 1000 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; \
-             UPDATE audit_log SET seq = 3 WHERE seq = 1000;",
-        )
-        .await
-        .unwrap();
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let org = server.client_as(ORGANIZER).await;
+        for email in ["a@example.net", "b@example.net"] {
+            call_fn(&org, &server, "add_registration", &[("slug", "havenconf"), ("name", "Someone"), ("email", email)])
+                .await;
+        }
+        use sea_orm::ConnectionTrait;
+        haven_tests::drop_append_only_guards(&server.db).await;
+        server
+            .db
+            .execute_unprepared(
+                "UPDATE audit_log SET seq = 1000 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; \
+                 UPDATE audit_log SET seq = 3 WHERE seq = 1000;",
+            )
+            .await
+            .unwrap();
 
-    assert_eq!(
-        audit::verify(&server.db).await.unwrap(),
-        Verification::Broken { seq: 2, problem: "does not link to the record before".into() }
-    );
+        assert_eq!(
+            audit::verify(&server.db).await.unwrap(),
+            Verification::Broken { seq: 2, problem: "does not link to the record before".into() }
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
