@@ -21,7 +21,8 @@ function setup(thread)
 end
 
 function init(args)
-  math.randomseed(os.time() * 1000 + id)
+  -- SEED tells apart two wrk processes started in the same second (two instances).
+  math.randomseed(os.time() * 1000 + (tonumber(os.getenv("SEED")) or 0) * 100 + id)
   local r = function(n) return math.random(0, 16 ^ n - 1) end
   local id_prefix = string.format("%08x-%04x-4%03x-%x%03x-", r(8), r(4), r(3), math.random(8, 11), r(3))
   wrk.method = "POST"

@@ -145,14 +145,12 @@ fn main() {
         let start = Instant::now();
         let report = services.import_csv(None, &e, &csv, &progress).await.unwrap();
         let import = start.elapsed();
-        let created: Vec<Uuid> = registration::Entity::find()
+        let created = registration::Entity::find()
             .filter(registration::Column::EventId.eq(e.id))
+            .find_also_related(haven_server::db::entities::person::Entity)
             .all(&services.store.db)
             .await
-            .unwrap()
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
+            .unwrap();
         let flags = haven_server::db::entities::evasion_flag::Entity::find().count(&services.store.db).await.unwrap();
         let start = Instant::now();
         services.flag_evasion(&created).await.unwrap();

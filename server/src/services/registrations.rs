@@ -275,6 +275,31 @@ pub async fn apply(
     Ok(Ok((ImportReport { created: created as u32, unchanged }, created_ids)))
 }
 
+/// New registrations of an event with their people, read once for what follows them. A
+/// large import reads the event's registrations in one query and keeps the new ones:
+/// hundreds of `id IN (…)` slices cost seconds on PostgreSQL.
+pub(crate) async fn new_registrations(
+    db: &sea_orm::DatabaseConnection,
+    e: &event::Model,
+    created: &[Uuid],
+) -> Result<Vec<(registration::Model, Option<person::Model>)>, DbErr> {
+    const SLICE: usize = 500;
+    if created.len() <= SLICE {
+        return registration::Entity::find()
+            .filter(registration::Column::Id.is_in(created.to_vec()))
+            .find_also_related(person::Entity)
+            .all(db)
+            .await;
+    }
+    let wanted: std::collections::HashSet<Uuid> = created.iter().copied().collect();
+    let all = registration::Entity::find()
+        .filter(registration::Column::EventId.eq(e.id))
+        .find_also_related(person::Entity)
+        .all(db)
+        .await?;
+    Ok(all.into_iter().filter(|(r, _)| wanted.contains(&r.id)).collect())
+}
+
 impl Services {
     /// What follows new registrations: badges; the safety team hears of any that match a
     /// person named in an open case, and of any that may be a banned person (ban evasion).
@@ -283,10 +308,17 @@ impl Services {
         if let Err(err) = self.issue_missing_badges(e).await {
             tracing::error!(error = %err, "issuing badges for new registrations failed");
         }
-        if let Err(e) = self.notice_matching_registrations(created).await {
+        let new = match new_registrations(&self.store.db, e, created).await {
+            Ok(new) => new,
+            Err(e) => {
+                tracing::error!(error = %e, "reading new registrations failed");
+                return;
+            }
+        };
+        if let Err(e) = self.notice_matching_registrations(&new).await {
             tracing::error!(error = %e, "matching new registrations against cases failed");
         }
-        if let Err(e) = self.flag_evasion(created).await {
+        if let Err(e) = self.flag_evasion(&new).await {
             tracing::error!(error = %e, "comparing new registrations with banned people failed");
         }
     }

@@ -151,21 +151,14 @@ impl Services {
 
     /// After registrations are created: tells each open case's owner (or its team) when a
     /// new registration strongly matches the person the case names. Once per pair.
-    pub async fn notice_matching_registrations(&self, registrations: &[Uuid]) -> Result<(), DbErr> {
-        if registrations.is_empty() {
+    pub async fn notice_matching_registrations(
+        &self,
+        new_regs: &[(registration::Model, Option<person::Model>)],
+    ) -> Result<(), DbErr> {
+        if new_regs.is_empty() {
             return Ok(());
         }
         let db = &self.store.db;
-        let mut new_regs = Vec::new();
-        for chunk in registrations.chunks(500) {
-            new_regs.extend(
-                registration::Entity::find()
-                    .filter(registration::Column::Id.is_in(chunk.to_vec()))
-                    .find_also_related(person::Entity)
-                    .all(db)
-                    .await?,
-            );
-        }
         // Each event and organization once: an import of 100,000 rows names one event.
         let event_ids: std::collections::BTreeSet<Uuid> = new_regs.iter().map(|(r, _)| r.event_id).collect();
         let events = event::Entity::find().filter(event::Column::Id.is_in(event_ids)).all(db).await?;
@@ -180,7 +173,7 @@ impl Services {
         for c in open_cases {
             let Ok(subject) = self.subject(&c) else { continue };
             let Some(case_event) = org_events.iter().find(|e| e.id == c.event_id) else { continue };
-            for (r, p) in &new_regs {
+            for (r, p) in new_regs {
                 let Some(p) = p else { continue };
                 let same_org =
                     events.iter().any(|e| e.id == r.event_id && e.organization_id == case_event.organization_id);

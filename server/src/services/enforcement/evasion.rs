@@ -206,21 +206,12 @@ impl Services {
 
     /// Compares new registrations with the banned people of their organizations and
     /// flags likely matches (each pair once per organization). Returns how many were flagged.
-    pub async fn flag_evasion(&self, registrations: &[Uuid]) -> Result<usize, AppError> {
-        if registrations.is_empty() {
+    pub async fn flag_evasion(&self, new: &[(registration::Model, Option<person::Model>)]) -> Result<usize, AppError> {
+        if new.is_empty() {
             return Ok(0);
         }
         let db = &self.store.db;
-        let mut regs = Vec::with_capacity(registrations.len());
-        for chunk in registrations.chunks(500) {
-            regs.extend(
-                registration::Entity::find()
-                    .filter(registration::Column::Id.is_in(chunk.to_vec()))
-                    .all(db)
-                    .await
-                    .map_err(internal)?,
-            );
-        }
+        let regs: Vec<&registration::Model> = new.iter().map(|(r, _)| r).collect();
         let event_ids: HashSet<Uuid> = regs.iter().map(|r| r.event_id).collect();
         let events =
             event::Entity::find().filter(event::Column::Id.is_in(event_ids)).all(db).await.map_err(internal)?;
@@ -234,9 +225,14 @@ impl Services {
             let org_events: HashMap<Uuid, &event::Model> =
                 events.iter().filter(|e| e.organization_id == org).map(|e| (e.id, e)).collect();
             let org_regs: Vec<&registration::Model> =
-                regs.iter().filter(|r| org_events.contains_key(&r.event_id)).collect();
-            let person_ids: Vec<Uuid> = org_regs.iter().map(|r| r.person_id).collect();
-            let people = people_by_id(db, &person_ids).await?;
+                regs.iter().copied().filter(|r| org_events.contains_key(&r.event_id)).collect();
+            let mut people: Vec<person::Model> = new
+                .iter()
+                .filter(|(r, _)| org_events.contains_key(&r.event_id))
+                .filter_map(|(_, p)| p.clone())
+                .collect();
+            people.sort_by_key(|p| p.id);
+            people.dedup_by_key(|p| p.id);
             let emails = addresses(db, &people).await?;
             let by_person: HashMap<Uuid, &person::Model> = people.iter().map(|p| (p.id, p)).collect();
             let banned: HashSet<Uuid> = index.people.iter().map(|b| b.person).collect();
