@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: formatting, clippy per package and feature set, unit tests,
 # integration tests (SQLite, and PostgreSQL when a server answers on 127.0.0.1:5432) and
-# browser tests in headless Chromium. Installs what is missing first.
+# browser tests in headless Chromium, and schemathesis against the device API. Installs
+# what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -48,8 +49,12 @@ say "unit tests"
 cargo test -p haven-app --lib 2>&1 | tee test-output/unit.log
 cargo test -p haven-server --lib 2>&1 | tee -a test-output/unit.log
 
-say "integration and browser tests"
+say "hostile API clients: schemathesis against the OpenAPI document"
 set +e
+scripts/schemathesis.sh
+schema_status=$?
+
+say "integration and browser tests"
 # They take about 3 minutes here; a hang must fail the run long before CI's limit.
 timeout --kill-after=30s 30m cargo test -p haven-tests --test integration 2>&1 | tee test-output/integration.log
 status=${PIPESTATUS[0]}
@@ -58,5 +63,7 @@ set -e
 say "done in $(( $(date +%s) - started )) s"
 printf 'unit tests:        %s\n' "$(grep -E '^test result:' test-output/unit.log | awk '{p+=$4; f+=$6} END {print p " passed, " f " failed"}')"
 printf 'integration tests: %s\n' "$(grep -E '^test result:' test-output/integration.log | tail -n 1)"
+printf 'schemathesis:      %s\n' "$([ "$schema_status" = 0 ] && echo passed || echo "FAILED (test-output/schemathesis.log)")"
 printf 'databases:         %s\n' "$databases"
+[ "$schema_status" = 0 ] || exit 1
 exit "$status"

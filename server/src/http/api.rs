@@ -22,10 +22,13 @@ use uuid::Uuid;
 pub struct ScanRequest {
     /// The text read from the badge's QR code (`HVN1.`…).
     pub token: String,
-    /// An id the device makes for this scan; sending it again records nothing new and
-    /// returns the first answer.
+    /// An id the device makes for this scan; sending it again (the same device, the same
+    /// badge) records nothing new and returns the first answer. An id already used by
+    /// another device or for another badge is answered `deny` (`invalid`) and not recorded.
     pub scan_id: Uuid,
-    /// Where the scan happened, e.g. `North gate` (1–50 characters; default `main`).
+    /// Where the scan happened, e.g. `North gate`. Control characters are dropped and it is
+    /// cut to 50 characters; absent, empty or blank means `main`. A scan is never refused
+    /// for its gate.
     #[serde(default)]
     pub gate: Option<String>,
     /// When the scan happened (RFC 3339), for scans uploaded after the network was down;
@@ -257,7 +260,7 @@ pub async fn scan(
 #[utoipa::path(
     get,
     path = "/api/v1/events/{slug}/door-sync",
-    params(("slug" = String, Path, description = "The event"), ("since" = Option<i32>, Query, description = "The cursor of the last sync (absent: everything). Anything but one 32-bit integer is answered 422.")),
+    params(("slug" = String, Path, description = "The event"), ("since" = Option<i32>, Query, description = "The cursor of the last sync (absent: everything). A cursor this server did not give (negative, or past its newest change) is answered with everything (`full: true`). Anything but one 32-bit integer is answered 422.")),
     responses(
         (status = 200, body = DoorSyncResponse),
         (status = 401, description = "No live device token or session", body = ApiError),
@@ -278,7 +281,7 @@ pub async fn door_sync(
     let Ok(Query(q)) = query else {
         return error(AppError::invalid(
             "since",
-            "must be the cursor of an earlier sync, once: a whole number from 0 to 2147483647 (leave it out for everything)",
+            "must be the cursor of an earlier sync, once: one 32-bit whole number (leave it out for everything)",
         ));
     };
     // A slug that is not even text (percent-encoded bytes that are not UTF-8) names no event.
