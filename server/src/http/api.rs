@@ -281,7 +281,7 @@ pub async fn door_sync(
     let Ok(Query(q)) = query else {
         return error(AppError::invalid(
             "since",
-            "must be the cursor of an earlier sync, once: one 32-bit whole number (leave it out for everything)",
+            "must be the cursor of an earlier sync, once: one whole number from -2147483648 to 2147483647 (leave it out for everything)",
         ));
     };
     // A slug that is not even text (percent-encoded bytes that are not UTF-8) names no event.
