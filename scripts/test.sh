@@ -55,7 +55,8 @@ scripts/schemathesis.sh
 schema_status=$?
 
 say "integration and browser tests"
-# They take about 3 minutes here; a hang must fail the run long before CI's limit.
+# They take about 13 minutes here (both databases); a hang must fail the run long before
+# CI's limit.
 timeout --kill-after=30s 30m cargo test -p haven-tests --test integration 2>&1 | tee test-output/integration.log
 status=${PIPESTATUS[0]}
 set -e
