@@ -1120,3 +1120,46 @@ async fn someone_a_confirmed_match_brings_under_a_ban_is_told_may_appeal_and_can
         assert!(outcome.text.contains("final"), "{}", outcome.text);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_deciders_correcting_one_decision_at_once_make_one_correction() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let reference = ken_case(&server).await;
+        let proposal = propose(&server, &reference, KEN, &[("kind", "warning")]).await;
+        assert_eq!(record(&server, ORGANIZER, &proposal, &[("kind", "warning")]).await.0, 200);
+        let admin = server.client_as(ADMIN).await;
+        let (_, home) = call_fn(&admin, &server, "decide_home", &[]).await;
+        let warning = home["recent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["kind"] == "warning" && d["person"] == "Ken Okafor")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        // The administrator and the organizer correct the same record at the same moment.
+        let organizer = server.client_as(ORGANIZER).await;
+        let ban = [("decision", warning.as_str()), ("input[kind]", "permanent_ban"), ("input[reasons]", "Worse.")];
+        let expel = [("decision", warning.as_str()), ("input[kind]", "expulsion"), ("input[reasons]", "Much worse.")];
+        let (first, second) = tokio::join!(
+            call_fn(&admin, &server, "correct_decision", &ban),
+            call_fn(&organizer, &server, "correct_decision", &expel),
+        );
+        let mut statuses = [first.0, second.0];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409], "{backend}: one succeeds: {} / {}", first.1, second.1);
+        let refused = if first.0 == 409 { &first.1 } else { &second.1 };
+        assert!(refused.to_string().contains("already been corrected"), "{backend}: {refused}");
+
+        // One correction in the record: the warning, superseded, and one live record.
+        let (_, view) =
+            call_fn(&server.client_as(RESPONDER).await, &server, "case_decisions", &[("reference", &reference)]).await;
+        let records = view["decisions"].as_array().unwrap();
+        assert_eq!(records.len(), 2, "{backend}: {view}");
+        assert_eq!(records.iter().filter(|d| d["superseded"] == false).count(), 1, "{backend}: {view}");
+    }
+}

@@ -128,6 +128,18 @@ pub(crate) fn internal(err: DbErr) -> AppError {
     AppError::Internal
 }
 
+/// A write the database refused because another one got there first (a unique or foreign
+/// key constraint) becomes `Conflict` with what the person should know; any other failure
+/// is [`internal`].
+pub(crate) fn conflict_or_internal(err: DbErr, message: &str) -> AppError {
+    match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_) | sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
+            AppError::Conflict(message.to_owned())
+        }
+        _ => internal(err),
+    }
+}
+
 #[async_trait::async_trait]
 impl Backend for Services {
     async fn home(&self, actor: &Actor) -> Result<HomeView, AppError> {

@@ -314,14 +314,12 @@ impl Services {
             appeal_until,
             appeal_token_hash: token.as_deref().map(hash_token),
         };
-        decision::Entity::insert(decision::ActiveModel::from(model.clone())).exec(&**tx).await.map_err(|e| {
-            // Two corrections of one record at once: the second finds it superseded.
-            if e.to_string().to_lowercase().contains("unique") {
-                AppError::invalid("decision", "was changed meanwhile; reload and try again")
-            } else {
-                internal(e)
-            }
-        })?;
+        // Two corrections of one record at once: a record is superseded once (a unique
+        // column), so the later one is refused.
+        decision::Entity::insert(decision::ActiveModel::from(model.clone()))
+            .exec(&**tx)
+            .await
+            .map_err(|e| super::conflict_or_internal(e, ALREADY_CORRECTED))?;
         for case_id in &new.cases {
             decision_case::Entity::insert(decision_case::ActiveModel {
                 id: Set(Uuid::new_v4()),
@@ -1115,7 +1113,7 @@ impl Services {
         let tx = self.store.write().await.map_err(internal)?;
         let head = self.chain_head(&*tx, d.root_id).await?;
         if head.as_ref().map(|h| h.id) != Some(d.id) {
-            return Err(AppError::invalid("decision", "has been superseded: correct the latest record"));
+            return Err(AppError::Conflict(ALREADY_CORRECTED.to_owned()));
         }
         self.insert_decision(
             &tx,
@@ -1245,3 +1243,6 @@ pub(crate) async fn names_of(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<
         .map(|p| (p.id, p.display_name))
         .collect())
 }
+
+/// What the second of two corrections of one record is told.
+const ALREADY_CORRECTED: &str = "This decision has already been corrected: reload to see the latest record.";
