@@ -203,7 +203,7 @@ pub async fn signin_link(settings: Settings, email: &str) -> anyhow::Result<()> 
 /// `haven keys rotate`: see [`crate::cli::KeysCommand::Rotate`].
 pub async fn rotate_keys(settings: Settings) -> anyhow::Result<()> {
     use crate::config::EncryptionSettings;
-    use crate::crypto::fields::{Keyring, read_source, write_private};
+    use crate::crypto::fields::{Keyring, read_source, replace_key_file};
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
     use sea_orm::{ConnectionTrait, Statement};
 
@@ -213,9 +213,7 @@ pub async fn rotate_keys(settings: Settings) -> anyhow::Result<()> {
         // The file gains the new key before any value uses it, so every value stays
         // readable even if this command stops half-way.
         ring.add_fresh_key();
-        let temporary = path.with_extension("keys.new");
-        write_private(&temporary, &ring.to_file_text()).map_err(|e| anyhow::anyhow!(e))?;
-        std::fs::rename(&temporary, path).with_context(|| format!("cannot replace {}", path.display()))?;
+        replace_key_file(path, &ring).map_err(|e| anyhow::anyhow!(e))?;
     }
     let current = ring.current_id().to_owned();
     let backend = db.get_database_backend();
@@ -263,7 +261,7 @@ pub async fn rotate_keys(settings: Settings) -> anyhow::Result<()> {
 /// `haven keys retire-field-key`: see [`crate::cli::KeysCommand::RetireFieldKey`].
 pub async fn retire_field_key(settings: Settings, id: &str) -> anyhow::Result<()> {
     use crate::config::EncryptionSettings;
-    use crate::crypto::fields::{RELOAD_EVERY, read_source, write_private};
+    use crate::crypto::fields::{RELOAD_EVERY, read_source, replace_key_file};
     use sea_orm::{ConnectionTrait, Statement};
 
     let mut ring = read_source(&settings.encryption).map_err(|e| anyhow::anyhow!(e))?;
@@ -312,9 +310,7 @@ pub async fn retire_field_key(settings: Settings, id: &str) -> anyhow::Result<()
     match &settings.encryption {
         EncryptionSettings::File(path) => {
             ring.remove(id);
-            let temporary = path.with_extension("keys.new");
-            write_private(&temporary, &ring.to_file_text()).map_err(|e| anyhow::anyhow!(e))?;
-            std::fs::rename(&temporary, path).with_context(|| format!("cannot replace {}", path.display()))?;
+            replace_key_file(path, &ring).map_err(|e| anyhow::anyhow!(e))?;
             let left: Vec<&str> = ring.ids().collect();
             println!("retired field key {id}: no value used it; keys configured: {}", left.join(", "));
         }

@@ -195,6 +195,14 @@ pub fn write_private(path: &Path, text: &str) -> Result<(), String> {
     file.write_all(text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// Replaces a key file with this ring, readable by its owner only: written beside it and
+/// renamed over it, so a reader never sees half a file.
+pub fn replace_key_file(path: &Path, ring: &Keyring) -> Result<(), String> {
+    let temporary = path.with_extension("keys.new");
+    write_private(&temporary, &ring.to_file_text())?;
+    std::fs::rename(&temporary, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
+}
+
 /// Where a sealed value lives (`table.column:id`): the associated data that binds it
 /// there, so a value copied to another row or column does not open.
 pub fn place(table: &str, column: &str, id: impl std::fmt::Display) -> String {
