@@ -28,8 +28,8 @@ fi
 ensure_build_tools
 ensure_test_tools
 ensure_wasm_opt
-say "building haven (release: server and wasm door page)"
-cargo leptos build --release
+say "building haven (release: server and wasm door page, with the door page's benchmark harness)"
+cargo leptos build --release --lib-features door-bench
 haven=$PWD/target/release/haven
 
 work=$(mktemp -d)

@@ -24,7 +24,7 @@ targets=(
   "badge-token|app|domain::badge::properties|1000"
   "registration-row|app|domain::registration::properties|1000"
   "concern-fields|app|domain::case::properties|300"
-  "csv-parser|server|services::registrations::properties|500"
+  "csv-parser|server|services::registrations::csv::properties|500"
   "scan-api|integration|properties::scan_bodies|400"
   "door-sync|integration|properties::door_sync|500"
   "concern-form|integration|properties::concern_forms|150"

@@ -10,6 +10,7 @@ use crate::services::enforcement::NewDecision;
 use chrono::{Duration, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use haven_app::api::{Actor, ActorSession};
+use haven_app::api::{CasesApi, PlansApi};
 use haven_app::domain::ConcernForm;
 use haven_app::domain::{DecisionKind, Terms};
 use haven_app::domain::{EmailAddress, Role};

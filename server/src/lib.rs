@@ -17,6 +17,7 @@ pub mod demo;
 pub mod http;
 pub mod jobs;
 pub mod mail;
+pub mod secret;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

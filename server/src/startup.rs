@@ -86,6 +86,7 @@ impl Server {
                 .spawn(),
             ),
             AbortOnDrop(crate::jobs::spawn(services.clone())),
+            AbortOnDrop(crate::jobs::arrival_alerts(services.clone())),
             AbortOnDrop(tokio::spawn({
                 let store = services.store.clone();
                 async move { store.checkpoint_in_background().await }

@@ -231,7 +231,7 @@ impl TestServer {
         // Ready as a load balancer would see it: today's doors are loaded (quick on a new
         // database, but tests must not race it).
         for _ in 0..200 {
-            if services.door_warm.load(std::sync::atomic::Ordering::SeqCst) {
+            if services.door.warm.load(std::sync::atomic::Ordering::SeqCst) {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;

@@ -7,6 +7,7 @@
 //! features add their rows to `ROWS`.
 
 use chrono::{Duration, Utc};
+use haven_app::api::{CalendarApi, CasesApi, PlansApi};
 use haven_app::domain::Role;
 use haven_server::db::entities::{event, invitation, organization, registration, staff_role};
 use haven_server::services::{auth, staff};
@@ -801,9 +802,7 @@ async fn fresh_case(server: &TestServer, who: Who) -> Fixture {
         .unwrap();
     // Ken, the person it names, is linked (decisions are about linked people).
     let ken = server.person_id("ken.okafor@example.org").await.to_string();
-    <haven_server::services::Services as haven_app::api::Backend>::confirm_match(s, &rae, reference.clone(), ken)
-        .await
-        .unwrap();
+    s.confirm_match(&rae, &reference, &ken).await.unwrap();
     // The staff who are named too (the description names Ken only, so linked directly).
     {
         use haven_server::db::entities::{case, case_person};
@@ -825,14 +824,9 @@ async fn fresh_case(server: &TestServer, who: Who) -> Fixture {
         }
     }
     let instruction = format!("Admit; {INSTRUCTION_WORD} at the gate");
-    <haven_server::services::Services as haven_app::api::Backend>::add_door_instruction(
-        s,
-        &rae,
-        reference.clone(),
-        instruction,
-    )
-    .await
-    .unwrap();
+    s.add_text_precaution(&rae, &reference, haven_app::domain::PrecautionKind::DoorInstruction, &instruction)
+        .await
+        .unwrap();
     // An escort assignment for Eli, in a minute of its own from the second day on (no
     // double booking, clear of the demo's escort).
     static SLOT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
@@ -871,8 +865,7 @@ async fn fresh_case(server: &TestServer, who: Who) -> Fixture {
         .unwrap()
         .unwrap();
     let eli = actor_of(server.person_id("escort@example.org").await);
-    let feed =
-        <haven_server::services::Services as haven_app::api::Backend>::renew_calendar_feed(s, &eli).await.unwrap();
+    let feed = s.renew_calendar_feed(&eli).await.unwrap();
     Fixture {
         case: reference,
         attachment: a.id.to_string(),
@@ -902,7 +895,7 @@ struct DecisionFixture {
 /// proposal recorded by a decider who is not in the table, and Ken's appeal of it (with
 /// a known link token).
 async fn decision_fixture(server: &TestServer, who: Who, only_proposal: bool) -> DecisionFixture {
-    use haven_app::api::Backend;
+    use haven_app::api::{AppealsApi, DecisionsApi, ProposalsApi};
     use haven_server::db::entities::{appeal, decision, decision_proposal};
     use sea_orm::{ColumnTrait, QueryFilter};
     let s = &*server.services;
@@ -915,7 +908,7 @@ async fn decision_fixture(server: &TestServer, who: Who, only_proposal: bool) ->
         reasons: format!("{REASONS_WORD} conduct"),
         ..Default::default()
     };
-    Backend::propose_decision(s, &rae, f.case.clone(), input("warning")).await.unwrap();
+    s.propose_decision(&rae, &f.case, input("warning")).await.unwrap();
     let c = haven_server::db::entities::case::Entity::find()
         .filter(haven_server::db::entities::case::Column::Reference.eq(&f.case))
         .one(&server.db)
@@ -950,7 +943,7 @@ async fn decision_fixture(server: &TestServer, who: Who, only_proposal: bool) ->
     tx.commit().await.unwrap();
     let e = event_id(server, "havenconf").await;
     staff::grant(s, dee.id, demo_org(server).await, Some(e), Role::Organizer).await.unwrap();
-    Backend::record_decision(s, &actor_of(dee.id), proposal, input("warning")).await.unwrap();
+    s.record_decision(&actor_of(dee.id), &proposal, input("warning")).await.unwrap();
     let d =
         decision::Entity::find().filter(decision::Column::DecidedBy.eq(dee.id)).one(&server.db).await.unwrap().unwrap();
     out.decision = d.id.to_string();
@@ -967,7 +960,7 @@ async fn decision_fixture(server: &TestServer, who: Who, only_proposal: bool) ->
     out.appeal_token = token;
     // Ken's appeal of a twin decision (so appealing the first stays possible).
     let twin = fresh_case(server, who).await;
-    Backend::propose_decision(s, &rae, twin.case.clone(), input("warning")).await.unwrap();
+    s.propose_decision(&rae, &twin.case, input("warning")).await.unwrap();
     let twin_case = haven_server::db::entities::case::Entity::find()
         .filter(haven_server::db::entities::case::Column::Reference.eq(&twin.case))
         .one(&server.db)
@@ -980,14 +973,14 @@ async fn decision_fixture(server: &TestServer, who: Who, only_proposal: bool) ->
         .await
         .unwrap()
         .unwrap();
-    Backend::record_decision(s, &actor_of(dee.id), twin_proposal.id.to_string(), input("warning")).await.unwrap();
+    s.record_decision(&actor_of(dee.id), &twin_proposal.id.to_string(), input("warning")).await.unwrap();
     let twin_decision = decision::Entity::find()
         .filter(decision::Column::ProposalId.eq(twin_proposal.id))
         .one(&server.db)
         .await
         .unwrap()
         .unwrap();
-    Backend::appeal_decision(s, &actor_of(ken), twin_decision.id.to_string(), "Matrix appeal".into()).await.unwrap();
+    s.appeal_decision(&actor_of(ken), &twin_decision.id.to_string(), "Matrix appeal").await.unwrap();
     out.appeal = appeal::Entity::find()
         .filter(appeal::Column::DecisionId.eq(twin_decision.id))
         .one(&server.db)
@@ -1001,12 +994,12 @@ async fn decision_fixture(server: &TestServer, who: Who, only_proposal: bool) ->
 
 /// An open ban-evasion flag: a new registrant named like Donald Moreau (banned in the demo).
 async fn flag_fixture(server: &TestServer, unique: &str) -> String {
-    use haven_app::api::Backend;
+    use haven_app::api::RegistrationsApi;
     use haven_server::db::entities::evasion_flag;
     use sea_orm::{ColumnTrait, QueryFilter};
     let admin = actor_of(server.person_id("admin@example.org").await);
     let csv = format!("name,email\nDonald Moreau,{unique}@flag.example\n");
-    Backend::import_registrations(&*server.services, &admin, "havenconf".into(), csv).await.unwrap();
+    server.services.import_registrations(&admin, "havenconf", &csv).await.unwrap();
     let person = server.person_id(&format!("{unique}@flag.example")).await;
     evasion_flag::Entity::find()
         .filter(evasion_flag::Column::PersonId.eq(person))

@@ -1,7 +1,11 @@
 //! Signing in and out, and a person's own page.
 
-use super::{AppError, InvitationView, MyPage, SessionInfo, SigninOptions};
+use super::AppError;
+use super::CaseSummary;
+#[cfg(feature = "ssr")]
+use super::{Actor, SetCookie};
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// Who is signed in, for the page header.
 #[server(name = SessionInfoCall, prefix = "/fn", endpoint = "session_info")]
@@ -13,8 +17,8 @@ pub async fn session_info() -> Result<SessionInfo, AppError> {
 /// The sign-in choices: configured providers (e-mail links always work).
 #[server(name = SigninOptionsCall, prefix = "/fn", endpoint = "signin_options")]
 pub async fn signin_options() -> Result<SigninOptions, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.signin_options(&actor).await)
+    let (backend, _) = super::plumbing::context()?;
+    Ok(backend.signin_options())
 }
 
 /// Sends a one-time sign-in link if the address belongs to someone Haven knows. The answer
@@ -67,8 +71,8 @@ pub async fn add_email(email: String) -> Result<(), AppError> {
 /// address). Returns the address.
 #[server(prefix = "/fn", endpoint = "confirm_email")]
 pub async fn confirm_email(token: String) -> Result<String, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.confirm_email(&actor, token).await)
+    let (backend, _) = super::plumbing::context()?;
+    super::plumbing::answer(backend.confirm_email(token).await)
 }
 
 /// Stops a further address from signing in as this person.
@@ -83,7 +87,7 @@ pub async fn remove_email(email: String) -> Result<(), AppError> {
 #[server(prefix = "/fn", endpoint = "invitation")]
 pub async fn invitation(token: String) -> Result<InvitationView, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.invitation(&actor, token).await)
+    super::plumbing::answer(backend.invitation(&actor, &token).await)
 }
 
 /// Accepts a staff invitation: grants the role to its addressee (signing them in if
@@ -91,10 +95,121 @@ pub async fn invitation(token: String) -> Result<InvitationView, AppError> {
 #[server(prefix = "/fn", endpoint = "accept_invitation")]
 pub async fn accept_invitation(token: String) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    let cookie = super::plumbing::answer(backend.accept_invitation(&actor, token).await)?;
+    let cookie = super::plumbing::answer(backend.accept_invitation(&actor, &token).await)?;
     if let Some(cookie) = cookie {
         super::plumbing::set_cookie(&cookie);
     }
     leptos_axum::redirect("/me");
     Ok(())
+}
+
+/// A person's own account: who is signed in, their page, invitations.
+#[cfg(feature = "ssr")]
+#[async_trait::async_trait]
+pub trait AccountApi: Send + Sync {
+    async fn session_info(&self, actor: &Actor) -> Result<SessionInfo, AppError>;
+
+    fn signin_options(&self) -> SigninOptions;
+
+    async fn my_page(&self, actor: &Actor) -> Result<MyPage, AppError>;
+
+    async fn invitation(&self, actor: &Actor, token: &str) -> Result<InvitationView, AppError>;
+
+    async fn accept_invitation(&self, actor: &Actor, token: &str) -> Result<Option<SetCookie>, AppError>;
+}
+
+/// Signing in and out by e-mail link, and the addresses one signs in with.
+#[cfg(feature = "ssr")]
+#[async_trait::async_trait]
+pub trait SigninApi: Send + Sync {
+    async fn request_signin_link(
+        &self,
+        actor: &Actor,
+        email: String,
+        return_to: Option<String>,
+    ) -> Result<(), AppError>;
+
+    /// Uses a sign-in link: returns the session cookie and where the person was going.
+    async fn redeem_signin_link(&self, actor: &Actor, token: String) -> Result<(SetCookie, String), AppError>;
+
+    async fn sign_out(&self, actor: &Actor, everywhere: bool) -> Result<SetCookie, AppError>;
+
+    /// Starts adding a further sign-in address: a single-use link to confirm it goes to
+    /// that address. The answer is the same whether or not the address is someone else's.
+    async fn add_email(&self, actor: &Actor, email: String) -> Result<(), AppError>;
+
+    /// Uses a confirmation link: the address becomes a sign-in identity of the person who
+    /// asked, unless it meanwhile belongs to someone else.
+    async fn confirm_email(&self, token: String) -> Result<String, AppError>;
+
+    /// Removes a further sign-in address (the main one stays).
+    async fn remove_email(&self, actor: &Actor, email: String) -> Result<(), AppError>;
+}
+
+// ----- Wire types ----------------------------------------------------------------
+
+/// What every page's header needs to know about the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SessionInfo {
+    pub signed_in: bool,
+    pub name: Option<String>,
+    /// Holds an organizer or admin role somewhere (shows the "Manage" link).
+    pub manages: bool,
+    /// Is on a safety team somewhere (shows the "Safety team" link).
+    pub responds: bool,
+    /// Is an escort somewhere (shows the "My assignments" link).
+    pub escorts: bool,
+    /// Holds any staff role (gets live notifications).
+    pub staff: bool,
+}
+
+/// A configured OpenID Connect provider, as shown on the sign-in page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderLink {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigninOptions {
+    pub providers: Vec<ProviderLink>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyRegistration {
+    pub event_slug: String,
+    pub event_name: String,
+    pub when: String,
+    pub ticket_ref: Option<String>,
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyRole {
+    pub role: crate::domain::Role,
+    /// The event's or the organization's name.
+    pub scope: String,
+    pub event_slug: Option<String>,
+}
+
+/// The signed-in person's own page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyPage {
+    pub name: String,
+    pub email: Option<String>,
+    /// Further addresses this person signs in with (normalized), besides `email`.
+    pub addresses: Vec<String>,
+    pub registrations: Vec<MyRegistration>,
+    pub roles: Vec<MyRole>,
+    /// The cases this person reported.
+    pub cases: Vec<CaseSummary>,
+}
+
+/// What an invitation link offers, shown to its addressee or to a signed-out holder of the link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub role: crate::domain::Role,
+    pub scope: String,
+    pub organization: String,
+    pub email: String,
 }

@@ -14,7 +14,6 @@ pub mod error;
 pub mod manage;
 pub mod plans;
 pub mod public;
-pub mod types;
 
 #[cfg(feature = "ssr")]
 pub mod backend;
@@ -27,7 +26,6 @@ pub use error::AppError;
 pub use manage::*;
 pub use plans::*;
 pub use public::*;
-pub use types::*;
 
 #[cfg(feature = "ssr")]
 pub use backend::{Actor, ActorSession, Backend, SetCookie, SharedBackend};

@@ -15,6 +15,16 @@ use rand::RngCore as _;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// Where the field-encryption keys come from.
+#[derive(Debug, Clone)]
+pub enum EncryptionSettings {
+    /// A key file (created with one key if missing); `haven keys rotate` adds keys to it.
+    File(std::path::PathBuf),
+    /// Keys given inline as `id:base64,id:base64` (the last seals); rotation is then the
+    /// operator's: add a key here, then run `haven keys rotate`.
+    Inline(crate::secret::Secret<String>),
+}
+
 /// Why a sealed value could not be opened.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SealError {
@@ -216,7 +226,7 @@ pub fn place(table: &str, column: &str, id: impl std::fmt::Display) -> String {
 /// the file at once.
 pub struct KeyStore {
     ring: std::sync::RwLock<Keyring>,
-    source: crate::config::EncryptionSettings,
+    source: EncryptionSettings,
     seen: std::sync::Mutex<(std::time::Instant, Option<FileStamp>)>,
 }
 
@@ -232,8 +242,8 @@ struct FileStamp {
     len: u64,
 }
 
-fn stamp(source: &crate::config::EncryptionSettings) -> Option<FileStamp> {
-    let crate::config::EncryptionSettings::File(path) = source else { return None };
+fn stamp(source: &EncryptionSettings) -> Option<FileStamp> {
+    let EncryptionSettings::File(path) = source else { return None };
     let meta = std::fs::metadata(path).ok()?;
     #[cfg(unix)]
     let inode = std::os::unix::fs::MetadataExt::ino(&meta);
@@ -243,7 +253,7 @@ fn stamp(source: &crate::config::EncryptionSettings) -> Option<FileStamp> {
 }
 
 impl KeyStore {
-    pub fn load(source: &crate::config::EncryptionSettings) -> Result<KeyStore, String> {
+    pub fn load(source: &EncryptionSettings) -> Result<KeyStore, String> {
         let ring = read_source(source)?;
         let seen = std::sync::Mutex::new((std::time::Instant::now(), stamp(source)));
         Ok(KeyStore { ring: std::sync::RwLock::new(ring), source: source.clone(), seen })
@@ -330,13 +340,11 @@ pub fn check_private(path: &Path) -> Result<(), String> {
 }
 
 /// Reads the keys from where the settings say they are.
-pub fn read_source(source: &crate::config::EncryptionSettings) -> Result<Keyring, String> {
+pub fn read_source(source: &EncryptionSettings) -> Result<Keyring, String> {
     match source {
-        crate::config::EncryptionSettings::File(path) => Keyring::load_or_create(path),
-        crate::config::EncryptionSettings::Inline(keys) => {
-            Keyring::parse(&keys.expose().replace(',', "\n").replace(':', " "))
-                .map_err(|e| format!("HAVEN_ENCRYPTION_KEYS: {e}"))
-        }
+        EncryptionSettings::File(path) => Keyring::load_or_create(path),
+        EncryptionSettings::Inline(keys) => Keyring::parse(&keys.expose().replace(',', "\n").replace(':', " "))
+            .map_err(|e| format!("HAVEN_ENCRYPTION_KEYS: {e}")),
     }
 }
 

@@ -22,7 +22,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
     match Migrator::get_pending_migrations(db).await {
         Ok(pending) if pending.is_empty() => {
-            if state.services.door_warm.load(std::sync::atomic::Ordering::SeqCst) {
+            if state.services.door.warm.load(std::sync::atomic::Ordering::SeqCst) {
                 (StatusCode::OK, "ready\n")
             } else {
                 (StatusCode::SERVICE_UNAVAILABLE, "loading the doors\n")

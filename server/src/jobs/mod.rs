@@ -95,3 +95,18 @@ pub fn spawn(services: Arc<Services>) -> tokio::task::JoinHandle<()> {
         }
     })
 }
+
+/// Sends the arrival alerts the door queues, one at a time, off the scans' path. Alerts
+/// queued before a crash are not sent after it: an alert only matters while the person is
+/// arriving, and the scan itself is recorded.
+pub fn arrival_alerts(services: Arc<Services>) -> tokio::task::JoinHandle<()> {
+    let queue = services.door.take_arrival_queue();
+    tokio::spawn(async move {
+        let Some(mut queue) = queue else { return };
+        while let Some(alert) = queue.recv().await {
+            if let Err(e) = services.arrival(&alert.event, alert.person, &alert.gate).await {
+                tracing::error!(error = %e, "arrival alert failed");
+            }
+        }
+    })
+}

@@ -6,6 +6,7 @@ use super::events::format_span;
 use super::{Services, audit, internal};
 use crate::crypto::{hash_token, looks_like_token};
 use crate::db::entities::{event, invitation, organization, person, registration, staff_role};
+use haven_app::api::AccountApi;
 use haven_app::api::{
     Actor, AppError, InvitationView, MyPage, MyRegistration, MyRole, ProviderLink, SessionInfo, SetCookie,
     SigninOptions,
@@ -21,7 +22,58 @@ impl Services {
         person::Entity::find_by_id(id).one(&self.store.db).await.map_err(internal)?.ok_or(AppError::Unauthenticated)
     }
 
-    pub(super) async fn session_info(&self, actor: &Actor) -> Result<SessionInfo, AppError> {
+    /// A live invitation by its link token; anything else is simply not found. An
+    /// invitation its sender could not send today (they lost the role that let them, or
+    /// it predates the rule that only administrators grant the safety team) is not live.
+    async fn live_invitation(&self, token: &str) -> Result<invitation::Model, AppError> {
+        if !looks_like_token(token) {
+            return Err(AppError::NotFound);
+        }
+        let inv = invitation::Entity::find()
+            .filter(invitation::Column::TokenHash.eq(hash_token(token)))
+            .one(&self.store.db)
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::NotFound)?;
+        if inv.accepted_at.is_some() || inv.expires_at <= self.clock.now() {
+            return Err(AppError::NotFound);
+        }
+        let db = &self.store.db;
+        let at = match inv.event_id {
+            Some(id) => Some(event::Entity::find_by_id(id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?),
+            None => None,
+        };
+        let role = Role::parse("role", &inv.role).map_err(|_| AppError::NotFound)?;
+        let sender = Grants::load(db, Some(inv.invited_by)).await.map_err(internal)?;
+        if !super::staff::grant_refusals(&sender, inv.organization_id, at.as_ref(), role).is_empty() {
+            return Err(AppError::NotFound);
+        }
+        Ok(inv)
+    }
+
+    /// An invitation names one address: signed in, only the person holding it (as their
+    /// main address or a confirmed further one) may see or take it. Signed out, the link
+    /// stands for its addressee (accepting signs them in). The refusal does not say which
+    /// address it was sent to.
+    async fn check_addressee(&self, actor: &Actor, inv: &invitation::Model) -> Result<(), AppError> {
+        let Some(me) = actor.person_id() else {
+            return Ok(());
+        };
+        let holder = person_by_address(&self.store.db, &inv.email_normalized).await.map_err(internal)?;
+        if holder.is_some_and(|p| p.id == me) {
+            return Ok(());
+        }
+        Err(AppError::Conflict(
+            "this invitation was sent to another address: sign out, then open the link again to accept it \
+             as the person it was sent to"
+                .into(),
+        ))
+    }
+}
+
+#[async_trait::async_trait]
+impl AccountApi for Services {
+    async fn session_info(&self, actor: &Actor) -> Result<SessionInfo, AppError> {
         let Some(id) = actor.person_id() else {
             return Ok(SessionInfo::default());
         };
@@ -37,7 +89,7 @@ impl Services {
         })
     }
 
-    pub(super) fn signin_options(&self) -> SigninOptions {
+    fn signin_options(&self) -> SigninOptions {
         SigninOptions {
             providers: self
                 .oidc
@@ -48,7 +100,7 @@ impl Services {
         }
     }
 
-    pub(super) async fn my_page(&self, actor: &Actor) -> Result<MyPage, AppError> {
+    async fn my_page(&self, actor: &Actor) -> Result<MyPage, AppError> {
         let p = self.signed_in_person(actor).await?;
         let db = &self.store.db;
         let regs = registration::Entity::find()
@@ -99,55 +151,7 @@ impl Services {
         })
     }
 
-    /// A live invitation by its link token; anything else is simply not found. An
-    /// invitation its sender could not send today (they lost the role that let them, or
-    /// it predates the rule that only administrators grant the safety team) is not live.
-    async fn live_invitation(&self, token: &str) -> Result<invitation::Model, AppError> {
-        if !looks_like_token(token) {
-            return Err(AppError::NotFound);
-        }
-        let inv = invitation::Entity::find()
-            .filter(invitation::Column::TokenHash.eq(hash_token(token)))
-            .one(&self.store.db)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::NotFound)?;
-        if inv.accepted_at.is_some() || inv.expires_at <= self.clock.now() {
-            return Err(AppError::NotFound);
-        }
-        let db = &self.store.db;
-        let at = match inv.event_id {
-            Some(id) => Some(event::Entity::find_by_id(id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?),
-            None => None,
-        };
-        let role = Role::parse("role", &inv.role).map_err(|_| AppError::NotFound)?;
-        let sender = Grants::load(db, Some(inv.invited_by)).await.map_err(internal)?;
-        if !super::staff::grant_refusals(&sender, inv.organization_id, at.as_ref(), role).is_empty() {
-            return Err(AppError::NotFound);
-        }
-        Ok(inv)
-    }
-
-    /// An invitation names one address: signed in, only the person holding it (as their
-    /// main address or a confirmed further one) may see or take it. Signed out, the link
-    /// stands for its addressee (accepting signs them in). The refusal does not say which
-    /// address it was sent to.
-    async fn check_addressee(&self, actor: &Actor, inv: &invitation::Model) -> Result<(), AppError> {
-        let Some(me) = actor.person_id() else {
-            return Ok(());
-        };
-        let holder = person_by_address(&self.store.db, &inv.email_normalized).await.map_err(internal)?;
-        if holder.is_some_and(|p| p.id == me) {
-            return Ok(());
-        }
-        Err(AppError::Conflict(
-            "this invitation was sent to another address: sign out, then open the link again to accept it \
-             as the person it was sent to"
-                .into(),
-        ))
-    }
-
-    pub(super) async fn invitation(&self, actor: &Actor, token: &str) -> Result<InvitationView, AppError> {
+    async fn invitation(&self, actor: &Actor, token: &str) -> Result<InvitationView, AppError> {
         let inv = self.live_invitation(token.trim()).await?;
         self.check_addressee(actor, &inv).await?;
         let db = &self.store.db;
@@ -169,7 +173,7 @@ impl Services {
         })
     }
 
-    pub(super) async fn accept_invitation(&self, actor: &Actor, token: &str) -> Result<Option<SetCookie>, AppError> {
+    async fn accept_invitation(&self, actor: &Actor, token: &str) -> Result<Option<SetCookie>, AppError> {
         let inv = self.live_invitation(token.trim()).await?;
         self.check_addressee(actor, &inv).await?;
         let now = self.clock.now();

@@ -6,6 +6,7 @@ use crate::db::WriteTx;
 use crate::db::entities::{email_confirmation, identity, login_link, person, session, signin_request};
 use crate::mail::templates;
 use chrono::{DateTime, Duration, Utc};
+use haven_app::api::SigninApi;
 use haven_app::api::{Actor, ActorSession, AppError, SetCookie};
 use haven_app::domain::{DisplayName, EmailAddress};
 use sea_orm::{
@@ -99,35 +100,6 @@ impl Services {
         Ok(self.session_cookie(&token))
     }
 
-    pub(super) async fn request_signin_link(
-        &self,
-        actor: &Actor,
-        email: String,
-        return_to: Option<String>,
-    ) -> Result<(), AppError> {
-        let email = EmailAddress::parse("email", &email)?;
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
-        ratelimit::hit(&tx, ratelimit::SIGNIN_PER_CLIENT, &actor.client, now).await.map_err(internal)??;
-        ratelimit::hit(&tx, ratelimit::SIGNIN_PER_ADDRESS, &email.normalized(), now).await.map_err(internal)??;
-        // Only record the request: whether the address is known is decided later, by the
-        // dispatcher, so this answer takes the same path and time for every address.
-        signin_request::Entity::insert(signin_request::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            email: Set(email.as_str().to_owned()),
-            email_normalized: Set(email.normalized()),
-            created_at: Set(now),
-            processed_at: Set(None),
-            return_to: Set(super::oidc::safe_return_to(&self.public_url, return_to.as_deref())),
-        })
-        .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        self.signin_wake.notify_one();
-        Ok(())
-    }
-
     /// Turns pending sign-in requests into links for the addresses Haven knows. Unknown
     /// addresses get nothing. Returns how many requests it handled.
     pub async fn dispatch_signin_requests(&self) -> Result<usize, DbErr> {
@@ -162,176 +134,6 @@ impl Services {
             self.mail_wake.notify_one();
         }
         Ok(count)
-    }
-
-    /// Uses a sign-in link: returns the session cookie and where the person was going.
-    pub(super) async fn redeem_signin_link(
-        &self,
-        actor: &Actor,
-        token: String,
-    ) -> Result<(SetCookie, String), AppError> {
-        let unusable =
-            || AppError::invalid("token", "this sign-in link has expired or was already used; ask for a new one");
-        if !looks_like_token(token.trim()) {
-            return Err(unusable());
-        }
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
-        let link = login_link::Entity::find()
-            .filter(login_link::Column::TokenHash.eq(hash_token(token.trim())))
-            .one(&*tx)
-            .await
-            .map_err(internal)?
-            .ok_or_else(unusable)?;
-        if link.used_at.is_some() || link.expires_at <= now {
-            return Err(unusable());
-        }
-        let used = login_link::Entity::update_many()
-            .col_expr(login_link::Column::UsedAt, sea_orm::sea_query::Expr::value(now))
-            .filter(login_link::Column::Id.eq(link.id))
-            .filter(login_link::Column::UsedAt.is_null())
-            .exec(&*tx)
-            .await
-            .map_err(internal)?
-            .rows_affected;
-        if used != 1 {
-            return Err(unusable());
-        }
-        let p =
-            person::Entity::find_by_id(link.person_id).one(&*tx).await.map_err(internal)?.ok_or(AppError::Internal)?;
-        if let Some(normalized) = &p.email_normalized {
-            link_identity(&tx, now, p.id, EMAIL_PROVIDER, normalized).await.map_err(internal)?;
-        }
-        let cookie = self.start_session(&tx, p.id, actor.session.as_ref(), now).await.map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        // Checked again: a link made before this check existed may hold anything.
-        Ok((cookie, super::oidc::safe_return_to(&self.public_url, Some(&link.return_to))))
-    }
-
-    /// Starts adding a further sign-in address: a single-use link to confirm it goes to
-    /// that address. The answer is the same whether or not the address is someone else's.
-    pub(super) async fn add_email(&self, actor: &Actor, email: String) -> Result<(), AppError> {
-        let me = self.signed_in_person(actor).await?;
-        let email = EmailAddress::parse("email", &email)?;
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
-        if person_by_address(&*tx, &email.normalized()).await.map_err(internal)?.is_some_and(|p| p.id == me.id) {
-            return Err(AppError::invalid("email", "this address is already one of yours"));
-        }
-        ratelimit::hit(&tx, ratelimit::ADDRESSES_PER_PERSON, &me.id.to_string(), now).await.map_err(internal)??;
-        ratelimit::hit(&tx, ratelimit::SIGNIN_PER_ADDRESS, &email.normalized(), now).await.map_err(internal)??;
-        let token = random_token();
-        let id = Uuid::new_v4();
-        email_confirmation::Entity::insert(email_confirmation::ActiveModel {
-            id: Set(id),
-            token_hash: Set(hash_token(&token)),
-            person_id: Set(me.id),
-            email: Set(email.as_str().to_owned()),
-            email_normalized: Set(email.normalized()),
-            created_at: Set(now),
-            expires_at: Set(now + CONFIRM_LIFETIME),
-            used_at: Set(None),
-        })
-        .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        let link = format!("{}/me/addresses/{token}", self.public_url);
-        self.enqueue(&tx, now, templates::confirm_address(email.as_str(), &me.display_name, &link))
-            .await
-            .map_err(internal)?;
-        audit::append(&tx, now, vec![audit::Entry::new(Some(me.id), "identity.confirmation_sent", "person", me.id)])
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        self.mail_wake.notify_one();
-        Ok(())
-    }
-
-    /// Uses a confirmation link: the address becomes a sign-in identity of the person who
-    /// asked, unless it meanwhile belongs to someone else.
-    pub(super) async fn confirm_email(&self, token: String) -> Result<String, AppError> {
-        let unusable = || {
-            AppError::invalid("token", "this confirmation link has expired or was already used; add the address again")
-        };
-        if !looks_like_token(token.trim()) {
-            return Err(unusable());
-        }
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
-        let c = email_confirmation::Entity::find()
-            .filter(email_confirmation::Column::TokenHash.eq(hash_token(token.trim())))
-            .one(&*tx)
-            .await
-            .map_err(internal)?
-            .filter(|c| c.used_at.is_none() && c.expires_at > now)
-            .ok_or_else(unusable)?;
-        let used = email_confirmation::Entity::update_many()
-            .col_expr(email_confirmation::Column::UsedAt, sea_orm::sea_query::Expr::value(now))
-            .filter(email_confirmation::Column::Id.eq(c.id))
-            .filter(email_confirmation::Column::UsedAt.is_null())
-            .exec(&*tx)
-            .await
-            .map_err(internal)?
-            .rows_affected;
-        if used != 1 {
-            return Err(unusable());
-        }
-        match person_by_address(&*tx, &c.email_normalized).await.map_err(internal)? {
-            Some(p) if p.id != c.person_id => {
-                return Err(AppError::invalid(
-                    "token",
-                    "this address already belongs to another Haven account, so it was not added; \
-                     the organizers can help if both are yours",
-                ));
-            }
-            Some(_) => {}
-            None => {
-                link_identity(&tx, now, c.person_id, EMAIL_PROVIDER, &c.email_normalized).await.map_err(internal)?
-            }
-        }
-        tx.commit().await.map_err(internal)?;
-        Ok(c.email)
-    }
-
-    /// Removes a further sign-in address (the main one stays).
-    pub(super) async fn remove_email(&self, actor: &Actor, email: String) -> Result<(), AppError> {
-        let me = self.signed_in_person(actor).await?;
-        let email = EmailAddress::parse("email", &email)?;
-        if me.email_normalized.as_deref() == Some(email.normalized().as_str()) {
-            return Err(AppError::invalid("email", "your main address cannot be removed"));
-        }
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
-        let gone = identity::Entity::delete_many()
-            .filter(identity::Column::PersonId.eq(me.id))
-            .filter(identity::Column::Provider.eq(EMAIL_PROVIDER))
-            .filter(identity::Column::Subject.eq(email.normalized()))
-            .exec(&*tx)
-            .await
-            .map_err(internal)?
-            .rows_affected;
-        if gone == 0 {
-            return Err(AppError::invalid("email", "this is not one of your addresses"));
-        }
-        audit::append(&tx, now, vec![audit::Entry::new(Some(me.id), "identity.removed", "person", me.id)])
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)
-    }
-
-    pub(super) async fn sign_out(&self, actor: &Actor, everywhere: bool) -> Result<SetCookie, AppError> {
-        if let Some(s) = &actor.session {
-            let now = self.clock.now();
-            let tx = self.store.write().await.map_err(internal)?;
-            let which = if everywhere {
-                session::Column::PersonId.eq(s.person_id)
-            } else {
-                session::Column::Id.eq(s.session_id)
-            };
-            revoke_where(&tx, which, now).await.map_err(internal)?;
-            tx.commit().await.map_err(internal)?;
-        }
-        Ok(self.clear_session_cookie())
     }
 }
 
@@ -465,4 +267,196 @@ pub async fn further_addresses(db: &impl ConnectionTrait, p: &person::Model) -> 
         .collect();
     out.sort();
     Ok(out)
+}
+
+#[async_trait::async_trait]
+impl SigninApi for Services {
+    async fn request_signin_link(
+        &self,
+        actor: &Actor,
+        email: String,
+        return_to: Option<String>,
+    ) -> Result<(), AppError> {
+        let email = EmailAddress::parse("email", &email)?;
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        ratelimit::hit(&tx, ratelimit::SIGNIN_PER_CLIENT, &actor.client, now).await.map_err(internal)??;
+        ratelimit::hit(&tx, ratelimit::SIGNIN_PER_ADDRESS, &email.normalized(), now).await.map_err(internal)??;
+        // Only record the request: whether the address is known is decided later, by the
+        // dispatcher, so this answer takes the same path and time for every address.
+        signin_request::Entity::insert(signin_request::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            email: Set(email.as_str().to_owned()),
+            email_normalized: Set(email.normalized()),
+            created_at: Set(now),
+            processed_at: Set(None),
+            return_to: Set(super::return_to::safe_return_to(&self.public_url, return_to.as_deref())),
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        self.signin_wake.notify_one();
+        Ok(())
+    }
+
+    async fn redeem_signin_link(&self, actor: &Actor, token: String) -> Result<(SetCookie, String), AppError> {
+        let unusable =
+            || AppError::invalid("token", "this sign-in link has expired or was already used; ask for a new one");
+        if !looks_like_token(token.trim()) {
+            return Err(unusable());
+        }
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        let link = login_link::Entity::find()
+            .filter(login_link::Column::TokenHash.eq(hash_token(token.trim())))
+            .one(&*tx)
+            .await
+            .map_err(internal)?
+            .ok_or_else(unusable)?;
+        if link.used_at.is_some() || link.expires_at <= now {
+            return Err(unusable());
+        }
+        let used = login_link::Entity::update_many()
+            .col_expr(login_link::Column::UsedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(login_link::Column::Id.eq(link.id))
+            .filter(login_link::Column::UsedAt.is_null())
+            .exec(&*tx)
+            .await
+            .map_err(internal)?
+            .rows_affected;
+        if used != 1 {
+            return Err(unusable());
+        }
+        let p =
+            person::Entity::find_by_id(link.person_id).one(&*tx).await.map_err(internal)?.ok_or(AppError::Internal)?;
+        if let Some(normalized) = &p.email_normalized {
+            link_identity(&tx, now, p.id, EMAIL_PROVIDER, normalized).await.map_err(internal)?;
+        }
+        let cookie = self.start_session(&tx, p.id, actor.session.as_ref(), now).await.map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        // Checked again: a link made before this check existed may hold anything.
+        Ok((cookie, super::return_to::safe_return_to(&self.public_url, Some(&link.return_to))))
+    }
+
+    async fn sign_out(&self, actor: &Actor, everywhere: bool) -> Result<SetCookie, AppError> {
+        if let Some(s) = &actor.session {
+            let now = self.clock.now();
+            let tx = self.store.write().await.map_err(internal)?;
+            let which = if everywhere {
+                session::Column::PersonId.eq(s.person_id)
+            } else {
+                session::Column::Id.eq(s.session_id)
+            };
+            revoke_where(&tx, which, now).await.map_err(internal)?;
+            tx.commit().await.map_err(internal)?;
+        }
+        Ok(self.clear_session_cookie())
+    }
+
+    async fn add_email(&self, actor: &Actor, email: String) -> Result<(), AppError> {
+        let me = self.signed_in_person(actor).await?;
+        let email = EmailAddress::parse("email", &email)?;
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        if person_by_address(&*tx, &email.normalized()).await.map_err(internal)?.is_some_and(|p| p.id == me.id) {
+            return Err(AppError::invalid("email", "this address is already one of yours"));
+        }
+        ratelimit::hit(&tx, ratelimit::ADDRESSES_PER_PERSON, &me.id.to_string(), now).await.map_err(internal)??;
+        ratelimit::hit(&tx, ratelimit::SIGNIN_PER_ADDRESS, &email.normalized(), now).await.map_err(internal)??;
+        let token = random_token();
+        let id = Uuid::new_v4();
+        email_confirmation::Entity::insert(email_confirmation::ActiveModel {
+            id: Set(id),
+            token_hash: Set(hash_token(&token)),
+            person_id: Set(me.id),
+            email: Set(email.as_str().to_owned()),
+            email_normalized: Set(email.normalized()),
+            created_at: Set(now),
+            expires_at: Set(now + CONFIRM_LIFETIME),
+            used_at: Set(None),
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        let link = format!("{}/me/addresses/{token}", self.public_url);
+        self.enqueue(&tx, now, templates::confirm_address(email.as_str(), &me.display_name, &link))
+            .await
+            .map_err(internal)?;
+        audit::append(&tx, now, vec![audit::Entry::new(Some(me.id), "identity.confirmation_sent", "person", me.id)])
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        self.mail_wake.notify_one();
+        Ok(())
+    }
+
+    async fn confirm_email(&self, token: String) -> Result<String, AppError> {
+        let unusable = || {
+            AppError::invalid("token", "this confirmation link has expired or was already used; add the address again")
+        };
+        if !looks_like_token(token.trim()) {
+            return Err(unusable());
+        }
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        let c = email_confirmation::Entity::find()
+            .filter(email_confirmation::Column::TokenHash.eq(hash_token(token.trim())))
+            .one(&*tx)
+            .await
+            .map_err(internal)?
+            .filter(|c| c.used_at.is_none() && c.expires_at > now)
+            .ok_or_else(unusable)?;
+        let used = email_confirmation::Entity::update_many()
+            .col_expr(email_confirmation::Column::UsedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(email_confirmation::Column::Id.eq(c.id))
+            .filter(email_confirmation::Column::UsedAt.is_null())
+            .exec(&*tx)
+            .await
+            .map_err(internal)?
+            .rows_affected;
+        if used != 1 {
+            return Err(unusable());
+        }
+        match person_by_address(&*tx, &c.email_normalized).await.map_err(internal)? {
+            Some(p) if p.id != c.person_id => {
+                return Err(AppError::invalid(
+                    "token",
+                    "this address already belongs to another Haven account, so it was not added; \
+                     the organizers can help if both are yours",
+                ));
+            }
+            Some(_) => {}
+            None => {
+                link_identity(&tx, now, c.person_id, EMAIL_PROVIDER, &c.email_normalized).await.map_err(internal)?
+            }
+        }
+        tx.commit().await.map_err(internal)?;
+        Ok(c.email)
+    }
+
+    async fn remove_email(&self, actor: &Actor, email: String) -> Result<(), AppError> {
+        let me = self.signed_in_person(actor).await?;
+        let email = EmailAddress::parse("email", &email)?;
+        if me.email_normalized.as_deref() == Some(email.normalized().as_str()) {
+            return Err(AppError::invalid("email", "your main address cannot be removed"));
+        }
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        let gone = identity::Entity::delete_many()
+            .filter(identity::Column::PersonId.eq(me.id))
+            .filter(identity::Column::Provider.eq(EMAIL_PROVIDER))
+            .filter(identity::Column::Subject.eq(email.normalized()))
+            .exec(&*tx)
+            .await
+            .map_err(internal)?
+            .rows_affected;
+        if gone == 0 {
+            return Err(AppError::invalid("email", "this is not one of your addresses"));
+        }
+        audit::append(&tx, now, vec![audit::Entry::new(Some(me.id), "identity.removed", "person", me.id)])
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(internal)
+    }
 }

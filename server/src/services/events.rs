@@ -4,39 +4,41 @@ use super::{Services, internal};
 use crate::db::entities::{event, organization};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use haven_app::api::{Actor, AppError, EventSummary, EventView, HomeView};
+use haven_app::api::{Actor, AppError, EventSummary, EventView, HomeView, PublicApi};
 use haven_app::domain::Slug;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-/// Events that have not ended, soonest first. Anyone may see them.
-pub async fn home(s: &Services, _actor: &Actor) -> Result<HomeView, AppError> {
-    let now = s.clock.now();
-    let rows = event::Entity::find()
-        .filter(event::Column::EndsAt.gte(now))
-        .order_by_asc(event::Column::StartsAt)
-        .find_also_related(organization::Entity)
-        .all(&s.store.db)
-        .await
-        .map_err(internal)?;
-    let events = rows.into_iter().map(|(e, org)| summary(&e, org.map(|o| o.name).unwrap_or_default())).collect();
-    Ok(HomeView { events })
-}
+#[async_trait::async_trait]
+impl PublicApi for Services {
+    async fn home(&self, _actor: &Actor) -> Result<HomeView, AppError> {
+        let now = self.clock.now();
+        let rows = event::Entity::find()
+            .filter(event::Column::EndsAt.gte(now))
+            .order_by_asc(event::Column::StartsAt)
+            .find_also_related(organization::Entity)
+            .all(&self.store.db)
+            .await
+            .map_err(internal)?;
+        let events = rows.into_iter().map(|(e, org)| summary(&e, org.map(|o| o.name).unwrap_or_default())).collect();
+        Ok(HomeView { events })
+    }
 
-pub async fn event(s: &Services, _actor: &Actor, slug: String) -> Result<EventView, AppError> {
-    // A malformed slug names no event: the answer is the same as for an unknown one.
-    let slug = Slug::parse("slug", &slug).map_err(|_| AppError::NotFound)?;
-    let (e, org) = event::Entity::find()
-        .filter(event::Column::Slug.eq(slug.as_str()))
-        .find_also_related(organization::Entity)
-        .one(&s.store.db)
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::NotFound)?;
-    Ok(EventView {
-        time_zone: e.time_zone.clone(),
-        ack_hours: u32::try_from(e.ack_hours).unwrap_or(24),
-        event: summary(&e, org.map(|o| o.name).unwrap_or_default()),
-    })
+    async fn event(&self, _actor: &Actor, slug: &str) -> Result<EventView, AppError> {
+        // A malformed slug names no event: the answer is the same as for an unknown one.
+        let slug = Slug::parse("slug", slug).map_err(|_| AppError::NotFound)?;
+        let (e, org) = event::Entity::find()
+            .filter(event::Column::Slug.eq(slug.as_str()))
+            .find_also_related(organization::Entity)
+            .one(&self.store.db)
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::NotFound)?;
+        Ok(EventView {
+            time_zone: e.time_zone.clone(),
+            ack_hours: u32::try_from(e.ack_hours).unwrap_or(24),
+            event: summary(&e, org.map(|o| o.name).unwrap_or_default()),
+        })
+    }
 }
 
 fn summary(e: &event::Model, organization: String) -> EventSummary {

@@ -4,6 +4,7 @@ use super::authz::Grants;
 use super::events::format_span;
 use super::{Services, audit, internal};
 use crate::db::entities::{event, organization, registration};
+use haven_app::api::ManageApi;
 use haven_app::api::{Actor, AppError, EventInput, EventSettings, ManageHome, ManagedEvent, ManagedOrganization};
 use haven_app::domain::{EventDetails, EventForm, EventTimeZone, Slug};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
@@ -40,8 +41,11 @@ impl Services {
         };
         event::Entity::find().filter(event::Column::Slug.eq(slug.as_str())).one(&self.store.db).await.map_err(internal)
     }
+}
 
-    pub(super) async fn manage_home(&self, actor: &Actor) -> Result<ManageHome, AppError> {
+#[async_trait::async_trait]
+impl ManageApi for Services {
+    async fn manage_home(&self, actor: &Actor) -> Result<ManageHome, AppError> {
         let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
         let grants = Grants::load(db, Some(person)).await.map_err(internal)?;
@@ -87,12 +91,7 @@ impl Services {
         })
     }
 
-    pub(super) async fn create_event(
-        &self,
-        actor: &Actor,
-        org_slug: &str,
-        input: &EventInput,
-    ) -> Result<String, AppError> {
+    async fn create_event(&self, actor: &Actor, org_slug: &str, input: &EventInput) -> Result<String, AppError> {
         let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
         let grants = Grants::load(db, Some(person)).await.map_err(internal)?;
@@ -138,7 +137,7 @@ impl Services {
         Ok(details.slug.as_str().to_owned())
     }
 
-    pub(super) async fn event_settings(&self, actor: &Actor, slug: &str) -> Result<EventSettings, AppError> {
+    async fn event_settings(&self, actor: &Actor, slug: &str) -> Result<EventSettings, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let tz = EventTimeZone::parse("time_zone", &e.time_zone).map_err(|_| AppError::Internal)?;
         let organization = organization::Entity::find_by_id(e.organization_id)
@@ -159,7 +158,7 @@ impl Services {
         })
     }
 
-    pub(super) async fn update_event(&self, actor: &Actor, slug: &str, input: &EventInput) -> Result<String, AppError> {
+    async fn update_event(&self, actor: &Actor, slug: &str, input: &EventInput) -> Result<String, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let details = EventDetails::parse(&form(input)).map_err(AppError::Invalid)?;
         let now = self.clock.now();

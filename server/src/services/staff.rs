@@ -6,6 +6,7 @@ use crate::crypto::{hash_token, random_token};
 use crate::db::entities::{event, invitation, person, staff_role};
 use crate::mail::templates;
 use chrono::Duration;
+use haven_app::api::StaffApi;
 use haven_app::api::{Actor, AppError, PendingInvitation, StaffMember, StaffView};
 use haven_app::domain::{DomainError, EmailAddress, Role, RoleScope};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
@@ -13,184 +14,7 @@ use uuid::Uuid;
 
 const INVITATION_LIFETIME: Duration = Duration::days(7);
 
-impl Services {
-    pub(super) async fn staff(&self, actor: &Actor, slug: &str) -> Result<StaffView, AppError> {
-        let (e, grants) = self.managed_event(actor, slug).await?;
-        let db = &self.store.db;
-        let applies_here = Condition::all()
-            .add(staff_role::Column::OrganizationId.eq(e.organization_id))
-            .add(Condition::any().add(staff_role::Column::EventId.is_null()).add(staff_role::Column::EventId.eq(e.id)));
-        let roles = staff_role::Entity::find()
-            .filter(applies_here)
-            .filter(staff_role::Column::RevokedAt.is_null())
-            .order_by_asc(staff_role::Column::CreatedAt)
-            .all(db)
-            .await
-            .map_err(internal)?;
-        let mut members = Vec::new();
-        for r in roles {
-            let (Ok(role), Some(p)) = (
-                Role::parse("role", &r.role),
-                person::Entity::find_by_id(r.person_id).one(db).await.map_err(internal)?,
-            ) else {
-                continue;
-            };
-            members.push(StaffMember {
-                role_id: r.id,
-                name: p.display_name,
-                email: p.email,
-                role,
-                scope: if r.event_id.is_some() { RoleScope::Event } else { RoleScope::Organization },
-            });
-        }
-        let now = self.clock.now();
-        let invitations = invitation::Entity::find()
-            .filter(invitation::Column::OrganizationId.eq(e.organization_id))
-            .filter(
-                Condition::any().add(invitation::Column::EventId.is_null()).add(invitation::Column::EventId.eq(e.id)),
-            )
-            .filter(invitation::Column::AcceptedAt.is_null())
-            .filter(invitation::Column::ExpiresAt.gt(now))
-            .order_by_asc(invitation::Column::CreatedAt)
-            .all(db)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .filter_map(|i| {
-                Some(PendingInvitation {
-                    role: Role::parse("role", &i.role).ok()?,
-                    scope: if i.event_id.is_some() { RoleScope::Event } else { RoleScope::Organization },
-                    expires: i.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                    email: i.email,
-                })
-            })
-            .collect();
-        Ok(StaffView {
-            event_name: e.name,
-            members,
-            invitations,
-            can_invite_organization: grants.is_admin(e.organization_id),
-        })
-    }
-
-    pub(super) async fn invite_staff(
-        &self,
-        actor: &Actor,
-        slug: &str,
-        email: &str,
-        role: &str,
-        scope: &str,
-    ) -> Result<(), AppError> {
-        let (e, grants) = self.managed_event(actor, slug).await?;
-        let mut errors = Vec::new();
-        let email = EmailAddress::parse("email", email).map_err(|e| errors.push(e)).ok();
-        let role = Role::parse("role", role).map_err(|e| errors.push(e)).ok();
-        let scope = RoleScope::parse("scope", scope).map_err(|e| errors.push(e)).ok();
-        let (Some(email), Some(role), Some(scope)) = (email, role, scope) else {
-            return Err(AppError::Invalid(errors));
-        };
-        let at = (scope == RoleScope::Event).then_some(&e);
-        let refusals = grant_refusals(&grants, e.organization_id, at, role);
-        if !refusals.is_empty() {
-            return Err(AppError::Invalid(refusals));
-        }
-        if role == Role::Admin && scope != RoleScope::Organization {
-            return Err(AppError::invalid("role", "administrator is an organization-wide role"));
-        }
-        let now = self.clock.now();
-        let token = random_token();
-        let id = Uuid::new_v4();
-        let tx = self.store.write().await.map_err(internal)?;
-        invitation::Entity::insert(invitation::ActiveModel {
-            id: Set(id),
-            token_hash: Set(hash_token(&token)),
-            organization_id: Set(e.organization_id),
-            event_id: Set((scope == RoleScope::Event).then_some(e.id)),
-            role: Set(role.as_str().to_owned()),
-            email: Set(email.as_str().to_owned()),
-            email_normalized: Set(email.normalized()),
-            invited_by: Set(actor.person_id().ok_or(AppError::Unauthenticated)?),
-            created_at: Set(now),
-            expires_at: Set(now + INVITATION_LIFETIME),
-            accepted_at: Set(None),
-            accepted_by: Set(None),
-        })
-        .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        let link = format!("{}/invitations/{token}", self.public_url);
-        let scope_name = match scope {
-            RoleScope::Event => e.name.clone(),
-            RoleScope::Organization => format!("all events of the organization running {}", e.name),
-        };
-        self.enqueue(&tx, now, templates::staff_invitation(email.as_str(), role.label(), &scope_name, &link))
-            .await
-            .map_err(internal)?;
-        audit::append(
-            &tx,
-            now,
-            vec![
-                audit::Entry::new(actor.person_id(), "invitation.created", "invitation", id)
-                    .with("role", role.as_str()),
-            ],
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        self.mail_wake.notify_one();
-        Ok(())
-    }
-
-    pub(super) async fn revoke_role(&self, actor: &Actor, slug: &str, role_id: &str) -> Result<(), AppError> {
-        let (e, grants) = self.managed_event(actor, slug).await?;
-        let role_id = Uuid::parse_str(role_id.trim()).map_err(|_| AppError::NotFound)?;
-        let r = staff_role::Entity::find_by_id(role_id)
-            .one(&self.store.db)
-            .await
-            .map_err(internal)?
-            .filter(|r| r.revoked_at.is_none() && r.organization_id == e.organization_id)
-            .ok_or(AppError::NotFound)?;
-        match r.event_id {
-            Some(ev) if ev == e.id => {}
-            None if grants.is_admin(e.organization_id) => {}
-            _ => return Err(AppError::NotFound),
-        }
-        // Who may not appoint the safety team may not remove it either (an organizer named
-        // in a report could otherwise take its responders off the event).
-        if let Ok(role) = Role::parse("role", &r.role)
-            && role.granted_by_admins_only()
-            && !grants.is_admin(e.organization_id)
-        {
-            return Err(AppError::invalid(
-                "role",
-                format!("only an administrator of the organization may remove the role {}", role.label()),
-            ));
-        }
-        if Some(r.person_id) == actor.person_id() && r.role == Role::Admin.as_str() {
-            return Err(AppError::Conflict("an administrator cannot remove their own administrator role".into()));
-        }
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
-        staff_role::Entity::update(staff_role::ActiveModel {
-            id: Set(r.id),
-            revoked_at: Set(Some(now)),
-            ..Default::default()
-        })
-        .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(
-            &tx,
-            now,
-            vec![audit::Entry::new(actor.person_id(), "role.revoked", "staff_role", r.id).with("role", r.role.clone())],
-        )
-        .await
-        .map_err(internal)?;
-        self.end_orphaned_assignments(&tx, r.person_id, now).await?;
-        tx.commit().await.map_err(internal)?;
-        Ok(())
-    }
-}
+impl Services {}
 
 /// Why someone holding `grants` may not grant `role` at `event` (or, `None`, across the
 /// whole organization); empty when they may. The one rule for sending an invitation and
@@ -274,4 +98,184 @@ pub async fn grant(
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+#[async_trait::async_trait]
+impl StaffApi for Services {
+    async fn staff(&self, actor: &Actor, slug: &str) -> Result<StaffView, AppError> {
+        let (e, grants) = self.managed_event(actor, slug).await?;
+        let db = &self.store.db;
+        let applies_here = Condition::all()
+            .add(staff_role::Column::OrganizationId.eq(e.organization_id))
+            .add(Condition::any().add(staff_role::Column::EventId.is_null()).add(staff_role::Column::EventId.eq(e.id)));
+        let roles = staff_role::Entity::find()
+            .filter(applies_here)
+            .filter(staff_role::Column::RevokedAt.is_null())
+            .order_by_asc(staff_role::Column::CreatedAt)
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let mut members = Vec::new();
+        for r in roles {
+            let (Ok(role), Some(p)) = (
+                Role::parse("role", &r.role),
+                person::Entity::find_by_id(r.person_id).one(db).await.map_err(internal)?,
+            ) else {
+                continue;
+            };
+            members.push(StaffMember {
+                role_id: r.id,
+                name: p.display_name,
+                email: p.email,
+                role,
+                scope: if r.event_id.is_some() { RoleScope::Event } else { RoleScope::Organization },
+            });
+        }
+        let now = self.clock.now();
+        let invitations = invitation::Entity::find()
+            .filter(invitation::Column::OrganizationId.eq(e.organization_id))
+            .filter(
+                Condition::any().add(invitation::Column::EventId.is_null()).add(invitation::Column::EventId.eq(e.id)),
+            )
+            .filter(invitation::Column::AcceptedAt.is_null())
+            .filter(invitation::Column::ExpiresAt.gt(now))
+            .order_by_asc(invitation::Column::CreatedAt)
+            .all(db)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter_map(|i| {
+                Some(PendingInvitation {
+                    role: Role::parse("role", &i.role).ok()?,
+                    scope: if i.event_id.is_some() { RoleScope::Event } else { RoleScope::Organization },
+                    expires: i.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    email: i.email,
+                })
+            })
+            .collect();
+        Ok(StaffView {
+            event_name: e.name,
+            members,
+            invitations,
+            can_invite_organization: grants.is_admin(e.organization_id),
+        })
+    }
+
+    async fn invite_staff(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        email: &str,
+        role: &str,
+        scope: &str,
+    ) -> Result<(), AppError> {
+        let (e, grants) = self.managed_event(actor, slug).await?;
+        let mut errors = Vec::new();
+        let email = EmailAddress::parse("email", email).map_err(|e| errors.push(e)).ok();
+        let role = Role::parse("role", role).map_err(|e| errors.push(e)).ok();
+        let scope = RoleScope::parse("scope", scope).map_err(|e| errors.push(e)).ok();
+        let (Some(email), Some(role), Some(scope)) = (email, role, scope) else {
+            return Err(AppError::Invalid(errors));
+        };
+        let at = (scope == RoleScope::Event).then_some(&e);
+        let refusals = grant_refusals(&grants, e.organization_id, at, role);
+        if !refusals.is_empty() {
+            return Err(AppError::Invalid(refusals));
+        }
+        if role == Role::Admin && scope != RoleScope::Organization {
+            return Err(AppError::invalid("role", "administrator is an organization-wide role"));
+        }
+        let now = self.clock.now();
+        let token = random_token();
+        let id = Uuid::new_v4();
+        let tx = self.store.write().await.map_err(internal)?;
+        invitation::Entity::insert(invitation::ActiveModel {
+            id: Set(id),
+            token_hash: Set(hash_token(&token)),
+            organization_id: Set(e.organization_id),
+            event_id: Set((scope == RoleScope::Event).then_some(e.id)),
+            role: Set(role.as_str().to_owned()),
+            email: Set(email.as_str().to_owned()),
+            email_normalized: Set(email.normalized()),
+            invited_by: Set(actor.person_id().ok_or(AppError::Unauthenticated)?),
+            created_at: Set(now),
+            expires_at: Set(now + INVITATION_LIFETIME),
+            accepted_at: Set(None),
+            accepted_by: Set(None),
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        let link = format!("{}/invitations/{token}", self.public_url);
+        let scope_name = match scope {
+            RoleScope::Event => e.name.clone(),
+            RoleScope::Organization => format!("all events of the organization running {}", e.name),
+        };
+        self.enqueue(&tx, now, templates::staff_invitation(email.as_str(), role.label(), &scope_name, &link))
+            .await
+            .map_err(internal)?;
+        audit::append(
+            &tx,
+            now,
+            vec![
+                audit::Entry::new(actor.person_id(), "invitation.created", "invitation", id)
+                    .with("role", role.as_str()),
+            ],
+        )
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        self.mail_wake.notify_one();
+        Ok(())
+    }
+
+    async fn revoke_role(&self, actor: &Actor, slug: &str, role_id: &str) -> Result<(), AppError> {
+        let (e, grants) = self.managed_event(actor, slug).await?;
+        let role_id = Uuid::parse_str(role_id.trim()).map_err(|_| AppError::NotFound)?;
+        let r = staff_role::Entity::find_by_id(role_id)
+            .one(&self.store.db)
+            .await
+            .map_err(internal)?
+            .filter(|r| r.revoked_at.is_none() && r.organization_id == e.organization_id)
+            .ok_or(AppError::NotFound)?;
+        match r.event_id {
+            Some(ev) if ev == e.id => {}
+            None if grants.is_admin(e.organization_id) => {}
+            _ => return Err(AppError::NotFound),
+        }
+        // Who may not appoint the safety team may not remove it either (an organizer named
+        // in a report could otherwise take its responders off the event).
+        if let Ok(role) = Role::parse("role", &r.role)
+            && role.granted_by_admins_only()
+            && !grants.is_admin(e.organization_id)
+        {
+            return Err(AppError::invalid(
+                "role",
+                format!("only an administrator of the organization may remove the role {}", role.label()),
+            ));
+        }
+        if Some(r.person_id) == actor.person_id() && r.role == Role::Admin.as_str() {
+            return Err(AppError::Conflict("an administrator cannot remove their own administrator role".into()));
+        }
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        staff_role::Entity::update(staff_role::ActiveModel {
+            id: Set(r.id),
+            revoked_at: Set(Some(now)),
+            ..Default::default()
+        })
+        .exec(&*tx)
+        .await
+        .map_err(internal)?;
+        audit::append(
+            &tx,
+            now,
+            vec![audit::Entry::new(actor.person_id(), "role.revoked", "staff_role", r.id).with("role", r.role.clone())],
+        )
+        .await
+        .map_err(internal)?;
+        self.end_orphaned_assignments(&tx, r.person_id, now).await?;
+        tx.commit().await.map_err(internal)?;
+        Ok(())
+    }
 }

@@ -5,6 +5,7 @@ use crate::db::entities::{case, case_attachment, case_status_change, concern_dra
 use crate::mail::templates;
 use crate::services::{audit, internal};
 use chrono::Duration;
+use haven_app::api::FilingApi;
 use haven_app::api::{Actor, AppError, ConcernFormView};
 use haven_app::domain::{CaseReference, CaseStatus, ConcernForm, DomainError, NewConcern};
 use rand::RngCore as _;
@@ -75,39 +76,6 @@ impl Services {
         }
         let grants = crate::services::authz::Grants::load(db, Some(person)).await.map_err(internal)?;
         Ok(grants.0.iter().any(|g| g.organization_id == e.organization_id && g.event_id.is_none_or(|id| id == e.id)))
-    }
-
-    pub(crate) async fn concern_form(
-        &self,
-        actor: &Actor,
-        slug: &str,
-        draft: Option<&str>,
-    ) -> Result<ConcernFormView, AppError> {
-        let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let e = self.event_by_slug(slug).await?.ok_or(AppError::NotFound)?;
-        let may_file = self.may_file(person, &e).await?;
-        let mut view = ConcernFormView {
-            event_slug: e.slug.clone(),
-            event_name: e.name.clone(),
-            may_file,
-            form: ConcernForm::default(),
-            errors: Vec::new(),
-            photo_error: None,
-        };
-        // A draft is shown only to the person who typed it, while it lasts.
-        if let Some(id) = draft.and_then(|d| Uuid::parse_str(d).ok())
-            && let Some(d) = concern_draft::Entity::find_by_id(id).one(&self.store.db).await.map_err(internal)?
-            && d.person_id == person
-            && d.event_id == e.id
-            && d.expires_at > self.clock.now()
-        {
-            let json = self.open("concern_drafts", "data_enc", d.id, &d.data_enc)?;
-            let draft: Draft = serde_json::from_str(&json).map_err(|_| AppError::Internal)?;
-            view.errors = NewConcern::parse(&draft.form).err().unwrap_or_default();
-            view.form = draft.form;
-            view.photo_error = draft.photo_error;
-        }
-        Ok(view)
     }
 
     /// Files a concern. A refusal keeps what was typed (sealed, for two hours) so the form
@@ -265,6 +233,37 @@ impl Services {
         .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
         Ok(id)
+    }
+}
+
+#[async_trait::async_trait]
+impl FilingApi for Services {
+    async fn concern_form(&self, actor: &Actor, slug: &str, draft: Option<&str>) -> Result<ConcernFormView, AppError> {
+        let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let e = self.event_by_slug(slug).await?.ok_or(AppError::NotFound)?;
+        let may_file = self.may_file(person, &e).await?;
+        let mut view = ConcernFormView {
+            event_slug: e.slug.clone(),
+            event_name: e.name.clone(),
+            may_file,
+            form: ConcernForm::default(),
+            errors: Vec::new(),
+            photo_error: None,
+        };
+        // A draft is shown only to the person who typed it, while it lasts.
+        if let Some(id) = draft.and_then(|d| Uuid::parse_str(d).ok())
+            && let Some(d) = concern_draft::Entity::find_by_id(id).one(&self.store.db).await.map_err(internal)?
+            && d.person_id == person
+            && d.event_id == e.id
+            && d.expires_at > self.clock.now()
+        {
+            let json = self.open("concern_drafts", "data_enc", d.id, &d.data_enc)?;
+            let draft: Draft = serde_json::from_str(&json).map_err(|_| AppError::Internal)?;
+            view.errors = NewConcern::parse(&draft.form).err().unwrap_or_default();
+            view.form = draft.form;
+            view.photo_error = draft.photo_error;
+        }
+        Ok(view)
     }
 }
 

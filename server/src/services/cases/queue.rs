@@ -7,6 +7,7 @@ use crate::db::entities::{case, case_match_notice, event, person, registration};
 use crate::mail::templates;
 use crate::services::authz::Grants;
 use crate::services::internal;
+use haven_app::api::QueueApi;
 use haven_app::api::{Actor, AppError, QueueRow, QueueView, RespondEvent, RespondHome};
 use haven_app::domain::matching::{Candidate, match_person};
 use haven_app::domain::{CaseKind, CaseStatus, Relation, Role};
@@ -14,100 +15,6 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, Qu
 use uuid::Uuid;
 
 impl Services {
-    pub(crate) async fn respond_home(&self, actor: &Actor) -> Result<RespondHome, AppError> {
-        let person_id = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let db = &self.store.db;
-        let grants = Grants::load(db, Some(person_id)).await.map_err(internal)?;
-        let me =
-            person::Entity::find_by_id(person_id).one(db).await.map_err(internal)?.ok_or(AppError::Unauthenticated)?;
-        let org_ids: Vec<Uuid> =
-            grants.0.iter().filter(|g| g.role == Role::Responder).map(|g| g.organization_id).collect();
-        let events = event::Entity::find()
-            .filter(event::Column::OrganizationId.is_in(org_ids.clone()))
-            .order_by_desc(event::Column::StartsAt)
-            .all(db)
-            .await
-            .map_err(internal)?;
-        let mut visible = Vec::new();
-        let mut orgs = org_ids;
-        orgs.sort();
-        orgs.dedup();
-        for org in orgs {
-            visible.extend(self.visible_team_cases(&me, org).await?);
-        }
-        let now = self.clock.now();
-        Ok(RespondHome {
-            events: events
-                .into_iter()
-                .filter(|e| grants.has(Role::Responder, e))
-                .map(|e| {
-                    let mine = visible.iter().filter(|(c, _)| c.event_id == e.id);
-                    let open: Vec<_> = mine.filter(|(c, _)| status(&c.status).is_open()).collect();
-                    RespondEvent {
-                        open_cases: open.len() as u32,
-                        overdue: open.iter().filter(|(c, _)| c.acknowledged_at.is_none() && c.ack_due_at < now).count()
-                            as u32,
-                        slug: e.slug,
-                        name: e.name,
-                    }
-                })
-                .collect(),
-        })
-    }
-
-    /// The queue: only cases the caller may see (recusal included), searched after
-    /// opening, since what a case says about its person is sealed.
-    pub(crate) async fn case_queue(&self, actor: &Actor, slug: &str, query: &str) -> Result<QueueView, AppError> {
-        let person_id = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let db = &self.store.db;
-        let grants = Grants::load(db, Some(person_id)).await.map_err(internal)?;
-        let me =
-            person::Entity::find_by_id(person_id).one(db).await.map_err(internal)?.ok_or(AppError::Unauthenticated)?;
-        let e = match self.event_by_slug(slug).await? {
-            Some(e) if grants.has(Role::Responder, &e) => e,
-            _ => return Err(AppError::NotFound),
-        };
-        let all = self.visible_team_cases(&me, e.organization_id).await?;
-        let owners: std::collections::HashMap<Uuid, String> = person::Entity::find()
-            .filter(person::Column::Id.is_in(all.iter().filter_map(|(c, _)| c.owner_id).collect::<Vec<_>>()))
-            .all(db)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .map(|p| (p.id, p.display_name))
-            .collect();
-        let now = self.clock.now();
-        let mut rows: Vec<QueueRow> = all
-            .iter()
-            .filter(|(c, _)| c.event_id == e.id)
-            .map(|(c, subject)| QueueRow {
-                reference: c.reference.clone(),
-                kind: CaseKind::parse("kind", &c.kind).unwrap_or(CaseKind::Concern),
-                status: status(&c.status),
-                person: subject.summary(),
-                filed: local_time(c.created_at, &e.time_zone),
-                acknowledge_by: local_time(c.ack_due_at, &e.time_zone),
-                overdue: c.acknowledged_at.is_none() && c.ack_due_at < now,
-                owner: c.owner_id.and_then(|o| owners.get(&o).cloned()),
-                flag: c.relation.as_deref().and_then(|r| Relation::parse("r", r).ok()).map(|r| r.label().to_owned()),
-                same_person: all.iter().filter(|(o, s)| o.id != c.id && same_person(subject, s)).count() as u32,
-            })
-            .collect();
-        let query: String = query.trim().chars().take(100).collect();
-        let needle = query.to_lowercase();
-        if !needle.is_empty() {
-            rows.retain(|r| {
-                [Some(&r.reference), Some(&r.person), r.owner.as_ref()]
-                    .into_iter()
-                    .flatten()
-                    .any(|text| text.to_lowercase().contains(&needle))
-            });
-        }
-        // Overdue first, then open before closed, then oldest first.
-        rows.sort_by_key(|r| (!r.overdue, !r.status.is_open(), r.status));
-        Ok(QueueView { event_slug: e.slug, event_name: e.name, query, rows })
-    }
-
     /// Reminds the team of cases past their acknowledgement deadline, once per case.
     /// Returns how many cases it reminded about.
     pub async fn remind_overdue(&self) -> Result<usize, DbErr> {
@@ -228,4 +135,99 @@ impl Services {
 
 fn status(s: &str) -> CaseStatus {
     CaseStatus::parse("status", s).unwrap_or(CaseStatus::New)
+}
+
+#[async_trait::async_trait]
+impl QueueApi for Services {
+    async fn respond_home(&self, actor: &Actor) -> Result<RespondHome, AppError> {
+        let person_id = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let db = &self.store.db;
+        let grants = Grants::load(db, Some(person_id)).await.map_err(internal)?;
+        let me =
+            person::Entity::find_by_id(person_id).one(db).await.map_err(internal)?.ok_or(AppError::Unauthenticated)?;
+        let org_ids: Vec<Uuid> =
+            grants.0.iter().filter(|g| g.role == Role::Responder).map(|g| g.organization_id).collect();
+        let events = event::Entity::find()
+            .filter(event::Column::OrganizationId.is_in(org_ids.clone()))
+            .order_by_desc(event::Column::StartsAt)
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let mut visible = Vec::new();
+        let mut orgs = org_ids;
+        orgs.sort();
+        orgs.dedup();
+        for org in orgs {
+            visible.extend(self.visible_team_cases(&me, org).await?);
+        }
+        let now = self.clock.now();
+        Ok(RespondHome {
+            events: events
+                .into_iter()
+                .filter(|e| grants.has(Role::Responder, e))
+                .map(|e| {
+                    let mine = visible.iter().filter(|(c, _)| c.event_id == e.id);
+                    let open: Vec<_> = mine.filter(|(c, _)| status(&c.status).is_open()).collect();
+                    RespondEvent {
+                        open_cases: open.len() as u32,
+                        overdue: open.iter().filter(|(c, _)| c.acknowledged_at.is_none() && c.ack_due_at < now).count()
+                            as u32,
+                        slug: e.slug,
+                        name: e.name,
+                    }
+                })
+                .collect(),
+        })
+    }
+
+    async fn case_queue(&self, actor: &Actor, slug: &str, query: &str) -> Result<QueueView, AppError> {
+        let person_id = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let db = &self.store.db;
+        let grants = Grants::load(db, Some(person_id)).await.map_err(internal)?;
+        let me =
+            person::Entity::find_by_id(person_id).one(db).await.map_err(internal)?.ok_or(AppError::Unauthenticated)?;
+        let e = match self.event_by_slug(slug).await? {
+            Some(e) if grants.has(Role::Responder, &e) => e,
+            _ => return Err(AppError::NotFound),
+        };
+        let all = self.visible_team_cases(&me, e.organization_id).await?;
+        let owners: std::collections::HashMap<Uuid, String> = person::Entity::find()
+            .filter(person::Column::Id.is_in(all.iter().filter_map(|(c, _)| c.owner_id).collect::<Vec<_>>()))
+            .all(db)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|p| (p.id, p.display_name))
+            .collect();
+        let now = self.clock.now();
+        let mut rows: Vec<QueueRow> = all
+            .iter()
+            .filter(|(c, _)| c.event_id == e.id)
+            .map(|(c, subject)| QueueRow {
+                reference: c.reference.clone(),
+                kind: CaseKind::parse("kind", &c.kind).unwrap_or(CaseKind::Concern),
+                status: status(&c.status),
+                person: subject.summary(),
+                filed: local_time(c.created_at, &e.time_zone),
+                acknowledge_by: local_time(c.ack_due_at, &e.time_zone),
+                overdue: c.acknowledged_at.is_none() && c.ack_due_at < now,
+                owner: c.owner_id.and_then(|o| owners.get(&o).cloned()),
+                flag: c.relation.as_deref().and_then(|r| Relation::parse("r", r).ok()).map(|r| r.label().to_owned()),
+                same_person: all.iter().filter(|(o, s)| o.id != c.id && same_person(subject, s)).count() as u32,
+            })
+            .collect();
+        let query: String = query.trim().chars().take(100).collect();
+        let needle = query.to_lowercase();
+        if !needle.is_empty() {
+            rows.retain(|r| {
+                [Some(&r.reference), Some(&r.person), r.owner.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .any(|text| text.to_lowercase().contains(&needle))
+            });
+        }
+        // Overdue first, then open before closed, then oldest first.
+        rows.sort_by_key(|r| (!r.overdue, !r.status.is_open(), r.status));
+        Ok(QueueView { event_slug: e.slug, event_name: e.name, query, rows })
+    }
 }

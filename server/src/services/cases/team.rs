@@ -6,6 +6,7 @@ use crate::db::entities::{
 };
 use crate::mail::templates;
 use crate::services::{audit, internal};
+use haven_app::api::CasesApi;
 use haven_app::api::{Actor, AppError};
 use haven_app::domain::{CaseReference, CaseStatus, DisplayName, PlainText, Relation};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -14,7 +15,23 @@ use uuid::Uuid;
 const MESSAGE_MAX: usize = 5_000;
 
 impl Services {
-    pub(crate) async fn send_message(&self, actor: &Actor, reference: &str, body: &str) -> Result<(), AppError> {
+    async fn touch(
+        &self,
+        tx: &crate::db::WriteTx,
+        case_id: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), AppError> {
+        case::Entity::update(case::ActiveModel { id: Set(case_id), updated_at: Set(now), ..Default::default() })
+            .exec(&**tx)
+            .await
+            .map_err(internal)?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl CasesApi for Services {
+    async fn send_message(&self, actor: &Actor, reference: &str, body: &str) -> Result<(), AppError> {
         let v = self.visible_case(actor, reference).await?;
         let body = PlainText::parse("body", body, 1, MESSAGE_MAX)?;
         let now = self.clock.now();
@@ -69,20 +86,7 @@ impl Services {
         Ok(())
     }
 
-    async fn touch(
-        &self,
-        tx: &crate::db::WriteTx,
-        case_id: Uuid,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), AppError> {
-        case::Entity::update(case::ActiveModel { id: Set(case_id), updated_at: Set(now), ..Default::default() })
-            .exec(&**tx)
-            .await
-            .map_err(internal)?;
-        Ok(())
-    }
-
-    pub(crate) async fn change_status(&self, actor: &Actor, reference: &str, to: &str) -> Result<(), AppError> {
+    async fn change_status(&self, actor: &Actor, reference: &str, to: &str) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let to = CaseStatus::parse("status", to)?;
         let from = CaseStatus::parse("status", &v.case.status).map_err(|_| AppError::Internal)?;
@@ -138,7 +142,7 @@ impl Services {
         Ok(())
     }
 
-    pub(crate) async fn assign_owner(&self, actor: &Actor, reference: &str, person: &str) -> Result<(), AppError> {
+    async fn assign_owner(&self, actor: &Actor, reference: &str, person: &str) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let owner = if person.trim().is_empty() {
             v.person.id
@@ -173,7 +177,7 @@ impl Services {
         tx.commit().await.map_err(internal)
     }
 
-    pub(crate) async fn add_note(&self, actor: &Actor, reference: &str, body: &str) -> Result<(), AppError> {
+    async fn add_note(&self, actor: &Actor, reference: &str, body: &str) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let body = PlainText::parse("body", body, 1, MESSAGE_MAX)?;
         let now = self.clock.now();
@@ -196,7 +200,7 @@ impl Services {
         tx.commit().await.map_err(internal)
     }
 
-    pub(crate) async fn add_witness(&self, actor: &Actor, reference: &str, fields: [&str; 3]) -> Result<(), AppError> {
+    async fn add_witness(&self, actor: &Actor, reference: &str, fields: [&str; 3]) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let [name, contact, statement] = fields;
         let mut errors = Vec::new();
@@ -231,7 +235,7 @@ impl Services {
         tx.commit().await.map_err(internal)
     }
 
-    pub(crate) async fn confirm_match(&self, actor: &Actor, reference: &str, person_id: &str) -> Result<(), AppError> {
+    async fn confirm_match(&self, actor: &Actor, reference: &str, person_id: &str) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let person_id =
             Uuid::parse_str(person_id.trim()).map_err(|_| AppError::invalid("person", "choose one of the matches"))?;
@@ -283,7 +287,7 @@ impl Services {
         Ok(())
     }
 
-    pub async fn declare_conflict(&self, actor: &Actor, reference: &str) -> Result<(), AppError> {
+    async fn declare_conflict(&self, actor: &Actor, reference: &str) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let now = self.clock.now();
         let tx = self.store.write().await.map_err(internal)?;
@@ -315,13 +319,7 @@ impl Services {
         Ok(())
     }
 
-    pub(crate) async fn relate_case(
-        &self,
-        actor: &Actor,
-        reference: &str,
-        earlier: &str,
-        relation: &str,
-    ) -> Result<(), AppError> {
+    async fn relate_case(&self, actor: &Actor, reference: &str, earlier: &str, relation: &str) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let relation = Relation::parse("relation", relation)?;
         let unknown = || AppError::invalid("earlier", "no case with that reference that you handle");

@@ -6,6 +6,7 @@ use crate::db::entities::{
     person, registration, staff_role,
 };
 use crate::services::{audit, internal};
+use haven_app::api::CaseViewApi;
 use haven_app::api::*;
 use haven_app::domain::matching::{Candidate, match_person};
 use haven_app::domain::{
@@ -101,15 +102,6 @@ impl Services {
                 })
             })
             .collect()
-    }
-
-    pub(crate) async fn case_view(&self, actor: &Actor, reference: &str) -> Result<CaseView, AppError> {
-        let v = self.visible_case(actor, reference).await?;
-        self.log_read(v.case.id, v.person.id, "narrative").await?;
-        match v.standing {
-            Standing::Reporter => Ok(CaseView::Reporter(Box::new(self.reporter_view(&v).await?))),
-            Standing::Team => Ok(CaseView::Team(Box::new(self.team_view(&v).await?))),
-        }
     }
 
     async fn reporter_view(&self, v: &Visible) -> Result<ReporterCaseView, AppError> {
@@ -479,4 +471,16 @@ pub fn same_person(a: &PersonDescription, b: &PersonDescription) -> bool {
         return false;
     };
     match_person(a, Candidate { name: &name, email: email.as_deref() }).iter().any(|r| r.is_strong())
+}
+
+#[async_trait::async_trait]
+impl CaseViewApi for Services {
+    async fn case_view(&self, actor: &Actor, reference: &str) -> Result<CaseView, AppError> {
+        let v = self.visible_case(actor, reference).await?;
+        self.log_read(v.case.id, v.person.id, "narrative").await?;
+        match v.standing {
+            Standing::Reporter => Ok(CaseView::Reporter(Box::new(self.reporter_view(&v).await?))),
+            Standing::Team => Ok(CaseView::Team(Box::new(self.team_view(&v).await?))),
+        }
+    }
 }

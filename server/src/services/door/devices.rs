@@ -95,10 +95,10 @@ impl Services {
             return Ok(None);
         }
         let hash = hash_token(token);
-        if let Some(auth) = self.door.devices.read().expect("device cache").get(&hash) {
+        if let Some(auth) = self.door.cache.devices.read().expect("device cache").get(&hash) {
             return Ok(Some(*auth));
         }
-        let generation = self.door.generation();
+        let generation = self.door.cache.generation();
         let found = door_device::Entity::find()
             .filter(door_device::Column::TokenHash.eq(hash.as_str()))
             .filter(door_device::Column::RevokedAt.is_null())
@@ -107,8 +107,8 @@ impl Services {
             .map_err(internal)?
             .map(|d| DeviceAuth { device: d.id, event: d.event_id });
         if let Some(auth) = found {
-            let mut devices = self.door.devices.write().expect("device cache");
-            if self.door.generation() == generation {
+            let mut devices = self.door.cache.devices.write().expect("device cache");
+            if self.door.cache.generation() == generation {
                 devices.insert(hash, auth);
             }
         }

@@ -125,12 +125,12 @@ impl Services {
     }
 
     fn forget_keys(&self) {
-        *self.badge_keys.write().expect("key cache") = KeyCache::default();
+        *self.door.keys.write().expect("key cache") = KeyCache::default();
     }
 
     /// The key with this id, if the server knows it.
     pub async fn verifying_key(&self, id: u32) -> Result<Option<KnownKey>, AppError> {
-        if let Some(k) = self.badge_keys.read().expect("key cache").verifying.get(&id) {
+        if let Some(k) = self.door.keys.read().expect("key cache").verifying.get(&id) {
             return Ok(Some(k.clone()));
         }
         let Some(row) = badge_key::Entity::find_by_id(i64::from(id)).one(&self.store.db).await.map_err(internal)?
@@ -138,7 +138,7 @@ impl Services {
             return Ok(None);
         };
         let known = known(&row)?;
-        self.badge_keys.write().expect("key cache").verifying.insert(id, known.clone());
+        self.door.keys.write().expect("key cache").verifying.insert(id, known.clone());
         Ok(Some(known))
     }
 
@@ -157,7 +157,7 @@ impl Services {
 
     /// The organization's current signing key, made on first need.
     pub async fn signing_key(&self, organization: Uuid) -> Result<(u32, SigningKey), AppError> {
-        if let Some(k) = self.badge_keys.read().expect("key cache").signing.get(&organization) {
+        if let Some(k) = self.door.keys.read().expect("key cache").signing.get(&organization) {
             return Ok(k.clone());
         }
         let newest = badge_key::Entity::find()
@@ -181,7 +181,7 @@ impl Services {
         let secret = self.keys.open(&Self::place(row.id), &row.private_enc).map_err(|_| AppError::Internal)?;
         let secret: [u8; 32] = secret.try_into().map_err(|_| AppError::Internal)?;
         let key = (row.id as u32, SigningKey::from_bytes(&secret));
-        self.badge_keys.write().expect("key cache").signing.insert(organization, key.clone());
+        self.door.keys.write().expect("key cache").signing.insert(organization, key.clone());
         Ok(key)
     }
 }

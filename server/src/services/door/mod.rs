@@ -12,9 +12,10 @@ mod signatures;
 
 pub use badges::{qr_modules, qr_png, qr_svg};
 pub use devices::DeviceAuth;
+pub use haven_app::api::ScanInput;
 pub use keys::KeyCache;
 pub use page::SyncCaller;
-pub use scan::{InflightScans, ScanInput, ScanSource, ScanWriter};
+pub use scan::{InflightScans, ScanSource, ScanWriter};
 pub use signatures::{SignatureCheck, SignatureChecker, check_all};
 
 use super::{Services, internal};
@@ -122,6 +123,53 @@ impl DoorCache {
     }
 }
 
+/// What the door keeps while the server runs: the events' pictures, the badge keys, the
+/// scans being answered, the writer that batches their rows, the signature checker, and
+/// the queue of arrival alerts (a scan answers at once; `jobs::arrival_alerts` tells
+/// whoever must be told). One per process, shared by `Arc`.
+pub struct DoorRuntime {
+    pub cache: DoorCache,
+    /// Badge signing and verifying keys, opened once.
+    pub keys: RwLock<KeyCache>,
+    /// Scans being answered, by their client id (a repeat waits for the first).
+    pub inflight: InflightScans,
+    pub writer: ScanWriter,
+    /// Checks badge signatures, in batches when many scans come at once.
+    pub signatures: SignatureChecker,
+    /// Set once the door pictures of today's events are loaded (`/readyz` waits for it).
+    pub warm: std::sync::atomic::AtomicBool,
+    pub arrivals: tokio::sync::mpsc::UnboundedSender<ArrivalAlert>,
+    arrival_queue: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<ArrivalAlert>>>,
+}
+
+/// An admitted person whose arrival someone must be told of.
+pub struct ArrivalAlert {
+    pub event: event::Model,
+    pub person: Uuid,
+    pub gate: String,
+}
+
+impl DoorRuntime {
+    pub fn start(store: crate::db::Store) -> Arc<Self> {
+        let (arrivals, queue) = tokio::sync::mpsc::unbounded_channel();
+        Arc::new(Self {
+            cache: DoorCache::default(),
+            keys: RwLock::default(),
+            inflight: InflightScans::default(),
+            writer: ScanWriter::start(store),
+            signatures: SignatureChecker::start(),
+            warm: std::sync::atomic::AtomicBool::new(false),
+            arrivals,
+            arrival_queue: Mutex::new(Some(queue)),
+        })
+    }
+
+    /// The arrival alerts the scans queue; taken once, by the worker that sends them.
+    pub fn take_arrival_queue(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<ArrivalAlert>> {
+        self.arrival_queue.lock().expect("arrival queue").take()
+    }
+}
+
 /// Notes for door devices that a badge is now denied (`Some`, perhaps for a period) or no
 /// longer (`None`).
 pub async fn record_door_change(
@@ -170,11 +218,11 @@ impl Services {
     pub fn door_changed(&self) {
         // First the count, then the clearing: a load racing with this change either sees
         // the new count and keeps nothing, or is cleared here.
-        self.door.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.door.events.write().expect("door cache").clear();
-        self.door.devices.write().expect("device cache").clear();
+        self.door.cache.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.door.cache.events.write().expect("door cache").clear();
+        self.door.cache.devices.write().expect("device cache").clear();
         // Badge keys too: one may have been generated or retired elsewhere.
-        *self.badge_keys.write().expect("key cache") = KeyCache::default();
+        *self.door.keys.write().expect("key cache") = KeyCache::default();
     }
 
     /// Forgets the pictures when another instance recorded a door change. Called by the
@@ -188,7 +236,7 @@ impl Services {
             .await?
             .flatten();
         let newest = newest.unwrap_or(0);
-        let seen = self.door.seen_change.swap(newest, std::sync::atomic::Ordering::SeqCst);
+        let seen = self.door.cache.seen_change.swap(newest, std::sync::atomic::Ordering::SeqCst);
         if newest != seen {
             self.door_changed();
         }
@@ -197,12 +245,12 @@ impl Services {
 
     /// Whether the door picture of this event is loaded (and so a scan waits for nothing).
     pub fn door_is_loaded(&self, event_id: Uuid) -> bool {
-        self.door.events.read().expect("door cache").contains_key(&event_id)
+        self.door.cache.events.read().expect("door cache").contains_key(&event_id)
     }
 
     /// Loads the door pictures of the events whose doors are open now or within a day, so
     /// the first scans after a start or a restart wait for no loading. `/readyz` answers
-    /// 200 only after this (`Services::door_warm`).
+    /// 200 only after this (`Services.door.warm`).
     pub async fn warm_doors(&self) -> Result<usize, AppError> {
         let now = self.clock.now();
         let soon = event::Entity::find()
@@ -217,23 +265,23 @@ impl Services {
         for e in &soon {
             self.event_door(e.id).await?;
         }
-        self.door_warm.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.door.warm.store(true, std::sync::atomic::Ordering::SeqCst);
         Ok(soon.len())
     }
 
     /// The event's door picture, loaded on first need.
     pub async fn event_door(&self, event_id: Uuid) -> Result<Arc<EventDoor>, AppError> {
-        if let Some(d) = self.door.events.read().expect("door cache").get(&event_id) {
+        if let Some(d) = self.door.cache.events.read().expect("door cache").get(&event_id) {
             return Ok(d.clone());
         }
-        let _loading = self.door.loading.lock().await;
-        if let Some(d) = self.door.events.read().expect("door cache").get(&event_id) {
+        let _loading = self.door.cache.loading.lock().await;
+        if let Some(d) = self.door.cache.events.read().expect("door cache").get(&event_id) {
             return Ok(d.clone());
         }
-        let generation = self.door.generation();
+        let generation = self.door.cache.generation();
         let door = Arc::new(self.load_door(event_id).await?);
-        let mut events = self.door.events.write().expect("door cache");
-        if self.door.generation() == generation {
+        let mut events = self.door.cache.events.write().expect("door cache");
+        if self.door.cache.generation() == generation {
             events.insert(event_id, door.clone());
         }
         Ok(door)

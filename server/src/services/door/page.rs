@@ -7,13 +7,13 @@ use crate::services::cases::local_time;
 use crate::services::{Services, internal};
 use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
+use haven_app::api::DoorApi;
 use haven_app::api::*;
 use haven_app::domain::Role;
 use haven_app::domain::badge::{ScanAnswer, ScanResult};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use uuid::Uuid;
 
 /// Names of door people and devices, by id.
@@ -77,29 +77,6 @@ impl Services {
         self.door_sync(e.id, since, &viewer).await
     }
 
-    pub(crate) async fn my_badges(&self, actor: &Actor) -> Result<Vec<MyBadge>, AppError> {
-        let me = self.signed_in_person(actor).await?;
-        let rows = registration::Entity::find()
-            .filter(registration::Column::PersonId.eq(me.id))
-            .find_also_related(event::Entity)
-            .all(&self.store.db)
-            .await
-            .map_err(internal)?;
-        let mut out = Vec::new();
-        for (r, e) in rows {
-            let Some(e) = e else { continue };
-            if self.live_badge(r.id).await?.is_some() {
-                out.push(MyBadge {
-                    registration: r.id,
-                    event_slug: e.slug,
-                    event_name: e.name,
-                    name: me.display_name.clone(),
-                });
-            }
-        }
-        Ok(out)
-    }
-
     /// The token of a registration's live badge, for its holder or the event's managers.
     pub async fn badge_token_for(&self, actor: &Actor, registration: &str) -> Result<String, AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
@@ -122,27 +99,127 @@ impl Services {
         self.badge_token(&b, e.organization_id).await
     }
 
-    pub(crate) async fn door_view(&self, actor: &Actor, slug: &str) -> Result<DoorView, AppError> {
+    /// The names of these door people and of the event's devices, to say who scanned.
+    async fn scanners(&self, e: &event::Model, mut staff: Vec<Uuid>) -> Result<Scanners, AppError> {
+        let db = &self.store.db;
+        staff.sort();
+        staff.dedup();
+        let mut people: HashMap<Uuid, String> = HashMap::new();
+        for chunk in staff.chunks(1000) {
+            for p in person::Entity::find()
+                .filter(person::Column::Id.is_in(chunk.to_vec()))
+                .all(db)
+                .await
+                .map_err(internal)?
+            {
+                people.insert(p.id, p.display_name);
+            }
+        }
+        let devices: HashMap<Uuid, String> = door_device::Entity::find()
+            .filter(door_device::Column::EventId.eq(e.id))
+            .all(db)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|d| (d.id, d.name))
+            .collect();
+        Ok(Scanners { people, devices })
+    }
+
+    /// Check-ins by name at the event: how many each door person and device made (most
+    /// first), and the latest 20 (who checked in whom, when, at which gate). Names and
+    /// counts only: nothing of any case.
+    async fn name_check_ins(
+        &self,
+        e: &event::Model,
+        door: &super::EventDoor,
+    ) -> Result<(Vec<NameCheckInCount>, Vec<NameCheckIn>), AppError> {
+        let db = &self.store.db;
+        let counts: Vec<(Option<Uuid>, Option<Uuid>, i64)> = scan::Entity::find()
+            .select_only()
+            .column(scan::Column::StaffId)
+            .column(scan::Column::DeviceId)
+            .expr(Func::count(Expr::col(scan::Column::Id)))
+            .filter(scan::Column::EventId.eq(e.id))
+            .filter(scan::Column::ByName.eq(true))
+            .group_by(scan::Column::StaffId)
+            .group_by(scan::Column::DeviceId)
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let latest = scan::Entity::find()
+            .filter(scan::Column::EventId.eq(e.id))
+            .filter(scan::Column::ByName.eq(true))
+            .order_by_desc(scan::Column::ScannedAt)
+            .limit(20)
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let staff = counts.iter().filter_map(|c| c.0).chain(latest.iter().filter_map(|s| s.staff_id)).collect();
+        let scanners = self.scanners(e, staff).await?;
+        let by = |staff, device| scanners.by(staff, device);
+        let mut by_name: Vec<NameCheckInCount> = counts
+            .iter()
+            .map(|(staff, device, count)| {
+                let (by, device) = by(*staff, *device);
+                NameCheckInCount { by, device, count: u32::try_from(*count).unwrap_or(u32::MAX) }
+            })
+            .collect();
+        by_name.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.by.cmp(&b.by)));
+        let latest_by_name = latest
+            .into_iter()
+            .map(|s| {
+                let (by, device) = by(s.staff_id, s.device_id);
+                NameCheckIn {
+                    at: local_time(s.scanned_at, &e.time_zone),
+                    by,
+                    device,
+                    name: s.badge_id.and_then(|b| door.badges.get(&b)).map(|b| b.name.to_string()),
+                    gate: s.gate,
+                }
+            })
+            .collect();
+        Ok((by_name, latest_by_name))
+    }
+}
+
+#[async_trait::async_trait]
+impl DoorApi for Services {
+    async fn my_badges(&self, actor: &Actor) -> Result<Vec<MyBadge>, AppError> {
+        let me = self.signed_in_person(actor).await?;
+        let rows = registration::Entity::find()
+            .filter(registration::Column::PersonId.eq(me.id))
+            .find_also_related(event::Entity)
+            .all(&self.store.db)
+            .await
+            .map_err(internal)?;
+        let mut out = Vec::new();
+        for (r, e) in rows {
+            let Some(e) = e else { continue };
+            if self.live_badge(r.id).await?.is_some() {
+                out.push(MyBadge {
+                    registration: r.id,
+                    event_slug: e.slug,
+                    event_name: e.name,
+                    name: me.display_name.clone(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn door_view(&self, actor: &Actor, slug: &str) -> Result<DoorView, AppError> {
         let (e, _) = self.door_event(actor, slug).await?;
         Ok(DoorView { event_id: e.id, event_slug: e.slug, event_name: e.name })
     }
 
-    pub(crate) async fn door_scan(
-        self: &Arc<Self>,
-        actor: &Actor,
-        slug: &str,
-        input: ScanInput,
-    ) -> Result<ScanAnswer, AppError> {
+    async fn door_scan(&self, actor: &Actor, slug: &str, input: ScanInput) -> Result<ScanAnswer, AppError> {
         let (e, person) = self.door_event(actor, slug).await?;
         self.scan(ScanSource::Staff { person, event: e.id }, input).await
     }
 
-    pub(crate) async fn door_search(
-        &self,
-        actor: &Actor,
-        slug: &str,
-        query: &str,
-    ) -> Result<Vec<DoorPerson>, AppError> {
+    async fn door_search(&self, actor: &Actor, slug: &str, query: &str) -> Result<Vec<DoorPerson>, AppError> {
         let (e, _) = self.door_event(actor, slug).await?;
         let q: String = query.trim().to_lowercase().chars().take(100).collect();
         if q.chars().count() < 2 {
@@ -169,11 +246,7 @@ impl Services {
             .collect())
     }
 
-    /// Arrivals for the event's organizers: per hour, the latest at each gate, who
-    /// checked in whom by name, and scans recorded late (more than 7 days after they
-    /// happened). An alert about the organizer, or of a case they are
-    /// involved in, reads as an admission here, as it would at the door.
-    pub(crate) async fn arrivals(&self, actor: &Actor, slug: &str) -> Result<ArrivalsView, AppError> {
+    async fn arrivals(&self, actor: &Actor, slug: &str) -> Result<ArrivalsView, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let viewer = match actor.person_id() {
             Some(person) => self.withheld_from(person, e.id).await?,
@@ -297,92 +370,7 @@ impl Services {
         })
     }
 
-    /// The names of these door people and of the event's devices, to say who scanned.
-    async fn scanners(&self, e: &event::Model, mut staff: Vec<Uuid>) -> Result<Scanners, AppError> {
-        let db = &self.store.db;
-        staff.sort();
-        staff.dedup();
-        let mut people: HashMap<Uuid, String> = HashMap::new();
-        for chunk in staff.chunks(1000) {
-            for p in person::Entity::find()
-                .filter(person::Column::Id.is_in(chunk.to_vec()))
-                .all(db)
-                .await
-                .map_err(internal)?
-            {
-                people.insert(p.id, p.display_name);
-            }
-        }
-        let devices: HashMap<Uuid, String> = door_device::Entity::find()
-            .filter(door_device::Column::EventId.eq(e.id))
-            .all(db)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .map(|d| (d.id, d.name))
-            .collect();
-        Ok(Scanners { people, devices })
-    }
-
-    /// Check-ins by name at the event: how many each door person and device made (most
-    /// first), and the latest 20 (who checked in whom, when, at which gate). Names and
-    /// counts only: nothing of any case.
-    async fn name_check_ins(
-        &self,
-        e: &event::Model,
-        door: &super::EventDoor,
-    ) -> Result<(Vec<NameCheckInCount>, Vec<NameCheckIn>), AppError> {
-        let db = &self.store.db;
-        let counts: Vec<(Option<Uuid>, Option<Uuid>, i64)> = scan::Entity::find()
-            .select_only()
-            .column(scan::Column::StaffId)
-            .column(scan::Column::DeviceId)
-            .expr(Func::count(Expr::col(scan::Column::Id)))
-            .filter(scan::Column::EventId.eq(e.id))
-            .filter(scan::Column::ByName.eq(true))
-            .group_by(scan::Column::StaffId)
-            .group_by(scan::Column::DeviceId)
-            .into_tuple()
-            .all(db)
-            .await
-            .map_err(internal)?;
-        let latest = scan::Entity::find()
-            .filter(scan::Column::EventId.eq(e.id))
-            .filter(scan::Column::ByName.eq(true))
-            .order_by_desc(scan::Column::ScannedAt)
-            .limit(20)
-            .all(db)
-            .await
-            .map_err(internal)?;
-        let staff = counts.iter().filter_map(|c| c.0).chain(latest.iter().filter_map(|s| s.staff_id)).collect();
-        let scanners = self.scanners(e, staff).await?;
-        let by = |staff, device| scanners.by(staff, device);
-        let mut by_name: Vec<NameCheckInCount> = counts
-            .iter()
-            .map(|(staff, device, count)| {
-                let (by, device) = by(*staff, *device);
-                NameCheckInCount { by, device, count: u32::try_from(*count).unwrap_or(u32::MAX) }
-            })
-            .collect();
-        by_name.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.by.cmp(&b.by)));
-        let latest_by_name = latest
-            .into_iter()
-            .map(|s| {
-                let (by, device) = by(s.staff_id, s.device_id);
-                NameCheckIn {
-                    at: local_time(s.scanned_at, &e.time_zone),
-                    by,
-                    device,
-                    name: s.badge_id.and_then(|b| door.badges.get(&b)).map(|b| b.name.to_string()),
-                    gate: s.gate,
-                }
-            })
-            .collect();
-        Ok((by_name, latest_by_name))
-    }
-
-    /// Badges to print: all of the event's, or those of the listed registrations.
-    pub(crate) async fn badge_sheet(&self, actor: &Actor, slug: &str, selection: &str) -> Result<BadgeSheet, AppError> {
+    async fn badge_sheet(&self, actor: &Actor, slug: &str, selection: &str) -> Result<BadgeSheet, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let wanted: Vec<Uuid> = selection.split(',').filter_map(|s| Uuid::parse_str(s.trim()).ok()).collect();
         let mut find = registration::Entity::find()
@@ -412,19 +400,19 @@ impl Services {
         })
     }
 
-    pub(crate) async fn replace_badge(&self, actor: &Actor, slug: &str, registration: &str) -> Result<(), AppError> {
+    async fn replace_badge(&self, actor: &Actor, slug: &str, registration: &str) -> Result<(), AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let id = Uuid::parse_str(registration.trim()).map_err(|_| AppError::NotFound)?;
         self.replace_badge_of(actor.person_id(), &e, id).await
     }
 
-    pub(crate) async fn send_event_badges(&self, actor: &Actor, slug: &str) -> Result<u32, AppError> {
+    async fn send_event_badges(&self, actor: &Actor, slug: &str) -> Result<u32, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         self.issue_missing_badges(&e).await?;
         Ok(self.send_badges(&e).await? as u32)
     }
 
-    pub(crate) async fn device_list(&self, actor: &Actor, slug: &str) -> Result<Vec<DeviceView>, AppError> {
+    async fn device_list(&self, actor: &Actor, slug: &str) -> Result<Vec<DeviceView>, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         Ok(self
             .devices(&e)
@@ -439,12 +427,12 @@ impl Services {
             .collect())
     }
 
-    pub(crate) async fn add_event_device(&self, actor: &Actor, slug: &str, name: &str) -> Result<String, AppError> {
+    async fn add_event_device(&self, actor: &Actor, slug: &str, name: &str) -> Result<String, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         Ok(self.add_device(actor.person_id(), &e, name).await?.1)
     }
 
-    pub(crate) async fn revoke_event_device(&self, actor: &Actor, slug: &str, device: &str) -> Result<(), AppError> {
+    async fn revoke_event_device(&self, actor: &Actor, slug: &str, device: &str) -> Result<(), AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let id = Uuid::parse_str(device.trim()).map_err(|_| AppError::NotFound)?;
         self.revoke_device(actor.person_id(), &e, id).await

@@ -7,6 +7,7 @@ use crate::db::entities::scan;
 use crate::services::{Services, internal};
 use chrono::{DateTime, Duration, Utc};
 use haven_app::api::AppError;
+use haven_app::api::ScanInput;
 use haven_app::domain::badge::{BadgeToken, Denial, DenyReason, ScanAnswer, ScanResult};
 use sea_orm::{ActiveValue::Set, DbErr, EntityTrait};
 use std::sync::Arc;
@@ -36,16 +37,6 @@ impl ScanSource {
             ScanSource::Staff { person, .. } => *person,
         }
     }
-}
-
-/// One scan as sent: the text read from the badge (or `registration:<id>` for a name
-/// check-in), the client's id for it, the gate, and when it happened (offline scans).
-#[derive(Debug, Clone)]
-pub struct ScanInput {
-    pub text: String,
-    pub scan_id: Uuid,
-    pub gate: String,
-    pub scanned_at: Option<DateTime<Utc>>,
 }
 
 /// How far ahead of the server's clock a device's `scanned_at` may be (clocks drift).
@@ -213,7 +204,7 @@ impl Services {
     /// marked late when more than 7 days old). The same `scan_id` again returns the first answer
     /// and records nothing; with a different badge, or from another device or person, it
     /// is refused (an answer is only ever returned to whoever it was decided for).
-    pub async fn scan(self: &Arc<Self>, source: ScanSource, input: ScanInput) -> Result<ScanAnswer, AppError> {
+    pub async fn scan(&self, source: ScanSource, input: ScanInput) -> Result<ScanAnswer, AppError> {
         let gate: String = input.gate.trim().chars().filter(|c| !c.is_control()).take(50).collect();
         let gate = if gate.is_empty() { "main".to_owned() } else { gate };
         let now = self.clock.now();
@@ -223,12 +214,12 @@ impl Services {
         }
         let token_hash = hash_token(input.text.trim());
         let cell = {
-            let mut inflight = self.scans_inflight.lock().expect("inflight scans");
+            let mut inflight = self.door.inflight.lock().expect("inflight scans");
             inflight.entry(input.scan_id).or_insert_with(|| Arc::new(OnceCell::new())).clone()
         };
         let at = ScanTimes { scanned: scanned_at, received: now };
         let outcome = cell.get_or_try_init(|| self.first_scan(source, &input, &gate, at, &token_hash)).await.cloned();
-        self.scans_inflight.lock().expect("inflight scans").remove(&input.scan_id);
+        self.door.inflight.lock().expect("inflight scans").remove(&input.scan_id);
         let (recorded_hash, scanner, answer) = outcome?;
         if recorded_hash != token_hash || scanner != source.scanner() {
             // The id was used for another badge, or by another scanner: not that scan.
@@ -238,7 +229,7 @@ impl Services {
     }
 
     async fn first_scan(
-        self: &Arc<Self>,
+        &self,
         source: ScanSource,
         input: &ScanInput,
         gate: &str,
@@ -266,7 +257,8 @@ impl Services {
             ScanSource::Staff { person, .. } => (None, Some(person)),
         };
         let inserted = self
-            .scan_writer
+            .door
+            .writer
             .record(scan::ActiveModel {
                 id: Set(input.scan_id),
                 event_id: Set(source.event()),
@@ -310,12 +302,10 @@ impl Services {
         if let Some(person) = person.filter(|p| admitted && door.alerted.contains_key(p)) {
             // Tell whoever must be told, without holding up the door (and whether or not
             // the one scanning may know it).
-            let services = self.clone();
-            let (event, gate) = (door.event.clone(), gate.to_owned());
-            tokio::spawn(async move {
-                if let Err(e) = services.arrival(&event, person, &gate).await {
-                    tracing::error!(error = %e, "arrival alert failed");
-                }
+            let _ = self.door.arrivals.send(super::ArrivalAlert {
+                event: door.event.clone(),
+                person,
+                gate: gate.to_owned(),
             });
         }
         Ok((token_hash.to_owned(), source.scanner(), answer))
@@ -346,7 +336,7 @@ impl Services {
             };
             let badge = token.claims.badge;
             let event = token.claims.event;
-            if !self.signatures.check(super::SignatureCheck { token, key: key.verifying }).await? {
+            if !self.door.signatures.check(super::SignatureCheck { token, key: key.verifying }).await? {
                 return Ok((ScanAnswer::deny(DenyReason::Invalid), None, None));
             }
             if event != door.event.id {

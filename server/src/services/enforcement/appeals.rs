@@ -12,6 +12,7 @@ use crate::db::entities::{
 use crate::services::authz::Grants;
 use crate::services::involvement::{Involvement, Purpose};
 use crate::services::{Services, audit, internal};
+use haven_app::api::AppealsApi;
 use haven_app::api::{Actor, AppError, AppealLinkView, MyDecision};
 use haven_app::domain::decision::{Details, Terms};
 use haven_app::domain::{AppealOutcome, DecisionInput, DecisionKind, PlainText, RoleScope};
@@ -62,51 +63,6 @@ enum Via {
 }
 
 impl Services {
-    /// The decisions about the caller (as the person decided about, or covered by one),
-    /// newest first. Nothing about who reported or which case.
-    pub(crate) async fn my_decisions(&self, actor: &Actor) -> Result<Vec<MyDecision>, AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let db = &self.store.db;
-        let records = decision::Entity::find()
-            .filter(decision::Column::PersonId.eq(me))
-            .order_by_desc(decision::Column::DecidedAt)
-            .all(db)
-            .await
-            .map_err(internal)?;
-        // Decisions that cover the caller through a confirmed flag: the latest record.
-        let mut covered: Vec<(decision::Model, decision_subject::Model)> = Vec::new();
-        for s in decision_subject::Entity::find()
-            .filter(decision_subject::Column::PersonId.eq(me))
-            .all(db)
-            .await
-            .map_err(internal)?
-        {
-            let Some(d) = decision::Entity::find_by_id(s.decision_id).one(db).await.map_err(internal)? else {
-                continue;
-            };
-            if let Some(head) = self.chain_head(db, d.root_id).await? {
-                covered.push((head, s));
-            }
-        }
-        let roots: Vec<Uuid> = records.iter().chain(covered.iter().map(|(d, _)| d)).map(|d| d.root_id).collect();
-        let superseded: HashSet<Uuid> = decision::Entity::find()
-            .filter(decision::Column::RootId.is_in(roots))
-            .all(db)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .filter_map(|d| d.supersedes_id)
-            .collect();
-        let mut out = Vec::new();
-        for d in records {
-            out.push(self.my_decision(db, &d, superseded.contains(&d.id), None).await?);
-        }
-        for (d, s) in covered {
-            out.push(self.my_decision(db, &d, superseded.contains(&d.id), Some(&s)).await?);
-        }
-        Ok(out)
-    }
-
     /// A decision as its person sees it; `covered` when the viewer is someone a confirmed
     /// flag brought under it (their own deadline, appeal and outcome).
     async fn my_decision(
@@ -173,21 +129,6 @@ impl Services {
         })
     }
 
-    pub(crate) async fn appeal_decision(&self, actor: &Actor, decision_id: &str, text: &str) -> Result<(), AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let d = decision::Entity::find_by_id(parse_id(decision_id)?)
-            .one(&self.store.db)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::NotFound)?;
-        if d.person_id == me {
-            return self.file_appeal(&d, text, Via::SignedIn).await;
-        }
-        // Someone the decision covers appeals being covered.
-        let s = self.coverage_of(&self.store.db, d.root_id, me).await?.ok_or(AppError::NotFound)?;
-        self.file_coverage_appeal(&s, text, "signed_in").await
-    }
-
     pub(crate) fn appeal_token_hash(token: &str) -> Option<String> {
         let t = token.trim();
         (!t.is_empty() && t.len() <= 100 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
@@ -202,36 +143,6 @@ impl Services {
             .await
             .map_err(internal)?
             .ok_or(AppError::NotFound)
-    }
-
-    pub(crate) async fn appeal_link(&self, _actor: &Actor, token: &str) -> Result<AppealLinkView, AppError> {
-        let db = &self.store.db;
-        match self.decision_by_token(token).await {
-            Ok(d) => {
-                let head = self.chain_head(db, d.root_id).await?;
-                let superseded = head.is_none_or(|h| h.id != d.id);
-                Ok(AppealLinkView { decision: self.my_decision(db, &d, superseded, None).await? })
-            }
-            Err(AppError::NotFound) => {
-                let s = self.coverage_by_token(token).await?;
-                let d = decision::Entity::find_by_id(s.decision_id).one(db).await.map_err(internal)?;
-                let head =
-                    self.chain_head(db, d.ok_or(AppError::NotFound)?.root_id).await?.ok_or(AppError::NotFound)?;
-                Ok(AppealLinkView { decision: self.my_decision(db, &head, false, Some(&s)).await? })
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    pub(crate) async fn appeal_by_link(&self, _actor: &Actor, token: &str, text: &str) -> Result<(), AppError> {
-        match self.decision_by_token(token).await {
-            Ok(d) => self.file_appeal(&d, text, Via::Link).await,
-            Err(AppError::NotFound) => {
-                let s = self.coverage_by_token(token).await?;
-                self.file_coverage_appeal(&s, text, "link").await
-            }
-            Err(e) => Err(e),
-        }
     }
 
     /// One appeal per decision history, in writing, within the deadline, never against
@@ -381,8 +292,99 @@ impl Services {
         }
         Ok(None)
     }
+}
 
-    pub(crate) async fn decide_appeal(
+#[async_trait::async_trait]
+impl AppealsApi for Services {
+    async fn my_decisions(&self, actor: &Actor) -> Result<Vec<MyDecision>, AppError> {
+        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let db = &self.store.db;
+        let records = decision::Entity::find()
+            .filter(decision::Column::PersonId.eq(me))
+            .order_by_desc(decision::Column::DecidedAt)
+            .all(db)
+            .await
+            .map_err(internal)?;
+        // Decisions that cover the caller through a confirmed flag: the latest record.
+        let mut covered: Vec<(decision::Model, decision_subject::Model)> = Vec::new();
+        for s in decision_subject::Entity::find()
+            .filter(decision_subject::Column::PersonId.eq(me))
+            .all(db)
+            .await
+            .map_err(internal)?
+        {
+            let Some(d) = decision::Entity::find_by_id(s.decision_id).one(db).await.map_err(internal)? else {
+                continue;
+            };
+            if let Some(head) = self.chain_head(db, d.root_id).await? {
+                covered.push((head, s));
+            }
+        }
+        let roots: Vec<Uuid> = records.iter().chain(covered.iter().map(|(d, _)| d)).map(|d| d.root_id).collect();
+        let superseded: HashSet<Uuid> = decision::Entity::find()
+            .filter(decision::Column::RootId.is_in(roots))
+            .all(db)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter_map(|d| d.supersedes_id)
+            .collect();
+        let mut out = Vec::new();
+        for d in records {
+            out.push(self.my_decision(db, &d, superseded.contains(&d.id), None).await?);
+        }
+        for (d, s) in covered {
+            out.push(self.my_decision(db, &d, superseded.contains(&d.id), Some(&s)).await?);
+        }
+        Ok(out)
+    }
+
+    async fn appeal_decision(&self, actor: &Actor, decision_id: &str, text: &str) -> Result<(), AppError> {
+        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let d = decision::Entity::find_by_id(parse_id(decision_id)?)
+            .one(&self.store.db)
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::NotFound)?;
+        if d.person_id == me {
+            return self.file_appeal(&d, text, Via::SignedIn).await;
+        }
+        // Someone the decision covers appeals being covered.
+        let s = self.coverage_of(&self.store.db, d.root_id, me).await?.ok_or(AppError::NotFound)?;
+        self.file_coverage_appeal(&s, text, "signed_in").await
+    }
+
+    async fn appeal_link(&self, _actor: &Actor, token: &str) -> Result<AppealLinkView, AppError> {
+        let db = &self.store.db;
+        match self.decision_by_token(token).await {
+            Ok(d) => {
+                let head = self.chain_head(db, d.root_id).await?;
+                let superseded = head.is_none_or(|h| h.id != d.id);
+                Ok(AppealLinkView { decision: self.my_decision(db, &d, superseded, None).await? })
+            }
+            Err(AppError::NotFound) => {
+                let s = self.coverage_by_token(token).await?;
+                let d = decision::Entity::find_by_id(s.decision_id).one(db).await.map_err(internal)?;
+                let head =
+                    self.chain_head(db, d.ok_or(AppError::NotFound)?.root_id).await?.ok_or(AppError::NotFound)?;
+                Ok(AppealLinkView { decision: self.my_decision(db, &head, false, Some(&s)).await? })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn appeal_by_link(&self, _actor: &Actor, token: &str, text: &str) -> Result<(), AppError> {
+        match self.decision_by_token(token).await {
+            Ok(d) => self.file_appeal(&d, text, Via::Link).await,
+            Err(AppError::NotFound) => {
+                let s = self.coverage_by_token(token).await?;
+                self.file_coverage_appeal(&s, text, "link").await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn decide_appeal(
         &self,
         actor: &Actor,
         appeal_id: &str,

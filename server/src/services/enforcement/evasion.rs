@@ -15,6 +15,7 @@ use crate::db::entities::{decision, evasion_flag, event, identity, person, regis
 use crate::services::authz::Grants;
 use crate::services::involvement::{Involvement, Purpose};
 use crate::services::{Services, audit, internal};
+use haven_app::api::EvasionApi;
 use haven_app::api::{Actor, AppError, EvasionFlagView, PersonRef};
 use haven_app::domain::matching::{Candidate, MatchReason, match_person, normalize_name};
 use haven_app::domain::{EmailAddress, PersonDescription, PhoneNumber, Role};
@@ -326,8 +327,27 @@ impl Services {
         Ok(flagged)
     }
 
-    /// Open flags at events where the caller is a responder.
-    pub(crate) async fn evasion_flags(&self, actor: &Actor) -> Result<Vec<EvasionFlagView>, AppError> {
+    /// A flag is about the registrant it flags and the banned person, and rests on the
+    /// ban: whoever is involved in any of these never sees or settles it.
+    async fn involved_in_flag(
+        &self,
+        db: &impl ConnectionTrait,
+        who: &Involvement,
+        f: &evasion_flag::Model,
+    ) -> Result<bool, AppError> {
+        if who.person == f.person_id || who.person == f.banned_person_id {
+            return Ok(true);
+        }
+        match decision::Entity::find_by_id(f.decision_id).one(db).await.map_err(internal)? {
+            Some(d) => self.involved_in_decision(db, who, &d, Purpose::See).await,
+            None => Ok(false),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl EvasionApi for Services {
+    async fn evasion_flags(&self, actor: &Actor) -> Result<Vec<EvasionFlagView>, AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
         let grants = Grants::load(db, Some(me)).await.map_err(internal)?;
@@ -390,24 +410,7 @@ impl Services {
         Ok(out)
     }
 
-    /// A flag is about the registrant it flags and the banned person, and rests on the
-    /// ban: whoever is involved in any of these never sees or settles it.
-    async fn involved_in_flag(
-        &self,
-        db: &impl ConnectionTrait,
-        who: &Involvement,
-        f: &evasion_flag::Model,
-    ) -> Result<bool, AppError> {
-        if who.person == f.person_id || who.person == f.banned_person_id {
-            return Ok(true);
-        }
-        match decision::Entity::find_by_id(f.decision_id).one(db).await.map_err(internal)? {
-            Some(d) => self.involved_in_decision(db, who, &d, Purpose::See).await,
-            None => Ok(false),
-        }
-    }
-
-    pub(crate) async fn resolve_flag(&self, actor: &Actor, flag: &str, action: &str) -> Result<(), AppError> {
+    async fn resolve_flag(&self, actor: &Actor, flag: &str, action: &str) -> Result<(), AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
         let grants = Grants::load(db, Some(me)).await.map_err(internal)?;

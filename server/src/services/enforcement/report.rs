@@ -8,6 +8,7 @@ use crate::db::entities::{appeal, case, decision, event, organization};
 use crate::services::authz::Grants;
 use crate::services::{Services, internal};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use haven_app::api::ReportApi;
 use haven_app::api::{Actor, AppError, ReportSection, TransparencyReport};
 use haven_app::domain::report::{Quarter, group, single};
 use haven_app::domain::{AppealOutcome, CaseKind, CaseStatus, DecisionKind, DomainError};
@@ -24,8 +25,11 @@ fn duration_words(d: Duration) -> String {
     }
 }
 
-impl Services {
-    pub(crate) async fn transparency_report(
+impl Services {}
+
+#[async_trait::async_trait]
+impl ReportApi for Services {
+    async fn transparency_report(
         &self,
         actor: &Actor,
         organization_slug: &str,

@@ -1,0 +1,231 @@
+//! Escorts' assignments: what an escort sees, acknowledging, ending those that no
+//! longer hold, and escalating those not acknowledged in time.
+
+use super::window_text;
+use crate::db::WriteTx;
+use crate::db::entities::{case, escort_assignment, escort_window, event, ics_feed, person, precaution};
+use crate::mail::templates;
+use crate::services::{Services, audit, internal};
+use chrono::{DateTime, Duration, Utc};
+use haven_app::api::EscortsApi;
+use haven_app::api::*;
+use haven_app::domain::Role;
+use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+impl Services {
+    /// After `person` lost a role: ends their escort assignments at events where they are no
+    /// longer an escort (so they stop seeing whom they were to escort, and how to reach
+    /// them), and tells each case's owner (or its team) to plan another escort.
+    pub(crate) async fn end_orphaned_assignments(
+        &self,
+        tx: &WriteTx,
+        person: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let grants = crate::services::authz::Grants::load(&**tx, Some(person)).await.map_err(internal)?;
+        let live = escort_assignment::Entity::find()
+            .filter(escort_assignment::Column::EscortId.eq(person))
+            .filter(escort_assignment::Column::RemovedAt.is_null())
+            .all(&**tx)
+            .await
+            .map_err(internal)?;
+        for a in live {
+            let Some(p) = precaution::Entity::find_by_id(a.precaution_id).one(&**tx).await.map_err(internal)? else {
+                continue;
+            };
+            let Some(c) = case::Entity::find_by_id(p.case_id).one(&**tx).await.map_err(internal)? else { continue };
+            let Some(e) = event::Entity::find_by_id(c.event_id).one(&**tx).await.map_err(internal)? else { continue };
+            if grants.has(Role::Escort, &e) {
+                continue;
+            }
+            escort_assignment::Entity::update(escort_assignment::ActiveModel {
+                id: Set(a.id),
+                removed_at: Set(Some(now)),
+                ..Default::default()
+            })
+            .exec(&**tx)
+            .await
+            .map_err(internal)?;
+            audit::append(tx, now, vec![audit::Entry::new(None, "plan.assignment_ended", "escort_assignment", a.id)])
+                .await
+                .map_err(internal)?;
+            if p.removed_at.is_some() {
+                continue;
+            }
+            let subject = self.subject(&c)?;
+            let team = self.case_team(&**tx, &e, Some((&c, &subject))).await?;
+            let link = format!("{}/cases/{}", self.public_url, c.reference);
+            for member in team.into_iter().filter(|m| c.owner_id.is_none_or(|o| o == m.id)) {
+                if let Some(email) = &member.email {
+                    self.enqueue(tx, now, templates::team_escort_gone(email, &e.name, &link))
+                        .await
+                        .map_err(internal)?;
+                }
+                self.notify(
+                    tx,
+                    member.id,
+                    "escort_gone",
+                    "An escort assignment has no escort any more",
+                    &e.name,
+                    &format!("/cases/{}", c.reference),
+                )
+                .await?;
+            }
+            self.mail_wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Tells the case's owner (or its team) of assignments not acknowledged in time: a set
+    /// time after they were made (`HAVEN_ESCORT_ACK_MINUTES`, two hours by default), or a
+    /// set time before they start (`HAVEN_ESCORT_ACK_BEFORE_START_MINUTES`, half an hour),
+    /// whichever is first.
+    pub async fn escalate_unacknowledged(&self) -> Result<usize, DbErr> {
+        let now = self.clock.now();
+        let within = Duration::from_std(self.settings.escort_ack_within).unwrap_or(Duration::hours(2));
+        let before_start = Duration::from_std(self.settings.escort_ack_before_start).unwrap_or(Duration::minutes(30));
+        let waiting = escort_assignment::Entity::find()
+            .filter(escort_assignment::Column::AcknowledgedAt.is_null())
+            .filter(escort_assignment::Column::EscalatedAt.is_null())
+            .filter(escort_assignment::Column::RemovedAt.is_null())
+            .all(&self.store.db)
+            .await?;
+        let mut escalated = 0;
+        for a in waiting {
+            let windows = escort_window::Entity::find()
+                .filter(escort_window::Column::PrecautionId.eq(a.precaution_id))
+                .order_by_asc(escort_window::Column::StartsAt)
+                .all(&self.store.db)
+                .await?;
+            let mut due = a.created_at + within;
+            if let Some(first) = windows.first() {
+                due = due.min(first.starts_at - before_start);
+            }
+            if now < due {
+                continue;
+            }
+            let Some(p) = precaution::Entity::find_by_id(a.precaution_id).one(&self.store.db).await? else { continue };
+            let Some(c) = case::Entity::find_by_id(p.case_id).one(&self.store.db).await? else { continue };
+            let Some(e) = event::Entity::find_by_id(c.event_id).one(&self.store.db).await? else { continue };
+            let tx = self.store.write().await?;
+            let claimed = escort_assignment::Entity::update_many()
+                .col_expr(escort_assignment::Column::EscalatedAt, sea_orm::sea_query::Expr::value(now))
+                .filter(escort_assignment::Column::Id.eq(a.id))
+                .filter(escort_assignment::Column::EscalatedAt.is_null())
+                .exec(&*tx)
+                .await?
+                .rows_affected
+                == 1;
+            if claimed && p.removed_at.is_none() {
+                let subject = self.subject(&c).map_err(|_| DbErr::Custom("subject".into()))?;
+                let team =
+                    self.case_team(&*tx, &e, Some((&c, &subject))).await.map_err(|_| DbErr::Custom("team".into()))?;
+                let link = format!("{}/cases/{}", self.public_url, c.reference);
+                for member in team.into_iter().filter(|m| c.owner_id.is_none_or(|o| o == m.id)) {
+                    if let Some(email) = &member.email {
+                        self.enqueue(&tx, now, templates::team_escort_unacknowledged(email, &e.name, &link)).await?;
+                    }
+                    self.notify(
+                        &tx,
+                        member.id,
+                        "escort_unacknowledged",
+                        "An escort assignment is not acknowledged",
+                        &e.name,
+                        &format!("/cases/{}", c.reference),
+                    )
+                    .await
+                    .map_err(|_| DbErr::Custom("notify".into()))?;
+                }
+                escalated += 1;
+            }
+            tx.commit().await?;
+        }
+        if escalated > 0 {
+            self.mail_wake.notify_one();
+        }
+        Ok(escalated)
+    }
+}
+
+#[async_trait::async_trait]
+impl EscortsApi for Services {
+    async fn my_assignments(&self, actor: &Actor) -> Result<MyAssignments, AppError> {
+        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let db = &self.store.db;
+        let mine = escort_assignment::Entity::find()
+            .filter(escort_assignment::Column::EscortId.eq(me))
+            .filter(escort_assignment::Column::RemovedAt.is_null())
+            .all(db)
+            .await
+            .map_err(internal)?;
+        let mut out = Vec::new();
+        for a in mine {
+            let Some(p) = precaution::Entity::find_by_id(a.precaution_id).one(db).await.map_err(internal)? else {
+                continue;
+            };
+            if p.removed_at.is_some() {
+                continue;
+            }
+            let Some(c) = case::Entity::find_by_id(p.case_id).one(db).await.map_err(internal)? else { continue };
+            let Some(e) = event::Entity::find_by_id(c.event_id).one(db).await.map_err(internal)? else { continue };
+            let reporter = person::Entity::find_by_id(c.reporter_id).one(db).await.map_err(internal)?;
+            let details = self.details(&p)?.escort.unwrap_or_default();
+            let windows = self.windows_of(&[p.id]).await?;
+            out.push((
+                windows.first().map(|w| w.starts_at),
+                AssignmentView {
+                    id: a.id,
+                    event_name: e.name.clone(),
+                    person: reporter.map(|r| r.display_name).unwrap_or_default(),
+                    windows: windows.iter().map(|w| window_text(w, &e.time_zone)).collect(),
+                    meeting_point: details.meeting_point,
+                    contact: details.contact,
+                    notes: details.notes,
+                    acknowledged: a.acknowledged_at.is_some(),
+                },
+            ));
+        }
+        out.sort_by_key(|(start, _)| *start);
+        let has_feed = ics_feed::Entity::find()
+            .filter(ics_feed::Column::PersonId.eq(me))
+            .filter(ics_feed::Column::RevokedAt.is_null())
+            .one(db)
+            .await
+            .map_err(internal)?
+            .is_some();
+        Ok(MyAssignments { assignments: out.into_iter().map(|(_, a)| a).collect(), has_feed })
+    }
+
+    async fn acknowledge_assignment(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
+        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(internal)?;
+        let a = escort_assignment::Entity::find_by_id(id)
+            .filter(escort_assignment::Column::EscortId.eq(me))
+            .filter(escort_assignment::Column::RemovedAt.is_null())
+            .one(&*tx)
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::NotFound)?;
+        if a.acknowledged_at.is_none() {
+            escort_assignment::Entity::update(escort_assignment::ActiveModel {
+                id: Set(a.id),
+                acknowledged_at: Set(Some(now)),
+                ..Default::default()
+            })
+            .exec(&*tx)
+            .await
+            .map_err(internal)?;
+            audit::append(
+                &tx,
+                now,
+                vec![audit::Entry::new(Some(me), "plan.assignment_acknowledged", "escort_assignment", a.id)],
+            )
+            .await
+            .map_err(internal)?;
+        }
+        tx.commit().await.map_err(internal)
+    }
+}
