@@ -1,6 +1,6 @@
 //! Signing in, the person's own page, staff invitations.
 
-use super::components::{ErrorPanel, FieldError, FormStatus, HydrationMarker};
+use super::components::{FieldError, FormStatus, HydrationMarker, Loaded};
 use crate::api::{
     self, AcceptInvitation, AddEmail, ConfirmEmail, RedeemSigninLink, RemoveEmail, RequestSigninLink, SignOut,
 };
@@ -197,98 +197,91 @@ pub fn MyPage() -> impl IntoView {
     };
     view! {
         <Title text="My page"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(me) => view! {
-                        <h1>{me.name}</h1>
-                        {me.email.clone().map(|e| view! { <p class="muted">{e}</p> })}
-                        <super::badges::MyBadges/>
-                        <super::decisions::MyDecisions/>
-                        <section class="panel">
-                            <h2>"My registrations"</h2>
-                            {if me.registrations.is_empty() {
-                                view! { <p>"You are not registered for any event."</p> }.into_any()
-                            } else {
-                                view! {
-                                    <ul class="registrations">
-                                        {me.registrations.into_iter().map(|r| view! {
-                                            <li>
-                                                <a href=format!("/events/{}", r.event_slug)>{r.event_name}</a>
-                                                " · " {r.when}
-                                                {r.ticket_ref.map(|t| view! { " · ticket " {t} })}
-                                            </li>
-                                        }).collect_view()}
-                                    </ul>
-                                }.into_any()
-                            }}
-                        </section>
-                        {(!me.cases.is_empty()).then(|| view! {
-                            <section class="panel">
-                                <h2>"My reports"</h2>
-                                <ul class="cases">
-                                    {me.cases.into_iter().map(|c| view! {
-                                        <li><a href=format!("/cases/{}", c.reference)>{c.reference.clone()}</a>
-                                            " · " {c.event_name} " · " {c.status.label()} " · " {c.filed}</li>
-                                    }).collect_view()}
-                                </ul>
-                            </section>
-                        })}
-                        {(!me.roles.is_empty()).then(|| view! {
-                            <section class="panel">
-                                <h2>"My staff roles"</h2>
-                                <ul class="roles">
-                                    {me.roles.into_iter().map(|r| {
-                                        let door = (r.role == crate::domain::Role::Door).then(|| r.event_slug.clone()).flatten();
-                                        view! {
-                                            <li>{r.role.label()} " · " {r.scope}
-                                                {door.map(|s| view! { " · " <a href=format!("/door/{s}")>"Open the door page"</a> })}
-                                            </li>
-                                        }
-                                    }).collect_view()}
-                                </ul>
-                            </section>
-                        })}
-                        <MyAddresses main=me.email further=me.addresses/>
-                        <section class="panel" id="sign-out">
-                            <h2>"Sign out"</h2>
-                            // A plain form (it works without JavaScript); with it, the door's
-                            // data is dealt with first.
-                            <form method="post" action=sign_out_url on:submit=move |ev| {
-                                ev.prevent_default();
-                                sign_out(false);
-                            }>
-                                <label class="inline">
-                                    <input type="checkbox" name="everywhere" value="true"
-                                        on:change=move |ev| everywhere.set(event_target_checked(&ev))/>
-                                    " Sign out on every device"
-                                </label>
-                                <button type="submit">"Sign out"</button>
-                            </form>
-                            {move || (door_waiting.get() > 0).then(|| view! {
-                                <p class="notice bad" id="door-scans-waiting" role="alert">
-                                    {format!(
-                                        "{} door scan(s) on this device still wait to be uploaded. Open the door page (under My staff roles) while online to upload them, then sign out.",
-                                        door_waiting.get(),
-                                    )}
-                                    {move || asked_to_sign_out.get().then_some(
-                                        " You are still signed in. If you sign out anyway, the scans stay on this device (the door list does not) until door staff of the event open the door page here.",
-                                    )}
-                                </p>
-                            })}
-                            {move || (asked_to_sign_out.get() && door_waiting.get() > 0).then(|| view! {
-                                <button type="button" id="sign-out-anyway" class="secondary" on:click=move |_| sign_out(true)>
-                                    "Sign out anyway"
-                                </button>
-                            })}
-                            {move || sign_out_problem.get().map(|p| view! { <p class="notice bad" role="alert">{p}</p> })}
-                        </section>
-                        <HydrationMarker/>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
+        <Loaded resource=page let:me>
+            <h1>{me.name}</h1>
+            {me.email.clone().map(|e| view! { <p class="muted">{e}</p> })}
+            <super::badges::MyBadges/>
+            <super::decisions::MyDecisions/>
+            <section class="panel">
+                <h2>"My registrations"</h2>
+                {if me.registrations.is_empty() {
+                    view! { <p>"You are not registered for any event."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="registrations">
+                            {me.registrations.into_iter().map(|r| view! {
+                                <li>
+                                    <a href=format!("/events/{}", r.event_slug)>{r.event_name}</a>
+                                    " · " {r.when}
+                                    {r.ticket_ref.map(|t| view! { " · ticket " {t} })}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </section>
+            {(!me.cases.is_empty()).then(|| view! {
+                <section class="panel">
+                    <h2>"My reports"</h2>
+                    <ul class="cases">
+                        {me.cases.into_iter().map(|c| view! {
+                            <li><a href=format!("/cases/{}", c.reference)>{c.reference.clone()}</a>
+                                " · " {c.event_name} " · " {c.status.label()} " · " {c.filed}</li>
+                        }).collect_view()}
+                    </ul>
+                </section>
             })}
-        </Suspense>
+            {(!me.roles.is_empty()).then(|| view! {
+                <section class="panel">
+                    <h2>"My staff roles"</h2>
+                    <ul class="roles">
+                        {me.roles.into_iter().map(|r| {
+                            let door = (r.role == crate::domain::Role::Door).then(|| r.event_slug.clone()).flatten();
+                            view! {
+                                <li>{r.role.label()} " · " {r.scope}
+                                    {door.map(|s| view! { " · " <a href=format!("/door/{s}")>"Open the door page"</a> })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </section>
+            })}
+            <MyAddresses main=me.email further=me.addresses/>
+            <section class="panel" id="sign-out">
+                <h2>"Sign out"</h2>
+                // A plain form (it works without JavaScript); with it, the door's
+                // data is dealt with first.
+                <form method="post" action=sign_out_url on:submit=move |ev| {
+                    ev.prevent_default();
+                    sign_out(false);
+                }>
+                    <label class="inline">
+                        <input type="checkbox" name="everywhere" value="true"
+                            on:change=move |ev| everywhere.set(event_target_checked(&ev))/>
+                        " Sign out on every device"
+                    </label>
+                    <button type="submit">"Sign out"</button>
+                </form>
+                {move || (door_waiting.get() > 0).then(|| view! {
+                    <p class="notice bad" id="door-scans-waiting" role="alert">
+                        {format!(
+                            "{} door scan(s) on this device still wait to be uploaded. Open the door page (under My staff roles) while online to upload them, then sign out.",
+                            door_waiting.get(),
+                        )}
+                        {move || asked_to_sign_out.get().then_some(
+                            " You are still signed in. If you sign out anyway, the scans stay on this device (the door list does not) until door staff of the event open the door page here.",
+                        )}
+                    </p>
+                })}
+                {move || (asked_to_sign_out.get() && door_waiting.get() > 0).then(|| view! {
+                    <button type="button" id="sign-out-anyway" class="secondary" on:click=move |_| sign_out(true)>
+                        "Sign out anyway"
+                    </button>
+                })}
+                {move || sign_out_problem.get().map(|p| view! { <p class="notice bad" role="alert">{p}</p> })}
+            </section>
+            <HydrationMarker/>
+        </Loaded>
     }
 }
 
@@ -301,25 +294,18 @@ pub fn InvitationPage() -> impl IntoView {
     let result = Signal::derive(move || accept.value().get());
     view! {
         <Title text="Invitation"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match invitation.await {
-                    Ok(inv) => view! {
-                        <h1>"You are invited"</h1>
-                        <p>
-                            {inv.organization} " invites " <strong>{inv.email}</strong> " to help at "
-                            <strong>{inv.scope}</strong> " as " <strong>{inv.role.label()}</strong> "."
-                        </p>
-                        <ActionForm action=accept>
-                            <input type="hidden" name="token" value=token/>
-                            <button type="submit">"Accept"</button>
-                        </ActionForm>
-                        <FormStatus result success="Accepted."/>
-                        <HydrationMarker/>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=invitation let:inv>
+            <h1>"You are invited"</h1>
+            <p>
+                {inv.organization} " invites " <strong>{inv.email}</strong> " to help at "
+                <strong>{inv.scope}</strong> " as " <strong>{inv.role.label()}</strong> "."
+            </p>
+            <ActionForm action=accept>
+                <input type="hidden" name="token" value=token/>
+                <button type="submit">"Accept"</button>
+            </ActionForm>
+            <FormStatus result success="Accepted."/>
+            <HydrationMarker/>
+        </Loaded>
     }
 }

@@ -1,6 +1,6 @@
 //! Badges on pages: a person's own, the organizer's print sheet, door devices, arrivals.
 
-use super::components::{ErrorPanel, FieldError, FormStatus, HydrationMarker};
+use super::components::{ErrorPanel, FieldError, FormStatus, HydrationMarker, Loaded};
 use crate::api::{self, AddDevice, RevokeDevice, SendBadges};
 use crate::domain::badge::ScanResult;
 use leptos::prelude::*;
@@ -50,38 +50,31 @@ pub fn BadgeSheetPage() -> impl IntoView {
     let send = ServerAction::<SendBadges>::new();
     view! {
         <Title text="Badges"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match sheet.await {
-                    Ok(s) => view! {
-                        <div class="no-print">
-                            <h1>{s.event_name.clone()} " · badges"</h1>
-                            <p>{format!("{} badge(s). Print with your browser (6 to a page, A4 or Letter).", s.badges.len())}</p>
-                            <ActionForm action=send>
-                                <input type="hidden" name="slug" value=params.read_untracked().get("slug").unwrap_or_default()/>
-                                <button type="submit" class="secondary-ok">"E-mail every badge not yet sent"</button>
-                            </ActionForm>
-                            {move || send.value().get().map(|r| match r {
-                                Ok(n) => view! { <p class="notice ok" role="status">{format!("{n} badge(s) queued for e-mail.")}</p> }.into_any(),
-                                Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                            })}
-                        </div>
-                        <div class="badge-sheet">
-                            {s.badges.into_iter().map(|b| view! {
-                                <div class="print-badge">
-                                    <p class="print-event">{s.event_name.clone()}</p>
-                                    <img src=format!("/badges/{}.svg", b.registration) alt="" width="200" height="200"/>
-                                    <p class="print-name">{b.name}</p>
-                                    {b.role.map(|r| view! { <p class="print-role">{r}</p> })}
-                                </div>
-                            }).collect_view()}
-                        </div>
-                        <HydrationMarker/>
-                    }.into_any(),
+        <Loaded resource=sheet let:s>
+            <div class="no-print">
+                <h1>{s.event_name.clone()} " · badges"</h1>
+                <p>{format!("{} badge(s). Print with your browser (6 to a page, A4 or Letter).", s.badges.len())}</p>
+                <ActionForm action=send>
+                    <input type="hidden" name="slug" value=params.read_untracked().get("slug").unwrap_or_default()/>
+                    <button type="submit" class="secondary-ok">"E-mail every badge not yet sent"</button>
+                </ActionForm>
+                {move || send.value().get().map(|r| match r {
+                    Ok(n) => view! { <p class="notice ok" role="status">{format!("{n} badge(s) queued for e-mail.")}</p> }.into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+                })}
+            </div>
+            <div class="badge-sheet">
+                {s.badges.into_iter().map(|b| view! {
+                    <div class="print-badge">
+                        <p class="print-event">{s.event_name.clone()}</p>
+                        <img src=format!("/badges/{}.svg", b.registration) alt="" width="200" height="200"/>
+                        <p class="print-name">{b.name}</p>
+                        {b.role.map(|r| view! { <p class="print-role">{r}</p> })}
+                    </div>
+                }).collect_view()}
+            </div>
+            <HydrationMarker/>
+        </Loaded>
     }
 }
 

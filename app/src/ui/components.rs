@@ -2,6 +2,33 @@
 
 use crate::api::AppError;
 use leptos::prelude::*;
+use std::sync::Arc;
+
+/// A page's data once loaded: "Loading…" until the resource resolves, then the children
+/// with the value, or the error panel (a 404 reads as "Not found" whether the thing is
+/// missing or not the caller's to see).
+#[component]
+pub fn Loaded<T, V, F>(resource: Resource<Result<T, AppError>>, children: F) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    V: IntoView + 'static,
+    F: Fn(T) -> V + Send + Sync + 'static,
+{
+    let children = Arc::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match resource.await {
+                        Ok(value) => children(value).into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
 
 /// How an error reads on a page: what happened and what the person can do.
 #[component]

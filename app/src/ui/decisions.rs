@@ -3,7 +3,7 @@
 //! own decisions with their appeal, the appeal page reached by link, ban-evasion flags,
 //! and the transparency report.
 
-use super::components::{ErrorPanel, FieldError, FormStatus, HydrationMarker};
+use super::components::{ErrorPanel, FieldError, FormStatus, HydrationMarker, Loaded};
 use crate::api::{
     self, AppealByLink, AppealDecision, AppealView, CorrectDecision, DecideAppeal, DecisionView, DeclineProposal,
     MyDecision, PersonRef, ProposeDecision, RecordDecision, ResolveFlag,
@@ -221,116 +221,109 @@ pub fn DecidePage() -> impl IntoView {
         <FormStatus result=decline_result success="Proposal declined."/>
         <FormStatus result=correct_result success="Correction recorded; the person was told." fields=DECISION_FIELDS/>
         <FormStatus result=decide_result success="Appeal decided; the person was told. This is final." fields=DECISION_FIELDS/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match home.await {
-                    Ok(h) => view! {
-                        <section class="panel">
-                            <h2>"Proposals waiting (" {h.proposals.len()} ")"</h2>
-                            {h.proposals.is_empty().then(|| view! { <p class="muted">"Nothing waits."</p> })}
-                            {h.proposals.into_iter().map(|p| {
-                                let prefix = format!("p-{}", p.id.simple());
-                                let (id, id2) = (p.id.to_string(), p.id.to_string());
-                                view! {
-                                    <article class="proposal">
-                                        <h3>{p.summary.clone()} " — " {p.person.clone()}</h3>
-                                        <p class="muted">{p.event_name.clone()} " · case " {p.case.clone()} " · proposed by " {p.proposed_by.clone()} ", " {p.proposed.clone()}</p>
-                                        <ActionForm action=record>
-                                            <input type="hidden" name="proposal" value=id/>
-                                            <DecisionFields defaults=p.input.clone() people=None result=record_result prefix time_zone=p.time_zone.clone()/>
-                                            <button type="submit">"Record this decision"</button>
-                                        </ActionForm>
-                                        <ActionForm action=decline>
-                                            <input type="hidden" name="proposal" value=id2/>
-                                            <button type="submit" class="secondary">"Decline the proposal"</button>
-                                        </ActionForm>
-                                    </article>
-                                }
-                            }).collect_view()}
-                        </section>
-                        <section class="panel">
-                            <h2>"Appeals waiting (" {h.appeals.len()} ")"</h2>
-                            {h.appeals.is_empty().then(|| view! { <p class="muted">"No appeal waits."</p> })}
-                            {h.appeals.into_iter().map(|a| {
-                                let prefix = format!("a-{}", a.appeal.id.simple());
-                                let appeal_id = a.appeal.id.to_string();
-                                let tz = a.time_zone.clone();
-                                let covered = a.covered.clone();
-                                view! {
-                                    <article class="appeal-to-decide">
-                                        <Decision v=a.decision.clone()/>
-                                        {covered.clone().map(|name| view! {
-                                            <div class="appeal covered">
-                                                <p><strong>"Appeal by " {name}</strong>
-                                                    ", whom a confirmed ban-evasion match brought under this decision, filed "
-                                                    {a.appeal.filed.clone()}</p>
-                                                <p class="body">{a.appeal.text.clone()}</p>
-                                            </div>
-                                        })}
-                                        {match (a.not_you, covered) {
-                                            (Some(why), _) => view! { <p class="notice bad">{why}</p> }.into_any(),
-                                            (None, Some(_)) => view! {
-                                                <ActionForm action=decide>
-                                                    <input type="hidden" name="appeal" value=appeal_id/>
-                                                    <fieldset>
-                                                        <legend>"Your decision on the appeal (final)"</legend>
-                                                        <label class="inline"><input type="radio" name="outcome" value="uphold" checked=true/> " It stays: the decision covers them"</label>
-                                                        <label class="inline"><input type="radio" name="outcome" value="lift"/> " Lift it for them: the decision no longer applies to them"</label>
-                                                    </fieldset>
-                                                    <label for=format!("{prefix}-reasons")>"Reasons (for the record; not sent)"</label>
-                                                    <textarea id=format!("{prefix}-reasons") name="input[reasons]" required maxlength="5000"></textarea>
-                                                    <FieldError result=decide_result field="reasons"/>
-                                                    <button type="submit">"Decide the appeal"</button>
-                                                </ActionForm>
-                                            }.into_any(),
-                                            (None, None) => view! {
-                                                <ActionForm action=decide>
-                                                    <input type="hidden" name="appeal" value=appeal_id/>
-                                                    <fieldset>
-                                                        <legend>"Your decision on the appeal (final)"</legend>
-                                                        <label class="inline"><input type="radio" name="outcome" value="uphold" checked=true/> " Uphold the decision"</label>
-                                                        <label class="inline"><input type="radio" name="outcome" value="modify"/> " Change it to the terms below"</label>
-                                                        <label class="inline"><input type="radio" name="outcome" value="lift"/> " Lift it"</label>
-                                                    </fieldset>
-                                                    <DecisionFields defaults=DecisionInput { kind: a.decision.kind.as_str().into(), ..Default::default() } people=None result=decide_result prefix time_zone=tz/>
-                                                    <button type="submit">"Decide the appeal"</button>
-                                                </ActionForm>
-                                            }.into_any(),
-                                        }}
-                                    </article>
-                                }
-                            }).collect_view()}
-                        </section>
-                        <section class="panel">
-                            <h2>"Recent decisions"</h2>
-                            {h.recent.into_iter().map(|v| {
-                                let prefix = format!("c-{}", v.id.simple());
-                                let id = v.id.to_string();
-                                let correctable = !v.superseded && !v.from_appeal;
-                                let kind = v.kind.as_str().to_owned();
-                                view! {
-                                    <article>
-                                        <Decision v/>
-                                        {correctable.then(|| view! {
-                                            <details>
-                                                <summary>"Correct this decision (a new record replaces it)"</summary>
-                                                <ActionForm action=correct>
-                                                    <input type="hidden" name="decision" value=id/>
-                                                    <DecisionFields defaults=DecisionInput { kind, ..Default::default() } people=None result=correct_result prefix allow_lifted=true time_zone="the event's time zone".into()/>
-                                                    <button type="submit">"Record the correction"</button>
-                                                </ActionForm>
-                                            </details>
-                                        })}
-                                    </article>
-                                }
-                            }).collect_view()}
-                        </section>
-                        <HydrationMarker/>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=home let:h>
+            <section class="panel">
+                <h2>"Proposals waiting (" {h.proposals.len()} ")"</h2>
+                {h.proposals.is_empty().then(|| view! { <p class="muted">"Nothing waits."</p> })}
+                {h.proposals.into_iter().map(|p| {
+                    let prefix = format!("p-{}", p.id.simple());
+                    let (id, id2) = (p.id.to_string(), p.id.to_string());
+                    view! {
+                        <article class="proposal">
+                            <h3>{p.summary.clone()} " — " {p.person.clone()}</h3>
+                            <p class="muted">{p.event_name.clone()} " · case " {p.case.clone()} " · proposed by " {p.proposed_by.clone()} ", " {p.proposed.clone()}</p>
+                            <ActionForm action=record>
+                                <input type="hidden" name="proposal" value=id/>
+                                <DecisionFields defaults=p.input.clone() people=None result=record_result prefix time_zone=p.time_zone.clone()/>
+                                <button type="submit">"Record this decision"</button>
+                            </ActionForm>
+                            <ActionForm action=decline>
+                                <input type="hidden" name="proposal" value=id2/>
+                                <button type="submit" class="secondary">"Decline the proposal"</button>
+                            </ActionForm>
+                        </article>
+                    }
+                }).collect_view()}
+            </section>
+            <section class="panel">
+                <h2>"Appeals waiting (" {h.appeals.len()} ")"</h2>
+                {h.appeals.is_empty().then(|| view! { <p class="muted">"No appeal waits."</p> })}
+                {h.appeals.into_iter().map(|a| {
+                    let prefix = format!("a-{}", a.appeal.id.simple());
+                    let appeal_id = a.appeal.id.to_string();
+                    let tz = a.time_zone.clone();
+                    let covered = a.covered.clone();
+                    view! {
+                        <article class="appeal-to-decide">
+                            <Decision v=a.decision.clone()/>
+                            {covered.clone().map(|name| view! {
+                                <div class="appeal covered">
+                                    <p><strong>"Appeal by " {name}</strong>
+                                        ", whom a confirmed ban-evasion match brought under this decision, filed "
+                                        {a.appeal.filed.clone()}</p>
+                                    <p class="body">{a.appeal.text.clone()}</p>
+                                </div>
+                            })}
+                            {match (a.not_you, covered) {
+                                (Some(why), _) => view! { <p class="notice bad">{why}</p> }.into_any(),
+                                (None, Some(_)) => view! {
+                                    <ActionForm action=decide>
+                                        <input type="hidden" name="appeal" value=appeal_id/>
+                                        <fieldset>
+                                            <legend>"Your decision on the appeal (final)"</legend>
+                                            <label class="inline"><input type="radio" name="outcome" value="uphold" checked=true/> " It stays: the decision covers them"</label>
+                                            <label class="inline"><input type="radio" name="outcome" value="lift"/> " Lift it for them: the decision no longer applies to them"</label>
+                                        </fieldset>
+                                        <label for=format!("{prefix}-reasons")>"Reasons (for the record; not sent)"</label>
+                                        <textarea id=format!("{prefix}-reasons") name="input[reasons]" required maxlength="5000"></textarea>
+                                        <FieldError result=decide_result field="reasons"/>
+                                        <button type="submit">"Decide the appeal"</button>
+                                    </ActionForm>
+                                }.into_any(),
+                                (None, None) => view! {
+                                    <ActionForm action=decide>
+                                        <input type="hidden" name="appeal" value=appeal_id/>
+                                        <fieldset>
+                                            <legend>"Your decision on the appeal (final)"</legend>
+                                            <label class="inline"><input type="radio" name="outcome" value="uphold" checked=true/> " Uphold the decision"</label>
+                                            <label class="inline"><input type="radio" name="outcome" value="modify"/> " Change it to the terms below"</label>
+                                            <label class="inline"><input type="radio" name="outcome" value="lift"/> " Lift it"</label>
+                                        </fieldset>
+                                        <DecisionFields defaults=DecisionInput { kind: a.decision.kind.as_str().into(), ..Default::default() } people=None result=decide_result prefix time_zone=tz/>
+                                        <button type="submit">"Decide the appeal"</button>
+                                    </ActionForm>
+                                }.into_any(),
+                            }}
+                        </article>
+                    }
+                }).collect_view()}
+            </section>
+            <section class="panel">
+                <h2>"Recent decisions"</h2>
+                {h.recent.into_iter().map(|v| {
+                    let prefix = format!("c-{}", v.id.simple());
+                    let id = v.id.to_string();
+                    let correctable = !v.superseded && !v.from_appeal;
+                    let kind = v.kind.as_str().to_owned();
+                    view! {
+                        <article>
+                            <Decision v/>
+                            {correctable.then(|| view! {
+                                <details>
+                                    <summary>"Correct this decision (a new record replaces it)"</summary>
+                                    <ActionForm action=correct>
+                                        <input type="hidden" name="decision" value=id/>
+                                        <DecisionFields defaults=DecisionInput { kind, ..Default::default() } people=None result=correct_result prefix allow_lifted=true time_zone="the event's time zone".into()/>
+                                        <button type="submit">"Record the correction"</button>
+                                    </ActionForm>
+                                </details>
+                            })}
+                        </article>
+                    }
+                }).collect_view()}
+            </section>
+            <HydrationMarker/>
+        </Loaded>
     }
 }
 
@@ -342,33 +335,26 @@ pub fn OutcomesPage() -> impl IntoView {
     let data = Resource::new(slug, api::event_outcomes);
     view! {
         <Title text="Outcomes"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(o) => view! {
-                        <h1>{o.event_name} " · outcomes"</h1>
-                        <p>"People the door refuses at this event: expelled from it, or banned by the organization."</p>
-                        <p><a rel="external" href=format!("/manage/events/{}/expulsions.csv", slug())>"Expulsions for the ticketing side (CSV: refund none)"</a></p>
-                        {if o.rows.is_empty() {
-                            view! { <p class="muted">"No one."</p> }.into_any()
-                        } else {
-                            view! {
-                                <table class="table outcomes">
-                                    <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Measure"</th><th>"Decided"</th></tr></thead>
-                                    <tbody>
-                                        {o.rows.into_iter().map(|r| view! {
-                                            <tr><td>{r.name}</td><td>{r.email.unwrap_or_default()}</td><td>{r.measure}</td><td>{r.since}</td></tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            }.into_any()
-                        }}
-                        <HydrationMarker/>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=data let:o>
+            <h1>{o.event_name} " · outcomes"</h1>
+            <p>"People the door refuses at this event: expelled from it, or banned by the organization."</p>
+            <p><a rel="external" href=format!("/manage/events/{}/expulsions.csv", slug())>"Expulsions for the ticketing side (CSV: refund none)"</a></p>
+            {if o.rows.is_empty() {
+                view! { <p class="muted">"No one."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table outcomes">
+                        <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Measure"</th><th>"Decided"</th></tr></thead>
+                        <tbody>
+                            {o.rows.into_iter().map(|r| view! {
+                                <tr><td>{r.name}</td><td>{r.email.unwrap_or_default()}</td><td>{r.measure}</td><td>{r.since}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            <HydrationMarker/>
+        </Loaded>
     }
 }
 
@@ -442,14 +428,9 @@ pub fn AppealLinkPage() -> impl IntoView {
         <Title text="Appeal a decision"/>
         <h1>"Appeal a decision"</h1>
         <FormStatus result success="Your appeal was received. You will be told the decision in writing." fields=&[]/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(v) => view! { <MyDecisionView d=v.decision appeal=on_appeal by_link=true/> <HydrationMarker/> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=data let:v>
+            <MyDecisionView d=v.decision appeal=on_appeal by_link=true/> <HydrationMarker/>
+        </Loaded>
     }
 }
 
@@ -464,38 +445,31 @@ pub fn FlagsPage() -> impl IntoView {
         <h1>"Possible ban evasion"</h1>
         <p>"New registrations that may be a banned person under another name or address. Only the safety team sees this; nothing happens at the door until you confirm."</p>
         <FormStatus result success="Done." fields=&[]/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(flags) => view! {
-                        {flags.is_empty().then(|| view! { <p class="muted">"Nothing to look at."</p> })}
-                        {flags.into_iter().map(|f| {
-                            let (id, id2) = (f.id.to_string(), f.id.to_string());
-                            view! {
-                                <article class="panel flag">
-                                    <h2>{f.registrant.name.clone()} " may be " {f.banned.name.clone()}</h2>
-                                    <p>{f.event_name} " · registered as " {f.registrant.email.unwrap_or_default()} " · flagged " {f.flagged}</p>
-                                    <p>"Banned: " {f.banned.email.unwrap_or_default()} " — " {f.ban}</p>
-                                    <p>"Why: " {f.why.join("; ")}</p>
-                                    <ActionForm action=resolve>
-                                        <input type="hidden" name="flag" value=id/>
-                                        <input type="hidden" name="action" value="confirm"/>
-                                        <button type="submit">"Same person: the ban covers them"</button>
-                                    </ActionForm>
-                                    <ActionForm action=resolve>
-                                        <input type="hidden" name="flag" value=id2/>
-                                        <input type="hidden" name="action" value="dismiss"/>
-                                        <button type="submit" class="secondary-ok">"Not the same person"</button>
-                                    </ActionForm>
-                                </article>
-                            }
-                        }).collect_view()}
-                        <HydrationMarker/>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+        <Loaded resource=data let:flags>
+            {flags.is_empty().then(|| view! { <p class="muted">"Nothing to look at."</p> })}
+            {flags.into_iter().map(|f| {
+                let (id, id2) = (f.id.to_string(), f.id.to_string());
+                view! {
+                    <article class="panel flag">
+                        <h2>{f.registrant.name.clone()} " may be " {f.banned.name.clone()}</h2>
+                        <p>{f.event_name} " · registered as " {f.registrant.email.unwrap_or_default()} " · flagged " {f.flagged}</p>
+                        <p>"Banned: " {f.banned.email.unwrap_or_default()} " — " {f.ban}</p>
+                        <p>"Why: " {f.why.join("; ")}</p>
+                        <ActionForm action=resolve>
+                            <input type="hidden" name="flag" value=id/>
+                            <input type="hidden" name="action" value="confirm"/>
+                            <button type="submit">"Same person: the ban covers them"</button>
+                        </ActionForm>
+                        <ActionForm action=resolve>
+                            <input type="hidden" name="flag" value=id2/>
+                            <input type="hidden" name="action" value="dismiss"/>
+                            <button type="submit" class="secondary-ok">"Not the same person"</button>
+                        </ActionForm>
+                    </article>
                 }
-            })}
-        </Suspense>
+            }).collect_view()}
+            <HydrationMarker/>
+        </Loaded>
     }
 }
 

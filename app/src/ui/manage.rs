@@ -1,6 +1,6 @@
 //! Organizer pages: events, registrations, staff.
 
-use super::components::{ErrorPanel, FieldError, FormStatus, HydrationMarker};
+use super::components::{ErrorPanel, FieldError, FormStatus, HydrationMarker, Loaded};
 use crate::api::{
     self, AddRegistration, AppError, CreateEvent, EventSettings, ImportRegistrations, InviteStaff, ReplaceBadge,
     RevokeRole, UpdateEvent,
@@ -82,58 +82,51 @@ pub fn ManageHomePage() -> impl IntoView {
     view! {
         <Title text="Manage"/>
         <h1>"Manage"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match home.await {
-                    Ok(h) => view! {
-                        <p><a href="/manage/decisions">"Decisions and appeals"</a>
-                            {h.organizations.iter().map(|o| view! {
-                                " · " <a href=format!("/manage/organizations/{}/report", o.slug)>{format!("Transparency report of {}", o.name)}</a>
-                            }).collect_view()}</p>
-                        <section class="panel">
-                            <h2>"Events"</h2>
-                            {if h.events.is_empty() {
-                                view! { <p>"No events to manage yet."</p> }.into_any()
-                            } else {
-                                view! {
-                                    <table class="table">
-                                        <thead><tr><th>"Event"</th><th>"When"</th><th>"Registrations"</th></tr></thead>
-                                        <tbody>
-                                            {h.events.into_iter().map(|e| view! {
-                                                <tr>
-                                                    <td><a href=format!("/manage/events/{}", e.slug)>{e.name}</a>
-                                                        <br/><span class="muted">{e.organization}</span></td>
-                                                    <td>{e.when}</td>
-                                                    <td>{e.registrations}</td>
-                                                </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                }.into_any()
-                            }}
-                        </section>
-                        {(!h.organizations.is_empty()).then(|| view! {
-                            <section class="panel">
-                                <h2>"New event"</h2>
-                                <ActionForm action=create>
-                                    <label for="ev-org">"Organization"</label>
-                                    <select id="ev-org" name="organization">
-                                        {h.organizations.into_iter().map(|o| view! {
-                                            <option value=o.slug>{o.name}</option>
-                                        }).collect_view()}
-                                    </select>
-                                    <EventFields result settings=None/>
-                                    <button type="submit">"Create event"</button>
-                                </ActionForm>
-                                <FormStatus result success="Event created." fields=EVENT_FIELDS/>
-                            </section>
-                        })}
-                        <HydrationMarker/>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
+        <Loaded resource=home let:h>
+            <p><a href="/manage/decisions">"Decisions and appeals"</a>
+                {h.organizations.iter().map(|o| view! {
+                    " · " <a href=format!("/manage/organizations/{}/report", o.slug)>{format!("Transparency report of {}", o.name)}</a>
+                }).collect_view()}</p>
+            <section class="panel">
+                <h2>"Events"</h2>
+                {if h.events.is_empty() {
+                    view! { <p>"No events to manage yet."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="table">
+                            <thead><tr><th>"Event"</th><th>"When"</th><th>"Registrations"</th></tr></thead>
+                            <tbody>
+                                {h.events.into_iter().map(|e| view! {
+                                    <tr>
+                                        <td><a href=format!("/manage/events/{}", e.slug)>{e.name}</a>
+                                            <br/><span class="muted">{e.organization}</span></td>
+                                        <td>{e.when}</td>
+                                        <td>{e.registrations}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any()
+                }}
+            </section>
+            {(!h.organizations.is_empty()).then(|| view! {
+                <section class="panel">
+                    <h2>"New event"</h2>
+                    <ActionForm action=create>
+                        <label for="ev-org">"Organization"</label>
+                        <select id="ev-org" name="organization">
+                            {h.organizations.into_iter().map(|o| view! {
+                                <option value=o.slug>{o.name}</option>
+                            }).collect_view()}
+                        </select>
+                        <EventFields result settings=None/>
+                        <button type="submit">"Create event"</button>
+                    </ActionForm>
+                    <FormStatus result success="Event created." fields=EVENT_FIELDS/>
+                </section>
             })}
-        </Suspense>
+            <HydrationMarker/>
+        </Loaded>
     }
 }
 

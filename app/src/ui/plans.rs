@@ -1,7 +1,7 @@
 //! The safety plan on a case page (team and reporter), escorts' assignments, and the
 //! live notification bell.
 
-use super::components::{ErrorPanel, FieldError, FormStatus, HydrationMarker};
+use super::components::{FieldError, FormStatus, HydrationMarker, Loaded};
 use crate::api::{
     self, AcknowledgeAssignment, AddArrangement, AddArrivalAlert, AddDoorInstruction, AddEscort, NotificationView,
     PlanAnswer, PlanResponseView, PlanView, RemovePrecaution, RenewCalendarFeed, RespondToPlan, RevokeCalendarFeed,
@@ -232,57 +232,50 @@ pub fn EscortPage() -> impl IntoView {
     view! {
         <Title text="My assignments"/>
         <h1>"My escort assignments"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match mine.await {
-                    Ok(m) => view! {
-                        {if m.assignments.is_empty() {
-                            view! { <p>"No assignments."</p> }.into_any()
-                        } else {
-                            view! {
-                                <ul class="assignments">
-                                    {m.assignments.into_iter().map(|a| view! {
-                                        <li class="card assignment">
-                                            <h3>"Escort " {a.person.clone()}</h3>
-                                            <p class="muted">{a.event_name.clone()}</p>
-                                            <p><strong>"When: "</strong>{a.windows.join("; ")}</p>
-                                            <p><strong>"Meet at: "</strong>{a.meeting_point.clone()}</p>
-                                            {(!a.contact.is_empty()).then(|| view! { <p><strong>"Reach them: "</strong>{a.contact.clone()}</p> })}
-                                            {(!a.notes.is_empty()).then(|| view! { <p><strong>"Notes: "</strong>{a.notes.clone()}</p> })}
-                                            {if a.acknowledged {
-                                                view! { <p class="notice ok">"Acknowledged"</p> }.into_any()
-                                            } else {
-                                                view! {
-                                                    <ActionForm action=ack>
-                                                        <input type="hidden" name="assignment" value=a.id.to_string()/>
-                                                        <button type="submit">"Acknowledge"</button>
-                                                    </ActionForm>
-                                                }.into_any()
-                                            }}
-                                        </li>
-                                    }).collect_view()}
-                                </ul>
-                            }.into_any()
-                        }}
-                        <section class="panel">
-                            <h2>"In your calendar"</h2>
-                            <p>"A private address your calendar app can subscribe to. Anyone with it sees your assignments, so keep it to yourself; make a new one if it leaks."</p>
-                            <ActionForm action=renew>
-                                <button type="submit">{if m.has_feed { "Make a new address (the old one stops working)" } else { "Make my calendar address" }}</button>
-                            </ActionForm>
-                            {move || feed_url().map(|u| view! { <p class="notice ok"><code class="feed-url">{u}</code></p> })}
-                            {m.has_feed.then(|| view! {
-                                <ActionForm action=revoke>
-                                    <button type="submit" class="secondary">"Stop my calendar address"</button>
-                                </ActionForm>
-                            })}
-                        </section>
-                        <HydrationMarker/>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=mine let:m>
+            {if m.assignments.is_empty() {
+                view! { <p>"No assignments."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="assignments">
+                        {m.assignments.into_iter().map(|a| view! {
+                            <li class="card assignment">
+                                <h3>"Escort " {a.person.clone()}</h3>
+                                <p class="muted">{a.event_name.clone()}</p>
+                                <p><strong>"When: "</strong>{a.windows.join("; ")}</p>
+                                <p><strong>"Meet at: "</strong>{a.meeting_point.clone()}</p>
+                                {(!a.contact.is_empty()).then(|| view! { <p><strong>"Reach them: "</strong>{a.contact.clone()}</p> })}
+                                {(!a.notes.is_empty()).then(|| view! { <p><strong>"Notes: "</strong>{a.notes.clone()}</p> })}
+                                {if a.acknowledged {
+                                    view! { <p class="notice ok">"Acknowledged"</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <ActionForm action=ack>
+                                            <input type="hidden" name="assignment" value=a.id.to_string()/>
+                                            <button type="submit">"Acknowledge"</button>
+                                        </ActionForm>
+                                    }.into_any()
+                                }}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            <section class="panel">
+                <h2>"In your calendar"</h2>
+                <p>"A private address your calendar app can subscribe to. Anyone with it sees your assignments, so keep it to yourself; make a new one if it leaks."</p>
+                <ActionForm action=renew>
+                    <button type="submit">{if m.has_feed { "Make a new address (the old one stops working)" } else { "Make my calendar address" }}</button>
+                </ActionForm>
+                {move || feed_url().map(|u| view! { <p class="notice ok"><code class="feed-url">{u}</code></p> })}
+                {m.has_feed.then(|| view! {
+                    <ActionForm action=revoke>
+                        <button type="submit" class="secondary">"Stop my calendar address"</button>
+                    </ActionForm>
+                })}
+            </section>
+            <HydrationMarker/>
+        </Loaded>
     }
 }
 
@@ -341,21 +334,14 @@ pub fn NotificationsPage() -> impl IntoView {
     view! {
         <Title text="Notifications"/>
         <h1>"Notifications"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match list.await {
-                    Ok(items) => view! {
-                        <ul class="notifications">
-                            {items.into_iter().map(|n| view! {
-                                <li class:unread=!n.read><a href=n.link>{n.title}</a> " · " {n.body} " · " <span class="muted">{n.at}</span></li>
-                            }).collect_view()}
-                        </ul>
-                        <ActionForm action=read><button type="submit" class="secondary-ok">"Mark all as read"</button></ActionForm>
-                        <HydrationMarker/>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=list let:items>
+            <ul class="notifications">
+                {items.into_iter().map(|n| view! {
+                    <li class:unread=!n.read><a href=n.link>{n.title}</a> " · " {n.body} " · " <span class="muted">{n.at}</span></li>
+                }).collect_view()}
+            </ul>
+            <ActionForm action=read><button type="submit" class="secondary-ok">"Mark all as read"</button></ActionForm>
+            <HydrationMarker/>
+        </Loaded>
     }
 }

@@ -5,7 +5,7 @@
 //! (here or on the person's page) removes the list and the queue from the browser, but
 //! never a scan that still waits to be uploaded.
 
-use super::components::{ErrorPanel, HydrationMarker};
+use super::components::{HydrationMarker, Loaded};
 use crate::api::{self, DoorPerson};
 use crate::domain::badge::{ScanAnswer, ScanResult};
 use leptos::prelude::*;
@@ -29,14 +29,9 @@ pub fn DoorPage() -> impl IntoView {
     let door = Resource::new(move || params.read().get("slug").unwrap_or_default(), api::door_view);
     view! {
         <Title text="Door"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match door.await {
-                    Ok(d) => view! { <DoorScanner slug=d.event_slug name=d.event_name/> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=door let:d>
+            <DoorScanner slug=d.event_slug name=d.event_name/>
+        </Loaded>
     }
 }
 
