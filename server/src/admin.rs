@@ -69,7 +69,7 @@ pub async fn create_org(settings: Settings, slug: &str, name: &str) -> anyhow::R
     let name = DisplayName::parse("--name", name)?;
     let services = open(settings).await?;
     let now = services.clock.now();
-    let tx = services.store.write().await?;
+    let tx = services.begin().await?;
     if organization::Entity::find().filter(organization::Column::Slug.eq(slug.as_str())).one(&*tx).await?.is_some() {
         bail!("an organization with the slug {slug} already exists");
     }
@@ -122,7 +122,7 @@ pub async fn grant(
     };
     let name = DisplayName::parse("--name", name.unwrap_or(email.as_str().split('@').next().unwrap_or("Staff")))?;
     let now = services.clock.now();
-    let tx = services.store.write().await?;
+    let tx = services.begin().await?;
     let (p, _) = auth::person_for_email(&tx, now, None, &name, &email).await?;
     tx.commit().await?;
     let granted = staff::grant(&services, p.id, o.id, event_id, role).await?;
@@ -193,7 +193,7 @@ pub async fn signin_link(settings: Settings, email: &str) -> anyhow::Result<()> 
     let person = auth::person_by_address(&services.store.db, &email.normalized())
         .await?
         .with_context(|| format!("no one with the address {email} is known to Haven"))?;
-    let tx = services.store.write().await?;
+    let tx = services.begin().await?;
     let token = auth::create_login_link(&tx, person.id, services.clock.now()).await?;
     tx.commit().await?;
     println!("{}/auth/link/{token}", services.public_url);
@@ -218,7 +218,7 @@ pub async fn rotate_keys(settings: Settings) -> anyhow::Result<()> {
     let current = ring.current_id().to_owned();
     let backend = db.get_database_backend();
     let mut changed = 0u64;
-    for (table, column) in crate::services::cases::SEALED_COLUMNS {
+    for crate::crypto::sealed::Column { table, column } in crate::crypto::sealed::ALL {
         let select = Query::select()
             .columns([Alias::new("id"), Alias::new(*column)])
             .from(Alias::new(*table))
@@ -238,7 +238,7 @@ pub async fn rotate_keys(settings: Settings) -> anyhow::Result<()> {
             if sealed.is_empty() || Keyring::key_of(&sealed) == Some(current.as_str()) {
                 continue;
             }
-            let place = crate::services::cases::place(table, column, &shown);
+            let place = crate::crypto::fields::place(table, column, &shown);
             let plain = ring.open(&place, &sealed).map_err(|e| anyhow::anyhow!("{table}.{column} of {shown}: {e}"))?;
             let update = Query::update()
                 .table(Alias::new(*table))
@@ -290,7 +290,7 @@ pub async fn retire_field_key(settings: Settings, id: &str) -> anyhow::Result<()
     let placeholder = if backend == sea_orm::DbBackend::Postgres { "$1" } else { "?" };
     let prefix = format!("v1:{id}:");
     let mut users = Vec::new();
-    for (table, column) in crate::services::cases::SEALED_COLUMNS {
+    for crate::crypto::sealed::Column { table, column } in crate::crypto::sealed::ALL {
         let sql =
             format!("SELECT COUNT(*) AS n FROM {table} WHERE substr({column}, 1, {}) = {placeholder}", prefix.len());
         let row = db.query_one_raw(Statement::from_sql_and_values(backend, sql, [prefix.clone().into()])).await?;

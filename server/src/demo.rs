@@ -164,7 +164,7 @@ async fn seed_decision(services: &Services, email: &str, kind: DecisionKind, rea
         reasons: reasons.to_owned(),
     };
     let fail = |_| DbErr::Custom("the demo could not record a decision".into());
-    let tx = services.store.write().await?;
+    let tx = services.begin().await?;
     services
         .insert_decision(
             &tx,
@@ -182,8 +182,8 @@ async fn seed_decision(services: &Services, email: &str, kind: DecisionKind, rea
         )
         .await
         .map_err(fail)?;
+    tx.door_changed();
     tx.commit().await?;
-    services.after_decision();
     Ok(())
 }
 

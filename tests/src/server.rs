@@ -309,7 +309,7 @@ impl TestServer {
     /// (Signing in itself is tested on its own; most tests just need to be someone.)
     pub async fn session_cookie(&self, email: &str) -> String {
         let person = self.person_id(email).await;
-        let tx = self.services.store.write().await.unwrap();
+        let tx = self.services.begin().await.unwrap();
         let set_cookie = self.services.start_session(&tx, person, None, self.services.clock.now()).await.unwrap();
         tx.commit().await.unwrap();
         set_cookie.0.split(';').next().unwrap().to_owned()
@@ -354,7 +354,7 @@ impl TestServer {
     pub async fn grant_organization_role(&self, email: &str, role: haven_app::domain::Role) {
         use haven_server::db::entities::event;
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        let tx = self.services.store.write().await.unwrap();
+        let tx = self.services.begin().await.unwrap();
         let name = haven_app::domain::DisplayName::parse("name", email.split('@').next().unwrap()).unwrap();
         let address = haven_app::domain::EmailAddress::parse("email", email).unwrap();
         let now = self.services.clock.now();

@@ -196,7 +196,7 @@ async fn only_people_registered_for_the_event_may_file_there() {
         let org = server.client_as("organizer@example.org").await;
         call_fn(&org, &server, "add_registration", &[("slug", "havenconf"), ("name", "X"), ("email", "x@example.net")])
             .await;
-        let tx = server.services.store.write().await.unwrap();
+        let tx = server.services.begin().await.unwrap();
         let name = haven_app::domain::DisplayName::parse("n", "Stranger").unwrap();
         let email = haven_app::domain::EmailAddress::parse("e", "stranger@example.net").unwrap();
         haven_server::services::auth::person_for_email(&tx, chrono::Utc::now(), None, &name, &email).await.unwrap();
@@ -830,7 +830,7 @@ async fn haven_keys_rotate_reencrypts_every_sealed_value_and_everything_stays_re
         let schema: std::collections::BTreeSet<(String, String)> =
             before.iter().map(|(t, c, _)| (t.clone(), c.clone())).collect();
         let listed: std::collections::BTreeSet<(String, String)> =
-            haven_server::services::cases::SEALED_COLUMNS.iter().map(|(t, c)| (t.to_string(), c.to_string())).collect();
+            haven_server::crypto::sealed::ALL.iter().map(|c| (c.table.to_string(), c.column.to_string())).collect();
         assert_eq!(schema, listed, "every sealed column of the schema is rotated, and only those");
         let old_key = before.iter().find(|(_, _, k)| !k.is_empty()).unwrap().2.clone();
         for table in ["cases", "badge_keys", "scans", "decisions", "precautions", "notifications"] {
@@ -1257,7 +1257,7 @@ async fn an_old_field_key_is_retired_only_once_no_value_uses_it() {
         let in_use = {
             use sea_orm::{ConnectionTrait, Statement};
             let mut n = 0i64;
-            for (table, column) in haven_server::services::cases::SEALED_COLUMNS {
+            for haven_server::crypto::sealed::Column { table, column } in haven_server::crypto::sealed::ALL {
                 let sql = format!("SELECT {column} AS v FROM {table}");
                 for row in server
                     .db

@@ -462,7 +462,7 @@ async fn likely_ban_evasion_is_flagged_to_responders_only_and_dismissals_are_rem
         server.seed_demo().await;
         // Donald Moreau is banned in the demo. He once signed in with another address.
         {
-            let tx = server.services.store.write().await.unwrap();
+            let tx = server.services.begin().await.unwrap();
             let donald = server.person_id("donald.moreau@example.org").await;
             haven_server::services::auth::link_identity(&tx, Utc::now(), donald, "email", "don.moreau@gmail.com")
                 .await

@@ -874,7 +874,7 @@ fn kept_return_tos(server: &TestServer) -> Vec<(String, String)> {
 }
 
 async fn new_person(server: &TestServer, email: &str) {
-    let tx = server.services.store.write().await.unwrap();
+    let tx = server.services.begin().await.unwrap();
     let name = haven_app::domain::DisplayName::parse("name", "Return Tester").unwrap();
     let address = haven_app::domain::EmailAddress::parse("email", email).unwrap();
     let now = server.services.clock.now();

@@ -638,7 +638,7 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
     let organization_id = demo_org(server).await;
     if wants("{role_id}") {
         // A door role held by a throwaway person, for revoking.
-        let tx = s.store.write().await.unwrap();
+        let tx = s.begin().await.unwrap();
         let name = haven_app::domain::DisplayName::parse("n", "Throwaway").unwrap();
         let email = haven_app::domain::EmailAddress::parse("e", &format!("{unique}@throwaway.example")).unwrap();
         let (p, _) = auth::person_for_email(&tx, now, None, &name, &email).await.unwrap();
@@ -647,7 +647,7 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
         v.role_id = role_of(server, p.id).await;
     }
     if wants("{link}") {
-        let tx = s.store.write().await.unwrap();
+        let tx = s.begin().await.unwrap();
         v.link = auth::create_login_link(&tx, server.person_id("ada.lovelace@example.org").await, now).await.unwrap();
         tx.commit().await.unwrap();
     }
@@ -659,7 +659,7 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
         let invite = haven_server::crypto::random_token();
         let address = format!("{unique}@invited.example");
         if who == Invitee {
-            let tx = s.store.write().await.unwrap();
+            let tx = s.begin().await.unwrap();
             let ivy = server.person_id("ivy@invited.example").await;
             auth::link_identity(&tx, now, ivy, auth::EMAIL_PROVIDER, &address).await.unwrap();
             tx.commit().await.unwrap();
@@ -732,7 +732,7 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
         && let Some(email) = who.email()
     {
         // A further address of the caller's own, to remove.
-        let tx = s.store.write().await.unwrap();
+        let tx = s.begin().await.unwrap();
         auth::link_identity(&tx, now, server.person_id(email).await, auth::EMAIL_PROVIDER, &v.further).await.unwrap();
         tx.commit().await.unwrap();
     }
@@ -935,7 +935,7 @@ async fn decision_fixture(server: &TestServer, who: Who, only_proposal: bool) ->
     }
     // A decider of its own: an organizer of the event who appears nowhere else.
     let now = s.clock.now();
-    let tx = s.store.write().await.unwrap();
+    let tx = s.begin().await.unwrap();
     let name = haven_app::domain::DisplayName::parse("n", "Dee Decider").unwrap();
     let email =
         haven_app::domain::EmailAddress::parse("e", &format!("{}@decider.example", Uuid::new_v4().simple())).unwrap();
@@ -1091,7 +1091,7 @@ async fn other_organization(server: &TestServer) {
     .exec(&server.db)
     .await
     .unwrap();
-    let tx = server.services.store.write().await.unwrap();
+    let tx = server.services.begin().await.unwrap();
     let person = |n: &str, e: &str| {
         (
             haven_app::domain::DisplayName::parse("n", n).unwrap(),
@@ -1131,7 +1131,7 @@ async fn dual_roles(server: &TestServer) {
     let organization = demo_org(server).await;
     for who in EVERYONE {
         let Some((name, role, organization_wide)) = who.second_role() else { continue };
-        let tx = s.store.write().await.unwrap();
+        let tx = s.begin().await.unwrap();
         let display = haven_app::domain::DisplayName::parse("n", name).unwrap();
         let email = haven_app::domain::EmailAddress::parse("e", who.email().unwrap()).unwrap();
         let (p, _) = auth::person_for_email(&tx, now, None, &display, &email).await.unwrap();

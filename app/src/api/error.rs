@@ -80,3 +80,32 @@ impl FromServerFnError for AppError {
         Self::Transport(value.to_string())
     }
 }
+
+/// The services answer the ports with `?` on database calls; this is the one place a
+/// database failure becomes an answer. A write the database refused because another got
+/// there first (a unique or foreign-key constraint) is `Conflict`: the person can reload and
+/// see what is there now. Anything else is `Internal`, its cause logged once here without
+/// personal data (database errors carry statements and constraint names, not values).
+///
+/// It lives here, behind `ssr`, because Rust lets only the crate that owns `AppError` or
+/// `DbErr` write it, and the ports (which return `AppError`) are implemented by the services
+/// directly, with no layer in between that could convert.
+#[cfg(feature = "ssr")]
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        use sea_orm::SqlErr;
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_) | SqlErr::ForeignKeyConstraintViolation(_)) => {
+                Self::Conflict(CHANGED_MEANWHILE.to_owned())
+            }
+            _ => {
+                tracing::error!(error = %err, "database error");
+                Self::Internal
+            }
+        }
+    }
+}
+
+/// What a person is told when their write collided with another one.
+pub const CHANGED_MEANWHILE: &str =
+    "someone else changed this at the same moment; reload the page to see it as it is now";

@@ -2,6 +2,7 @@
 //! which they are stored (a copy of the database never holds a usable token).
 
 pub mod fields;
+pub mod sealed;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

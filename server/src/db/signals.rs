@@ -3,7 +3,6 @@
 //! `NOTIFY` (delivered when its transaction commits) and every instance `LISTEN`s, so the
 //! others look at once instead of at their next poll. On SQLite the polls serve alone.
 
-use super::WriteTx;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,7 +15,7 @@ pub const DOOR: &str = "haven_door";
 pub const MAIL: &str = "haven_mail";
 
 /// Signals `channel` to every instance when `tx` commits (PostgreSQL only).
-pub async fn signal(tx: &WriteTx, channel: &'static str) -> Result<(), DbErr> {
+pub async fn signal(tx: &sea_orm::DatabaseTransaction, channel: &'static str) -> Result<(), DbErr> {
     if tx.get_database_backend() == DbBackend::Postgres {
         tx.execute_unprepared(&format!("NOTIFY {channel}")).await?;
     }

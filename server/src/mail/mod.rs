@@ -11,9 +11,10 @@ pub mod templates;
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
-use crate::crypto::fields::{KeyStore, Keyring, place};
+use crate::crypto::fields::{KeyStore, Keyring};
+use crate::crypto::sealed;
+use crate::db::Store;
 use crate::db::entities::outbox;
-use crate::db::{Store, WriteTx};
 use chrono::{DateTime, Duration, Utc};
 use lettre::message::{Attachment as LettreAttachment, Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -61,9 +62,14 @@ pub struct Mail {
 }
 
 /// Puts a message in the outbox as part of `tx`, its body and attachments sealed.
-pub async fn enqueue(keys: &KeyStore, tx: &WriteTx, now: DateTime<Utc>, mail: Mail) -> Result<(), DbErr> {
+pub async fn enqueue(
+    keys: &KeyStore,
+    tx: &sea_orm::DatabaseTransaction,
+    now: DateTime<Utc>,
+    mail: Mail,
+) -> Result<(), DbErr> {
     let id = Uuid::new_v4();
-    let seal = |column: &str, text: &str| keys.seal_str(&place("outbox", column, id), text);
+    let seal = |column, text: &str| keys.seal_in(column, id, text);
     let attachments = if mail.attachments.is_empty() {
         None
     } else {
@@ -74,9 +80,9 @@ pub async fn enqueue(keys: &KeyStore, tx: &WriteTx, now: DateTime<Utc>, mail: Ma
         kind: Set(mail.kind.to_owned()),
         to_address: Set(mail.to),
         subject: Set(mail.subject),
-        body_enc: Set(seal("body_enc", &mail.text)),
-        html_enc: Set(mail.html.as_deref().map(|h| seal("html_enc", h))),
-        attachments_enc: Set(attachments.as_deref().map(|a| seal("attachments_enc", a))),
+        body_enc: Set(seal(sealed::OUTBOX_BODY, &mail.text)),
+        html_enc: Set(mail.html.as_deref().map(|h| seal(sealed::OUTBOX_HTML, h))),
+        attachments_enc: Set(attachments.as_deref().map(|a| seal(sealed::OUTBOX_ATTACHMENTS, a))),
         created_at: Set(now),
         next_attempt_at: Set(now),
         attempts: Set(0),
@@ -84,7 +90,7 @@ pub async fn enqueue(keys: &KeyStore, tx: &WriteTx, now: DateTime<Utc>, mail: Ma
         sent_at: Set(None),
         failed_at: Set(None),
     })
-    .exec(&**tx)
+    .exec(tx)
     .await?;
     crate::db::signals::signal(tx, crate::db::signals::MAIL).await
 }
@@ -219,18 +225,17 @@ struct Opened {
 
 impl Opened {
     fn of(keys: &KeyStore, row: &outbox::Model) -> Result<Opened, String> {
-        let open = |column: &str, value: &str| -> Result<String, String> {
+        let open = |column, value: &str| -> Result<String, String> {
             // Rows queued before bodies were sealed hold clear text.
             if Keyring::key_of(value).is_none() {
                 return Ok(value.to_owned());
             }
-            keys.open_str(&place("outbox", column, row.id), value)
-                .map_err(|e| format!("the stored message could not be opened: {e}"))
+            keys.open_in(column, row.id, value).map_err(|e| format!("the stored message could not be opened: {e}"))
         };
         Ok(Opened {
-            text: open("body_enc", &row.body_enc)?,
-            html: row.html_enc.as_deref().map(|h| open("html_enc", h)).transpose()?,
-            attachments: row.attachments_enc.as_deref().map(|a| open("attachments_enc", a)).transpose()?,
+            text: open(sealed::OUTBOX_BODY, &row.body_enc)?,
+            html: row.html_enc.as_deref().map(|h| open(sealed::OUTBOX_HTML, h)).transpose()?,
+            attachments: row.attachments_enc.as_deref().map(|a| open(sealed::OUTBOX_ATTACHMENTS, a)).transpose()?,
         })
     }
 }

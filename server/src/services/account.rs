@@ -3,7 +3,7 @@
 use super::auth::{EMAIL_PROVIDER, link_identity, person_by_address, person_for_email};
 use super::authz::Grants;
 use super::events::format_span;
-use super::{Services, audit, internal};
+use super::{Services, audit};
 use crate::crypto::{hash_token, looks_like_token};
 use crate::db::entities::{event, invitation, organization, person, registration, staff_role};
 use haven_app::api::AccountApi;
@@ -19,7 +19,7 @@ impl Services {
     /// The signed-in person, or `Unauthenticated`.
     pub(super) async fn signed_in_person(&self, actor: &Actor) -> Result<person::Model, AppError> {
         let id = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        person::Entity::find_by_id(id).one(&self.store.db).await.map_err(internal)?.ok_or(AppError::Unauthenticated)
+        person::Entity::find_by_id(id).one(&self.store.db).await?.ok_or(AppError::Unauthenticated)
     }
 
     /// A live invitation by its link token; anything else is simply not found. An
@@ -32,19 +32,18 @@ impl Services {
         let inv = invitation::Entity::find()
             .filter(invitation::Column::TokenHash.eq(hash_token(token)))
             .one(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(AppError::NotFound)?;
         if inv.accepted_at.is_some() || inv.expires_at <= self.clock.now() {
             return Err(AppError::NotFound);
         }
         let db = &self.store.db;
         let at = match inv.event_id {
-            Some(id) => Some(event::Entity::find_by_id(id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?),
+            Some(id) => Some(event::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)?),
             None => None,
         };
         let role = Role::parse("role", &inv.role).map_err(|_| AppError::NotFound)?;
-        let sender = Grants::load(db, Some(inv.invited_by)).await.map_err(internal)?;
+        let sender = Grants::load(db, Some(inv.invited_by)).await?;
         if !super::staff::grant_refusals(&sender, inv.organization_id, at.as_ref(), role).is_empty() {
             return Err(AppError::NotFound);
         }
@@ -59,7 +58,7 @@ impl Services {
         let Some(me) = actor.person_id() else {
             return Ok(());
         };
-        let holder = person_by_address(&self.store.db, &inv.email_normalized).await.map_err(internal)?;
+        let holder = person_by_address(&self.store.db, &inv.email_normalized).await?;
         if holder.is_some_and(|p| p.id == me) {
             return Ok(());
         }
@@ -77,8 +76,8 @@ impl AccountApi for Services {
         let Some(id) = actor.person_id() else {
             return Ok(SessionInfo::default());
         };
-        let p = person::Entity::find_by_id(id).one(&self.store.db).await.map_err(internal)?;
-        let grants = Grants::load(&self.store.db, Some(id)).await.map_err(internal)?;
+        let p = person::Entity::find_by_id(id).one(&self.store.db).await?;
+        let grants = Grants::load(&self.store.db, Some(id)).await?;
         Ok(SessionInfo {
             signed_in: p.is_some(),
             name: p.map(|p| p.display_name),
@@ -107,8 +106,7 @@ impl AccountApi for Services {
             .filter(registration::Column::PersonId.eq(p.id))
             .find_also_related(event::Entity)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut registrations: Vec<(chrono::DateTime<chrono::Utc>, MyRegistration)> = regs
             .into_iter()
             .filter_map(|(r, e)| {
@@ -126,15 +124,15 @@ impl AccountApi for Services {
             })
             .collect();
         registrations.sort_by_key(|(start, _)| *start);
-        let grants = Grants::load(db, Some(p.id)).await.map_err(internal)?;
+        let grants = Grants::load(db, Some(p.id)).await?;
         let mut roles = Vec::new();
         for g in grants.0 {
             let (scope, event_slug) = match g.event_id {
-                Some(eid) => match event::Entity::find_by_id(eid).one(db).await.map_err(internal)? {
+                Some(eid) => match event::Entity::find_by_id(eid).one(db).await? {
                     Some(e) => (e.name, Some(e.slug)),
                     None => continue,
                 },
-                None => match organization::Entity::find_by_id(g.organization_id).one(db).await.map_err(internal)? {
+                None => match organization::Entity::find_by_id(g.organization_id).one(db).await? {
                     Some(o) => (o.name, None),
                     None => continue,
                 },
@@ -142,7 +140,7 @@ impl AccountApi for Services {
             roles.push(MyRole { role: g.role, scope, event_slug });
         }
         Ok(MyPage {
-            addresses: super::auth::further_addresses(db, &p).await.map_err(internal)?,
+            addresses: super::auth::further_addresses(db, &p).await?,
             cases: self.my_cases(p.id).await?,
             name: p.display_name,
             email: p.email,
@@ -155,13 +153,9 @@ impl AccountApi for Services {
         let inv = self.live_invitation(token.trim()).await?;
         self.check_addressee(actor, &inv).await?;
         let db = &self.store.db;
-        let org = organization::Entity::find_by_id(inv.organization_id)
-            .one(db)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::NotFound)?;
+        let org = organization::Entity::find_by_id(inv.organization_id).one(db).await?.ok_or(AppError::NotFound)?;
         let scope = match inv.event_id {
-            Some(eid) => event::Entity::find_by_id(eid).one(db).await.map_err(internal)?.map(|e| e.name),
+            Some(eid) => event::Entity::find_by_id(eid).one(db).await?.map(|e| e.name),
             None => Some(org.name.clone()),
         }
         .ok_or(AppError::NotFound)?;
@@ -176,15 +170,14 @@ impl AccountApi for Services {
     async fn accept_invitation(&self, actor: &Actor, token: &str) -> Result<Option<SetCookie>, AppError> {
         let inv = self.live_invitation(token.trim()).await?;
         self.check_addressee(actor, &inv).await?;
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         let taken = invitation::Entity::update_many()
             .col_expr(invitation::Column::AcceptedAt, sea_orm::sea_query::Expr::value(now))
             .filter(invitation::Column::Id.eq(inv.id))
             .filter(invitation::Column::AcceptedAt.is_null())
             .exec(&*tx)
-            .await
-            .map_err(internal)?
+            .await?
             .rows_affected;
         if taken != 1 {
             return Err(AppError::NotFound);
@@ -196,9 +189,9 @@ impl AccountApi for Services {
                 let email = EmailAddress::parse("email", &inv.email).map_err(|_| AppError::Internal)?;
                 let name = DisplayName::parse("name", email.as_str().split('@').next().unwrap_or("Staff"))
                     .unwrap_or_else(|_| DisplayName::parse("name", "Staff").expect("valid"));
-                let (p, _) = person_for_email(&tx, now, None, &name, &email).await.map_err(internal)?;
-                link_identity(&tx, now, p.id, EMAIL_PROVIDER, &email.normalized()).await.map_err(internal)?;
-                let cookie = self.start_session(&tx, p.id, None, now).await.map_err(internal)?;
+                let (p, _) = person_for_email(&tx, now, None, &name, &email).await?;
+                link_identity(&tx, now, p.id, EMAIL_PROVIDER, &email.normalized()).await?;
+                let cookie = self.start_session(&tx, p.id, None, now).await?;
                 (p.id, Some(cookie))
             }
         };
@@ -208,8 +201,7 @@ impl AccountApi for Services {
             ..Default::default()
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
+        .await?;
         let already = staff_role::Entity::find()
             .filter(staff_role::Column::PersonId.eq(person_id))
             .filter(staff_role::Column::OrganizationId.eq(inv.organization_id))
@@ -220,8 +212,7 @@ impl AccountApi for Services {
             .filter(staff_role::Column::Role.eq(&inv.role))
             .filter(staff_role::Column::RevokedAt.is_null())
             .one(&*tx)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut entries = vec![audit::Entry::new(Some(person_id), "invitation.accepted", "invitation", inv.id)];
         if already.is_none() {
             let role_id = Uuid::new_v4();
@@ -236,16 +227,15 @@ impl AccountApi for Services {
                 revoked_at: Set(None),
             })
             .exec(&*tx)
-            .await
-            .map_err(internal)?;
+            .await?;
             entries.push(
                 audit::Entry::new(Some(person_id), "role.granted", "staff_role", role_id)
                     .with("role", inv.role.clone())
                     .with("person", person_id.to_string()),
             );
         }
-        audit::append(&tx, now, entries).await.map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        tx.audit(entries).await?;
+        tx.commit().await?;
         Ok(cookie)
     }
 }

@@ -4,7 +4,6 @@
 //! chain; `haven audit verify` runs it.
 
 use crate::crypto::hex;
-use crate::db::WriteTx;
 use crate::db::entities::{audit_head, audit_log};
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
@@ -64,7 +63,7 @@ fn record_hash(prev: &str, seq: i64, at: &str, e: &audit_log::Model) -> String {
 }
 
 /// Appends entries (in order) to the chain inside `tx`.
-pub async fn append(tx: &WriteTx, at: DateTime<Utc>, entries: Vec<Entry>) -> Result<(), DbErr> {
+pub async fn append(tx: &sea_orm::DatabaseTransaction, at: DateTime<Utc>, entries: Vec<Entry>) -> Result<(), DbErr> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -102,11 +101,9 @@ pub async fn append(tx: &WriteTx, at: DateTime<Utc>, entries: Vec<Entry>) -> Res
         rows.push(audit_log::ActiveModel::from(model));
     }
     for chunk in rows.chunks(500) {
-        audit_log::Entity::insert_many(chunk.to_vec()).exec(&**tx).await?;
+        audit_log::Entity::insert_many(chunk.to_vec()).exec(tx).await?;
     }
-    audit_head::Entity::update(audit_head::ActiveModel { id: Set(1), seq: Set(seq), hash: Set(prev) })
-        .exec(&**tx)
-        .await?;
+    audit_head::Entity::update(audit_head::ActiveModel { id: Set(1), seq: Set(seq), hash: Set(prev) }).exec(tx).await?;
     Ok(())
 }
 
@@ -263,8 +260,8 @@ impl crate::services::Services {
         let Some(to) = self.settings.audit_checkpoint_to.clone() else {
             return Ok(false);
         };
-        let now = self.clock.now();
-        let tx = self.store.write().await?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         let head = head(&*tx).await?;
         let day_text = day.format("%Y-%m-%d").to_string();
         let claimed = audit_checkpoint::Entity::insert(audit_checkpoint::ActiveModel {
@@ -280,9 +277,8 @@ impl crate::services::Services {
             return Ok(false);
         }
         let mail = crate::mail::templates::audit_checkpoint(&to, &self.public_url, &day_text, &head.to_string());
-        self.enqueue(&tx, now, mail).await?;
+        tx.mail(mail).await?;
         tx.commit().await?;
-        self.mail_wake.notify_one();
         tracing::info!(day = %day_text, seq = head.seq, "audit checkpoint mailed to the operators");
         Ok(true)
     }

@@ -1,8 +1,7 @@
 //! Sessions, sign-in links, and the one person behind several sign-in identities.
 
-use super::{Services, audit, internal, ratelimit};
+use super::{Services, audit, ratelimit};
 use crate::crypto::{hash_token, looks_like_token, random_token};
-use crate::db::WriteTx;
 use crate::db::entities::{email_confirmation, identity, login_link, person, session, signin_request};
 use crate::mail::templates;
 use chrono::{DateTime, Duration, Utc};
@@ -59,7 +58,7 @@ impl Services {
             return Ok(None);
         }
         if now - s.last_seen_at > Duration::minutes(1) {
-            let tx = self.store.write().await?;
+            let tx = self.begin().await?;
             session::Entity::update(session::ActiveModel {
                 id: Set(s.id),
                 last_seen_at: Set(now),
@@ -76,7 +75,7 @@ impl Services {
     /// rotated at every sign-in) and returns its cookie.
     pub async fn start_session(
         &self,
-        tx: &WriteTx,
+        tx: &crate::services::work::Work<'_>,
         person: Uuid,
         replacing: Option<&ActorSession>,
         now: DateTime<Utc>,
@@ -111,8 +110,8 @@ impl Services {
             .await?;
         let count = pending.len();
         for request in pending {
-            let now = self.clock.now();
-            let tx = self.store.write().await?;
+            let tx = self.begin().await?;
+            let now = tx.now;
             // Claimed by deleting it: once handled, no typed address is kept.
             let done = signin_request::Entity::delete_many()
                 .filter(signin_request::Column::Id.eq(request.id))
@@ -126,12 +125,9 @@ impl Services {
             {
                 let token = create_login_link_to(&tx, p.id, now, &request.return_to).await?;
                 let link = format!("{}/auth/link/{token}", self.public_url);
-                self.enqueue(&tx, now, templates::signin_link(&request.email, &link)).await?;
+                tx.mail(templates::signin_link(&request.email, &link)).await?;
             }
             tx.commit().await?;
-        }
-        if count > 0 {
-            self.mail_wake.notify_one();
         }
         Ok(count)
     }
@@ -139,13 +135,17 @@ impl Services {
 
 /// Makes a one-time sign-in link token for a person, valid for 15 minutes; after signing
 /// in it leads to `/me`.
-pub async fn create_login_link(tx: &WriteTx, person: Uuid, now: DateTime<Utc>) -> Result<String, DbErr> {
+pub async fn create_login_link(
+    tx: &crate::services::work::Work<'_>,
+    person: Uuid,
+    now: DateTime<Utc>,
+) -> Result<String, DbErr> {
     create_login_link_to(tx, person, now, "/me").await
 }
 
 /// A sign-in link that leads to `return_to` (a path on this site) after signing in.
 pub async fn create_login_link_to(
-    tx: &WriteTx,
+    tx: &crate::services::work::Work<'_>,
     person: Uuid,
     now: DateTime<Utc>,
     return_to: &str,
@@ -165,7 +165,11 @@ pub async fn create_login_link_to(
     Ok(token)
 }
 
-async fn revoke_where(tx: &WriteTx, which: sea_orm::sea_query::SimpleExpr, now: DateTime<Utc>) -> Result<(), DbErr> {
+async fn revoke_where(
+    tx: &crate::services::work::Work<'_>,
+    which: sea_orm::sea_query::SimpleExpr,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
         .filter(which)
@@ -177,7 +181,7 @@ async fn revoke_where(tx: &WriteTx, which: sea_orm::sea_query::SimpleExpr, now: 
 
 /// Links a sign-in identity to a person (idempotent). Audited when new.
 pub async fn link_identity(
-    tx: &WriteTx,
+    tx: &crate::services::work::Work<'_>,
     now: DateTime<Utc>,
     person_id: Uuid,
     provider: &str,
@@ -199,14 +203,9 @@ pub async fn link_identity(
         })
         .exec(&**tx)
         .await?;
-        audit::append(
-            tx,
-            now,
-            vec![
-                audit::Entry::new(Some(person_id), "identity.linked", "person", person_id)
-                    .with("identity", id.to_string()),
-            ],
-        )
+        tx.audit(vec![
+            audit::Entry::new(Some(person_id), "identity.linked", "person", person_id).with("identity", id.to_string()),
+        ])
         .await?;
     }
     Ok(())
@@ -215,7 +214,7 @@ pub async fn link_identity(
 /// The person with this address (by normalized form), created if there is none.
 /// Returns the person and whether it was created.
 pub async fn person_for_email(
-    tx: &WriteTx,
+    tx: &crate::services::work::Work<'_>,
     now: DateTime<Utc>,
     actor: Option<Uuid>,
     name: &DisplayName,
@@ -233,7 +232,7 @@ pub async fn person_for_email(
         phone: None,
     };
     person::Entity::insert(person::ActiveModel::from(p.clone())).exec(&**tx).await?;
-    audit::append(tx, now, vec![audit::Entry::new(actor, "person.created", "person", p.id)]).await?;
+    tx.audit(vec![audit::Entry::new(actor, "person.created", "person", p.id)]).await?;
     Ok((p, true))
 }
 
@@ -278,10 +277,10 @@ impl SigninApi for Services {
         return_to: Option<String>,
     ) -> Result<(), AppError> {
         let email = EmailAddress::parse("email", &email)?;
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
-        ratelimit::hit(&tx, ratelimit::SIGNIN_PER_CLIENT, &actor.client, now).await.map_err(internal)??;
-        ratelimit::hit(&tx, ratelimit::SIGNIN_PER_ADDRESS, &email.normalized(), now).await.map_err(internal)??;
+        let tx = self.begin().await?;
+        let now = tx.now;
+        ratelimit::hit(&tx, ratelimit::SIGNIN_PER_CLIENT, &actor.client, now).await??;
+        ratelimit::hit(&tx, ratelimit::SIGNIN_PER_ADDRESS, &email.normalized(), now).await??;
         // Only record the request: whether the address is known is decided later, by the
         // dispatcher, so this answer takes the same path and time for every address.
         signin_request::Entity::insert(signin_request::ActiveModel {
@@ -293,9 +292,8 @@ impl SigninApi for Services {
             return_to: Set(super::return_to::safe_return_to(&self.public_url, return_to.as_deref())),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        .await?;
+        tx.commit().await?;
         self.signin_wake.notify_one();
         Ok(())
     }
@@ -306,13 +304,12 @@ impl SigninApi for Services {
         if !looks_like_token(token.trim()) {
             return Err(unusable());
         }
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         let link = login_link::Entity::find()
             .filter(login_link::Column::TokenHash.eq(hash_token(token.trim())))
             .one(&*tx)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or_else(unusable)?;
         if link.used_at.is_some() || link.expires_at <= now {
             return Err(unusable());
@@ -322,34 +319,32 @@ impl SigninApi for Services {
             .filter(login_link::Column::Id.eq(link.id))
             .filter(login_link::Column::UsedAt.is_null())
             .exec(&*tx)
-            .await
-            .map_err(internal)?
+            .await?
             .rows_affected;
         if used != 1 {
             return Err(unusable());
         }
-        let p =
-            person::Entity::find_by_id(link.person_id).one(&*tx).await.map_err(internal)?.ok_or(AppError::Internal)?;
+        let p = person::Entity::find_by_id(link.person_id).one(&*tx).await?.ok_or(AppError::Internal)?;
         if let Some(normalized) = &p.email_normalized {
-            link_identity(&tx, now, p.id, EMAIL_PROVIDER, normalized).await.map_err(internal)?;
+            link_identity(&tx, now, p.id, EMAIL_PROVIDER, normalized).await?;
         }
-        let cookie = self.start_session(&tx, p.id, actor.session.as_ref(), now).await.map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        let cookie = self.start_session(&tx, p.id, actor.session.as_ref(), now).await?;
+        tx.commit().await?;
         // Checked again: a link made before this check existed may hold anything.
         Ok((cookie, super::return_to::safe_return_to(&self.public_url, Some(&link.return_to))))
     }
 
     async fn sign_out(&self, actor: &Actor, everywhere: bool) -> Result<SetCookie, AppError> {
         if let Some(s) = &actor.session {
-            let now = self.clock.now();
-            let tx = self.store.write().await.map_err(internal)?;
+            let tx = self.begin().await?;
+            let now = tx.now;
             let which = if everywhere {
                 session::Column::PersonId.eq(s.person_id)
             } else {
                 session::Column::Id.eq(s.session_id)
             };
-            revoke_where(&tx, which, now).await.map_err(internal)?;
-            tx.commit().await.map_err(internal)?;
+            revoke_where(&tx, which, now).await?;
+            tx.commit().await?;
         }
         Ok(self.clear_session_cookie())
     }
@@ -357,13 +352,13 @@ impl SigninApi for Services {
     async fn add_email(&self, actor: &Actor, email: String) -> Result<(), AppError> {
         let me = self.signed_in_person(actor).await?;
         let email = EmailAddress::parse("email", &email)?;
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
-        if person_by_address(&*tx, &email.normalized()).await.map_err(internal)?.is_some_and(|p| p.id == me.id) {
+        let tx = self.begin().await?;
+        let now = tx.now;
+        if person_by_address(&*tx, &email.normalized()).await?.is_some_and(|p| p.id == me.id) {
             return Err(AppError::invalid("email", "this address is already one of yours"));
         }
-        ratelimit::hit(&tx, ratelimit::ADDRESSES_PER_PERSON, &me.id.to_string(), now).await.map_err(internal)??;
-        ratelimit::hit(&tx, ratelimit::SIGNIN_PER_ADDRESS, &email.normalized(), now).await.map_err(internal)??;
+        ratelimit::hit(&tx, ratelimit::ADDRESSES_PER_PERSON, &me.id.to_string(), now).await??;
+        ratelimit::hit(&tx, ratelimit::SIGNIN_PER_ADDRESS, &email.normalized(), now).await??;
         let token = random_token();
         let id = Uuid::new_v4();
         email_confirmation::Entity::insert(email_confirmation::ActiveModel {
@@ -377,17 +372,11 @@ impl SigninApi for Services {
             used_at: Set(None),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
+        .await?;
         let link = format!("{}/me/addresses/{token}", self.public_url);
-        self.enqueue(&tx, now, templates::confirm_address(email.as_str(), &me.display_name, &link))
-            .await
-            .map_err(internal)?;
-        audit::append(&tx, now, vec![audit::Entry::new(Some(me.id), "identity.confirmation_sent", "person", me.id)])
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        self.mail_wake.notify_one();
+        tx.mail(templates::confirm_address(email.as_str(), &me.display_name, &link)).await?;
+        tx.audit(vec![audit::Entry::new(Some(me.id), "identity.confirmation_sent", "person", me.id)]).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -398,13 +387,12 @@ impl SigninApi for Services {
         if !looks_like_token(token.trim()) {
             return Err(unusable());
         }
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         let c = email_confirmation::Entity::find()
             .filter(email_confirmation::Column::TokenHash.eq(hash_token(token.trim())))
             .one(&*tx)
-            .await
-            .map_err(internal)?
+            .await?
             .filter(|c| c.used_at.is_none() && c.expires_at > now)
             .ok_or_else(unusable)?;
         let used = email_confirmation::Entity::update_many()
@@ -412,13 +400,12 @@ impl SigninApi for Services {
             .filter(email_confirmation::Column::Id.eq(c.id))
             .filter(email_confirmation::Column::UsedAt.is_null())
             .exec(&*tx)
-            .await
-            .map_err(internal)?
+            .await?
             .rows_affected;
         if used != 1 {
             return Err(unusable());
         }
-        match person_by_address(&*tx, &c.email_normalized).await.map_err(internal)? {
+        match person_by_address(&*tx, &c.email_normalized).await? {
             Some(p) if p.id != c.person_id => {
                 return Err(AppError::invalid(
                     "token",
@@ -427,11 +414,9 @@ impl SigninApi for Services {
                 ));
             }
             Some(_) => {}
-            None => {
-                link_identity(&tx, now, c.person_id, EMAIL_PROVIDER, &c.email_normalized).await.map_err(internal)?
-            }
+            None => link_identity(&tx, now, c.person_id, EMAIL_PROVIDER, &c.email_normalized).await?,
         }
-        tx.commit().await.map_err(internal)?;
+        tx.commit().await?;
         Ok(c.email)
     }
 
@@ -441,22 +426,18 @@ impl SigninApi for Services {
         if me.email_normalized.as_deref() == Some(email.normalized().as_str()) {
             return Err(AppError::invalid("email", "your main address cannot be removed"));
         }
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         let gone = identity::Entity::delete_many()
             .filter(identity::Column::PersonId.eq(me.id))
             .filter(identity::Column::Provider.eq(EMAIL_PROVIDER))
             .filter(identity::Column::Subject.eq(email.normalized()))
             .exec(&*tx)
-            .await
-            .map_err(internal)?
+            .await?
             .rows_affected;
         if gone == 0 {
             return Err(AppError::invalid("email", "this is not one of your addresses"));
         }
-        audit::append(&tx, now, vec![audit::Entry::new(Some(me.id), "identity.removed", "person", me.id)])
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        tx.audit(vec![audit::Entry::new(Some(me.id), "identity.removed", "person", me.id)]).await?;
+        tx.commit().await.map_err(AppError::from)
     }
 }

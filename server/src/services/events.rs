@@ -1,6 +1,6 @@
 //! Public event information.
 
-use super::{Services, internal};
+use super::Services;
 use crate::db::entities::{event, organization};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -17,8 +17,7 @@ impl PublicApi for Services {
             .order_by_asc(event::Column::StartsAt)
             .find_also_related(organization::Entity)
             .all(&self.store.db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let events = rows.into_iter().map(|(e, org)| summary(&e, org.map(|o| o.name).unwrap_or_default())).collect();
         Ok(HomeView { events })
     }
@@ -30,8 +29,7 @@ impl PublicApi for Services {
             .filter(event::Column::Slug.eq(slug.as_str()))
             .find_also_related(organization::Entity)
             .one(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(AppError::NotFound)?;
         Ok(EventView {
             time_zone: e.time_zone.clone(),

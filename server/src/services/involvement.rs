@@ -15,7 +15,7 @@
 //! exist only as their own part entitles them (a reporter sees their case as its reporter,
 //! a person decided about sees the decision as its subject); staff roles add nothing.
 
-use super::{Services, auth, internal};
+use super::{Services, auth};
 use crate::db::entities::{
     case, case_conflict, case_person, decision, decision_case, decision_proposal, decision_subject, identity, person,
 };
@@ -60,8 +60,7 @@ impl Involvement {
             .filter(case::Column::ReporterId.eq(me))
             .into_tuple()
             .all(db)
-            .await
-            .map_err(internal)?);
+            .await?);
         cases.extend(
             case_conflict::Entity::find()
                 .select_only()
@@ -69,8 +68,7 @@ impl Involvement {
                 .filter(case_conflict::Column::PersonId.eq(me))
                 .into_tuple::<Uuid>()
                 .all(db)
-                .await
-                .map_err(internal)?,
+                .await?,
         );
         let linked: Vec<Uuid> = case_person::Entity::find()
             .select_only()
@@ -78,8 +76,7 @@ impl Involvement {
             .filter(case_person::Column::PersonId.eq(me))
             .into_tuple()
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         cases.extend(linked.iter().copied());
         // Cases related to one that names them, in either direction.
         if !linked.is_empty() {
@@ -94,8 +91,7 @@ impl Involvement {
                 )
                 .into_tuple::<(Uuid, Option<Uuid>)>()
                 .all(db)
-                .await
-                .map_err(internal)?
+                .await?
             {
                 cases.insert(id);
                 cases.extend(related);
@@ -108,16 +104,14 @@ impl Involvement {
             .filter(decision::Column::PersonId.eq(me))
             .into_tuple()
             .all(db)
-            .await
-            .map_err(internal)?);
+            .await?);
         let covering: Vec<Uuid> = decision_subject::Entity::find()
             .select_only()
             .column(decision_subject::Column::DecisionId)
             .filter(decision_subject::Column::PersonId.eq(me))
             .into_tuple()
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         if !covering.is_empty() {
             about.extend(
                 decision::Entity::find()
@@ -126,8 +120,7 @@ impl Involvement {
                     .filter(decision::Column::Id.is_in(covering))
                     .into_tuple::<Uuid>()
                     .all(db)
-                    .await
-                    .map_err(internal)?,
+                    .await?,
             );
         }
         // The cases those decisions rest on.
@@ -138,8 +131,7 @@ impl Involvement {
                 .filter(decision::Column::RootId.is_in(about.iter().copied().collect::<Vec<_>>()))
                 .into_tuple()
                 .all(db)
-                .await
-                .map_err(internal)?;
+                .await?;
             cases.extend(
                 decision_case::Entity::find()
                     .select_only()
@@ -147,8 +139,7 @@ impl Involvement {
                     .filter(decision_case::Column::DecisionId.is_in(records))
                     .into_tuple::<Uuid>()
                     .all(db)
-                    .await
-                    .map_err(internal)?,
+                    .await?,
             );
         }
         let proposed = ids(decision_proposal::Entity::find()
@@ -157,14 +148,12 @@ impl Involvement {
             .filter(decision_proposal::Column::ProposedBy.eq(me))
             .into_tuple()
             .all(db)
-            .await
-            .map_err(internal)?);
+            .await?);
         let mut addresses: Vec<String> = identity::Entity::find()
             .filter(identity::Column::PersonId.eq(me))
             .filter(identity::Column::Provider.eq(auth::EMAIL_PROVIDER))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|i| i.subject)
             .collect();
@@ -216,7 +205,7 @@ impl Services {
         db: &impl ConnectionTrait,
         person: Uuid,
     ) -> Result<Option<Involvement>, AppError> {
-        match person::Entity::find_by_id(person).one(db).await.map_err(internal)? {
+        match person::Entity::find_by_id(person).one(db).await? {
             Some(p) => Ok(Some(Involvement::load(db, &p).await?)),
             None => Ok(None),
         }
@@ -235,7 +224,7 @@ impl Services {
         if cases.is_empty() {
             return Ok(false);
         }
-        for c in case::Entity::find().filter(case::Column::Id.is_in(cases.to_vec())).all(db).await.map_err(internal)? {
+        for c in case::Entity::find().filter(case::Column::Id.is_in(cases.to_vec())).all(db).await? {
             if who.in_case(&c, &self.subject(&c)?) {
                 return Ok(true);
             }
@@ -254,8 +243,7 @@ impl Services {
         if who.about(d.root_id) {
             return Ok(true);
         }
-        let chain =
-            decision::Entity::find().filter(decision::Column::RootId.eq(d.root_id)).all(db).await.map_err(internal)?;
+        let chain = decision::Entity::find().filter(decision::Column::RootId.eq(d.root_id)).all(db).await?;
         if purpose == Purpose::Decide && chain.iter().any(|r| r.proposal_id.is_some_and(|p| who.proposed(p))) {
             return Ok(true);
         }
@@ -265,8 +253,7 @@ impl Services {
             .filter(decision_case::Column::DecisionId.is_in(chain.iter().map(|r| r.id).collect::<Vec<_>>()))
             .into_tuple()
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         self.involved_in_cases(db, who, &cases).await
     }
 
@@ -291,8 +278,7 @@ impl Services {
                     .filter(case::Column::Reference.is_in(further.to_vec()))
                     .into_tuple::<Uuid>()
                     .all(db)
-                    .await
-                    .map_err(internal)?,
+                    .await?,
             );
         }
         self.involved_in_cases(db, who, &cases).await

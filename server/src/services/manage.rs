@@ -2,7 +2,7 @@
 
 use super::authz::Grants;
 use super::events::format_span;
-use super::{Services, audit, internal};
+use super::{Services, audit};
 use crate::db::entities::{event, organization, registration};
 use haven_app::api::ManageApi;
 use haven_app::api::{Actor, AppError, EventInput, EventSettings, ManageHome, ManagedEvent, ManagedOrganization};
@@ -27,7 +27,7 @@ impl Services {
     /// manage and one that does not exist cost the same and answer the same.
     pub(super) async fn managed_event(&self, actor: &Actor, slug: &str) -> Result<(event::Model, Grants), AppError> {
         let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let grants = Grants::load(&self.store.db, Some(person)).await.map_err(internal)?;
+        let grants = Grants::load(&self.store.db, Some(person)).await?;
         let e = self.event_by_slug(slug).await?;
         match e {
             Some(e) if grants.manages(&e) => Ok((e, grants)),
@@ -39,7 +39,11 @@ impl Services {
         let Ok(slug) = Slug::parse("slug", slug) else {
             return Ok(None);
         };
-        event::Entity::find().filter(event::Column::Slug.eq(slug.as_str())).one(&self.store.db).await.map_err(internal)
+        event::Entity::find()
+            .filter(event::Column::Slug.eq(slug.as_str()))
+            .one(&self.store.db)
+            .await
+            .map_err(AppError::from)
     }
 }
 
@@ -48,7 +52,7 @@ impl ManageApi for Services {
     async fn manage_home(&self, actor: &Actor) -> Result<ManageHome, AppError> {
         let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(person)).await.map_err(internal)?;
+        let grants = Grants::load(db, Some(person)).await?;
         let mut org_ids: Vec<Uuid> = grants.0.iter().map(|g| g.organization_id).collect();
         org_ids.sort();
         org_ids.dedup();
@@ -56,21 +60,16 @@ impl ManageApi for Services {
             .filter(organization::Column::Id.is_in(org_ids.clone()))
             .order_by_asc(organization::Column::Name)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let events = event::Entity::find()
             .filter(event::Column::OrganizationId.is_in(org_ids))
             .order_by_desc(event::Column::StartsAt)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut managed = Vec::new();
         for e in events.into_iter().filter(|e| grants.manages(e)) {
-            let registrations = registration::Entity::find()
-                .filter(registration::Column::EventId.eq(e.id))
-                .count(db)
-                .await
-                .map_err(internal)?;
+            let registrations =
+                registration::Entity::find().filter(registration::Column::EventId.eq(e.id)).count(db).await?;
             let organization =
                 orgs.iter().find(|o| o.id == e.organization_id).map(|o| o.name.clone()).unwrap_or_default();
             managed.push(ManagedEvent {
@@ -94,24 +93,17 @@ impl ManageApi for Services {
     async fn create_event(&self, actor: &Actor, org_slug: &str, input: &EventInput) -> Result<String, AppError> {
         let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(person)).await.map_err(internal)?;
+        let grants = Grants::load(db, Some(person)).await?;
         let org = organization::Entity::find()
             .filter(organization::Column::Slug.eq(org_slug.trim()))
             .one(db)
-            .await
-            .map_err(internal)?
+            .await?
             .filter(|o| grants.manages_organization(o.id))
             .ok_or(AppError::NotFound)?;
         let details = EventDetails::parse(&form(input)).map_err(AppError::Invalid)?;
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
-        if event::Entity::find()
-            .filter(event::Column::Slug.eq(details.slug.as_str()))
-            .one(&*tx)
-            .await
-            .map_err(internal)?
-            .is_some()
-        {
+        let tx = self.begin().await?;
+        let now = tx.now;
+        if event::Entity::find().filter(event::Column::Slug.eq(details.slug.as_str())).one(&*tx).await?.is_some() {
             return Err(AppError::invalid("slug", "is already used by another event"));
         }
         let id = Uuid::new_v4();
@@ -128,12 +120,9 @@ impl ManageApi for Services {
             created_at: Set(now),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(&tx, now, vec![audit::Entry::new(Some(person), "event.created", "event", id)])
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        .await?;
+        tx.audit(vec![audit::Entry::new(Some(person), "event.created", "event", id)]).await?;
+        tx.commit().await?;
         Ok(details.slug.as_str().to_owned())
     }
 
@@ -142,8 +131,7 @@ impl ManageApi for Services {
         let tz = EventTimeZone::parse("time_zone", &e.time_zone).map_err(|_| AppError::Internal)?;
         let organization = organization::Entity::find_by_id(e.organization_id)
             .one(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .map(|o| o.name)
             .unwrap_or_default();
         Ok(EventSettings {
@@ -161,15 +149,9 @@ impl ManageApi for Services {
     async fn update_event(&self, actor: &Actor, slug: &str, input: &EventInput) -> Result<String, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let details = EventDetails::parse(&form(input)).map_err(AppError::Invalid)?;
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         if details.slug.as_str() != e.slug
-            && event::Entity::find()
-                .filter(event::Column::Slug.eq(details.slug.as_str()))
-                .one(&*tx)
-                .await
-                .map_err(internal)?
-                .is_some()
+            && event::Entity::find().filter(event::Column::Slug.eq(details.slug.as_str())).one(&*tx).await?.is_some()
         {
             return Err(AppError::invalid("slug", "is already used by another event"));
         }
@@ -185,12 +167,9 @@ impl ManageApi for Services {
             ..Default::default()
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(&tx, now, vec![audit::Entry::new(actor.person_id(), "event.updated", "event", e.id)])
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        .await?;
+        tx.audit(vec![audit::Entry::new(actor.person_id(), "event.updated", "event", e.id)]).await?;
+        tx.commit().await?;
         Ok(details.slug.as_str().to_owned())
     }
 }

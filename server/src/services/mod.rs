@@ -22,6 +22,7 @@ pub mod ratelimit;
 pub mod registrations;
 pub mod return_to;
 pub mod staff;
+pub mod work;
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
@@ -57,16 +58,6 @@ pub struct Services {
 }
 
 impl Services {
-    /// Queues a message in the outbox as part of `tx`, sealed with the field keys.
-    pub(crate) async fn enqueue(
-        &self,
-        tx: &crate::db::WriteTx,
-        now: chrono::DateTime<chrono::Utc>,
-        mail: crate::mail::Mail,
-    ) -> Result<(), sea_orm::DbErr> {
-        crate::mail::enqueue(&self.keys, tx, now, mail).await
-    }
-
     pub fn new(
         store: Store,
         clock: SharedClock,
@@ -104,22 +95,15 @@ impl Services {
     }
 }
 
-/// A failure below the services becomes an opaque `Internal`; its cause is logged here,
-/// once, without any personal data (database errors carry statements, not values).
-pub(crate) fn internal(err: DbErr) -> AppError {
-    tracing::error!(error = %err, "database error");
-    AppError::Internal
-}
-
-/// A write the database refused because another one got there first (a unique or foreign
-/// key constraint) becomes `Conflict` with what the person should know; any other failure
-/// is [`internal`].
+/// Like `AppError::from(err)` (services use `?`), but a write the database refused because
+/// another one got there first (a unique or foreign key constraint) is told with `message`,
+/// what this person should know, rather than the general "changed meanwhile".
 pub(crate) fn conflict_or_internal(err: DbErr, message: &str) -> AppError {
     match err.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_) | sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
             AppError::Conflict(message.to_owned())
         }
-        _ => internal(err),
+        _ => AppError::from(err),
     }
 }
 

@@ -7,7 +7,7 @@
 
 use super::auth::{EMAIL_PROVIDER, link_identity, person_for_email};
 use super::return_to::safe_return_to;
-use super::{Services, audit, internal};
+use super::{Services, audit};
 use crate::config::OidcProviderSettings;
 use crate::crypto::{hash_token, looks_like_token, random_token};
 use crate::db::entities::{identity, oidc_flow, person};
@@ -205,8 +205,8 @@ impl Services {
             .add_scope(Scope::new("profile".into()))
             .set_pkce_challenge(challenge)
             .url();
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         oidc_flow::Entity::insert(oidc_flow::ActiveModel {
             id: Set(Uuid::new_v4()),
             state_hash: Set(hash_token(&state)),
@@ -220,9 +220,8 @@ impl Services {
             used_at: Set(None),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        .await?;
+        tx.commit().await?;
         Ok((url.to_string(), self.flow_cookie(&state, FLOW_LIFETIME.num_seconds())))
     }
 
@@ -244,27 +243,22 @@ impl Services {
         }
         let now = self.clock.now();
         // Use the flow up before anything else, so a replayed callback finds it spent.
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         let flow = oidc_flow::Entity::find()
             .filter(oidc_flow::Column::StateHash.eq(hash_token(state)))
             .one(&*tx)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or_else(refused)?;
         if flow.used_at.is_some() || flow.expires_at <= now || flow.provider != provider {
             return Err(refused());
         }
         // Spent: nothing of it is kept (its verifier is in hand for the exchange below).
-        let gone = oidc_flow::Entity::delete_many()
-            .filter(oidc_flow::Column::Id.eq(flow.id))
-            .exec(&*tx)
-            .await
-            .map_err(internal)?
-            .rows_affected;
+        let gone =
+            oidc_flow::Entity::delete_many().filter(oidc_flow::Column::Id.eq(flow.id)).exec(&*tx).await?.rows_affected;
         if gone != 1 {
             return Err(refused());
         }
-        tx.commit().await.map_err(internal)?;
+        tx.commit().await?;
 
         let d = self.oidc.discovery(p).await?;
         let provider_failed = |what: &'static str| {
@@ -290,11 +284,11 @@ impl Services {
             return Err(provider_failed("subject")("empty or overlong subject".into()));
         }
 
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
-        let person_id = self.person_for_claims(&tx, now, &p.issuer, &info).await.map_err(internal)?;
-        let cookie = self.start_session(&tx, person_id, actor.session.as_ref(), now).await.map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
+        let person_id = self.person_for_claims(&tx, now, &p.issuer, &info).await?;
+        let cookie = self.start_session(&tx, person_id, actor.session.as_ref(), now).await?;
+        tx.commit().await?;
         // Checked again: a flow begun before this check existed may hold anything.
         Ok((cookie, self.flow_cookie("", 0), safe_return_to(&self.public_url, Some(&flow.return_to))))
     }
@@ -303,7 +297,7 @@ impl Services {
     /// verified e-mail address; else a new person.
     async fn person_for_claims(
         &self,
-        tx: &crate::db::WriteTx,
+        tx: &crate::services::work::Work<'_>,
         now: chrono::DateTime<chrono::Utc>,
         issuer: &str,
         info: &UserInfo,
@@ -340,7 +334,7 @@ impl Services {
                     phone: None,
                 };
                 person::Entity::insert(person::ActiveModel::from(p.clone())).exec(&**tx).await?;
-                audit::append(tx, now, vec![audit::Entry::new(None, "person.created", "person", p.id)]).await?;
+                tx.audit(vec![audit::Entry::new(None, "person.created", "person", p.id)]).await?;
                 p.id
             }
         };

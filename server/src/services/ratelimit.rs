@@ -2,7 +2,6 @@
 //! Buckets are named by purpose and a hash of the key (never the address itself).
 
 use crate::crypto::hash_token;
-use crate::db::WriteTx;
 use crate::db::entities::rate_limit_hit;
 use chrono::{DateTime, Duration, Utc};
 use haven_app::api::AppError;
@@ -28,12 +27,17 @@ fn bucket(limit: &Limit, key: &str) -> String {
 
 /// Counts one attempt against `limit` for `key`, or refuses when the window is full.
 /// Refused attempts are not counted, so waiting always helps.
-pub async fn hit(tx: &WriteTx, limit: Limit, key: &str, now: DateTime<Utc>) -> Result<Result<(), AppError>, DbErr> {
+pub async fn hit(
+    tx: &sea_orm::DatabaseTransaction,
+    limit: Limit,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), AppError>, DbErr> {
     let bucket = bucket(&limit, key);
     let recent = rate_limit_hit::Entity::find()
         .filter(rate_limit_hit::Column::Bucket.eq(&bucket))
         .filter(rate_limit_hit::Column::At.gt(now - limit.window))
-        .count(&**tx)
+        .count(tx)
         .await?;
     if recent >= limit.max {
         return Ok(Err(AppError::RateLimited));
@@ -43,7 +47,7 @@ pub async fn hit(tx: &WriteTx, limit: Limit, key: &str, now: DateTime<Utc>) -> R
         bucket: Set(bucket),
         at: Set(now),
     })
-    .exec(&**tx)
+    .exec(tx)
     .await?;
     Ok(Ok(()))
 }

@@ -1,7 +1,7 @@
 //! Staff roles for an event: who holds what, invitations by e-mail, revocation.
 
 use super::authz::Grants;
-use super::{Services, audit, internal};
+use super::{Services, audit};
 use crate::crypto::{hash_token, random_token};
 use crate::db::entities::{event, invitation, person, staff_role};
 use crate::mail::templates;
@@ -58,7 +58,7 @@ pub async fn grant(
     role: Role,
 ) -> Result<bool, sea_orm::DbErr> {
     let now = services.clock.now();
-    let tx = services.store.write().await?;
+    let tx = services.begin().await?;
     let existing = staff_role::Entity::find()
         .filter(staff_role::Column::PersonId.eq(person))
         .filter(staff_role::Column::OrganizationId.eq(organization))
@@ -86,15 +86,11 @@ pub async fn grant(
     })
     .exec(&*tx)
     .await?;
-    audit::append(
-        &tx,
-        now,
-        vec![
-            audit::Entry::new(None, "role.granted", "staff_role", id)
-                .with("role", role.as_str())
-                .with("person", person.to_string()),
-        ],
-    )
+    tx.audit(vec![
+        audit::Entry::new(None, "role.granted", "staff_role", id)
+            .with("role", role.as_str())
+            .with("person", person.to_string()),
+    ])
     .await?;
     tx.commit().await?;
     Ok(true)
@@ -113,14 +109,12 @@ impl StaffApi for Services {
             .filter(staff_role::Column::RevokedAt.is_null())
             .order_by_asc(staff_role::Column::CreatedAt)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut members = Vec::new();
         for r in roles {
-            let (Ok(role), Some(p)) = (
-                Role::parse("role", &r.role),
-                person::Entity::find_by_id(r.person_id).one(db).await.map_err(internal)?,
-            ) else {
+            let (Ok(role), Some(p)) =
+                (Role::parse("role", &r.role), person::Entity::find_by_id(r.person_id).one(db).await?)
+            else {
                 continue;
             };
             members.push(StaffMember {
@@ -141,8 +135,7 @@ impl StaffApi for Services {
             .filter(invitation::Column::ExpiresAt.gt(now))
             .order_by_asc(invitation::Column::CreatedAt)
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .filter_map(|i| {
                 Some(PendingInvitation {
@@ -188,7 +181,7 @@ impl StaffApi for Services {
         let now = self.clock.now();
         let token = random_token();
         let id = Uuid::new_v4();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         invitation::Entity::insert(invitation::ActiveModel {
             id: Set(id),
             token_hash: Set(hash_token(&token)),
@@ -204,28 +197,18 @@ impl StaffApi for Services {
             accepted_by: Set(None),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
+        .await?;
         let link = format!("{}/invitations/{token}", self.public_url);
         let scope_name = match scope {
             RoleScope::Event => e.name.clone(),
             RoleScope::Organization => format!("all events of the organization running {}", e.name),
         };
-        self.enqueue(&tx, now, templates::staff_invitation(email.as_str(), role.label(), &scope_name, &link))
-            .await
-            .map_err(internal)?;
-        audit::append(
-            &tx,
-            now,
-            vec![
-                audit::Entry::new(actor.person_id(), "invitation.created", "invitation", id)
-                    .with("role", role.as_str()),
-            ],
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        self.mail_wake.notify_one();
+        tx.mail(templates::staff_invitation(email.as_str(), role.label(), &scope_name, &link)).await?;
+        tx.audit(vec![
+            audit::Entry::new(actor.person_id(), "invitation.created", "invitation", id).with("role", role.as_str()),
+        ])
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -234,8 +217,7 @@ impl StaffApi for Services {
         let role_id = Uuid::parse_str(role_id.trim()).map_err(|_| AppError::NotFound)?;
         let r = staff_role::Entity::find_by_id(role_id)
             .one(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .filter(|r| r.revoked_at.is_none() && r.organization_id == e.organization_id)
             .ok_or(AppError::NotFound)?;
         match r.event_id {
@@ -257,25 +239,21 @@ impl StaffApi for Services {
         if Some(r.person_id) == actor.person_id() && r.role == Role::Admin.as_str() {
             return Err(AppError::Conflict("an administrator cannot remove their own administrator role".into()));
         }
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         staff_role::Entity::update(staff_role::ActiveModel {
             id: Set(r.id),
             revoked_at: Set(Some(now)),
             ..Default::default()
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(
-            &tx,
-            now,
-            vec![audit::Entry::new(actor.person_id(), "role.revoked", "staff_role", r.id).with("role", r.role.clone())],
-        )
-        .await
-        .map_err(internal)?;
+        .await?;
+        tx.audit(vec![
+            audit::Entry::new(actor.person_id(), "role.revoked", "staff_role", r.id).with("role", r.role.clone()),
+        ])
+        .await?;
         self.end_orphaned_assignments(&tx, r.person_id, now).await?;
-        tx.commit().await.map_err(internal)?;
+        tx.commit().await?;
         Ok(())
     }
 }

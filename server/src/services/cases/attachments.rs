@@ -1,9 +1,10 @@
 //! Files on a case: evidence uploaded by the team (and the photo a reporter may add),
 //! sealed at rest, served only to whoever may see the case, every opening logged.
 
-use super::{Services, place};
+use super::Services;
+use crate::crypto::sealed;
 use crate::db::entities::case_attachment;
-use crate::services::{audit, internal};
+use crate::services::audit;
 use haven_app::api::{Actor, AppError};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -51,7 +52,7 @@ impl Services {
         let name = if name.trim().is_empty() { "attachment".to_owned() } else { name };
         let now = self.clock.now();
         let id = Uuid::new_v4();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         case_attachment::Entity::insert(case_attachment::ActiveModel {
             id: Set(id),
             case_id: Set(v.case.id),
@@ -59,17 +60,14 @@ impl Services {
             kind: Set("evidence".into()),
             content_type: Set(content_type.to_owned()),
             size_bytes: Set(upload.data.len() as i64),
-            name_enc: Set(self.keys.seal_str(&place("case_attachments", "name_enc", id), &name)),
-            data_enc: Set(self.keys.seal(&place("case_attachments", "data_enc", id), &upload.data)),
+            name_enc: Set(self.keys.seal_in(sealed::ATTACHMENT_NAME, id, &name)),
+            data_enc: Set(self.keys.seal_bytes_in(sealed::ATTACHMENT_DATA, id, &upload.data)),
             created_at: Set(now),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(&tx, now, vec![audit::Entry::new(Some(v.person.id), "case.attachment", "case", v.case.id)])
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        .await?;
+        tx.audit(vec![audit::Entry::new(Some(v.person.id), "case.attachment", "case", v.case.id)]).await?;
+        tx.commit().await.map_err(AppError::from)
     }
 
     pub async fn attachment(&self, actor: &Actor, reference: &str, id: &str) -> Result<Download, AppError> {
@@ -78,14 +76,11 @@ impl Services {
         let a = case_attachment::Entity::find_by_id(id)
             .filter(case_attachment::Column::CaseId.eq(v.case.id))
             .one(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(AppError::NotFound)?;
-        let data = self
-            .keys
-            .open(&place("case_attachments", "data_enc", a.id), &a.data_enc)
-            .map_err(|_| AppError::Internal)?;
-        let name = self.open("case_attachments", "name_enc", a.id, &a.name_enc)?;
+        let data =
+            self.keys.open_bytes_in(sealed::ATTACHMENT_DATA, a.id, &a.data_enc).map_err(|_| AppError::Internal)?;
+        let name = self.keys.open_in(sealed::ATTACHMENT_NAME, a.id, &a.name_enc)?;
         self.log_read(v.case.id, v.person.id, "attachment").await?;
         Ok(Download { name, content_type: a.content_type, data })
     }

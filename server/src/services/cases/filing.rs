@@ -1,9 +1,10 @@
 //! Filing a concern or report, and keeping a refused form's text until it is corrected.
 
-use super::{Services, place};
+use super::Services;
+use crate::crypto::sealed;
 use crate::db::entities::{case, case_attachment, case_status_change, concern_draft, event, registration};
 use crate::mail::templates;
-use crate::services::{audit, internal};
+use crate::services::audit;
 use chrono::Duration;
 use haven_app::api::FilingApi;
 use haven_app::api::{Actor, AppError, ConcernFormView};
@@ -68,13 +69,12 @@ impl Services {
             .filter(registration::Column::EventId.eq(e.id))
             .filter(registration::Column::PersonId.eq(person))
             .count(db)
-            .await
-            .map_err(internal)?
+            .await?
             > 0;
         if registered {
             return Ok(true);
         }
-        let grants = crate::services::authz::Grants::load(db, Some(person)).await.map_err(internal)?;
+        let grants = crate::services::authz::Grants::load(db, Some(person)).await?;
         Ok(grants.0.iter().any(|g| g.organization_id == e.organization_id && g.event_id.is_none_or(|id| id == e.id)))
     }
 
@@ -121,7 +121,7 @@ impl Services {
         let wishes = serde_json::to_string(&concern.wishes).map_err(|_| AppError::Internal)?;
         let contact = serde_json::to_string(&(concern.contact_channel, &concern.contact_detail))
             .map_err(|_| AppError::Internal)?;
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         case::Entity::insert(case::ActiveModel {
             id: Set(id),
             reference: Set(reference.as_str().to_owned()),
@@ -138,18 +138,17 @@ impl Services {
             related_case_id: Set(None),
             relation: Set(None),
             witnesses: Set(format!("{:?}", concern.witnesses).to_lowercase()),
-            subject_enc: Set(self.seal("cases", "subject_enc", id, &subject)),
-            narrative_enc: Set(self.seal("cases", "narrative_enc", id, &concern.narrative)),
-            wishes_enc: Set(self.seal("cases", "wishes_enc", id, &wishes)),
-            contact_enc: Set(self.seal("cases", "contact_enc", id, &contact)),
+            subject_enc: Set(self.keys.seal_in(sealed::CASE_SUBJECT, id, &subject)),
+            narrative_enc: Set(self.keys.seal_in(sealed::CASE_NARRATIVE, id, &concern.narrative)),
+            wishes_enc: Set(self.keys.seal_in(sealed::CASE_WISHES, id, &wishes)),
+            contact_enc: Set(self.keys.seal_in(sealed::CASE_CONTACT, id, &contact)),
             witness_details_enc: Set(concern
                 .witness_details
                 .as_ref()
-                .map(|w| self.seal("cases", "witness_details_enc", id, w))),
+                .map(|w| self.keys.seal_in(sealed::CASE_WITNESS_DETAILS, id, w))),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
+        .await?;
         case_status_change::Entity::insert(case_status_change::ActiveModel {
             id: Set(Uuid::new_v4()),
             case_id: Set(id),
@@ -159,8 +158,7 @@ impl Services {
             at: Set(now),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
+        .await?;
         if let (Some(photo), Some(Ok(content_type))) = (&photo, &photo_check) {
             let attachment = Uuid::new_v4();
             case_attachment::Entity::insert(case_attachment::ActiveModel {
@@ -170,42 +168,30 @@ impl Services {
                 kind: Set("subject_photo".into()),
                 content_type: Set((*content_type).to_owned()),
                 size_bytes: Set(photo.data.len() as i64),
-                name_enc: Set(self.keys.seal_str(&place("case_attachments", "name_enc", attachment), &photo.file_name)),
-                data_enc: Set(self.keys.seal(&place("case_attachments", "data_enc", attachment), &photo.data)),
+                name_enc: Set(self.keys.seal_in(sealed::ATTACHMENT_NAME, attachment, &photo.file_name)),
+                data_enc: Set(self.keys.seal_bytes_in(sealed::ATTACHMENT_DATA, attachment, &photo.data)),
                 created_at: Set(now),
             })
             .exec(&*tx)
-            .await
-            .map_err(internal)?;
+            .await?;
         }
-        audit::append(
-            &tx,
-            now,
-            vec![audit::Entry::new(Some(person), "case.filed", "case", id).with("event", e.id.to_string())],
-        )
-        .await
-        .map_err(internal)?;
+        tx.audit(vec![audit::Entry::new(Some(person), "case.filed", "case", id).with("event", e.id.to_string())])
+            .await?;
         // Tell the reporter it arrived, and the (not recused) team that it exists.
         let link = format!("{}/cases/{}", self.public_url, reference);
-        if let Some(email) = crate::db::entities::person::Entity::find_by_id(person)
-            .one(&*tx)
-            .await
-            .map_err(internal)?
-            .and_then(|p| p.email)
+        if let Some(email) =
+            crate::db::entities::person::Entity::find_by_id(person).one(&*tx).await?.and_then(|p| p.email)
         {
-            self.enqueue(&tx, now, templates::case_received(&email, &e.name, reference.as_str(), &link))
-                .await
-                .map_err(internal)?;
+            tx.mail(templates::case_received(&email, &e.name, reference.as_str(), &link)).await?;
         }
-        let filed = case::Entity::find_by_id(id).one(&*tx).await.map_err(internal)?.ok_or(AppError::Internal)?;
+        let filed = case::Entity::find_by_id(id).one(&*tx).await?.ok_or(AppError::Internal)?;
         for member in self.case_team(&*tx, &e, Some((&filed, &concern.person))).await? {
             if let Some(email) = member.email {
                 let queue = format!("{}/respond/{}", self.public_url, e.slug);
-                self.enqueue(&tx, now, templates::team_new_case(&email, &e.name, &queue)).await.map_err(internal)?;
+                tx.mail(templates::team_new_case(&email, &e.name, &queue)).await?;
             }
         }
-        tx.commit().await.map_err(internal)?;
-        self.mail_wake.notify_one();
+        tx.commit().await?;
         Ok(Filed::Case(reference))
     }
 
@@ -213,25 +199,20 @@ impl Services {
         let now = self.clock.now();
         let id = Uuid::new_v4();
         let json = serde_json::to_string(&draft).map_err(|_| AppError::Internal)?;
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         // Old drafts go as new ones come.
-        concern_draft::Entity::delete_many()
-            .filter(concern_draft::Column::ExpiresAt.lt(now))
-            .exec(&*tx)
-            .await
-            .map_err(internal)?;
+        concern_draft::Entity::delete_many().filter(concern_draft::Column::ExpiresAt.lt(now)).exec(&*tx).await?;
         concern_draft::Entity::insert(concern_draft::ActiveModel {
             id: Set(id),
             person_id: Set(person),
             event_id: Set(event),
-            data_enc: Set(self.seal("concern_drafts", "data_enc", id, &json)),
+            data_enc: Set(self.keys.seal_in(sealed::DRAFT_DATA, id, &json)),
             created_at: Set(now),
             expires_at: Set(now + DRAFT_LIFETIME),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        .await?;
+        tx.commit().await?;
         Ok(id)
     }
 }
@@ -252,12 +233,12 @@ impl FilingApi for Services {
         };
         // A draft is shown only to the person who typed it, while it lasts.
         if let Some(id) = draft.and_then(|d| Uuid::parse_str(d).ok())
-            && let Some(d) = concern_draft::Entity::find_by_id(id).one(&self.store.db).await.map_err(internal)?
+            && let Some(d) = concern_draft::Entity::find_by_id(id).one(&self.store.db).await?
             && d.person_id == person
             && d.event_id == e.id
             && d.expires_at > self.clock.now()
         {
-            let json = self.open("concern_drafts", "data_enc", d.id, &d.data_enc)?;
+            let json = self.keys.open_in(sealed::DRAFT_DATA, d.id, &d.data_enc)?;
             let draft: Draft = serde_json::from_str(&json).map_err(|_| AppError::Internal)?;
             view.errors = NewConcern::parse(&draft.form).err().unwrap_or_default();
             view.form = draft.form;

@@ -22,8 +22,9 @@ pub use view::same_person;
 pub use attachments::{ATTACHMENT_MAX_BYTES, ATTACHMENT_TOO_LARGE, Download};
 pub use filing::{Filed, PHOTO_MAX_BYTES, PHOTO_TOO_LARGE, Upload};
 
+use super::Services;
 use super::authz::Grants;
-use super::{Services, internal};
+use crate::crypto::sealed;
 use crate::db::entities::{case, event, person, staff_role};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -31,40 +32,6 @@ use haven_app::api::{Actor, AppError};
 use haven_app::domain::{CaseReference, PersonDescription, Role};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
-
-/// Every column holding sealed values, for key rotation: (table, column). Each value is
-/// bound to its place by [`place`]; the row's `id` is a UUID except in `badge_keys`.
-/// A test compares this list with the schema, so a new sealed column cannot be missed.
-pub const SEALED_COLUMNS: &[(&str, &str)] = &[
-    ("cases", "subject_enc"),
-    ("cases", "narrative_enc"),
-    ("cases", "wishes_enc"),
-    ("cases", "contact_enc"),
-    ("cases", "witness_details_enc"),
-    ("case_notes", "body_enc"),
-    ("case_messages", "body_enc"),
-    ("case_witnesses", "details_enc"),
-    ("case_attachments", "name_enc"),
-    ("case_attachments", "data_enc"),
-    ("concern_drafts", "data_enc"),
-    ("precautions", "details_enc"),
-    ("plan_responses", "comment_enc"),
-    ("notifications", "title_enc"),
-    ("notifications", "body_enc"),
-    ("badge_keys", "private_enc"),
-    ("scans", "instruction_enc"),
-    ("decisions", "details_enc"),
-    ("decisions", "reasons_enc"),
-    ("decision_proposals", "terms_enc"),
-    ("appeals", "text_enc"),
-    ("coverage_appeals", "text_enc"),
-    ("coverage_appeals", "reasons_enc"),
-    ("outbox", "body_enc"),
-    ("outbox", "html_enc"),
-    ("outbox", "attachments_enc"),
-];
-
-pub use crate::crypto::fields::place;
 
 /// How the caller stands to a case they may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,20 +49,9 @@ pub struct Visible {
 }
 
 impl Services {
-    pub(crate) fn seal(&self, table: &str, column: &str, id: Uuid, text: &str) -> String {
-        self.keys.seal_str(&place(table, column, id), text)
-    }
-
-    pub(crate) fn open(&self, table: &str, column: &str, id: Uuid, sealed: &str) -> Result<String, AppError> {
-        self.keys.open_str(&place(table, column, id), sealed).map_err(|e| {
-            tracing::error!(table, column, error = %e, "a sealed value did not open");
-            AppError::Internal
-        })
-    }
-
     /// The person a case names, as the reporter described them.
     pub(crate) fn subject(&self, c: &case::Model) -> Result<PersonDescription, AppError> {
-        let json = self.open("cases", "subject_enc", c.id, &c.subject_enc)?;
+        let json = self.keys.open_in(sealed::CASE_SUBJECT, c.id, &c.subject_enc)?;
         serde_json::from_str(&json).map_err(|_| AppError::Internal)
     }
 
@@ -104,17 +60,15 @@ impl Services {
     pub(crate) async fn visible_case(&self, actor: &Actor, reference: &str) -> Result<Visible, AppError> {
         let person_id = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(person_id)).await.map_err(internal)?;
-        let person =
-            person::Entity::find_by_id(person_id).one(db).await.map_err(internal)?.ok_or(AppError::Unauthenticated)?;
+        let grants = Grants::load(db, Some(person_id)).await?;
+        let person = person::Entity::find_by_id(person_id).one(db).await?.ok_or(AppError::Unauthenticated)?;
         let reference = CaseReference::parse("reference", reference).map_err(|_| AppError::NotFound)?;
         let c = case::Entity::find()
             .filter(case::Column::Reference.eq(reference.as_str()))
             .one(db)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(AppError::NotFound)?;
-        let e = event::Entity::find_by_id(c.event_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+        let e = event::Entity::find_by_id(c.event_id).one(db).await?.ok_or(AppError::NotFound)?;
         if c.reporter_id == person_id {
             return Ok(Visible { case: c, event: e, standing: Standing::Reporter, person });
         }
@@ -152,12 +106,11 @@ impl Services {
             )
             .filter(staff_role::Column::RevokedAt.is_null())
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut ids: Vec<Uuid> = roles.into_iter().map(|r| r.person_id).collect();
         ids.sort();
         ids.dedup();
-        let people = person::Entity::find().filter(person::Column::Id.is_in(ids)).all(db).await.map_err(internal)?;
+        let people = person::Entity::find().filter(person::Column::Id.is_in(ids)).all(db).await?;
         let mut team = Vec::new();
         for p in people {
             match c {

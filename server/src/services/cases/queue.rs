@@ -6,7 +6,7 @@ use super::{Services, local_time};
 use crate::db::entities::{case, case_match_notice, event, person, registration};
 use crate::mail::templates;
 use crate::services::authz::Grants;
-use crate::services::internal;
+
 use haven_app::api::QueueApi;
 use haven_app::api::{Actor, AppError, QueueRow, QueueView, RespondEvent, RespondHome};
 use haven_app::domain::matching::{Candidate, match_person};
@@ -29,7 +29,7 @@ impl Services {
         for c in overdue {
             let Some(e) = event::Entity::find_by_id(c.event_id).one(&self.store.db).await? else { continue };
             let Ok(subject) = self.subject(&c) else { continue };
-            let tx = self.store.write().await?;
+            let tx = self.begin().await?;
             let claimed = case::Entity::update_many()
                 .col_expr(case::Column::ReminderSentAt, sea_orm::sea_query::Expr::value(now))
                 .filter(case::Column::Id.eq(c.id))
@@ -44,14 +44,11 @@ impl Services {
                     self.case_team(&*tx, &e, Some((&c, &subject))).await.map_err(|_| DbErr::Custom("team".into()))?;
                 for member in team {
                     if let Some(email) = member.email {
-                        self.enqueue(&tx, now, templates::team_ack_overdue(&email, &e.name, &link)).await?;
+                        tx.mail(templates::team_ack_overdue(&email, &e.name, &link)).await?;
                     }
                 }
             }
             tx.commit().await?;
-        }
-        if count > 0 {
-            self.mail_wake.notify_one();
         }
         Ok(count)
     }
@@ -93,7 +90,7 @@ impl Services {
                 if !strong {
                     continue;
                 }
-                let tx = self.store.write().await?;
+                let tx = self.begin().await?;
                 let inserted = case_match_notice::Entity::insert(case_match_notice::ActiveModel {
                     id: Set(Uuid::new_v4()),
                     case_id: Set(c.id),
@@ -120,15 +117,13 @@ impl Services {
                     let link = format!("{}/cases/{}", self.public_url, c.reference);
                     for member in to {
                         if let Some(email) = member.email {
-                            self.enqueue(&tx, now, templates::team_possible_match(&email, &case_event.name, &link))
-                                .await?;
+                            tx.mail(templates::team_possible_match(&email, &case_event.name, &link)).await?;
                         }
                     }
                 }
                 tx.commit().await?;
             }
         }
-        self.mail_wake.notify_one();
         Ok(())
     }
 }
@@ -142,17 +137,15 @@ impl QueueApi for Services {
     async fn respond_home(&self, actor: &Actor) -> Result<RespondHome, AppError> {
         let person_id = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(person_id)).await.map_err(internal)?;
-        let me =
-            person::Entity::find_by_id(person_id).one(db).await.map_err(internal)?.ok_or(AppError::Unauthenticated)?;
+        let grants = Grants::load(db, Some(person_id)).await?;
+        let me = person::Entity::find_by_id(person_id).one(db).await?.ok_or(AppError::Unauthenticated)?;
         let org_ids: Vec<Uuid> =
             grants.0.iter().filter(|g| g.role == Role::Responder).map(|g| g.organization_id).collect();
         let events = event::Entity::find()
             .filter(event::Column::OrganizationId.is_in(org_ids.clone()))
             .order_by_desc(event::Column::StartsAt)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut visible = Vec::new();
         let mut orgs = org_ids;
         orgs.sort();
@@ -183,9 +176,8 @@ impl QueueApi for Services {
     async fn case_queue(&self, actor: &Actor, slug: &str, query: &str) -> Result<QueueView, AppError> {
         let person_id = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(person_id)).await.map_err(internal)?;
-        let me =
-            person::Entity::find_by_id(person_id).one(db).await.map_err(internal)?.ok_or(AppError::Unauthenticated)?;
+        let grants = Grants::load(db, Some(person_id)).await?;
+        let me = person::Entity::find_by_id(person_id).one(db).await?.ok_or(AppError::Unauthenticated)?;
         let e = match self.event_by_slug(slug).await? {
             Some(e) if grants.has(Role::Responder, &e) => e,
             _ => return Err(AppError::NotFound),
@@ -194,8 +186,7 @@ impl QueueApi for Services {
         let owners: std::collections::HashMap<Uuid, String> = person::Entity::find()
             .filter(person::Column::Id.is_in(all.iter().filter_map(|(c, _)| c.owner_id).collect::<Vec<_>>()))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|p| (p.id, p.display_name))
             .collect();

@@ -1,11 +1,12 @@
 //! What the safety team does on a case, and messages both ways.
 
 use super::{Services, Standing};
+use crate::crypto::sealed;
 use crate::db::entities::{
     case, case_conflict, case_message, case_note, case_person, case_status_change, case_witness, person,
 };
 use crate::mail::templates;
-use crate::services::{audit, internal};
+use crate::services::audit;
 use haven_app::api::CasesApi;
 use haven_app::api::{Actor, AppError};
 use haven_app::domain::{CaseReference, CaseStatus, DisplayName, PlainText, Relation};
@@ -17,14 +18,13 @@ const MESSAGE_MAX: usize = 5_000;
 impl Services {
     async fn touch(
         &self,
-        tx: &crate::db::WriteTx,
+        tx: &crate::services::work::Work<'_>,
         case_id: Uuid,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), AppError> {
         case::Entity::update(case::ActiveModel { id: Set(case_id), updated_at: Set(now), ..Default::default() })
             .exec(&**tx)
-            .await
-            .map_err(internal)?;
+            .await?;
         Ok(())
     }
 }
@@ -37,31 +37,27 @@ impl CasesApi for Services {
         let now = self.clock.now();
         let from_team = v.standing == Standing::Team;
         let id = Uuid::new_v4();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         case_message::Entity::insert(case_message::ActiveModel {
             id: Set(id),
             case_id: Set(v.case.id),
             author_id: Set(v.person.id),
             from_team: Set(from_team),
-            body_enc: Set(self.seal("case_messages", "body_enc", id, body.as_str())),
+            body_enc: Set(self.keys.seal_in(sealed::MESSAGE_BODY, id, body.as_str())),
             created_at: Set(now),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
+        .await?;
         self.touch(&tx, v.case.id, now).await?;
-        audit::append(
-            &tx,
-            now,
-            vec![audit::Entry::new(Some(v.person.id), "case.message", "case", v.case.id).with("from_team", from_team)],
-        )
-        .await
-        .map_err(internal)?;
+        tx.audit(vec![
+            audit::Entry::new(Some(v.person.id), "case.message", "case", v.case.id).with("from_team", from_team),
+        ])
+        .await?;
         let link = format!("{}/cases/{}", self.public_url, v.case.reference);
         if from_team {
-            let reporter = person::Entity::find_by_id(v.case.reporter_id).one(&*tx).await.map_err(internal)?;
+            let reporter = person::Entity::find_by_id(v.case.reporter_id).one(&*tx).await?;
             if let Some(email) = reporter.and_then(|p| p.email) {
-                self.enqueue(&tx, now, templates::case_news(&email, &v.event.name, &link)).await.map_err(internal)?;
+                tx.mail(templates::case_news(&email, &v.event.name, &link)).await?;
             }
         } else {
             // The owner hears of it; without an owner, the whole (not recused) team.
@@ -75,14 +71,11 @@ impl CasesApi for Services {
             };
             for member in to {
                 if let Some(email) = member.email {
-                    self.enqueue(&tx, now, templates::team_case_activity(&email, &v.event.name, &link))
-                        .await
-                        .map_err(internal)?;
+                    tx.mail(templates::team_case_activity(&email, &v.event.name, &link)).await?;
                 }
             }
         }
-        tx.commit().await.map_err(internal)?;
-        self.mail_wake.notify_one();
+        tx.commit().await?;
         Ok(())
     }
 
@@ -96,8 +89,8 @@ impl CasesApi for Services {
                 format!("a case that is {} cannot become {}", from.label(), to.label()),
             ));
         }
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         // Only from the state this view was made in: two responders cannot both move it.
         let mut update = case::Entity::update_many()
             .col_expr(case::Column::Status, sea_orm::sea_query::Expr::value(to.as_str()))
@@ -107,7 +100,7 @@ impl CasesApi for Services {
         if v.case.acknowledged_at.is_none() && to != CaseStatus::New {
             update = update.col_expr(case::Column::AcknowledgedAt, sea_orm::sea_query::Expr::value(now));
         }
-        if update.exec(&*tx).await.map_err(internal)?.rows_affected != 1 {
+        if update.exec(&*tx).await?.rows_affected != 1 {
             return Err(AppError::Conflict("the case changed meanwhile; reload and try again".into()));
         }
         case_status_change::Entity::insert(case_status_change::ActiveModel {
@@ -119,26 +112,19 @@ impl CasesApi for Services {
             at: Set(now),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(
-            &tx,
-            now,
-            vec![
-                audit::Entry::new(Some(v.person.id), "case.status", "case", v.case.id)
-                    .with("from", from.as_str())
-                    .with("to", to.as_str()),
-            ],
-        )
-        .await
-        .map_err(internal)?;
-        let reporter = person::Entity::find_by_id(v.case.reporter_id).one(&*tx).await.map_err(internal)?;
+        .await?;
+        tx.audit(vec![
+            audit::Entry::new(Some(v.person.id), "case.status", "case", v.case.id)
+                .with("from", from.as_str())
+                .with("to", to.as_str()),
+        ])
+        .await?;
+        let reporter = person::Entity::find_by_id(v.case.reporter_id).one(&*tx).await?;
         if let Some(email) = reporter.and_then(|p| p.email) {
             let link = format!("{}/cases/{}", self.public_url, v.case.reference);
-            self.enqueue(&tx, now, templates::case_news(&email, &v.event.name, &link)).await.map_err(internal)?;
+            tx.mail(templates::case_news(&email, &v.event.name, &link)).await?;
         }
-        tx.commit().await.map_err(internal)?;
-        self.mail_wake.notify_one();
+        tx.commit().await?;
         Ok(())
     }
 
@@ -154,8 +140,8 @@ impl CasesApi for Services {
         if !team.iter().any(|p| p.id == owner) {
             return Err(AppError::invalid("person", "the owner must be on this event's safety team and not recused"));
         }
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         case::Entity::update(case::ActiveModel {
             id: Set(v.case.id),
             owner_id: Set(Some(owner)),
@@ -163,18 +149,12 @@ impl CasesApi for Services {
             ..Default::default()
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(
-            &tx,
-            now,
-            vec![
-                audit::Entry::new(Some(v.person.id), "case.owner", "case", v.case.id).with("owner", owner.to_string()),
-            ],
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        .await?;
+        tx.audit(vec![
+            audit::Entry::new(Some(v.person.id), "case.owner", "case", v.case.id).with("owner", owner.to_string()),
+        ])
+        .await?;
+        tx.commit().await.map_err(AppError::from)
     }
 
     async fn add_note(&self, actor: &Actor, reference: &str, body: &str) -> Result<(), AppError> {
@@ -182,22 +162,19 @@ impl CasesApi for Services {
         let body = PlainText::parse("body", body, 1, MESSAGE_MAX)?;
         let now = self.clock.now();
         let id = Uuid::new_v4();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         case_note::Entity::insert(case_note::ActiveModel {
             id: Set(id),
             case_id: Set(v.case.id),
             author_id: Set(v.person.id),
-            body_enc: Set(self.seal("case_notes", "body_enc", id, body.as_str())),
+            body_enc: Set(self.keys.seal_in(sealed::NOTE_BODY, id, body.as_str())),
             created_at: Set(now),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
+        .await?;
         self.touch(&tx, v.case.id, now).await?;
-        audit::append(&tx, now, vec![audit::Entry::new(Some(v.person.id), "case.note", "case", v.case.id)])
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        tx.audit(vec![audit::Entry::new(Some(v.person.id), "case.note", "case", v.case.id)]).await?;
+        tx.commit().await.map_err(AppError::from)
     }
 
     async fn add_witness(&self, actor: &Actor, reference: &str, fields: [&str; 3]) -> Result<(), AppError> {
@@ -218,21 +195,18 @@ impl CasesApi for Services {
         .map_err(|_| AppError::Internal)?;
         let now = self.clock.now();
         let id = Uuid::new_v4();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         case_witness::Entity::insert(case_witness::ActiveModel {
             id: Set(id),
             case_id: Set(v.case.id),
             added_by: Set(v.person.id),
-            details_enc: Set(self.seal("case_witnesses", "details_enc", id, &details)),
+            details_enc: Set(self.keys.seal_in(sealed::WITNESS_DETAILS, id, &details)),
             created_at: Set(now),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(&tx, now, vec![audit::Entry::new(Some(v.person.id), "case.witness", "case", v.case.id)])
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        .await?;
+        tx.audit(vec![audit::Entry::new(Some(v.person.id), "case.witness", "case", v.case.id)]).await?;
+        tx.commit().await.map_err(AppError::from)
     }
 
     async fn confirm_match(&self, actor: &Actor, reference: &str, person_id: &str) -> Result<(), AppError> {
@@ -244,15 +218,14 @@ impl CasesApi for Services {
         if !self.candidates(&v.event, &subject, &[]).await?.iter().any(|c| c.person_id == person_id) {
             return Err(AppError::invalid("person", "choose one of the matches"));
         }
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         let exists = case_person::Entity::find()
             .filter(case_person::Column::CaseId.eq(v.case.id))
             .filter(case_person::Column::PersonId.eq(person_id))
             .filter(case_person::Column::Role.eq("named"))
             .one(&*tx)
-            .await
-            .map_err(internal)?
+            .await?
             .is_some();
         if !exists {
             case_person::Entity::insert(case_person::ActiveModel {
@@ -264,33 +237,26 @@ impl CasesApi for Services {
                 created_at: Set(now),
             })
             .exec(&*tx)
-            .await
-            .map_err(internal)?;
-            audit::append(
-                &tx,
-                now,
-                vec![
-                    audit::Entry::new(Some(v.person.id), "case.person_linked", "case", v.case.id)
-                        .with("person", person_id.to_string()),
-                ],
-            )
-            .await
-            .map_err(internal)?;
+            .await?;
+            tx.audit(vec![
+                audit::Entry::new(Some(v.person.id), "case.person_linked", "case", v.case.id)
+                    .with("person", person_id.to_string()),
+            ])
+            .await?;
             // The person named may be on its plan (an escort, told of an arrival).
             self.end_involved_duties(&tx, v.case.id, now).await?;
             // The door's instructions and alerts follow the people a case names.
-            crate::services::door::note_door_change(&tx, v.event.id, now).await?;
+            tx.door_note(v.event.id).await?;
         }
-        tx.commit().await.map_err(internal)?;
-        self.mail_wake.notify_one();
-        self.door_changed();
+        tx.door_changed();
+        tx.commit().await?;
         Ok(())
     }
 
     async fn declare_conflict(&self, actor: &Actor, reference: &str) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         case_conflict::Entity::insert(case_conflict::ActiveModel {
             id: Set(Uuid::new_v4()),
             case_id: Set(v.case.id),
@@ -298,24 +264,15 @@ impl CasesApi for Services {
             declared_at: Set(now),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
+        .await?;
         if v.case.owner_id == Some(v.person.id) {
             case::Entity::update(case::ActiveModel { id: Set(v.case.id), owner_id: Set(None), ..Default::default() })
                 .exec(&*tx)
-                .await
-                .map_err(internal)?;
+                .await?;
         }
-        audit::append(
-            &tx,
-            now,
-            vec![audit::Entry::new(Some(v.person.id), "case.conflict_declared", "case", v.case.id)],
-        )
-        .await
-        .map_err(internal)?;
+        tx.audit(vec![audit::Entry::new(Some(v.person.id), "case.conflict_declared", "case", v.case.id)]).await?;
         self.end_involved_duties(&tx, v.case.id, now).await?;
-        tx.commit().await.map_err(internal)?;
-        self.mail_wake.notify_one();
+        tx.commit().await?;
         Ok(())
     }
 
@@ -334,8 +291,8 @@ impl CasesApi for Services {
         if earlier.id == v.case.id || earlier.created_at > v.case.created_at {
             return Err(AppError::invalid("earlier", "choose a case filed before this one"));
         }
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         case::Entity::update(case::ActiveModel {
             id: Set(v.case.id),
             related_case_id: Set(Some(earlier.id)),
@@ -344,23 +301,16 @@ impl CasesApi for Services {
             ..Default::default()
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(
-            &tx,
-            now,
-            vec![
-                audit::Entry::new(Some(v.person.id), "case.related", "case", v.case.id)
-                    .with("earlier", earlier.id.to_string())
-                    .with("relation", relation.as_str()),
-            ],
-        )
-        .await
-        .map_err(internal)?;
+        .await?;
+        tx.audit(vec![
+            audit::Entry::new(Some(v.person.id), "case.related", "case", v.case.id)
+                .with("earlier", earlier.id.to_string())
+                .with("relation", relation.as_str()),
+        ])
+        .await?;
         // People named in either case are now involved in both.
         self.end_involved_duties(&tx, v.case.id, now).await?;
-        tx.commit().await.map_err(internal)?;
-        self.mail_wake.notify_one();
+        tx.commit().await?;
         Ok(())
     }
 }

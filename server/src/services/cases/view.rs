@@ -1,11 +1,12 @@
 //! Reading a case: the reporter's view, the team's view, and the narrative access log.
 
 use super::{Services, Standing, Visible, local_time};
+use crate::crypto::sealed;
 use crate::db::entities::{
     case, case_attachment, case_message, case_note, case_person, case_read, case_status_change, case_witness, event,
     person, registration, staff_role,
 };
-use crate::services::{audit, internal};
+use crate::services::audit;
 use haven_app::api::CaseViewApi;
 use haven_app::api::*;
 use haven_app::domain::matching::{Candidate, match_person};
@@ -30,7 +31,7 @@ impl Services {
     pub(crate) async fn log_read(&self, case_id: Uuid, reader: Uuid, what: &str) -> Result<(), AppError> {
         let now = self.clock.now();
         let id = Uuid::new_v4();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         case_read::Entity::insert(case_read::ActiveModel {
             id: Set(id),
             case_id: Set(case_id),
@@ -39,12 +40,9 @@ impl Services {
             at: Set(now),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(&tx, now, vec![audit::Entry::new(Some(reader), "case.read", "case", case_id).with("what", what)])
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        .await?;
+        tx.audit(vec![audit::Entry::new(Some(reader), "case.read", "case", case_id).with("what", what)]).await?;
+        tx.commit().await.map_err(AppError::from)
     }
 
     async fn names(&self, ids: impl IntoIterator<Item = Uuid>) -> Result<HashMap<Uuid, person::Model>, AppError> {
@@ -52,8 +50,7 @@ impl Services {
         Ok(person::Entity::find()
             .filter(person::Column::Id.is_in(ids))
             .all(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|p| (p.id, p))
             .collect())
@@ -66,8 +63,7 @@ impl Services {
             .filter(case_read::Column::ReaderId.ne(c.reporter_id))
             .order_by_asc(case_read::Column::At)
             .all(&self.store.db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let names = self.names(reads.iter().map(|r| r.reader_id)).await?;
         Ok(reads
             .into_iter()
@@ -84,8 +80,7 @@ impl Services {
             .filter(case_message::Column::CaseId.eq(c.id))
             .order_by_asc(case_message::Column::CreatedAt)
             .all(&self.store.db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let names = self.names(rows.iter().map(|m| m.author_id)).await?;
         rows.into_iter()
             .map(|m| {
@@ -97,7 +92,7 @@ impl Services {
                 Ok(MessageView {
                     from_team: m.from_team,
                     author,
-                    body: self.open("case_messages", "body_enc", m.id, &m.body_enc)?,
+                    body: self.keys.open_in(sealed::MESSAGE_BODY, m.id, &m.body_enc)?,
                     at: local_time(m.created_at, tz),
                 })
             })
@@ -107,10 +102,11 @@ impl Services {
     async fn reporter_view(&self, v: &Visible) -> Result<ReporterCaseView, AppError> {
         let (c, tz) = (&v.case, v.event.time_zone.as_str());
         let arrangements = self.reporter_plan(c, tz).await?;
-        let wishes: SafetyWishes = serde_json::from_str(&self.open("cases", "wishes_enc", c.id, &c.wishes_enc)?)
-            .map_err(|_| AppError::Internal)?;
+        let wishes: SafetyWishes =
+            serde_json::from_str(&self.keys.open_in(sealed::CASE_WISHES, c.id, &c.wishes_enc)?)
+                .map_err(|_| AppError::Internal)?;
         let (contact_channel, _): (ContactChannel, Option<String>) =
-            serde_json::from_str(&self.open("cases", "contact_enc", c.id, &c.contact_enc)?)
+            serde_json::from_str(&self.keys.open_in(sealed::CASE_CONTACT, c.id, &c.contact_enc)?)
                 .map_err(|_| AppError::Internal)?;
         Ok(ReporterCaseView {
             reference: c.reference.clone(),
@@ -119,7 +115,7 @@ impl Services {
             status: status(&c.status),
             filed: local_time(c.created_at, tz),
             person: self.subject(c)?,
-            narrative: self.open("cases", "narrative_enc", c.id, &c.narrative_enc)?,
+            narrative: self.keys.open_in(sealed::CASE_NARRATIVE, c.id, &c.narrative_enc)?,
             wishes,
             contact_channel,
             arrangements: arrangements.0,
@@ -133,41 +129,37 @@ impl Services {
         let (c, e, tz) = (&v.case, &v.event, v.event.time_zone.as_str());
         let db = &self.store.db;
         let subject = self.subject(c)?;
-        let wishes: SafetyWishes = serde_json::from_str(&self.open("cases", "wishes_enc", c.id, &c.wishes_enc)?)
-            .map_err(|_| AppError::Internal)?;
+        let wishes: SafetyWishes =
+            serde_json::from_str(&self.keys.open_in(sealed::CASE_WISHES, c.id, &c.wishes_enc)?)
+                .map_err(|_| AppError::Internal)?;
         let (contact_channel, contact_detail): (ContactChannel, Option<String>) =
-            serde_json::from_str(&self.open("cases", "contact_enc", c.id, &c.contact_enc)?)
+            serde_json::from_str(&self.keys.open_in(sealed::CASE_CONTACT, c.id, &c.contact_enc)?)
                 .map_err(|_| AppError::Internal)?;
         let history_rows = case_status_change::Entity::find()
             .filter(case_status_change::Column::CaseId.eq(c.id))
             .order_by_asc(case_status_change::Column::At)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let notes = case_note::Entity::find()
             .filter(case_note::Column::CaseId.eq(c.id))
             .order_by_asc(case_note::Column::CreatedAt)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let witnesses = case_witness::Entity::find()
             .filter(case_witness::Column::CaseId.eq(c.id))
             .order_by_asc(case_witness::Column::CreatedAt)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let attachments = case_attachment::Entity::find()
             .filter(case_attachment::Column::CaseId.eq(c.id))
             .order_by_asc(case_attachment::Column::CreatedAt)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let linked_rows = case_person::Entity::find()
             .filter(case_person::Column::CaseId.eq(c.id))
             .filter(case_person::Column::Role.eq("named"))
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut ids: Vec<Uuid> = vec![c.reporter_id];
         ids.extend(c.owner_id);
         ids.extend(history_rows.iter().filter_map(|h| h.actor_id));
@@ -201,7 +193,7 @@ impl Services {
             reporter: person_ref(&c.reporter_id).ok_or(AppError::Internal)?,
             contact_channel,
             contact_detail,
-            narrative: self.open("cases", "narrative_enc", c.id, &c.narrative_enc)?,
+            narrative: self.keys.open_in(sealed::CASE_NARRATIVE, c.id, &c.narrative_enc)?,
             person: subject.clone(),
             wishes,
             witnesses: match c.witnesses.as_str() {
@@ -212,7 +204,7 @@ impl Services {
             witness_details: c
                 .witness_details_enc
                 .as_ref()
-                .map(|w| self.open("cases", "witness_details_enc", c.id, w))
+                .map(|w| self.keys.open_in(sealed::CASE_WITNESS_DETAILS, c.id, w))
                 .transpose()?,
             history: history_rows
                 .iter()
@@ -228,7 +220,7 @@ impl Services {
                 .map(|n| {
                     Ok(NoteView {
                         author: name_of(&n.author_id),
-                        body: self.open("case_notes", "body_enc", n.id, &n.body_enc)?,
+                        body: self.keys.open_in(sealed::NOTE_BODY, n.id, &n.body_enc)?,
                         at: local_time(n.created_at, tz),
                     })
                 })
@@ -238,7 +230,7 @@ impl Services {
                 .iter()
                 .map(|w| {
                     let (name, contact, statement): (String, String, String) =
-                        serde_json::from_str(&self.open("case_witnesses", "details_enc", w.id, &w.details_enc)?)
+                        serde_json::from_str(&self.keys.open_in(sealed::WITNESS_DETAILS, w.id, &w.details_enc)?)
                             .map_err(|_| AppError::Internal)?;
                     Ok(WitnessView {
                         name,
@@ -254,7 +246,7 @@ impl Services {
                 .map(|a| {
                     Ok(AttachmentView {
                         id: a.id,
-                        name: self.open("case_attachments", "name_enc", a.id, &a.name_enc)?,
+                        name: self.keys.open_in(sealed::ATTACHMENT_NAME, a.id, &a.name_enc)?,
                         content_type: a.content_type.clone(),
                         size: a.size_bytes.max(0) as u64,
                         kind: a.kind.clone(),
@@ -279,31 +271,24 @@ impl Services {
         exclude: &[Uuid],
     ) -> Result<Vec<CandidateView>, AppError> {
         let db = &self.store.db;
-        let events = event::Entity::find()
-            .filter(event::Column::OrganizationId.eq(e.organization_id))
-            .all(db)
-            .await
-            .map_err(internal)?;
+        let events = event::Entity::find().filter(event::Column::OrganizationId.eq(e.organization_id)).all(db).await?;
         let event_names: HashMap<Uuid, String> = events.iter().map(|e| (e.id, e.name.clone())).collect();
         let rows = registration::Entity::find()
             .filter(registration::Column::EventId.is_in(events.iter().map(|e| e.id).collect::<Vec<_>>()))
             .find_also_related(person::Entity)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         // The organization's staff too: a case may be about an escort or a volunteer who
         // holds no ticket.
         let roles = staff_role::Entity::find()
             .filter(staff_role::Column::OrganizationId.eq(e.organization_id))
             .filter(staff_role::Column::RevokedAt.is_null())
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let staff: HashMap<Uuid, person::Model> = person::Entity::find()
             .filter(person::Column::Id.is_in(roles.iter().map(|r| r.person_id).collect::<Vec<_>>()))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|p| (p.id, p))
             .collect();
@@ -371,8 +356,7 @@ impl Services {
             .filter(case_person::Column::CaseId.eq(case_id))
             .filter(case_person::Column::PersonId.is_in(linked.to_vec()))
             .one(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .is_some())
     }
 
@@ -411,12 +395,11 @@ impl Services {
         organization: Uuid,
     ) -> Result<Vec<(case::Model, PersonDescription)>, AppError> {
         let db = &self.store.db;
-        let grants = crate::services::authz::Grants::load(db, Some(me.id)).await.map_err(internal)?;
+        let grants = crate::services::authz::Grants::load(db, Some(me.id)).await?;
         let events: Vec<event::Model> = event::Entity::find()
             .filter(event::Column::OrganizationId.eq(organization))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .filter(|e| grants.has(haven_app::domain::Role::Responder, e))
             .collect();
@@ -424,8 +407,7 @@ impl Services {
             .filter(case::Column::EventId.is_in(events.iter().map(|e| e.id).collect::<Vec<_>>()))
             .order_by_asc(case::Column::CreatedAt)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let involvement = self.involvement(db, me).await?;
         let mut out = Vec::new();
         for c in cases {
@@ -444,8 +426,7 @@ impl Services {
             .order_by_desc(case::Column::CreatedAt)
             .find_also_related(event::Entity)
             .all(&self.store.db)
-            .await
-            .map_err(internal)?;
+            .await?;
         Ok(rows
             .into_iter()
             .filter_map(|(c, e)| {

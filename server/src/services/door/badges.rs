@@ -1,10 +1,9 @@
 //! Badges: one live badge per registration, signed tokens, QR images (SVG for pages and
 //! print, PNG for e-mail), replacement, and sending them to their holders.
 
-use super::record_door_change;
 use crate::db::entities::{badge, event, person, registration};
 use crate::mail::{Attachment, Mail};
-use crate::services::{Services, audit, internal};
+use crate::services::{Services, audit};
 use ed25519_dalek::Signer as _;
 use haven_app::api::AppError;
 use haven_app::domain::badge::{BadgeClaims, Denial, DenyReason};
@@ -23,16 +22,14 @@ impl Services {
             .filter(badge::Column::EventId.eq(e.id))
             .filter(badge::Column::RevokedAt.is_null())
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|b| b.registration_id)
             .collect();
         let missing: Vec<(Uuid, Uuid)> = registration::Entity::find()
             .filter(registration::Column::EventId.eq(e.id))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|r| (r.id, r.person_id))
             .filter(|(id, _)| !with_badge.contains(id))
@@ -40,8 +37,8 @@ impl Services {
         if missing.is_empty() {
             return Ok(0);
         }
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         let rows: Vec<badge::ActiveModel> = missing
             .iter()
             .map(|(r, _)| badge::ActiveModel {
@@ -56,23 +53,17 @@ impl Services {
             })
             .collect();
         for chunk in rows.chunks(500) {
-            badge::Entity::insert_many(chunk.to_vec()).exec(&*tx).await.map_err(internal)?;
+            badge::Entity::insert_many(chunk.to_vec()).exec(&*tx).await?;
         }
         // A new badge of someone already refused here: offline doors must refuse it too.
         let denied = self.enforcement_denials(&*tx, e, None).await?;
         let refused: Vec<Uuid> = missing.iter().map(|(_, p)| *p).filter(|p| denied.contains_key(p)).collect();
         self.refresh_door(&tx, e.organization_id, &refused, now).await?;
         // Other instances (and a server beside an operator's import) learn the new badges.
-        super::note_door_change(&tx, e.id, now).await?;
-        audit::append(
-            &tx,
-            now,
-            vec![audit::Entry::new(None, "badges.issued", "event", e.id).with("count", missing.len())],
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        self.door_changed();
+        tx.door_note(e.id).await?;
+        tx.audit(vec![audit::Entry::new(None, "badges.issued", "event", e.id).with("count", missing.len())]).await?;
+        tx.door_changed();
+        tx.commit().await?;
         Ok(missing.len())
     }
 
@@ -94,8 +85,7 @@ impl Services {
     async fn signing_key_by_id(&self, id: i64) -> Result<ed25519_dalek::SigningKey, AppError> {
         let row = crate::db::entities::badge_key::Entity::find_by_id(id)
             .one(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(AppError::Internal)?;
         let secret = self
             .keys
@@ -111,7 +101,7 @@ impl Services {
             .filter(badge::Column::RevokedAt.is_null())
             .one(&self.store.db)
             .await
-            .map_err(internal)
+            .map_err(AppError::from)
     }
 
     /// Revokes a registration's badge (lost, name changed) and issues a new one at once;
@@ -123,20 +113,18 @@ impl Services {
         registration: Uuid,
     ) -> Result<(), AppError> {
         let (key_id, _) = self.signing_key(e.organization_id).await?;
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         let r = registration::Entity::find_by_id(registration)
             .filter(registration::Column::EventId.eq(e.id))
             .one(&*tx)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(AppError::NotFound)?;
         let old = badge::Entity::find()
             .filter(badge::Column::RegistrationId.eq(r.id))
             .filter(badge::Column::RevokedAt.is_null())
             .all(&*tx)
-            .await
-            .map_err(internal)?;
+            .await?;
         for b in &old {
             badge::Entity::update(badge::ActiveModel {
                 id: Set(b.id),
@@ -145,9 +133,8 @@ impl Services {
                 ..Default::default()
             })
             .exec(&*tx)
-            .await
-            .map_err(internal)?;
-            record_door_change(&tx, e.id, b.id, Some(Denial::always(DenyReason::Revoked)), now).await?;
+            .await?;
+            tx.door_change(e.id, b.id, Some(Denial::always(DenyReason::Revoked))).await?;
         }
         let id = Uuid::new_v4();
         badge::Entity::insert(badge::ActiveModel {
@@ -161,20 +148,14 @@ impl Services {
             mailed_at: Set(None),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(
-            &tx,
-            now,
-            vec![audit::Entry::new(actor, "badge.replaced", "registration", r.id).with("badge", id.to_string())],
-        )
-        .await
-        .map_err(internal)?;
+        .await?;
+        tx.audit(vec![audit::Entry::new(actor, "badge.replaced", "registration", r.id).with("badge", id.to_string())])
+            .await?;
         if self.enforcement_denials(&*tx, e, Some(&[r.person_id])).await?.contains_key(&r.person_id) {
             self.refresh_door(&tx, e.organization_id, &[r.person_id], now).await?;
         }
-        tx.commit().await.map_err(internal)?;
-        self.door_changed();
+        tx.door_changed();
+        tx.commit().await?;
         Ok(())
     }
 
@@ -186,38 +167,34 @@ impl Services {
             .filter(badge::Column::MailedAt.is_null())
             .find_also_related(registration::Entity)
             .all(&self.store.db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut sent = 0;
         for chunk in unsent.chunks(200) {
             let now = self.clock.now();
             let mut mails = Vec::new();
             for (b, r) in chunk {
                 let Some(r) = r else { continue };
-                let Some(p) = person::Entity::find_by_id(r.person_id).one(&self.store.db).await.map_err(internal)?
-                else {
+                let Some(p) = person::Entity::find_by_id(r.person_id).one(&self.store.db).await? else {
                     continue;
                 };
                 let Some(email) = p.email.clone() else { continue };
                 let token = self.badge_token(b, e.organization_id).await?;
                 mails.push((b.id, badge_mail(&email, &e.name, &p.display_name, &token, &self.public_url)?));
             }
-            let tx = self.store.write().await.map_err(internal)?;
+            let tx = self.begin().await?;
             for (badge_id, mail) in mails {
-                self.enqueue(&tx, now, mail).await.map_err(internal)?;
+                tx.mail(mail).await?;
                 badge::Entity::update(badge::ActiveModel {
                     id: Set(badge_id),
                     mailed_at: Set(Some(now)),
                     ..Default::default()
                 })
                 .exec(&*tx)
-                .await
-                .map_err(internal)?;
+                .await?;
                 sent += 1;
             }
-            tx.commit().await.map_err(internal)?;
+            tx.commit().await?;
         }
-        self.mail_wake.notify_one();
         Ok(sent)
     }
 }

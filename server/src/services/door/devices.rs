@@ -3,7 +3,7 @@
 
 use crate::crypto::{hash_token, random_token};
 use crate::db::entities::{door_device, event};
-use crate::services::{Services, audit, internal};
+use crate::services::{Services, audit};
 use haven_app::api::AppError;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -29,8 +29,8 @@ impl Services {
         let name = haven_app::domain::PlainText::parse("name", name, 1, 100)?;
         let token = format!("{PREFIX}{}", random_token());
         let id = Uuid::new_v4();
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         door_device::Entity::insert(door_device::ActiveModel {
             id: Set(id),
             event_id: Set(e.id),
@@ -40,28 +40,21 @@ impl Services {
             revoked_at: Set(None),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(
-            &tx,
-            now,
-            vec![audit::Entry::new(actor, "device.added", "door_device", id).with("event", e.id.to_string())],
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        .await?;
+        tx.audit(vec![audit::Entry::new(actor, "device.added", "door_device", id).with("event", e.id.to_string())])
+            .await?;
+        tx.commit().await?;
         Ok((id, token))
     }
 
     pub async fn revoke_device(&self, actor: Option<Uuid>, e: &event::Model, device: Uuid) -> Result<(), AppError> {
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         let d = door_device::Entity::find_by_id(device)
             .filter(door_device::Column::EventId.eq(e.id))
             .filter(door_device::Column::RevokedAt.is_null())
             .one(&*tx)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(AppError::NotFound)?;
         door_device::Entity::update(door_device::ActiveModel {
             id: Set(d.id),
@@ -69,14 +62,11 @@ impl Services {
             ..Default::default()
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(&tx, now, vec![audit::Entry::new(actor, "device.revoked", "door_device", d.id)])
-            .await
-            .map_err(internal)?;
-        super::note_door_change(&tx, e.id, now).await?;
-        tx.commit().await.map_err(internal)?;
-        self.door_changed();
+        .await?;
+        tx.audit(vec![audit::Entry::new(actor, "device.revoked", "door_device", d.id)]).await?;
+        tx.door_note(e.id).await?;
+        tx.door_changed();
+        tx.commit().await?;
         Ok(())
     }
 
@@ -86,7 +76,7 @@ impl Services {
             .order_by_asc(door_device::Column::CreatedAt)
             .all(&self.store.db)
             .await
-            .map_err(internal)
+            .map_err(AppError::from)
     }
 
     /// The device a bearer token belongs to, if it is live.
@@ -103,8 +93,7 @@ impl Services {
             .filter(door_device::Column::TokenHash.eq(hash.as_str()))
             .filter(door_device::Column::RevokedAt.is_null())
             .one(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .map(|d| DeviceAuth { device: d.id, event: d.event_id });
         if let Some(auth) = found {
             let mut devices = self.door.cache.devices.write().expect("device cache");

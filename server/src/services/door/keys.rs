@@ -2,9 +2,8 @@
 //! field-encryption keys and opened only in this process's memory; the public half is
 //! what door devices sync. Old keys keep verifying until retired.
 
-use crate::db::WriteTx;
 use crate::db::entities::{badge_key, event};
-use crate::services::{Services, audit, internal};
+use crate::services::{Services, audit};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -16,14 +15,9 @@ use uuid::Uuid;
 
 /// Notes a door change at every event of the organization, so every running instance (a
 /// server beside the operator's `haven keys` too) forgets the keys it holds and reloads.
-async fn keys_changed(tx: &WriteTx, organization: Uuid, now: chrono::DateTime<chrono::Utc>) -> Result<(), AppError> {
-    for e in event::Entity::find()
-        .filter(event::Column::OrganizationId.eq(organization))
-        .all(&**tx)
-        .await
-        .map_err(internal)?
-    {
-        super::note_door_change(tx, e.id, now).await?;
+async fn keys_changed(tx: &crate::services::work::Work<'_>, organization: Uuid) -> Result<(), AppError> {
+    for e in event::Entity::find().filter(event::Column::OrganizationId.eq(organization)).all(&**tx).await? {
+        tx.door_note(e.id).await?;
     }
     Ok(())
 }
@@ -44,10 +38,6 @@ pub struct KeyCache {
 }
 
 impl Services {
-    fn place(id: i64) -> String {
-        crate::services::cases::place("badge_keys", "private_enc", id)
-    }
-
     /// Makes a new signing key for the organization; it signs every badge issued from now.
     pub async fn generate_badge_key(&self, organization: Uuid) -> Result<u32, AppError> {
         let mut secret = [0u8; 32];
@@ -56,51 +46,44 @@ impl Services {
         let id = loop {
             let candidate = rand::rngs::OsRng.next_u32() & 0x7fff_ffff;
             if candidate != 0
-                && badge_key::Entity::find_by_id(i64::from(candidate))
-                    .one(&self.store.db)
-                    .await
-                    .map_err(internal)?
-                    .is_none()
+                && badge_key::Entity::find_by_id(i64::from(candidate)).one(&self.store.db).await?.is_none()
             {
                 break candidate;
             }
         };
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         badge_key::Entity::insert(badge_key::ActiveModel {
             id: Set(i64::from(id)),
             organization_id: Set(organization),
             public_key: Set(URL_SAFE_NO_PAD.encode(signing.verifying_key().to_bytes())),
-            private_enc: Set(self.keys.seal(&Self::place(i64::from(id)), &signing.to_bytes())),
+            private_enc: Set(self.keys.seal_bytes_in(
+                crate::crypto::sealed::BADGE_KEY_PRIVATE,
+                id,
+                &signing.to_bytes(),
+            )),
             created_at: Set(now),
             retired_at: Set(None),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(
-            &tx,
-            now,
-            vec![audit::Entry::new(None, "badge_key.generated", "organization", organization).with("key", id)],
-        )
-        .await
-        .map_err(internal)?;
-        keys_changed(&tx, organization, now).await?;
-        tx.commit().await.map_err(internal)?;
+        .await?;
+        tx.audit(vec![audit::Entry::new(None, "badge_key.generated", "organization", organization).with("key", id)])
+            .await?;
+        keys_changed(&tx, organization).await?;
+        tx.door_changed();
+        tx.commit().await?;
         self.forget_keys();
-        self.door_changed();
         Ok(id)
     }
 
     /// Stops a key from verifying (badges it signed answer `invalid` until replaced).
     pub async fn retire_badge_key(&self, organization: Uuid, id: u32) -> Result<(), AppError> {
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         let k = badge_key::Entity::find_by_id(i64::from(id))
             .filter(badge_key::Column::OrganizationId.eq(organization))
             .one(&*tx)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(AppError::NotFound)?;
         badge_key::Entity::update(badge_key::ActiveModel {
             id: Set(k.id),
@@ -108,19 +91,13 @@ impl Services {
             ..Default::default()
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(
-            &tx,
-            now,
-            vec![audit::Entry::new(None, "badge_key.retired", "organization", organization).with("key", id)],
-        )
-        .await
-        .map_err(internal)?;
-        keys_changed(&tx, organization, now).await?;
-        tx.commit().await.map_err(internal)?;
+        .await?;
+        tx.audit(vec![audit::Entry::new(None, "badge_key.retired", "organization", organization).with("key", id)])
+            .await?;
+        keys_changed(&tx, organization).await?;
+        tx.door_changed();
+        tx.commit().await?;
         self.forget_keys();
-        self.door_changed();
         Ok(())
     }
 
@@ -133,8 +110,7 @@ impl Services {
         if let Some(k) = self.door.keys.read().expect("key cache").verifying.get(&id) {
             return Ok(Some(k.clone()));
         }
-        let Some(row) = badge_key::Entity::find_by_id(i64::from(id)).one(&self.store.db).await.map_err(internal)?
-        else {
+        let Some(row) = badge_key::Entity::find_by_id(i64::from(id)).one(&self.store.db).await? else {
             return Ok(None);
         };
         let known = known(&row)?;
@@ -148,8 +124,7 @@ impl Services {
             .filter(badge_key::Column::OrganizationId.eq(organization))
             .filter(badge_key::Column::RetiredAt.is_null())
             .all(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|k| (k.id as u32, k.public_key))
             .collect())
@@ -165,20 +140,15 @@ impl Services {
             .filter(badge_key::Column::RetiredAt.is_null())
             .order_by_desc(badge_key::Column::CreatedAt)
             .one(&self.store.db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let row = match newest {
             Some(row) => row,
             None => {
                 let id = self.generate_badge_key(organization).await?;
-                badge_key::Entity::find_by_id(i64::from(id))
-                    .one(&self.store.db)
-                    .await
-                    .map_err(internal)?
-                    .ok_or(AppError::Internal)?
+                badge_key::Entity::find_by_id(i64::from(id)).one(&self.store.db).await?.ok_or(AppError::Internal)?
             }
         };
-        let secret = self.keys.open(&Self::place(row.id), &row.private_enc).map_err(|_| AppError::Internal)?;
+        let secret = self.keys.open_bytes_in(crate::crypto::sealed::BADGE_KEY_PRIVATE, row.id, &row.private_enc)?;
         let secret: [u8; 32] = secret.try_into().map_err(|_| AppError::Internal)?;
         let key = (row.id as u32, SigningKey::from_bytes(&secret));
         self.door.keys.write().expect("key cache").signing.insert(organization, key.clone());

@@ -18,15 +18,15 @@ pub use page::SyncCaller;
 pub use scan::{InflightScans, ScanSource, ScanWriter};
 pub use signatures::{SignatureCheck, SignatureChecker, check_all};
 
-use super::{Services, internal};
-use crate::db::WriteTx;
+use super::Services;
+use crate::crypto::sealed;
 use crate::db::entities::{badge, case, case_person, door_change, event, person, precaution, registration};
 use chrono::{DateTime, Utc};
 use haven_app::api::AppError;
 use haven_app::domain::badge::{Denial, DenyReason};
 use haven_app::domain::{CaseStatus, PrecautionKind};
 use sea_orm::sea_query::{Expr, Func};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use uuid::Uuid;
@@ -170,37 +170,6 @@ impl DoorRuntime {
     }
 }
 
-/// Notes for door devices that a badge is now denied (`Some`, perhaps for a period) or no
-/// longer (`None`).
-pub async fn record_door_change(
-    tx: &WriteTx,
-    event: Uuid,
-    badge: Uuid,
-    denial: Option<Denial>,
-    at: DateTime<Utc>,
-) -> Result<(), AppError> {
-    door_change::Entity::insert(door_change::ActiveModel {
-        event_id: Set(event),
-        badge_id: Set(badge),
-        reason: Set(denial.map(|d| d.reason.as_str().to_owned())),
-        at: Set(at),
-        starts_at: Set(denial.and_then(|d| d.from)),
-        ends_at: Set(denial.and_then(|d| d.until)),
-        ..Default::default()
-    })
-    .exec(&**tx)
-    .await
-    .map_err(internal)?;
-    crate::db::signals::signal(tx, crate::db::signals::DOOR).await.map_err(internal)?;
-    Ok(())
-}
-
-/// Notes that something door-relevant changed at an event (a door instruction or an
-/// arrival alert), so every instance reloads its picture.
-pub async fn note_door_change(tx: &WriteTx, event: Uuid, at: DateTime<Utc>) -> Result<(), AppError> {
-    record_door_change(tx, event, Uuid::nil(), None, at).await
-}
-
 /// What a door device receives when it syncs.
 #[derive(Debug, Clone)]
 pub struct DoorSync {
@@ -257,11 +226,10 @@ impl Services {
             .filter(event::Column::StartsAt.lt(now + chrono::Duration::days(1)))
             .filter(event::Column::EndsAt.gt(now - chrono::Duration::days(1)))
             .all(&self.store.db)
-            .await
-            .map_err(internal)?;
+            .await?;
         // Take note of the changes made so far, so the first look for others' changes does
         // not throw away what is loaded now.
-        self.watch_door_changes().await.map_err(internal)?;
+        self.watch_door_changes().await?;
         for e in &soon {
             self.event_door(e.id).await?;
         }
@@ -289,7 +257,7 @@ impl Services {
 
     async fn load_door(&self, event_id: Uuid) -> Result<EventDoor, AppError> {
         let db = &self.store.db;
-        let e = event::Entity::find_by_id(event_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+        let e = event::Entity::find_by_id(event_id).one(db).await?.ok_or(AppError::NotFound)?;
         let rows: Vec<(Uuid, Uuid, Option<DateTime<Utc>>)> = badge::Entity::find()
             .select_only()
             .column(badge::Column::Id)
@@ -298,8 +266,7 @@ impl Services {
             .filter(badge::Column::EventId.eq(event_id))
             .into_tuple()
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let regs: HashMap<Uuid, Uuid> = registration::Entity::find()
             .select_only()
             .column(registration::Column::Id)
@@ -307,8 +274,7 @@ impl Services {
             .filter(registration::Column::EventId.eq(event_id))
             .into_tuple::<(Uuid, Uuid)>()
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .collect();
         let mut names: HashMap<Uuid, Arc<str>> = HashMap::with_capacity(regs.len());
@@ -321,8 +287,7 @@ impl Services {
                 .filter(person::Column::Id.is_in(chunk.to_vec()))
                 .into_tuple::<(Uuid, String)>()
                 .all(db)
-                .await
-                .map_err(internal)?
+                .await?
             {
                 names.insert(id, name.into());
             }
@@ -373,14 +338,12 @@ impl Services {
             .filter(case::Column::Status.is_not_in([CaseStatus::Resolved.as_str(), CaseStatus::Closed.as_str()]))
             .into_tuple()
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let named = case_person::Entity::find()
             .filter(case_person::Column::CaseId.is_in(cases.clone()))
             .filter(case_person::Column::Role.eq("named"))
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let precautions = precaution::Entity::find()
             .filter(precaution::Column::CaseId.is_in(cases))
             .filter(precaution::Column::RemovedAt.is_null())
@@ -389,8 +352,7 @@ impl Services {
                     .is_in([PrecautionKind::DoorInstruction.as_str(), PrecautionKind::ArrivalAlert.as_str()]),
             )
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut instructions: HashMap<Uuid, Vec<(Uuid, String)>> = HashMap::new();
         let mut alerted: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
         for p in precautions {
@@ -400,7 +362,7 @@ impl Services {
                     continue;
                 }
                 let text: serde_json::Value =
-                    serde_json::from_str(&self.open("precautions", "details_enc", p.id, &p.details_enc)?)
+                    serde_json::from_str(&self.keys.open_in(sealed::PRECAUTION_DETAILS, p.id, &p.details_enc)?)
                         .unwrap_or_default();
                 let text = text["text"].as_str().unwrap_or_default().to_owned();
                 instructions.entry(n.person_id).or_default().push((p.case_id, text));
@@ -421,8 +383,7 @@ impl Services {
             .group_by(scan::Column::BadgeId)
             .into_tuple()
             .all(&self.store.db)
-            .await
-            .map_err(internal)?;
+            .await?;
         Ok(rows.into_iter().filter_map(|(b, t)| Some((b?, t?))).collect())
     }
 
@@ -436,8 +397,7 @@ impl Services {
             .filter(case::Column::EventId.eq(event))
             .filter(case::Column::Status.is_not_in([CaseStatus::Resolved.as_str(), CaseStatus::Closed.as_str()]))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
         {
             if involvement.in_case(&c, &self.subject(&c)?) {
                 out.insert(c.id);
@@ -466,8 +426,7 @@ impl Services {
             .expr(Func::max(Expr::col(door_change::Column::Seq)))
             .into_tuple::<Option<i32>>()
             .one(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .flatten()
             .unwrap_or(0);
         let instructions: HashMap<Uuid, String> = door
@@ -483,8 +442,7 @@ impl Services {
                     .filter(door_change::Column::EventId.eq(event_id))
                     .filter(door_change::Column::Seq.gt(since))
                     .all(&self.store.db)
-                    .await
-                    .map_err(internal)?;
+                    .await?;
                 let mut latest: HashMap<Uuid, Option<Denial>> = HashMap::new();
                 for c in changes.into_iter().filter(|c| !c.badge_id.is_nil()) {
                     let denial = c.reason.as_deref().and_then(DenyReason::parse).map(|reason| Denial {

@@ -2,9 +2,9 @@
 
 use super::{ScanInput, ScanSource, Withheld};
 use crate::db::entities::{badge, door_device, event, person, registration, scan};
+use crate::services::Services;
 use crate::services::authz::Grants;
 use crate::services::cases::local_time;
-use crate::services::{Services, internal};
 use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
 use haven_app::api::DoorApi;
@@ -45,7 +45,7 @@ impl Services {
     /// The event, if the caller works its door (door staff, organizers, admins).
     async fn door_event(&self, actor: &Actor, slug: &str) -> Result<(event::Model, Uuid), AppError> {
         let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let grants = Grants::load(&self.store.db, Some(person)).await.map_err(internal)?;
+        let grants = Grants::load(&self.store.db, Some(person)).await?;
         match self.event_by_slug(slug).await? {
             Some(e) if grants.has(Role::Door, &e) || grants.manages(&e) => Ok((e, person)),
             _ => Err(AppError::NotFound),
@@ -80,18 +80,10 @@ impl Services {
     /// The token of a registration's live badge, for its holder or the event's managers.
     pub async fn badge_token_for(&self, actor: &Actor, registration: &str) -> Result<String, AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let grants = Grants::load(&self.store.db, Some(me)).await.map_err(internal)?;
+        let grants = Grants::load(&self.store.db, Some(me)).await?;
         let id = Uuid::parse_str(registration).map_err(|_| AppError::NotFound)?;
-        let r = registration::Entity::find_by_id(id)
-            .one(&self.store.db)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::NotFound)?;
-        let e = event::Entity::find_by_id(r.event_id)
-            .one(&self.store.db)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::NotFound)?;
+        let r = registration::Entity::find_by_id(id).one(&self.store.db).await?.ok_or(AppError::NotFound)?;
+        let e = event::Entity::find_by_id(r.event_id).one(&self.store.db).await?.ok_or(AppError::NotFound)?;
         if r.person_id != me && !grants.manages(&e) {
             return Err(AppError::NotFound);
         }
@@ -106,20 +98,14 @@ impl Services {
         staff.dedup();
         let mut people: HashMap<Uuid, String> = HashMap::new();
         for chunk in staff.chunks(1000) {
-            for p in person::Entity::find()
-                .filter(person::Column::Id.is_in(chunk.to_vec()))
-                .all(db)
-                .await
-                .map_err(internal)?
-            {
+            for p in person::Entity::find().filter(person::Column::Id.is_in(chunk.to_vec())).all(db).await? {
                 people.insert(p.id, p.display_name);
             }
         }
         let devices: HashMap<Uuid, String> = door_device::Entity::find()
             .filter(door_device::Column::EventId.eq(e.id))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|d| (d.id, d.name))
             .collect();
@@ -146,16 +132,14 @@ impl Services {
             .group_by(scan::Column::DeviceId)
             .into_tuple()
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let latest = scan::Entity::find()
             .filter(scan::Column::EventId.eq(e.id))
             .filter(scan::Column::ByName.eq(true))
             .order_by_desc(scan::Column::ScannedAt)
             .limit(20)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let staff = counts.iter().filter_map(|c| c.0).chain(latest.iter().filter_map(|s| s.staff_id)).collect();
         let scanners = self.scanners(e, staff).await?;
         let by = |staff, device| scanners.by(staff, device);
@@ -192,8 +176,7 @@ impl DoorApi for Services {
             .filter(registration::Column::PersonId.eq(me.id))
             .find_also_related(event::Entity)
             .all(&self.store.db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut out = Vec::new();
         for (r, e) in rows {
             let Some(e) = e else { continue };
@@ -236,8 +219,7 @@ impl DoorApi for Services {
             .order_by_asc(person::Column::DisplayName)
             .limit(20)
             .all(&self.store.db)
-            .await
-            .map_err(internal)?;
+            .await?;
         Ok(rows
             .into_iter()
             .filter_map(|(r, p)| {
@@ -261,8 +243,7 @@ impl DoorApi for Services {
             .filter(scan::Column::EventId.eq(e.id))
             .into_tuple()
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut per_hour: BTreeMap<DateTime<Tz>, (u32, u32)> = BTreeMap::new();
         let mut admitted = 0;
         for (at, result) in times {
@@ -284,8 +265,7 @@ impl DoorApi for Services {
             .distinct()
             .into_tuple()
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let door = self.event_door(e.id).await?;
         // An alert about the viewer, or of a case they are involved in, reads as an admission.
         let shown = |s: &scan::Model| match s.result.as_str() {
@@ -307,8 +287,7 @@ impl DoorApi for Services {
                 .order_by_desc(scan::Column::ScannedAt)
                 .limit(5)
                 .all(db)
-                .await
-                .map_err(internal)?;
+                .await?;
             gate_views.push(GateView {
                 gate,
                 latest: latest
@@ -328,8 +307,7 @@ impl DoorApi for Services {
             .filter(scan::Column::EventId.eq(e.id))
             .filter(scan::Column::Late.eq(true))
             .count(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let late_scans = scan::Entity::find()
             .filter(scan::Column::EventId.eq(e.id))
             .filter(scan::Column::Late.eq(true))
@@ -337,8 +315,7 @@ impl DoorApi for Services {
             .order_by_desc(scan::Column::ScannedAt)
             .limit(20)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let scanners = self.scanners(&e, late_scans.iter().filter_map(|s| s.staff_id).collect()).await?;
         let late = late_scans
             .iter()
@@ -380,13 +357,12 @@ impl DoorApi for Services {
         if !wanted.is_empty() {
             find = find.filter(registration::Column::Id.is_in(wanted));
         }
-        let rows = find.limit(2000).all(&self.store.db).await.map_err(internal)?;
+        let rows = find.limit(2000).all(&self.store.db).await?;
         let live: std::collections::HashSet<Uuid> = badge::Entity::find()
             .filter(badge::Column::EventId.eq(e.id))
             .filter(badge::Column::RevokedAt.is_null())
             .all(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|b| b.registration_id)
             .collect();

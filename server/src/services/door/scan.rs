@@ -2,9 +2,10 @@
 
 use super::{EventDoor, Withheld};
 use crate::crypto::hash_token;
+use crate::crypto::sealed;
 use crate::db::Store;
 use crate::db::entities::scan;
-use crate::services::{Services, internal};
+use crate::services::Services;
 use chrono::{DateTime, Duration, Utc};
 use haven_app::api::AppError;
 use haven_app::api::ScanInput;
@@ -193,7 +194,7 @@ fn answer_of(row: &scan::Model, door: &EventDoor, services: &Services) -> ScanAn
         instruction: row
             .instruction_enc
             .as_ref()
-            .and_then(|s| services.open("scans", "instruction_enc", row.id, s).ok()),
+            .and_then(|s| services.keys.open_in(sealed::SCAN_INSTRUCTION, row.id, s).ok()),
         previous_scan_at: row.previous_scan_at,
     }
 }
@@ -248,10 +249,8 @@ impl Services {
         // now, whenever the device says the scan happened: a back-dated scan must not slip
         // past a ban or an expulsion that holds today.
         let (answer, badge, person) = self.decide(&door, text, at.received, &viewer).await?;
-        let instruction = answer
-            .instruction
-            .as_ref()
-            .map(|i| self.keys.seal_str(&format!("scans.instruction_enc:{}", input.scan_id), i));
+        let instruction =
+            answer.instruction.as_ref().map(|i| self.keys.seal_in(sealed::SCAN_INSTRUCTION, input.scan_id, i));
         let (device, staff) = match source {
             ScanSource::Device { device, .. } => (Some(device), None),
             ScanSource::Staff { person, .. } => (None, Some(person)),
@@ -283,11 +282,7 @@ impl Services {
             })
             .await?;
         if !inserted {
-            let row = scan::Entity::find_by_id(input.scan_id)
-                .one(&self.store.db)
-                .await
-                .map_err(internal)?
-                .ok_or(AppError::Internal)?;
+            let row = scan::Entity::find_by_id(input.scan_id).one(&self.store.db).await?.ok_or(AppError::Internal)?;
             let scanner = row.device_id.or(row.staff_id).unwrap_or_default();
             return Ok((row.token_hash.clone(), scanner, answer_of(&row, &door, self)));
         }

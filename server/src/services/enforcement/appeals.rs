@@ -5,13 +5,14 @@
 
 use super::{NewDecision, kind_of, parse_id, tz_of};
 use crate::crypto::hash_token;
+use crate::crypto::sealed;
 use crate::db::entities::{
     appeal, audit_log, case, case_person, coverage_appeal, decision, decision_case, decision_proposal,
     decision_subject, event, organization,
 };
 use crate::services::authz::Grants;
 use crate::services::involvement::{Involvement, Purpose};
-use crate::services::{Services, audit, internal};
+use crate::services::{Services, audit};
 use haven_app::api::AppealsApi;
 use haven_app::api::{Actor, AppError, AppealLinkView, MyDecision};
 use haven_app::domain::decision::{Details, Terms};
@@ -34,10 +35,10 @@ pub(super) fn appeal_closed(until: chrono::DateTime<chrono::Utc>, e: &event::Mod
 
 /// An appeal insert that hit the one-appeal rule is a second appeal, not a failure.
 pub(super) fn once_only(err: sea_orm::DbErr) -> AppError {
-    if err.to_string().to_lowercase().contains("unique") {
+    if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
         AppError::invalid("decision", "has already been appealed: an appeal can be made once")
     } else {
-        internal(err)
+        AppError::from(err)
     }
 }
 
@@ -46,12 +47,8 @@ async fn event_and_organization(
     db: &impl ConnectionTrait,
     d: &decision::Model,
 ) -> Result<(event::Model, organization::Model), AppError> {
-    let e = event::Entity::find_by_id(d.event_id).one(db).await.map_err(internal)?.ok_or(AppError::Internal)?;
-    let org = organization::Entity::find_by_id(d.organization_id)
-        .one(db)
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::Internal)?;
+    let e = event::Entity::find_by_id(d.event_id).one(db).await?.ok_or(AppError::Internal)?;
+    let org = organization::Entity::find_by_id(d.organization_id).one(db).await?.ok_or(AppError::Internal)?;
     Ok((e, org))
 }
 
@@ -76,8 +73,7 @@ impl Services {
             return self.covered_decision(db, d, superseded, s).await;
         }
         let (e, org) = event_and_organization(db, d).await?;
-        let appeal =
-            appeal::Entity::find().filter(appeal::Column::RootId.eq(d.root_id)).one(db).await.map_err(internal)?;
+        let appeal = appeal::Entity::find().filter(appeal::Column::RootId.eq(d.root_id)).one(db).await?;
         let now = self.clock.now();
         let can_appeal =
             !superseded && appeal.is_none() && d.appeal_id.is_none() && d.appeal_until.is_some_and(|u| now <= u);
@@ -140,8 +136,7 @@ impl Services {
         decision::Entity::find()
             .filter(decision::Column::AppealTokenHash.eq(hash))
             .one(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(AppError::NotFound)
     }
 
@@ -150,11 +145,7 @@ impl Services {
     async fn file_appeal(&self, d: &decision::Model, text: &str, via: Via) -> Result<(), AppError> {
         let text = PlainText::parse("text", text, 1, 10_000).map_err(AppError::from)?;
         let now = self.clock.now();
-        let e = event::Entity::find_by_id(d.event_id)
-            .one(&self.store.db)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::Internal)?;
+        let e = event::Entity::find_by_id(d.event_id).one(&self.store.db).await?.ok_or(AppError::Internal)?;
         if d.appeal_id.is_some() {
             return Err(AppError::invalid(
                 "decision",
@@ -167,9 +158,8 @@ impl Services {
         if now > until {
             return Err(appeal_closed(until, &e));
         }
-        let tx = self.store.write().await.map_err(internal)?;
-        let already =
-            appeal::Entity::find().filter(appeal::Column::RootId.eq(d.root_id)).one(&*tx).await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let already = appeal::Entity::find().filter(appeal::Column::RootId.eq(d.root_id)).one(&*tx).await?;
         if already.is_some() {
             return Err(AppError::invalid("decision", "has already been appealed: an appeal can be made once"));
         }
@@ -183,7 +173,7 @@ impl Services {
             root_id: Set(d.root_id),
             decision_id: Set(d.id),
             person_id: Set(d.person_id),
-            text_enc: Set(self.seal("appeals", "text_enc", id, text.as_str())),
+            text_enc: Set(self.keys.seal_in(sealed::APPEAL_TEXT, id, text.as_str())),
             filed_at: Set(now),
             via: Set(match via {
                 Via::SignedIn => "signed_in",
@@ -197,52 +187,38 @@ impl Services {
         .exec(&*tx)
         .await
         .map_err(once_only)?;
-        audit::append(
-            &tx,
-            now,
-            vec![audit::Entry::new(Some(d.person_id), "appeal.filed", "decision", d.id).with("appeal", id.to_string())],
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        tx.audit(vec![
+            audit::Entry::new(Some(d.person_id), "appeal.filed", "decision", d.id).with("appeal", id.to_string()),
+        ])
+        .await?;
+        tx.commit().await.map_err(AppError::from)
     }
 
     /// Everyone who took part in a decision history or the cases it rests on: whoever
     /// proposed, decided, reported, is named, owns, or acted on or read the case (from the
     /// audit log).
     async fn participants(&self, db: &impl ConnectionTrait, head: &decision::Model) -> Result<HashSet<Uuid>, AppError> {
-        let chain = decision::Entity::find()
-            .filter(decision::Column::RootId.eq(head.root_id))
-            .all(db)
-            .await
-            .map_err(internal)?;
+        let chain = decision::Entity::find().filter(decision::Column::RootId.eq(head.root_id)).all(db).await?;
         let chain_ids: Vec<Uuid> = chain.iter().map(|d| d.id).collect();
         let mut people: HashSet<Uuid> = chain.iter().flat_map(|d| [d.decided_by, d.person_id]).collect();
         let cases: Vec<Uuid> = decision_case::Entity::find()
             .filter(decision_case::Column::DecisionId.is_in(chain_ids.clone()))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|c| c.case_id)
             .collect();
-        for c in case::Entity::find().filter(case::Column::Id.is_in(cases.clone())).all(db).await.map_err(internal)? {
+        for c in case::Entity::find().filter(case::Column::Id.is_in(cases.clone())).all(db).await? {
             people.insert(c.reporter_id);
             people.extend(c.owner_id);
         }
-        for p in case_person::Entity::find()
-            .filter(case_person::Column::CaseId.is_in(cases.clone()))
-            .all(db)
-            .await
-            .map_err(internal)?
-        {
+        for p in case_person::Entity::find().filter(case_person::Column::CaseId.is_in(cases.clone())).all(db).await? {
             people.insert(p.person_id);
         }
         for p in decision_proposal::Entity::find()
             .filter(decision_proposal::Column::CaseId.is_in(cases.clone()))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
         {
             people.insert(p.proposed_by);
             people.extend(p.resolved_by);
@@ -253,8 +229,7 @@ impl Services {
             .filter(audit_log::Column::SubjectType.is_in(["case", "decision"]))
             .filter(audit_log::Column::SubjectId.is_in(subjects))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
         {
             people.extend(a.actor_id);
         }
@@ -303,17 +278,11 @@ impl AppealsApi for Services {
             .filter(decision::Column::PersonId.eq(me))
             .order_by_desc(decision::Column::DecidedAt)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         // Decisions that cover the caller through a confirmed flag: the latest record.
         let mut covered: Vec<(decision::Model, decision_subject::Model)> = Vec::new();
-        for s in decision_subject::Entity::find()
-            .filter(decision_subject::Column::PersonId.eq(me))
-            .all(db)
-            .await
-            .map_err(internal)?
-        {
-            let Some(d) = decision::Entity::find_by_id(s.decision_id).one(db).await.map_err(internal)? else {
+        for s in decision_subject::Entity::find().filter(decision_subject::Column::PersonId.eq(me)).all(db).await? {
+            let Some(d) = decision::Entity::find_by_id(s.decision_id).one(db).await? else {
                 continue;
             };
             if let Some(head) = self.chain_head(db, d.root_id).await? {
@@ -324,8 +293,7 @@ impl AppealsApi for Services {
         let superseded: HashSet<Uuid> = decision::Entity::find()
             .filter(decision::Column::RootId.is_in(roots))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .filter_map(|d| d.supersedes_id)
             .collect();
@@ -343,8 +311,7 @@ impl AppealsApi for Services {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let d = decision::Entity::find_by_id(parse_id(decision_id)?)
             .one(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(AppError::NotFound)?;
         if d.person_id == me {
             return self.file_appeal(&d, text, Via::SignedIn).await;
@@ -364,7 +331,7 @@ impl AppealsApi for Services {
             }
             Err(AppError::NotFound) => {
                 let s = self.coverage_by_token(token).await?;
-                let d = decision::Entity::find_by_id(s.decision_id).one(db).await.map_err(internal)?;
+                let d = decision::Entity::find_by_id(s.decision_id).one(db).await?;
                 let head =
                     self.chain_head(db, d.ok_or(AppError::NotFound)?.root_id).await?.ok_or(AppError::NotFound)?;
                 Ok(AppealLinkView { decision: self.my_decision(db, &head, false, Some(&s)).await? })
@@ -393,16 +360,16 @@ impl AppealsApi for Services {
     ) -> Result<(), AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(me)).await.map_err(internal)?;
+        let grants = Grants::load(db, Some(me)).await?;
         let id = parse_id(appeal_id)?;
         let mine = self.decider(db, me).await?;
-        let Some(a) = appeal::Entity::find_by_id(id).one(db).await.map_err(internal)? else {
-            let covered = coverage_appeal::Entity::find_by_id(id).one(db).await.map_err(internal)?;
+        let Some(a) = appeal::Entity::find_by_id(id).one(db).await? else {
+            let covered = coverage_appeal::Entity::find_by_id(id).one(db).await?;
             let covered = covered.ok_or(AppError::NotFound)?;
             return self.decide_coverage_appeal(&mine, &grants, covered, outcome, &input.reasons).await;
         };
         let head = self.chain_head(db, a.root_id).await?.ok_or(AppError::NotFound)?;
-        let e = event::Entity::find_by_id(head.event_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+        let e = event::Entity::find_by_id(head.event_id).one(db).await?.ok_or(AppError::NotFound)?;
         // To the person it is about (or anyone involved), its handling does not exist.
         if !grants.manages(&e) || self.involved_in_decision(db, &mine, &head, Purpose::See).await? {
             return Err(AppError::NotFound);
@@ -427,7 +394,7 @@ impl AppealsApi for Services {
                 details: head
                     .details_enc
                     .as_ref()
-                    .and_then(|s| self.open("decisions", "details_enc", head.id, s).ok())
+                    .and_then(|s| self.keys.open_in(sealed::DECISION_DETAILS, head.id, s).ok())
                     .and_then(|j| serde_json::from_str::<Details>(&j).ok())
                     .unwrap_or_default(),
                 reasons,
@@ -449,13 +416,12 @@ impl AppealsApi for Services {
         let cases: Vec<Uuid> = decision_case::Entity::find()
             .filter(decision_case::Column::DecisionId.eq(head.id))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|c| c.case_id)
             .collect();
-        let tx = self.store.write().await.map_err(internal)?;
-        let fresh = appeal::Entity::find_by_id(a.id).one(&*tx).await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let fresh = appeal::Entity::find_by_id(a.id).one(&*tx).await?;
         if fresh.is_none_or(|f| f.outcome.is_some()) {
             return Err(AppError::invalid("appeal", "was already decided, and that decision is final"));
         }
@@ -486,10 +452,9 @@ impl AppealsApi for Services {
             ..Default::default()
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        self.after_decision();
+        .await?;
+        tx.door_changed();
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -4,13 +4,13 @@
 //! then no longer applies to them; it stands for everyone else). That decision is final.
 
 use super::{names_of, tz_of};
+use crate::crypto::sealed;
 use crate::crypto::{hash_token, random_token};
-use crate::db::WriteTx;
 use crate::db::entities::{coverage_appeal, decision, decision_subject, event, organization, person};
 use crate::mail::Mail;
 use crate::services::authz::Grants;
 use crate::services::involvement::{Involvement, Purpose};
-use crate::services::{Services, audit, internal};
+use crate::services::{Services, audit};
 use chrono::{DateTime, Utc};
 use haven_app::api::{AppError, AppealToDecide, AppealView};
 use haven_app::domain::decision::appeal_deadline;
@@ -31,15 +31,14 @@ impl Services {
     /// tells them in writing with a link to appeal.
     pub(crate) async fn cover(
         &self,
-        tx: &WriteTx,
+        tx: &crate::services::work::Work<'_>,
         now: DateTime<Utc>,
         head: &decision::Model,
         person_id: Uuid,
         flag: Uuid,
         added_by: Uuid,
     ) -> Result<(), AppError> {
-        let e =
-            event::Entity::find_by_id(head.event_id).one(&**tx).await.map_err(internal)?.ok_or(AppError::Internal)?;
+        let e = event::Entity::find_by_id(head.event_id).one(&**tx).await?.ok_or(AppError::Internal)?;
         let token = random_token();
         let until = appeal_deadline(now, tz_of(&e));
         decision_subject::Entity::insert(decision_subject::ActiveModel {
@@ -54,14 +53,9 @@ impl Services {
             removed_at: Set(None),
         })
         .exec(&**tx)
-        .await
-        .map_err(internal)?;
-        let p = person::Entity::find_by_id(person_id).one(&**tx).await.map_err(internal)?.ok_or(AppError::Internal)?;
-        let org = organization::Entity::find_by_id(e.organization_id)
-            .one(&**tx)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::Internal)?;
+        .await?;
+        let p = person::Entity::find_by_id(person_id).one(&**tx).await?.ok_or(AppError::Internal)?;
+        let org = organization::Entity::find_by_id(e.organization_id).one(&**tx).await?.ok_or(AppError::Internal)?;
         let summary = self.decision_summary(head, &e);
         let text = format!(
             "Hello {},\n\n{} has applied a decision under its code of conduct to your registration, because \
@@ -88,23 +82,21 @@ impl Services {
                 html: None,
                 attachments: Vec::new(),
             };
-            self.enqueue(tx, now, mail).await.map_err(internal)?;
+            tx.mail(mail).await?;
         }
-        self.notify(tx, person_id, "decision", "A decision applied to you", &summary, "/me#decisions").await?;
+        tx.notify(person_id, "decision", "A decision applied to you", &summary, "/me#decisions").await?;
         // Now covered, they are involved in every case the decision rests on.
         let records: Vec<Uuid> = decision::Entity::find()
             .filter(decision::Column::RootId.eq(head.root_id))
             .all(&**tx)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|d| d.id)
             .collect();
         for c in crate::db::entities::decision_case::Entity::find()
             .filter(crate::db::entities::decision_case::Column::DecisionId.is_in(records))
             .all(&**tx)
-            .await
-            .map_err(internal)?
+            .await?
         {
             self.end_involved_duties(tx, c.case_id, now).await?;
         }
@@ -121,8 +113,7 @@ impl Services {
         let chain: Vec<Uuid> = decision::Entity::find()
             .filter(decision::Column::RootId.eq(root))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|d| d.id)
             .collect();
@@ -132,7 +123,7 @@ impl Services {
             .order_by_desc(decision_subject::Column::AddedAt)
             .one(db)
             .await
-            .map_err(internal)
+            .map_err(AppError::from)
     }
 
     pub(crate) async fn coverage_by_token(&self, token: &str) -> Result<decision_subject::Model, AppError> {
@@ -140,8 +131,7 @@ impl Services {
         decision_subject::Entity::find()
             .filter(decision_subject::Column::AppealTokenHash.eq(hash))
             .one(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(AppError::NotFound)
     }
 
@@ -154,14 +144,14 @@ impl Services {
             .filter(coverage_appeal::Column::SubjectId.eq(s.id))
             .one(db)
             .await
-            .map_err(internal)
+            .map_err(AppError::from)
     }
 
     pub(crate) fn coverage_appeal_view(&self, a: &coverage_appeal::Model, e: &event::Model) -> AppealView {
         AppealView {
             id: a.id,
             filed: crate::services::cases::local_time(a.filed_at, &e.time_zone),
-            text: self.open("coverage_appeals", "text_enc", a.id, &a.text_enc).unwrap_or_default(),
+            text: self.keys.open_in(sealed::COVERAGE_APPEAL_TEXT, a.id, &a.text_enc).unwrap_or_default(),
             outcome: a.outcome.as_deref().map(|o| {
                 format!(
                     "{} ({})",
@@ -188,15 +178,15 @@ impl Services {
             return Err(AppError::invalid("decision", "cannot be appealed"));
         };
         if now > until {
-            let head = decision::Entity::find_by_id(s.decision_id).one(&self.store.db).await.map_err(internal)?;
+            let head = decision::Entity::find_by_id(s.decision_id).one(&self.store.db).await?;
             let e = match head {
-                Some(d) => event::Entity::find_by_id(d.event_id).one(&self.store.db).await.map_err(internal)?,
+                Some(d) => event::Entity::find_by_id(d.event_id).one(&self.store.db).await?,
                 None => None,
             }
             .ok_or(AppError::Internal)?;
             return Err(super::appeals::appeal_closed(until, &e));
         }
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         if self.coverage_appeal_of(&*tx, s).await?.is_some() {
             return Err(AppError::invalid("decision", "has already been appealed: an appeal can be made once"));
         }
@@ -205,7 +195,7 @@ impl Services {
             id: Set(id),
             subject_id: Set(s.id),
             person_id: Set(s.person_id),
-            text_enc: Set(self.seal("coverage_appeals", "text_enc", id, text.as_str())),
+            text_enc: Set(self.keys.seal_in(sealed::COVERAGE_APPEAL_TEXT, id, text.as_str())),
             filed_at: Set(now),
             via: Set(via.to_owned()),
             outcome: Set(None),
@@ -216,17 +206,12 @@ impl Services {
         .exec(&*tx)
         .await
         .map_err(super::appeals::once_only)?;
-        audit::append(
-            &tx,
-            now,
-            vec![
-                audit::Entry::new(Some(s.person_id), "appeal.filed", "decision", s.decision_id)
-                    .with("coverage_appeal", id.to_string()),
-            ],
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        tx.audit(vec![
+            audit::Entry::new(Some(s.person_id), "appeal.filed", "decision", s.decision_id)
+                .with("coverage_appeal", id.to_string()),
+        ])
+        .await?;
+        tx.commit().await.map_err(AppError::from)
     }
 
     /// Coverage appeals waiting at the caller's events, for the deciders' page.
@@ -241,11 +226,10 @@ impl Services {
             .filter(coverage_appeal::Column::Outcome.is_null())
             .order_by_asc(coverage_appeal::Column::FiledAt)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut out = Vec::new();
         for a in waiting {
-            let Some(s) = decision_subject::Entity::find_by_id(a.subject_id).one(db).await.map_err(internal)? else {
+            let Some(s) = decision_subject::Entity::find_by_id(a.subject_id).one(db).await? else {
                 continue;
             };
             let Some((head, e)) = self.coverage_parts(db, &s, events).await? else { continue };
@@ -271,7 +255,7 @@ impl Services {
         s: &decision_subject::Model,
         events: &std::collections::HashMap<Uuid, &'e event::Model>,
     ) -> Result<Option<(decision::Model, &'e event::Model)>, AppError> {
-        let Some(d) = decision::Entity::find_by_id(s.decision_id).one(db).await.map_err(internal)? else {
+        let Some(d) = decision::Entity::find_by_id(s.decision_id).one(db).await? else {
             return Ok(None);
         };
         let Some(head) = self.chain_head(db, d.root_id).await? else { return Ok(None) };
@@ -307,12 +291,11 @@ impl Services {
         reasons: &str,
     ) -> Result<(), AppError> {
         let db = &self.store.db;
-        let s = decision_subject::Entity::find_by_id(a.subject_id).one(db).await.map_err(internal)?;
+        let s = decision_subject::Entity::find_by_id(a.subject_id).one(db).await?;
         let s = s.ok_or(AppError::NotFound)?;
-        let d =
-            decision::Entity::find_by_id(s.decision_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+        let d = decision::Entity::find_by_id(s.decision_id).one(db).await?.ok_or(AppError::NotFound)?;
         let head = self.chain_head(db, d.root_id).await?.ok_or(AppError::NotFound)?;
-        let e = event::Entity::find_by_id(head.event_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+        let e = event::Entity::find_by_id(head.event_id).one(db).await?.ok_or(AppError::NotFound)?;
         if !grants.manages(&e) || self.involved_in_decision(db, who, &head, Purpose::See).await? {
             return Err(AppError::NotFound);
         }
@@ -333,23 +316,22 @@ impl Services {
             o => o,
         };
         let reasons = PlainText::parse("reasons", reasons, 1, 5000).map_err(AppError::from)?;
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
-        let fresh = coverage_appeal::Entity::find_by_id(a.id).one(&*tx).await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
+        let fresh = coverage_appeal::Entity::find_by_id(a.id).one(&*tx).await?;
         if fresh.is_none_or(|f| f.outcome.is_some()) {
             return Err(AppError::invalid("appeal", "was already decided, and that decision is final"));
         }
         coverage_appeal::Entity::update(coverage_appeal::ActiveModel {
             id: Set(a.id),
             outcome: Set(Some(outcome.as_str().into())),
-            reasons_enc: Set(Some(self.seal("coverage_appeals", "reasons_enc", a.id, reasons.as_str()))),
+            reasons_enc: Set(Some(self.keys.seal_in(sealed::COVERAGE_APPEAL_REASONS, a.id, reasons.as_str()))),
             decided_by: Set(Some(me)),
             decided_at: Set(Some(now)),
             ..Default::default()
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
+        .await?;
         if outcome == AppealOutcome::Lifted {
             decision_subject::Entity::update(decision_subject::ActiveModel {
                 id: Set(s.id),
@@ -357,22 +339,16 @@ impl Services {
                 ..Default::default()
             })
             .exec(&*tx)
-            .await
-            .map_err(internal)?;
+            .await?;
             self.refresh_door(&tx, head.organization_id, &[s.person_id], now).await?;
         }
-        audit::append(
-            &tx,
-            now,
-            vec![
-                audit::Entry::new(Some(me), "appeal.decided", "decision", head.id)
-                    .with("coverage_appeal", a.id.to_string())
-                    .with("outcome", outcome.as_str()),
-            ],
-        )
-        .await
-        .map_err(internal)?;
-        let p = person::Entity::find_by_id(s.person_id).one(&*tx).await.map_err(internal)?;
+        tx.audit(vec![
+            audit::Entry::new(Some(me), "appeal.decided", "decision", head.id)
+                .with("coverage_appeal", a.id.to_string())
+                .with("outcome", outcome.as_str()),
+        ])
+        .await?;
+        let p = person::Entity::find_by_id(s.person_id).one(&*tx).await?;
         if let Some(p) = p {
             let label = outcome_label(outcome.as_str());
             if let Some(to) = p.email.clone() {
@@ -390,12 +366,12 @@ impl Services {
                     html: None,
                     attachments: Vec::new(),
                 };
-                self.enqueue(&tx, now, mail).await.map_err(internal)?;
+                tx.mail(mail).await?;
             }
-            self.notify(&tx, p.id, "decision", "Your appeal has been decided", label, "/me#decisions").await?;
+            tx.notify(p.id, "decision", "Your appeal has been decided", label, "/me#decisions").await?;
         }
-        tx.commit().await.map_err(internal)?;
-        self.after_decision();
+        tx.door_changed();
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -14,7 +14,7 @@ use super::{DOOR_KINDS, parse_id};
 use crate::db::entities::{decision, evasion_flag, event, identity, person, registration};
 use crate::services::authz::Grants;
 use crate::services::involvement::{Involvement, Purpose};
-use crate::services::{Services, audit, internal};
+use crate::services::{Services, audit};
 use haven_app::api::EvasionApi;
 use haven_app::api::{Actor, AppError, EvasionFlagView, PersonRef};
 use haven_app::domain::matching::{Candidate, MatchReason, match_person, normalize_name};
@@ -141,8 +141,7 @@ async fn addresses(
             .filter(identity::Column::PersonId.is_in(chunk.iter().map(|p| p.id).collect::<Vec<_>>()))
             .filter(identity::Column::Provider.eq(crate::services::auth::EMAIL_PROVIDER))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
         {
             if let Ok(a) = EmailAddress::parse("e", &i.subject) {
                 out.entry(i.person_id).or_default().push(a.normalized());
@@ -159,9 +158,7 @@ async fn addresses(
 async fn people_by_id(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<person::Model>, AppError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        out.extend(
-            person::Entity::find().filter(person::Column::Id.is_in(chunk.to_vec())).all(db).await.map_err(internal)?,
-        );
+        out.extend(person::Entity::find().filter(person::Column::Id.is_in(chunk.to_vec())).all(db).await?);
     }
     Ok(out)
 }
@@ -214,8 +211,7 @@ impl Services {
         let db = &self.store.db;
         let regs: Vec<&registration::Model> = new.iter().map(|(r, _)| r).collect();
         let event_ids: HashSet<Uuid> = regs.iter().map(|r| r.event_id).collect();
-        let events =
-            event::Entity::find().filter(event::Column::Id.is_in(event_ids)).all(db).await.map_err(internal)?;
+        let events = event::Entity::find().filter(event::Column::Id.is_in(event_ids)).all(db).await?;
         let mut flagged = 0;
         let orgs: HashSet<Uuid> = events.iter().map(|e| e.organization_id).collect();
         for org in orgs {
@@ -274,7 +270,7 @@ impl Services {
             if rows.is_empty() {
                 continue;
             }
-            let tx = self.store.write().await.map_err(internal)?;
+            let tx = self.begin().await?;
             let mut in_org = 0;
             for (event_id, row) in rows {
                 // A pair flagged before in this organization (perhaps dismissed) stays as it
@@ -290,8 +286,7 @@ impl Services {
                         .to_owned(),
                     )
                     .exec_without_returning(&*tx)
-                    .await
-                    .map_err(internal)?;
+                    .await?;
                 if done > 0 {
                     in_org += 1;
                     *per_event.entry(event_id).or_default() += 1;
@@ -301,18 +296,12 @@ impl Services {
             if in_org == 0 {
                 continue; // Nothing new: the transaction rolls back, unchanged.
             }
-            audit::append(
-                &tx,
-                now,
-                vec![audit::Entry::new(None, "evasion.flagged", "organization", org).with("count", in_org)],
-            )
-            .await
-            .map_err(internal)?;
+            tx.audit(vec![audit::Entry::new(None, "evasion.flagged", "organization", org).with("count", in_org)])
+                .await?;
             for (event_id, n) in per_event {
                 let e = org_events[&event_id];
                 for responder in self.case_team(&*tx, e, None).await? {
-                    self.notify(
-                        &tx,
+                    tx.notify(
                         responder.id,
                         "evasion",
                         "Possible ban evasion",
@@ -322,7 +311,7 @@ impl Services {
                     .await?;
                 }
             }
-            tx.commit().await.map_err(internal)?;
+            tx.commit().await?;
         }
         Ok(flagged)
     }
@@ -338,7 +327,7 @@ impl Services {
         if who.person == f.person_id || who.person == f.banned_person_id {
             return Ok(true);
         }
-        match decision::Entity::find_by_id(f.decision_id).one(db).await.map_err(internal)? {
+        match decision::Entity::find_by_id(f.decision_id).one(db).await? {
             Some(d) => self.involved_in_decision(db, who, &d, Purpose::See).await,
             None => Ok(false),
         }
@@ -350,7 +339,7 @@ impl EvasionApi for Services {
     async fn evasion_flags(&self, actor: &Actor) -> Result<Vec<EvasionFlagView>, AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(me)).await.map_err(internal)?;
+        let grants = Grants::load(db, Some(me)).await?;
         let orgs: Vec<Uuid> =
             grants.0.iter().filter(|g| g.role == Role::Responder).map(|g| g.organization_id).collect();
         if orgs.is_empty() {
@@ -359,8 +348,7 @@ impl EvasionApi for Services {
         let events: HashMap<Uuid, event::Model> = event::Entity::find()
             .filter(event::Column::OrganizationId.is_in(orgs))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .filter(|e| grants.has(Role::Responder, e))
             .map(|e| (e.id, e))
@@ -369,12 +357,11 @@ impl EvasionApi for Services {
             .filter(evasion_flag::Column::Status.eq("open"))
             .order_by_asc(evasion_flag::Column::CreatedAt)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mine = self.decider(db, me).await?;
         let mut out = Vec::new();
         for f in flags {
-            let Some(r) = registration::Entity::find_by_id(f.registration_id).one(db).await.map_err(internal)? else {
+            let Some(r) = registration::Entity::find_by_id(f.registration_id).one(db).await? else {
                 continue;
             };
             let Some(e) = events.get(&r.event_id) else { continue };
@@ -392,7 +379,7 @@ impl EvasionApi for Services {
             let (Some(registrant), Some(banned)) = (find(f.person_id), find(f.banned_person_id)) else { continue };
             let ban = match self.chain_head(db, f.decision_id).await? {
                 Some(d) => self.decision_summary(&d, e),
-                None => match decision::Entity::find_by_id(f.decision_id).one(db).await.map_err(internal)? {
+                None => match decision::Entity::find_by_id(f.decision_id).one(db).await? {
                     Some(d) => self.decision_summary(&d, e),
                     None => String::new(),
                 },
@@ -413,18 +400,10 @@ impl EvasionApi for Services {
     async fn resolve_flag(&self, actor: &Actor, flag: &str, action: &str) -> Result<(), AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(me)).await.map_err(internal)?;
-        let f = evasion_flag::Entity::find_by_id(parse_id(flag)?)
-            .one(db)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::NotFound)?;
-        let r = registration::Entity::find_by_id(f.registration_id)
-            .one(db)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::NotFound)?;
-        let e = event::Entity::find_by_id(r.event_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+        let grants = Grants::load(db, Some(me)).await?;
+        let f = evasion_flag::Entity::find_by_id(parse_id(flag)?).one(db).await?.ok_or(AppError::NotFound)?;
+        let r = registration::Entity::find_by_id(f.registration_id).one(db).await?.ok_or(AppError::NotFound)?;
+        let e = event::Entity::find_by_id(r.event_id).one(db).await?.ok_or(AppError::NotFound)?;
         if !grants.has(Role::Responder, &e) || self.involved_in_flag(db, &self.decider(db, me).await?, &f).await? {
             return Err(AppError::NotFound);
         }
@@ -433,14 +412,13 @@ impl EvasionApi for Services {
             "dismiss" => false,
             _ => return Err(AppError::invalid("action", "must be confirm or dismiss")),
         };
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
-        let fresh = evasion_flag::Entity::find_by_id(f.id).one(&*tx).await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
+        let fresh = evasion_flag::Entity::find_by_id(f.id).one(&*tx).await?;
         if fresh.is_none_or(|x| x.status != "open") {
             return Err(AppError::invalid("flag", "was already confirmed or dismissed"));
         }
-        let original =
-            decision::Entity::find_by_id(f.decision_id).one(&*tx).await.map_err(internal)?.ok_or(AppError::Internal)?;
+        let original = decision::Entity::find_by_id(f.decision_id).one(&*tx).await?.ok_or(AppError::Internal)?;
         if confirm {
             let head = self.chain_head(&*tx, original.root_id).await?.ok_or(AppError::Internal)?;
             self.cover(&tx, now, &head, f.person_id, f.id, me).await?;
@@ -453,30 +431,24 @@ impl EvasionApi for Services {
             ..Default::default()
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(
-            &tx,
-            now,
-            vec![
-                audit::Entry::new(
-                    Some(me),
-                    if confirm { "evasion.confirmed" } else { "evasion.dismissed" },
-                    "decision",
-                    original.id,
-                )
-                .with("flag", f.id.to_string()),
-            ],
-        )
-        .await
-        .map_err(internal)?;
+        .await?;
+        tx.audit(vec![
+            audit::Entry::new(
+                Some(me),
+                if confirm { "evasion.confirmed" } else { "evasion.dismissed" },
+                "decision",
+                original.id,
+            )
+            .with("flag", f.id.to_string()),
+        ])
+        .await?;
         if confirm {
             self.refresh_door(&tx, original.organization_id, &[f.person_id], now).await?;
         }
-        tx.commit().await.map_err(internal)?;
         if confirm {
-            self.door_changed();
+            tx.door_changed();
         }
+        tx.commit().await?;
         Ok(())
     }
 }

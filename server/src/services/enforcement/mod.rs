@@ -28,8 +28,8 @@ mod views;
 
 pub use evasion::{BannedIndex, EvasionCandidate};
 
-use super::{Services, internal};
-use crate::db::WriteTx;
+use super::Services;
+use crate::crypto::sealed;
 use crate::db::entities::{decision, decision_proposal, decision_subject, event, person};
 use chrono::{DateTime, Utc};
 use haven_app::api::AppError;
@@ -111,7 +111,7 @@ impl Services {
     fn decision_details(&self, d: &decision::Model) -> Details {
         d.details_enc
             .as_ref()
-            .and_then(|s| self.open("decisions", "details_enc", d.id, s).ok())
+            .and_then(|s| self.keys.open_in(sealed::DECISION_DETAILS, d.id, s).ok())
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default()
     }
@@ -130,8 +130,7 @@ impl Services {
             .filter(decision::Column::SupersedesId.is_not_null())
             .into_tuple::<Option<Uuid>>()
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .flatten()
             .collect();
@@ -139,7 +138,7 @@ impl Services {
         if let Some(kinds) = kinds {
             find = find.filter(decision::Column::Kind.is_in(kinds.iter().copied()));
         }
-        Ok(find.all(db).await.map_err(internal)?.into_iter().filter(|d| !superseded.contains(&d.id)).collect())
+        Ok(find.all(db).await?.into_iter().filter(|d| !superseded.contains(&d.id)).collect())
     }
 
     /// Everyone a decision history covers: its person, and people added by confirmed
@@ -161,16 +160,14 @@ impl Services {
             .filter(decision::Column::RootId.is_in(roots))
             .into_tuple()
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let root_of: HashMap<Uuid, Uuid> = chain.into_iter().collect();
         for chunk in root_of.keys().copied().collect::<Vec<_>>().chunks(500) {
             for s in decision_subject::Entity::find()
                 .filter(decision_subject::Column::DecisionId.is_in(chunk.to_vec()))
                 .filter(decision_subject::Column::RemovedAt.is_null())
                 .all(db)
-                .await
-                .map_err(internal)?
+                .await?
             {
                 if let Some(root) = root_of.get(&s.decision_id) {
                     out.entry(*root).or_default().push(s.person_id);
@@ -190,7 +187,7 @@ impl Services {
 /// Moves an open proposal to `status` as part of `tx`, or says it was already decided:
 /// the update itself checks it is still open, so of two deciders at once only one wins.
 pub(super) async fn claim_proposal(
-    tx: &WriteTx,
+    tx: &crate::services::work::Work<'_>,
     id: Uuid,
     status: &str,
     by: Uuid,
@@ -203,8 +200,7 @@ pub(super) async fn claim_proposal(
         .filter(decision_proposal::Column::Id.eq(id))
         .filter(decision_proposal::Column::Status.eq("open"))
         .exec(&**tx)
-        .await
-        .map_err(internal)?
+        .await?
         .rows_affected;
     if claimed != 1 {
         return Err(AppError::invalid("proposal", "was already decided or declined"));
@@ -220,8 +216,7 @@ pub(crate) async fn names_of(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<
     Ok(person::Entity::find()
         .filter(person::Column::Id.is_in(ids))
         .all(db)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|p| (p.id, p.display_name))
         .collect())

@@ -2,7 +2,7 @@
 
 use super::{DOOR_KINDS, tz_of};
 use crate::db::entities::{decision, person, registration};
-use crate::services::{Services, internal};
+use crate::services::Services;
 use haven_app::api::OutcomesApi;
 use haven_app::api::{Actor, AppError, OutcomeRow, OutcomesView};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -17,8 +17,7 @@ impl Services {
             .filter(registration::Column::RefundForfeitedAt.is_not_null())
             .order_by_asc(registration::Column::RefundForfeitedAt)
             .all(&self.store.db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut out = csv::Writer::from_writer(Vec::new());
         let _ = out.write_record(["registration", "ticket_ref", "decision_date", "refund"]);
         let tz = tz_of(&e).tz();
@@ -51,8 +50,7 @@ impl OutcomesApi for Services {
         let mut rows = Vec::new();
         for d in &heads {
             let people = covered.get(&d.root_id).cloned().unwrap_or_default();
-            let found =
-                person::Entity::find().filter(person::Column::Id.is_in(people)).all(db).await.map_err(internal)?;
+            let found = person::Entity::find().filter(person::Column::Id.is_in(people)).all(db).await?;
             let measure = match d.kind.as_str() {
                 "expulsion" => "Expelled from this event (no refund)".to_owned(),
                 "permanent_ban" => match d.starts_at {

@@ -2,10 +2,11 @@
 //! or declines it.
 
 use super::{claim_proposal, parse_id, tz_of};
+use crate::crypto::sealed;
 use crate::db::entities::{case, case_person, decision_proposal, event};
 use crate::services::authz::Grants;
 use crate::services::involvement::Involvement;
-use crate::services::{Services, audit, internal};
+use crate::services::{Services, audit};
 use haven_app::api::ProposalsApi;
 use haven_app::api::{Actor, AppError};
 use haven_app::domain::{DecisionInput, DecisionKind, RoleScope, Terms};
@@ -18,9 +19,9 @@ impl Services {
         id: Uuid,
     ) -> Result<(decision_proposal::Model, case::Model, event::Model), AppError> {
         let db = &self.store.db;
-        let p = decision_proposal::Entity::find_by_id(id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
-        let c = case::Entity::find_by_id(p.case_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
-        let e = event::Entity::find_by_id(c.event_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+        let p = decision_proposal::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)?;
+        let c = case::Entity::find_by_id(p.case_id).one(db).await?.ok_or(AppError::NotFound)?;
+        let e = event::Entity::find_by_id(c.event_id).one(db).await?.ok_or(AppError::NotFound)?;
         Ok((p, c, e))
     }
 
@@ -40,7 +41,7 @@ impl Services {
         if grants.is_admin(e.organization_id) {
             return Ok(true);
         }
-        Ok(!Grants::load(db, Some(subject)).await.map_err(internal)?.is_admin(e.organization_id))
+        Ok(!Grants::load(db, Some(subject)).await?.is_admin(e.organization_id))
     }
 
     /// Whether a decider with these grants and this involvement may decide proposal `p`:
@@ -72,7 +73,7 @@ impl Services {
         let db = &self.store.db;
         let mine = self.decider(db, me).await?;
         let input: DecisionInput =
-            serde_json::from_str(&self.open("decision_proposals", "terms_enc", p.id, &p.terms_enc)?)
+            serde_json::from_str(&self.keys.open_in(sealed::PROPOSAL_TERMS, p.id, &p.terms_enc)?)
                 .map_err(|_| AppError::Internal)?;
         if !self.may_decide_proposal(db, grants, &mine, p, &input, e).await? {
             return Err(AppError::NotFound);
@@ -94,7 +95,7 @@ impl Services {
         for candidate in
             self.event_staff(db, e, &[haven_app::domain::Role::Organizer, haven_app::domain::Role::Admin]).await?
         {
-            let grants = Grants::load(db, Some(candidate.id)).await.map_err(internal)?;
+            let grants = Grants::load(db, Some(candidate.id)).await?;
             if kind.needs_organization(scope) && !grants.manages_organization(e.organization_id) {
                 continue;
             }
@@ -133,8 +134,7 @@ impl ProposalsApi for Services {
             .filter(case_person::Column::CaseId.eq(v.case.id))
             .filter(case_person::Column::PersonId.eq(person))
             .one(&self.store.db)
-            .await
-            .map_err(internal)?;
+            .await?;
         if linked.is_none() {
             return Err(AppError::invalid("person", "choose a person linked to this case"));
         }
@@ -153,8 +153,7 @@ impl ProposalsApi for Services {
                 .filter(case_person::Column::CaseId.eq(other.case.id))
                 .filter(case_person::Column::PersonId.eq(person))
                 .one(&self.store.db)
-                .await
-                .map_err(internal)?
+                .await?
                 .is_some();
             if other.event.organization_id != v.event.organization_id || !names {
                 return Err(not_this());
@@ -163,7 +162,7 @@ impl ProposalsApi for Services {
         }
         let input = DecisionInput { cases: further.join(" "), ..input };
         let id = Uuid::new_v4();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         // A double click, or two responders at once, makes one proposal, not two.
         let waiting = decision_proposal::Entity::find()
             .filter(decision_proposal::Column::CaseId.eq(v.case.id))
@@ -171,8 +170,7 @@ impl ProposalsApi for Services {
             .filter(decision_proposal::Column::Kind.eq(terms.kind.as_str()))
             .filter(decision_proposal::Column::Status.eq("open"))
             .one(&*tx)
-            .await
-            .map_err(internal)?;
+            .await?;
         if waiting.is_some() {
             return Err(AppError::invalid("kind", "a proposal of this kind about this person is already waiting"));
         }
@@ -181,9 +179,8 @@ impl ProposalsApi for Services {
             case_id: Set(v.case.id),
             person_id: Set(person),
             kind: Set(terms.kind.as_str().to_owned()),
-            terms_enc: Set(self.seal(
-                "decision_proposals",
-                "terms_enc",
+            terms_enc: Set(self.keys.seal_in(
+                sealed::PROPOSAL_TERMS,
                 id,
                 &serde_json::to_string(&input).map_err(|_| AppError::Internal)?,
             )),
@@ -195,39 +192,30 @@ impl ProposalsApi for Services {
             decision_id: Set(None),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(
-            &tx,
-            now,
-            vec![
-                audit::Entry::new(Some(v.person.id), "decision.proposed", "case", v.case.id)
-                    .with("proposal", id.to_string()),
-            ],
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        .await?;
+        tx.audit(vec![
+            audit::Entry::new(Some(v.person.id), "decision.proposed", "case", v.case.id)
+                .with("proposal", id.to_string()),
+        ])
+        .await?;
+        tx.commit().await.map_err(AppError::from)
     }
 
     async fn decline_proposal(&self, actor: &Actor, proposal: &str) -> Result<(), AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let grants = Grants::load(&self.store.db, Some(me)).await.map_err(internal)?;
+        let grants = Grants::load(&self.store.db, Some(me)).await?;
         let (p, c, e) = self.proposal_parts(parse_id(proposal)?).await?;
         if !grants.manages(&e) {
             return Err(AppError::NotFound);
         }
         self.decidable_proposal(&grants, me, &p, &e).await?;
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         claim_proposal(&tx, p.id, "declined", me, now).await?;
-        audit::append(
-            &tx,
-            now,
-            vec![audit::Entry::new(Some(me), "decision.declined", "case", c.id).with("proposal", p.id.to_string())],
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        tx.audit(vec![
+            audit::Entry::new(Some(me), "decision.declined", "case", c.id).with("proposal", p.id.to_string()),
+        ])
+        .await?;
+        tx.commit().await.map_err(AppError::from)
     }
 }

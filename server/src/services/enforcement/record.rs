@@ -2,17 +2,16 @@
 //! transaction that records it, and the notice to the person decided about.
 
 use super::{DOOR_KINDS, NewDecision, claim_proposal, kind_of, parse_id, tz_of};
+use crate::crypto::sealed;
 use crate::crypto::{hash_token, random_token};
-use crate::db::WriteTx;
 use crate::db::entities::{
     appeal, badge, case, decision, decision_case, decision_proposal, event, organization, person, registration,
     staff_role,
 };
 use crate::mail::Mail;
 use crate::services::authz::Grants;
-use crate::services::door::record_door_change;
 use crate::services::involvement::Purpose;
-use crate::services::{Services, audit, internal};
+use crate::services::{Services, audit};
 use chrono::{DateTime, Utc};
 use haven_app::api::DecisionsApi;
 use haven_app::api::{Actor, AppError};
@@ -57,7 +56,7 @@ impl Services {
     /// event of the organization (a denial, or none), as part of `tx`.
     pub(crate) async fn refresh_door(
         &self,
-        tx: &WriteTx,
+        tx: &crate::services::work::Work<'_>,
         organization: Uuid,
         people: &[Uuid],
         now: DateTime<Utc>,
@@ -65,11 +64,7 @@ impl Services {
         if people.is_empty() {
             return Ok(());
         }
-        let events = event::Entity::find()
-            .filter(event::Column::OrganizationId.eq(organization))
-            .all(&**tx)
-            .await
-            .map_err(internal)?;
+        let events = event::Entity::find().filter(event::Column::OrganizationId.eq(organization)).all(&**tx).await?;
         for e in events {
             let badges: Vec<(badge::Model, Option<registration::Model>)> = badge::Entity::find()
                 .filter(badge::Column::EventId.eq(e.id))
@@ -77,8 +72,7 @@ impl Services {
                 .find_also_related(registration::Entity)
                 .filter(registration::Column::PersonId.is_in(people.to_vec()))
                 .all(&**tx)
-                .await
-                .map_err(internal)?;
+                .await?;
             if badges.is_empty() {
                 continue;
             }
@@ -86,7 +80,7 @@ impl Services {
             for (b, r) in badges {
                 let Some(r) = r else { continue };
                 let denial = denials.get(&r.person_id).and_then(|d| Denial::pick(d, now));
-                record_door_change(tx, e.id, b.id, denial, now).await?;
+                tx.door_change(e.id, b.id, denial).await?;
             }
         }
         Ok(())
@@ -96,7 +90,7 @@ impl Services {
     /// the appeal link's token (when it may be appealed).
     pub(crate) async fn insert_decision(
         &self,
-        tx: &WriteTx,
+        tx: &crate::services::work::Work<'_>,
         now: DateTime<Utc>,
         new: NewDecision<'_>,
     ) -> Result<decision::Model, AppError> {
@@ -106,12 +100,7 @@ impl Services {
         // One appeal per decision, corrections included: a correction of a decision that
         // was already appealed offers no second one.
         let appealed = match new.supersedes {
-            Some(p) => appeal::Entity::find()
-                .filter(appeal::Column::RootId.eq(p.root_id))
-                .one(&**tx)
-                .await
-                .map_err(internal)?
-                .is_some(),
+            Some(p) => appeal::Entity::find().filter(appeal::Column::RootId.eq(p.root_id)).one(&**tx).await?.is_some(),
             None => false,
         };
         let appealable = new.appeal.is_none() && !appealed && kind != DecisionKind::Lifted;
@@ -123,8 +112,9 @@ impl Services {
         };
         let token = appealable.then(random_token);
         let details = &new.terms.details;
-        let details_enc = (details.authority.is_some() || details.measure.is_some())
-            .then(|| self.seal("decisions", "details_enc", id, &serde_json::to_string(details).unwrap_or_default()));
+        let details_enc = (details.authority.is_some() || details.measure.is_some()).then(|| {
+            self.keys.seal_in(sealed::DECISION_DETAILS, id, &serde_json::to_string(details).unwrap_or_default())
+        });
         let (role, role_event) = match new.terms.role {
             Some((r, RoleScope::Event)) => (Some(r.as_str().to_owned()), Some(e.id)),
             Some((r, RoleScope::Organization)) => (Some(r.as_str().to_owned()), None),
@@ -142,7 +132,7 @@ impl Services {
             role,
             role_event_id: role_event,
             details_enc,
-            reasons_enc: self.seal("decisions", "reasons_enc", id, &new.terms.reasons),
+            reasons_enc: self.keys.seal_in(sealed::DECISION_REASONS, id, &new.terms.reasons),
             proposal_id: new.proposal,
             decided_by: new.decided_by,
             decided_at: now,
@@ -164,8 +154,7 @@ impl Services {
                 case_id: Set(*case_id),
             })
             .exec(&**tx)
-            .await
-            .map_err(internal)?;
+            .await?;
         }
         let mut entry = audit::Entry::new(Some(new.decided_by), "decision.recorded", "decision", id)
             .with("kind", kind.as_str())
@@ -176,7 +165,7 @@ impl Services {
         if let Some(a) = new.appeal {
             entry = entry.with("appeal", a.to_string());
         }
-        audit::append(tx, now, vec![entry]).await.map_err(internal)?;
+        tx.audit(vec![entry]).await?;
         self.apply_effects(tx, now, &model, new.supersedes).await?;
         self.send_notice(tx, now, &model, e, token.as_deref(), new.supersedes.is_some()).await?;
         Ok(model)
@@ -185,7 +174,7 @@ impl Services {
     /// Refund, roles and door for a new record.
     pub(super) async fn apply_effects(
         &self,
-        tx: &WriteTx,
+        tx: &crate::services::work::Work<'_>,
         now: DateTime<Utc>,
         d: &decision::Model,
         previous: Option<&decision::Model>,
@@ -201,16 +190,14 @@ impl Services {
                 .col_expr(registration::Column::ForfeitedBy, Expr::value(Some(d.id)))
                 .filter(registration::Column::ForfeitedBy.eq(p.id))
                 .exec(&**tx)
-                .await
-                .map_err(internal)?;
+                .await?;
         } else if let Some(p) = previous.filter(|p| p.kind == "expulsion") {
             registration::Entity::update_many()
                 .col_expr(registration::Column::RefundForfeitedAt, Expr::value(Option::<DateTime<Utc>>::None))
                 .col_expr(registration::Column::ForfeitedBy, Expr::value(Option::<Uuid>::None))
                 .filter(registration::Column::ForfeitedBy.eq(p.id))
                 .exec(&**tx)
-                .await
-                .map_err(internal)?;
+                .await?;
         }
         if d.kind == "expulsion" {
             registration::Entity::update_many()
@@ -220,8 +207,7 @@ impl Services {
                 .filter(registration::Column::PersonId.is_in(people.clone()))
                 .filter(registration::Column::RefundForfeitedAt.is_null())
                 .exec(&**tx)
-                .await
-                .map_err(internal)?;
+                .await?;
         }
         if d.kind == "role_removal"
             && let Some(role) = d.role.as_deref()
@@ -232,8 +218,7 @@ impl Services {
                 .filter(staff_role::Column::Role.eq(role))
                 .filter(staff_role::Column::RevokedAt.is_null())
                 .all(&**tx)
-                .await
-                .map_err(internal)?;
+                .await?;
             let revoked: Vec<staff_role::Model> = match d.role_event_id {
                 // Removing a role at one event cannot take away the same role held for the
                 // whole organization (it would still cover the event).
@@ -253,18 +238,12 @@ impl Services {
                     ..Default::default()
                 })
                 .exec(&**tx)
-                .await
-                .map_err(internal)?;
-                audit::append(
-                    tx,
-                    now,
-                    vec![
-                        audit::Entry::new(Some(d.decided_by), "role.revoked", "staff_role", r.id)
-                            .with("decision", d.id.to_string()),
-                    ],
-                )
-                .await
-                .map_err(internal)?;
+                .await?;
+                tx.audit(vec![
+                    audit::Entry::new(Some(d.decided_by), "role.revoked", "staff_role", r.id)
+                        .with("decision", d.id.to_string()),
+                ])
+                .await?;
             }
             self.end_orphaned_assignments(tx, d.person_id, now).await?;
         }
@@ -280,20 +259,15 @@ impl Services {
     /// their page. What was decided, its period, and how to appeal; nothing about reports.
     pub(super) async fn send_notice(
         &self,
-        tx: &WriteTx,
+        tx: &crate::services::work::Work<'_>,
         now: DateTime<Utc>,
         d: &decision::Model,
         e: &event::Model,
         token: Option<&str>,
         correction: bool,
     ) -> Result<(), AppError> {
-        let p =
-            person::Entity::find_by_id(d.person_id).one(&**tx).await.map_err(internal)?.ok_or(AppError::Internal)?;
-        let org = organization::Entity::find_by_id(e.organization_id)
-            .one(&**tx)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::Internal)?;
+        let p = person::Entity::find_by_id(d.person_id).one(&**tx).await?.ok_or(AppError::Internal)?;
+        let org = organization::Entity::find_by_id(e.organization_id).one(&**tx).await?.ok_or(AppError::Internal)?;
         let summary = self.decision_summary(d, e);
         let when = crate::services::cases::local_time(now, &e.time_zone);
         let mut text = if d.appeal_id.is_some() {
@@ -327,22 +301,17 @@ impl Services {
         }
         text.push_str("\n--\nHaven\n");
         if let Some(to) = p.email.clone() {
-            self.enqueue(
-                tx,
-                now,
-                Mail {
-                    kind: "decision_notice",
-                    to,
-                    subject: format!("A decision about you: {}", org.name),
-                    text,
-                    html: None,
-                    attachments: Vec::new(),
-                },
-            )
-            .await
-            .map_err(internal)?;
+            tx.mail(Mail {
+                kind: "decision_notice",
+                to,
+                subject: format!("A decision about you: {}", org.name),
+                text,
+                html: None,
+                attachments: Vec::new(),
+            })
+            .await?;
         }
-        self.notify(tx, d.person_id, "decision", "A decision about you", &summary, "/me#decisions").await?;
+        tx.notify(d.person_id, "decision", "A decision about you", &summary, "/me#decisions").await?;
         Ok(())
     }
 
@@ -352,16 +321,9 @@ impl Services {
         db: &impl ConnectionTrait,
         root: Uuid,
     ) -> Result<Option<decision::Model>, AppError> {
-        let chain =
-            decision::Entity::find().filter(decision::Column::RootId.eq(root)).all(db).await.map_err(internal)?;
+        let chain = decision::Entity::find().filter(decision::Column::RootId.eq(root)).all(db).await?;
         let superseded: HashSet<Uuid> = chain.iter().filter_map(|d| d.supersedes_id).collect();
         Ok(chain.into_iter().find(|d| !superseded.contains(&d.id)))
-    }
-
-    /// Wakes the door and the mail after a committed decision.
-    pub(crate) fn after_decision(&self) {
-        self.door_changed();
-        self.mail_wake.notify_one();
     }
 }
 
@@ -372,7 +334,7 @@ const ALREADY_CORRECTED: &str = "This decision has already been corrected: reloa
 impl DecisionsApi for Services {
     async fn record_decision(&self, actor: &Actor, proposal: &str, input: DecisionInput) -> Result<(), AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let grants = Grants::load(&self.store.db, Some(me)).await.map_err(internal)?;
+        let grants = Grants::load(&self.store.db, Some(me)).await?;
         let id = parse_id(proposal)?;
         let (p, c, e) = self.proposal_parts(id).await?;
         if !grants.manages(&e) {
@@ -382,21 +344,19 @@ impl DecisionsApi for Services {
         let now = self.clock.now();
         let terms = Terms::parse(&input, tz_of(&e), now, false).map_err(AppError::Invalid)?;
         self.may_decide(&grants, &e, &terms)?;
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         // Claimed inside the write by a conditional update: two deciders pressing at once
         // record one decision (on PostgreSQL the second waits for the row, then finds it
         // no longer open).
         claim_proposal(&tx, p.id, "recorded", me, now).await?;
         // The cases it rests on: the proposal's, and the further ones its proposer named.
         let proposed: DecisionInput =
-            serde_json::from_str(&self.open("decision_proposals", "terms_enc", p.id, &p.terms_enc)?)
+            serde_json::from_str(&self.keys.open_in(sealed::PROPOSAL_TERMS, p.id, &p.terms_enc)?)
                 .map_err(|_| AppError::Internal)?;
         let mut cases = vec![c.id];
         let further: Vec<String> = proposed.cases.split_whitespace().map(str::to_owned).collect();
         if !further.is_empty() {
-            for other in
-                case::Entity::find().filter(case::Column::Reference.is_in(further)).all(&*tx).await.map_err(internal)?
-            {
+            for other in case::Entity::find().filter(case::Column::Reference.is_in(further)).all(&*tx).await? {
                 cases.push(other.id);
             }
         }
@@ -422,23 +382,18 @@ impl DecisionsApi for Services {
             ..Default::default()
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        self.after_decision();
+        .await?;
+        tx.door_changed();
+        tx.commit().await?;
         Ok(())
     }
 
     async fn correct_decision(&self, actor: &Actor, decision_id: &str, input: DecisionInput) -> Result<(), AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(me)).await.map_err(internal)?;
-        let d = decision::Entity::find_by_id(parse_id(decision_id)?)
-            .one(db)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::NotFound)?;
-        let e = event::Entity::find_by_id(d.event_id).one(db).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+        let grants = Grants::load(db, Some(me)).await?;
+        let d = decision::Entity::find_by_id(parse_id(decision_id)?).one(db).await?.ok_or(AppError::NotFound)?;
+        let e = event::Entity::find_by_id(d.event_id).one(db).await?.ok_or(AppError::NotFound)?;
         if !grants.manages(&e) {
             return Err(AppError::NotFound);
         }
@@ -459,12 +414,11 @@ impl DecisionsApi for Services {
         let cases: Vec<Uuid> = decision_case::Entity::find()
             .filter(decision_case::Column::DecisionId.eq(d.id))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|c| c.case_id)
             .collect();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         let head = self.chain_head(&*tx, d.root_id).await?;
         if head.as_ref().map(|h| h.id) != Some(d.id) {
             return Err(AppError::Conflict(ALREADY_CORRECTED.to_owned()));
@@ -484,8 +438,8 @@ impl DecisionsApi for Services {
             },
         )
         .await?;
-        tx.commit().await.map_err(internal)?;
-        self.after_decision();
+        tx.door_changed();
+        tx.commit().await?;
         Ok(())
     }
 }

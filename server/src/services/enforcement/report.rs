@@ -5,8 +5,8 @@
 //! acknowledged cases.
 
 use crate::db::entities::{appeal, case, decision, event, organization};
+use crate::services::Services;
 use crate::services::authz::Grants;
-use crate::services::{Services, internal};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use haven_app::api::ReportApi;
 use haven_app::api::{Actor, AppError, ReportSection, TransparencyReport};
@@ -37,12 +37,11 @@ impl ReportApi for Services {
     ) -> Result<TransparencyReport, AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(me)).await.map_err(internal)?;
+        let grants = Grants::load(db, Some(me)).await?;
         let org = organization::Entity::find()
             .filter(organization::Column::Slug.eq(organization_slug.trim()))
             .one(db)
-            .await
-            .map_err(internal)?
+            .await?
             .filter(|o| grants.is_admin(o.id) || grants.manages_organization(o.id))
             .ok_or(AppError::NotFound)?;
         // Only quarters that have ended: a report of the running quarter would change from
@@ -68,8 +67,7 @@ impl ReportApi for Services {
         let events: Vec<Uuid> = event::Entity::find()
             .filter(event::Column::OrganizationId.eq(org.id))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|e| e.id)
             .collect();
@@ -78,8 +76,7 @@ impl ReportApi for Services {
             .filter(case::Column::CreatedAt.gte(start))
             .filter(case::Column::CreatedAt.lt(end))
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut by_kind_outcome: HashMap<(&str, &str), u64> = HashMap::new();
         let mut ack_times: Vec<Duration> = Vec::new();
         for c in &cases {
@@ -117,11 +114,7 @@ impl ReportApi for Services {
         case_rows.push(("Median time to acknowledge".to_owned(), median));
 
         // Decisions: each history once, by its first record's kind and date.
-        let records = decision::Entity::find()
-            .filter(decision::Column::OrganizationId.eq(org.id))
-            .all(db)
-            .await
-            .map_err(internal)?;
+        let records = decision::Entity::find().filter(decision::Column::OrganizationId.eq(org.id)).all(db).await?;
         let mut by_kind: HashMap<DecisionKind, u64> = HashMap::new();
         for d in records.iter().filter(|d| d.id == d.root_id && d.decided_at >= start && d.decided_at < end) {
             *by_kind.entry(DecisionKind::parse("kind", &d.kind).unwrap_or(DecisionKind::Other)).or_default() += 1;
@@ -137,8 +130,7 @@ impl ReportApi for Services {
             .filter(appeal::Column::FiledAt.gte(start))
             .filter(appeal::Column::FiledAt.lt(end))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .filter(|a| roots.contains(&a.root_id))
             .collect();

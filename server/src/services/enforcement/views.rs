@@ -1,10 +1,11 @@
 //! What a case's team and deciders see of decisions and proposals.
 
 use super::{kind_of, names_of};
+use crate::crypto::sealed;
 use crate::db::entities::{appeal, case, case_person, decision, decision_case, decision_proposal, event, person};
+use crate::services::Services;
 use crate::services::authz::Grants;
 use crate::services::involvement::Purpose;
-use crate::services::{Services, internal};
 use haven_app::api::DecisionViewsApi;
 use haven_app::api::{Actor, AppError, AppealView, CaseDecisions, DecideHome, DecisionView, PersonRef, ProposalView};
 use haven_app::domain::{DecisionInput, DecisionKind};
@@ -27,16 +28,14 @@ impl Services {
             let ids: Vec<Uuid> = decision_case::Entity::find()
                 .filter(decision_case::Column::DecisionId.eq(d.id))
                 .all(db)
-                .await
-                .map_err(internal)?
+                .await?
                 .into_iter()
                 .map(|c| c.case_id)
                 .collect();
             case::Entity::find()
                 .filter(case::Column::Id.is_in(ids))
                 .all(db)
-                .await
-                .map_err(internal)?
+                .await?
                 .into_iter()
                 .map(|c| c.reference)
                 .collect()
@@ -46,8 +45,7 @@ impl Services {
         let appeal = appeal::Entity::find()
             .filter(appeal::Column::RootId.eq(d.root_id))
             .one(db)
-            .await
-            .map_err(internal)?
+            .await?
             .map(|a| self.appeal_view(&a, e));
         Ok(DecisionView {
             id: d.id,
@@ -57,7 +55,7 @@ impl Services {
             summary: self.staff_summary(d, e),
             decided_by: names.get(&d.decided_by).cloned().unwrap_or_default(),
             decided: crate::services::cases::local_time(d.decided_at, &e.time_zone),
-            reasons: self.open("decisions", "reasons_enc", d.id, &d.reasons_enc)?,
+            reasons: self.keys.open_in(sealed::DECISION_REASONS, d.id, &d.reasons_enc)?,
             cases,
             superseded,
             from_appeal: d.appeal_id.is_some(),
@@ -69,7 +67,7 @@ impl Services {
         AppealView {
             id: a.id,
             filed: crate::services::cases::local_time(a.filed_at, &e.time_zone),
-            text: self.open("appeals", "text_enc", a.id, &a.text_enc).unwrap_or_default(),
+            text: self.keys.open_in(sealed::APPEAL_TEXT, a.id, &a.text_enc).unwrap_or_default(),
             outcome: a.outcome.as_deref().and_then(|o| haven_app::domain::AppealOutcome::parse("o", o).ok()).map(|o| {
                 format!(
                     "{} ({})",
@@ -88,7 +86,7 @@ impl Services {
         names: &HashMap<Uuid, String>,
     ) -> Result<ProposalView, AppError> {
         let input: DecisionInput =
-            serde_json::from_str(&self.open("decision_proposals", "terms_enc", p.id, &p.terms_enc)?)
+            serde_json::from_str(&self.keys.open_in(sealed::PROPOSAL_TERMS, p.id, &p.terms_enc)?)
                 .map_err(|_| AppError::Internal)?;
         let kind = DecisionKind::parse("kind", &p.kind).unwrap_or(DecisionKind::Other);
         let mut summary = kind.label().to_owned();
@@ -125,8 +123,7 @@ impl Services {
         Ok(event::Entity::find()
             .filter(event::Column::OrganizationId.is_in(orgs))
             .all(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .filter(|e| grants.manages(e))
             .collect())
@@ -138,16 +135,11 @@ impl DecisionViewsApi for Services {
     async fn case_decisions(&self, actor: &Actor, reference: &str) -> Result<CaseDecisions, AppError> {
         let v = self.team_case(actor, reference).await?;
         let db = &self.store.db;
-        let linked = case_person::Entity::find()
-            .filter(case_person::Column::CaseId.eq(v.case.id))
-            .all(db)
-            .await
-            .map_err(internal)?;
+        let linked = case_person::Entity::find().filter(case_person::Column::CaseId.eq(v.case.id)).all(db).await?;
         let people = person::Entity::find()
             .filter(person::Column::Id.is_in(linked.iter().map(|l| l.person_id).collect::<Vec<_>>()))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|p| PersonRef { id: p.id, name: p.display_name, email: p.email })
             .collect();
@@ -155,8 +147,7 @@ impl DecisionViewsApi for Services {
             .filter(decision_proposal::Column::CaseId.eq(v.case.id))
             .order_by_desc(decision_proposal::Column::ProposedAt)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut ids: Vec<Uuid> = proposals.iter().flat_map(|p| [p.person_id, p.proposed_by]).collect();
         ids.dedup();
         let names = names_of(db, &ids).await?;
@@ -172,8 +163,7 @@ impl DecisionViewsApi for Services {
         let decision_ids: Vec<Uuid> = decision_case::Entity::find()
             .filter(decision_case::Column::CaseId.eq(v.case.id))
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|d| d.decision_id)
             .collect();
@@ -181,8 +171,7 @@ impl DecisionViewsApi for Services {
             .filter(decision::Column::Id.is_in(decision_ids))
             .order_by_desc(decision::Column::DecidedAt)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let superseded: HashSet<Uuid> = records.iter().filter_map(|d| d.supersedes_id).collect();
         let mut decisions = Vec::new();
         for d in &records {
@@ -194,7 +183,7 @@ impl DecisionViewsApi for Services {
     async fn decide_home(&self, actor: &Actor) -> Result<DecideHome, AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(me)).await.map_err(internal)?;
+        let grants = Grants::load(db, Some(me)).await?;
         let events = self.decided_events(&grants).await?;
         if events.is_empty() {
             return Err(AppError::NotFound);
@@ -204,16 +193,14 @@ impl DecisionViewsApi for Services {
         let cases = case::Entity::find()
             .filter(case::Column::EventId.is_in(by_id.keys().copied().collect::<Vec<_>>()))
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let case_by_id: HashMap<Uuid, &case::Model> = cases.iter().map(|c| (c.id, c)).collect();
         let open = decision_proposal::Entity::find()
             .filter(decision_proposal::Column::CaseId.is_in(case_by_id.keys().copied().collect::<Vec<_>>()))
             .filter(decision_proposal::Column::Status.eq("open"))
             .order_by_asc(decision_proposal::Column::ProposedAt)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let ids: Vec<Uuid> = open.iter().flat_map(|p| [p.person_id, p.proposed_by]).collect();
         let names = names_of(db, &ids).await?;
         let mut proposals = Vec::new();
@@ -232,8 +219,7 @@ impl DecisionViewsApi for Services {
             .order_by_desc(decision::Column::DecidedAt)
             .limit(200)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let superseded: HashSet<Uuid> = records.iter().filter_map(|d| d.supersedes_id).collect();
         let mut recent = Vec::new();
         for d in records.iter() {
@@ -249,8 +235,7 @@ impl DecisionViewsApi for Services {
             .filter(appeal::Column::Outcome.is_null())
             .order_by_asc(appeal::Column::FiledAt)
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut appeals = Vec::new();
         for a in waiting {
             let Some(head) = self.chain_head(db, a.root_id).await? else { continue };

@@ -1,9 +1,8 @@
 //! Calendar feeds: a secret `.ics` link per person with their escort assignments.
 
 use crate::crypto::{hash_token, looks_like_token, random_token};
-use crate::db::WriteTx;
 use crate::db::entities::{escort_assignment, escort_window, ics_feed};
-use crate::services::{Services, internal};
+use crate::services::Services;
 use chrono::{DateTime, Utc};
 use haven_app::api::CalendarApi;
 use haven_app::api::*;
@@ -23,8 +22,7 @@ impl Services {
             .filter(ics_feed::Column::TokenHash.eq(hash_token(token)))
             .filter(ics_feed::Column::RevokedAt.is_null())
             .one(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(AppError::NotFound)?;
         let actor = Actor {
             session: Some(ActorSession { person_id: feed.person_id, session_id: Uuid::nil() }),
@@ -33,7 +31,7 @@ impl Services {
         let db = &self.store.db;
         let mut entries = Vec::new();
         for a in self.my_assignments(&actor).await?.assignments {
-            let Some(assignment) = escort_assignment::Entity::find_by_id(a.id).one(db).await.map_err(internal)? else {
+            let Some(assignment) = escort_assignment::Entity::find_by_id(a.id).one(db).await? else {
                 continue;
             };
             let windows = self.windows_of(&[assignment.precaution_id]).await?;
@@ -48,14 +46,17 @@ impl Services {
     }
 }
 
-pub(super) async fn revoke_feeds(tx: &WriteTx, person: Uuid, now: DateTime<Utc>) -> Result<(), AppError> {
+pub(super) async fn revoke_feeds(
+    tx: &crate::services::work::Work<'_>,
+    person: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     ics_feed::Entity::update_many()
         .col_expr(ics_feed::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
         .filter(ics_feed::Column::PersonId.eq(person))
         .filter(ics_feed::Column::RevokedAt.is_null())
         .exec(&**tx)
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(())
 }
 
@@ -90,7 +91,7 @@ impl CalendarApi for Services {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let now = self.clock.now();
         let token = random_token();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         revoke_feeds(&tx, me, now).await?;
         ics_feed::Entity::insert(ics_feed::ActiveModel {
             id: Set(Uuid::new_v4()),
@@ -100,16 +101,15 @@ impl CalendarApi for Services {
             revoked_at: Set(None),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        .await?;
+        tx.commit().await?;
         Ok(format!("{}/calendar/{token}.ics", self.public_url))
     }
 
     async fn revoke_calendar_feed(&self, actor: &Actor) -> Result<(), AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         revoke_feeds(&tx, me, self.clock.now()).await?;
-        tx.commit().await.map_err(internal)
+        tx.commit().await.map_err(AppError::from)
     }
 }

@@ -2,10 +2,9 @@
 //! longer hold, and escalating those not acknowledged in time.
 
 use super::window_text;
-use crate::db::WriteTx;
 use crate::db::entities::{case, escort_assignment, escort_window, event, ics_feed, person, precaution};
 use crate::mail::templates;
-use crate::services::{Services, audit, internal};
+use crate::services::{Services, audit};
 use chrono::{DateTime, Duration, Utc};
 use haven_app::api::EscortsApi;
 use haven_app::api::*;
@@ -19,23 +18,22 @@ impl Services {
     /// them), and tells each case's owner (or its team) to plan another escort.
     pub(crate) async fn end_orphaned_assignments(
         &self,
-        tx: &WriteTx,
+        tx: &crate::services::work::Work<'_>,
         person: Uuid,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
-        let grants = crate::services::authz::Grants::load(&**tx, Some(person)).await.map_err(internal)?;
+        let grants = crate::services::authz::Grants::load(&**tx, Some(person)).await?;
         let live = escort_assignment::Entity::find()
             .filter(escort_assignment::Column::EscortId.eq(person))
             .filter(escort_assignment::Column::RemovedAt.is_null())
             .all(&**tx)
-            .await
-            .map_err(internal)?;
+            .await?;
         for a in live {
-            let Some(p) = precaution::Entity::find_by_id(a.precaution_id).one(&**tx).await.map_err(internal)? else {
+            let Some(p) = precaution::Entity::find_by_id(a.precaution_id).one(&**tx).await? else {
                 continue;
             };
-            let Some(c) = case::Entity::find_by_id(p.case_id).one(&**tx).await.map_err(internal)? else { continue };
-            let Some(e) = event::Entity::find_by_id(c.event_id).one(&**tx).await.map_err(internal)? else { continue };
+            let Some(c) = case::Entity::find_by_id(p.case_id).one(&**tx).await? else { continue };
+            let Some(e) = event::Entity::find_by_id(c.event_id).one(&**tx).await? else { continue };
             if grants.has(Role::Escort, &e) {
                 continue;
             }
@@ -45,11 +43,8 @@ impl Services {
                 ..Default::default()
             })
             .exec(&**tx)
-            .await
-            .map_err(internal)?;
-            audit::append(tx, now, vec![audit::Entry::new(None, "plan.assignment_ended", "escort_assignment", a.id)])
-                .await
-                .map_err(internal)?;
+            .await?;
+            tx.audit(vec![audit::Entry::new(None, "plan.assignment_ended", "escort_assignment", a.id)]).await?;
             if p.removed_at.is_some() {
                 continue;
             }
@@ -58,12 +53,9 @@ impl Services {
             let link = format!("{}/cases/{}", self.public_url, c.reference);
             for member in team.into_iter().filter(|m| c.owner_id.is_none_or(|o| o == m.id)) {
                 if let Some(email) = &member.email {
-                    self.enqueue(tx, now, templates::team_escort_gone(email, &e.name, &link))
-                        .await
-                        .map_err(internal)?;
+                    tx.mail(templates::team_escort_gone(email, &e.name, &link)).await?;
                 }
-                self.notify(
-                    tx,
+                tx.notify(
                     member.id,
                     "escort_gone",
                     "An escort assignment has no escort any more",
@@ -72,7 +64,6 @@ impl Services {
                 )
                 .await?;
             }
-            self.mail_wake.notify_one();
         }
         Ok(())
     }
@@ -108,7 +99,7 @@ impl Services {
             let Some(p) = precaution::Entity::find_by_id(a.precaution_id).one(&self.store.db).await? else { continue };
             let Some(c) = case::Entity::find_by_id(p.case_id).one(&self.store.db).await? else { continue };
             let Some(e) = event::Entity::find_by_id(c.event_id).one(&self.store.db).await? else { continue };
-            let tx = self.store.write().await?;
+            let tx = self.begin().await?;
             let claimed = escort_assignment::Entity::update_many()
                 .col_expr(escort_assignment::Column::EscalatedAt, sea_orm::sea_query::Expr::value(now))
                 .filter(escort_assignment::Column::Id.eq(a.id))
@@ -124,10 +115,9 @@ impl Services {
                 let link = format!("{}/cases/{}", self.public_url, c.reference);
                 for member in team.into_iter().filter(|m| c.owner_id.is_none_or(|o| o == m.id)) {
                     if let Some(email) = &member.email {
-                        self.enqueue(&tx, now, templates::team_escort_unacknowledged(email, &e.name, &link)).await?;
+                        tx.mail(templates::team_escort_unacknowledged(email, &e.name, &link)).await?;
                     }
-                    self.notify(
-                        &tx,
+                    tx.notify(
                         member.id,
                         "escort_unacknowledged",
                         "An escort assignment is not acknowledged",
@@ -140,9 +130,6 @@ impl Services {
                 escalated += 1;
             }
             tx.commit().await?;
-        }
-        if escalated > 0 {
-            self.mail_wake.notify_one();
         }
         Ok(escalated)
     }
@@ -157,19 +144,18 @@ impl EscortsApi for Services {
             .filter(escort_assignment::Column::EscortId.eq(me))
             .filter(escort_assignment::Column::RemovedAt.is_null())
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let mut out = Vec::new();
         for a in mine {
-            let Some(p) = precaution::Entity::find_by_id(a.precaution_id).one(db).await.map_err(internal)? else {
+            let Some(p) = precaution::Entity::find_by_id(a.precaution_id).one(db).await? else {
                 continue;
             };
             if p.removed_at.is_some() {
                 continue;
             }
-            let Some(c) = case::Entity::find_by_id(p.case_id).one(db).await.map_err(internal)? else { continue };
-            let Some(e) = event::Entity::find_by_id(c.event_id).one(db).await.map_err(internal)? else { continue };
-            let reporter = person::Entity::find_by_id(c.reporter_id).one(db).await.map_err(internal)?;
+            let Some(c) = case::Entity::find_by_id(p.case_id).one(db).await? else { continue };
+            let Some(e) = event::Entity::find_by_id(c.event_id).one(db).await? else { continue };
+            let reporter = person::Entity::find_by_id(c.reporter_id).one(db).await?;
             let details = self.details(&p)?.escort.unwrap_or_default();
             let windows = self.windows_of(&[p.id]).await?;
             out.push((
@@ -191,8 +177,7 @@ impl EscortsApi for Services {
             .filter(ics_feed::Column::PersonId.eq(me))
             .filter(ics_feed::Column::RevokedAt.is_null())
             .one(db)
-            .await
-            .map_err(internal)?
+            .await?
             .is_some();
         Ok(MyAssignments { assignments: out.into_iter().map(|(_, a)| a).collect(), has_feed })
     }
@@ -200,14 +185,13 @@ impl EscortsApi for Services {
     async fn acknowledge_assignment(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
         let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
         let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         let a = escort_assignment::Entity::find_by_id(id)
             .filter(escort_assignment::Column::EscortId.eq(me))
             .filter(escort_assignment::Column::RemovedAt.is_null())
             .one(&*tx)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(AppError::NotFound)?;
         if a.acknowledged_at.is_none() {
             escort_assignment::Entity::update(escort_assignment::ActiveModel {
@@ -216,16 +200,10 @@ impl EscortsApi for Services {
                 ..Default::default()
             })
             .exec(&*tx)
-            .await
-            .map_err(internal)?;
-            audit::append(
-                &tx,
-                now,
-                vec![audit::Entry::new(Some(me), "plan.assignment_acknowledged", "escort_assignment", a.id)],
-            )
-            .await
-            .map_err(internal)?;
+            .await?;
+            tx.audit(vec![audit::Entry::new(Some(me), "plan.assignment_acknowledged", "escort_assignment", a.id)])
+                .await?;
         }
-        tx.commit().await.map_err(internal)
+        tx.commit().await.map_err(AppError::from)
     }
 }

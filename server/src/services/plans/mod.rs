@@ -13,8 +13,8 @@ mod escorts;
 mod precautions;
 
 use super::cases::local_time;
-use super::{Services, audit, internal};
-use crate::db::WriteTx;
+use super::{Services, audit};
+use crate::crypto::sealed;
 use crate::db::entities::{
     alert_recipient, case, escort_assignment, escort_window, event, person, plan_response, precaution, staff_role,
 };
@@ -63,11 +63,9 @@ impl Services {
             )
             .filter(staff_role::Column::RevokedAt.is_null())
             .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
         let ids: Vec<Uuid> = rows.into_iter().map(|r| r.person_id).collect();
-        let mut people =
-            person::Entity::find().filter(person::Column::Id.is_in(ids)).all(db).await.map_err(internal)?;
+        let mut people = person::Entity::find().filter(person::Column::Id.is_in(ids)).all(db).await?;
         people.sort_by(|a, b| a.display_name.cmp(&b.display_name));
         Ok(people)
     }
@@ -97,40 +95,32 @@ impl Services {
     /// owner (or its team) to plan again.
     pub(crate) async fn end_involved_duties(
         &self,
-        tx: &WriteTx,
+        tx: &crate::services::work::Work<'_>,
         case_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
         let db = &**tx;
-        let Some(c) = case::Entity::find_by_id(case_id).one(db).await.map_err(internal)? else { return Ok(()) };
+        let Some(c) = case::Entity::find_by_id(case_id).one(db).await? else { return Ok(()) };
         let mut ids = vec![c.id];
         ids.extend(c.related_case_id);
         ids.extend(
-            case::Entity::find()
-                .filter(case::Column::RelatedCaseId.eq(c.id))
-                .all(db)
-                .await
-                .map_err(internal)?
-                .into_iter()
-                .map(|r| r.id),
+            case::Entity::find().filter(case::Column::RelatedCaseId.eq(c.id)).all(db).await?.into_iter().map(|r| r.id),
         );
         let mut known: HashMap<Uuid, Option<super::involvement::Involvement>> = HashMap::new();
-        for c in case::Entity::find().filter(case::Column::Id.is_in(ids)).all(db).await.map_err(internal)? {
+        for c in case::Entity::find().filter(case::Column::Id.is_in(ids)).all(db).await? {
             let subject = self.subject(&c)?;
             let mut ended = false;
             let precautions = precaution::Entity::find()
                 .filter(precaution::Column::CaseId.eq(c.id))
                 .filter(precaution::Column::RemovedAt.is_null())
                 .all(db)
-                .await
-                .map_err(internal)?;
+                .await?;
             let pids: Vec<Uuid> = precautions.iter().map(|p| p.id).collect();
             for a in escort_assignment::Entity::find()
                 .filter(escort_assignment::Column::PrecautionId.is_in(pids.clone()))
                 .filter(escort_assignment::Column::RemovedAt.is_null())
                 .all(db)
-                .await
-                .map_err(internal)?
+                .await?
             {
                 if !self.now_involved(db, &mut known, a.escort_id, &c, &subject).await? {
                     continue;
@@ -141,54 +131,40 @@ impl Services {
                     ..Default::default()
                 })
                 .exec(db)
-                .await
-                .map_err(internal)?;
-                audit::append(
-                    tx,
-                    now,
-                    vec![
-                        audit::Entry::new(None, "plan.assignment_ended", "escort_assignment", a.id)
-                            .with("why", "involved"),
-                    ],
-                )
-                .await
-                .map_err(internal)?;
+                .await?;
+                tx.audit(vec![
+                    audit::Entry::new(None, "plan.assignment_ended", "escort_assignment", a.id).with("why", "involved"),
+                ])
+                .await?;
                 ended = true;
             }
             for r in alert_recipient::Entity::find()
                 .filter(alert_recipient::Column::PrecautionId.is_in(pids))
                 .all(db)
-                .await
-                .map_err(internal)?
+                .await?
             {
                 if !self.now_involved(db, &mut known, r.person_id, &c, &subject).await? {
                     continue;
                 }
-                alert_recipient::Entity::delete_by_id(r.id).exec(db).await.map_err(internal)?;
-                audit::append(
-                    tx,
-                    now,
-                    vec![
-                        audit::Entry::new(None, "plan.alert_recipient_ended", "precaution", r.precaution_id)
-                            .with("why", "involved"),
-                    ],
-                )
-                .await
-                .map_err(internal)?;
+                alert_recipient::Entity::delete_by_id(r.id).exec(db).await?;
+                tx.audit(vec![
+                    audit::Entry::new(None, "plan.alert_recipient_ended", "precaution", r.precaution_id)
+                        .with("why", "involved"),
+                ])
+                .await?;
                 ended = true;
             }
             if !ended {
                 continue;
             }
-            let Some(e) = event::Entity::find_by_id(c.event_id).one(db).await.map_err(internal)? else { continue };
+            let Some(e) = event::Entity::find_by_id(c.event_id).one(db).await? else { continue };
             let team = self.case_team(db, &e, Some((&c, &subject))).await?;
             let link = format!("{}/cases/{}", self.public_url, c.reference);
             for member in team.into_iter().filter(|m| c.owner_id.is_none_or(|o| o == m.id)) {
                 if let Some(email) = &member.email {
-                    self.enqueue(tx, now, templates::team_duty_ended(email, &e.name, &link)).await.map_err(internal)?;
+                    tx.mail(templates::team_duty_ended(email, &e.name, &link)).await?;
                 }
-                self.notify(
-                    tx,
+                tx.notify(
                     member.id,
                     "duty_ended",
                     "Someone on a plan is now involved in its case",
@@ -216,7 +192,7 @@ impl Services {
     }
 
     fn details(&self, p: &precaution::Model) -> Result<Details, AppError> {
-        serde_json::from_str(&self.open("precautions", "details_enc", p.id, &p.details_enc)?)
+        serde_json::from_str(&self.keys.open_in(sealed::PRECAUTION_DETAILS, p.id, &p.details_enc)?)
             .map_err(|_| AppError::Internal)
     }
 
@@ -227,7 +203,7 @@ impl Services {
             .order_by_asc(precaution::Column::CreatedAt)
             .all(&self.store.db)
             .await
-            .map_err(internal)
+            .map_err(AppError::from)
     }
 
     async fn windows_of(&self, precautions: &[Uuid]) -> Result<Vec<escort_window::Model>, AppError> {
@@ -236,7 +212,7 @@ impl Services {
             .order_by_asc(escort_window::Column::StartsAt)
             .all(&self.store.db)
             .await
-            .map_err(internal)
+            .map_err(AppError::from)
     }
 
     /// The plan as the case's team sees it.
@@ -250,13 +226,9 @@ impl Services {
             .filter(escort_assignment::Column::PrecautionId.is_in(ids.clone()))
             .filter(escort_assignment::Column::RemovedAt.is_null())
             .all(db)
-            .await
-            .map_err(internal)?;
-        let recipients = alert_recipient::Entity::find()
-            .filter(alert_recipient::Column::PrecautionId.is_in(ids))
-            .all(db)
-            .await
-            .map_err(internal)?;
+            .await?;
+        let recipients =
+            alert_recipient::Entity::find().filter(alert_recipient::Column::PrecautionId.is_in(ids)).all(db).await?;
         let people: HashMap<Uuid, String> = person::Entity::find()
             .filter(
                 person::Column::Id.is_in(
@@ -268,8 +240,7 @@ impl Services {
                 ),
             )
             .all(db)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|p| (p.id, p.display_name))
             .collect();
@@ -316,8 +287,7 @@ impl Services {
             .filter(plan_response::Column::CaseId.eq(c.id))
             .order_by_desc(plan_response::Column::CreatedAt)
             .one(&self.store.db)
-            .await
-            .map_err(internal)?;
+            .await?;
         latest
             .map(|r| {
                 Ok(PlanResponseView {
@@ -325,7 +295,7 @@ impl Services {
                     comment: r
                         .comment_enc
                         .as_ref()
-                        .map(|s| self.open("plan_responses", "comment_enc", r.id, s))
+                        .map(|s| self.keys.open_in(sealed::PLAN_RESPONSE_COMMENT, r.id, s))
                         .transpose()?,
                     at: local_time(r.created_at, tz),
                 })

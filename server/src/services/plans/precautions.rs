@@ -3,11 +3,11 @@
 
 use super::calendar::calendar_entries;
 use super::{ALERT_ROLES, Details, window_text};
-use crate::db::WriteTx;
+use crate::crypto::sealed;
 use crate::db::entities::{alert_recipient, case, escort_assignment, escort_window, person, plan_response, precaution};
 use crate::mail::{Attachment, templates};
 use crate::services::cases::Visible;
-use crate::services::{Services, audit, internal};
+use crate::services::{Services, audit};
 use haven_app::api::PlansApi;
 use haven_app::api::*;
 use haven_app::domain::plan::{ics, parse_windows};
@@ -18,7 +18,7 @@ use uuid::Uuid;
 impl Services {
     pub(super) async fn add_precaution(
         &self,
-        tx: &WriteTx,
+        tx: &crate::services::work::Work<'_>,
         v: &Visible,
         kind: PrecautionKind,
         details: &Details,
@@ -34,22 +34,16 @@ impl Services {
             created_at: Set(now),
             removed_at: Set(None),
             removed_by: Set(None),
-            details_enc: Set(self.seal("precautions", "details_enc", id, &json)),
+            details_enc: Set(self.keys.seal_in(sealed::PRECAUTION_DETAILS, id, &json)),
         })
         .exec(&**tx)
-        .await
-        .map_err(internal)?;
-        audit::append(
-            tx,
-            now,
-            vec![
-                audit::Entry::new(Some(v.person.id), "plan.precaution_added", "case", v.case.id)
-                    .with("precaution", id.to_string())
-                    .with("kind", kind.as_str()),
-            ],
-        )
-        .await
-        .map_err(internal)?;
+        .await?;
+        tx.audit(vec![
+            audit::Entry::new(Some(v.person.id), "plan.precaution_added", "case", v.case.id)
+                .with("precaution", id.to_string())
+                .with("kind", kind.as_str()),
+        ])
+        .await?;
         // A plan moves an acknowledged or investigated case to "precautions planned".
         let status = CaseStatus::parse("status", &v.case.status).unwrap_or(CaseStatus::New);
         if status.can_become(CaseStatus::PrecautionsPlanned) && status.is_open() {
@@ -61,8 +55,7 @@ impl Services {
                 ..Default::default()
             })
             .exec(&**tx)
-            .await
-            .map_err(internal)?;
+            .await?;
             crate::db::entities::case_status_change::Entity::insert(
                 crate::db::entities::case_status_change::ActiveModel {
                     id: Set(Uuid::new_v4()),
@@ -74,8 +67,7 @@ impl Services {
                 },
             )
             .exec(&**tx)
-            .await
-            .map_err(internal)?;
+            .await?;
         }
         Ok(id)
     }
@@ -133,30 +125,25 @@ impl PlansApi for Services {
         let (Some(escorts), Some(windows), Some(details)) = (escorts, windows, details) else {
             return Err(AppError::Invalid(errors));
         };
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         // No escort is in two places at once: check every live assignment of theirs.
         for escort in &escorts {
             let theirs = escort_assignment::Entity::find()
                 .filter(escort_assignment::Column::EscortId.eq(*escort))
                 .filter(escort_assignment::Column::RemovedAt.is_null())
                 .all(&*tx)
-                .await
-                .map_err(internal)?;
+                .await?;
             let live: Vec<Uuid> = precaution::Entity::find()
                 .filter(precaution::Column::Id.is_in(theirs.iter().map(|a| a.precaution_id).collect::<Vec<_>>()))
                 .filter(precaution::Column::RemovedAt.is_null())
                 .all(&*tx)
-                .await
-                .map_err(internal)?
+                .await?
                 .into_iter()
                 .map(|p| p.id)
                 .collect();
-            let booked = escort_window::Entity::find()
-                .filter(escort_window::Column::PrecautionId.is_in(live))
-                .all(&*tx)
-                .await
-                .map_err(internal)?;
+            let booked =
+                escort_window::Entity::find().filter(escort_window::Column::PrecautionId.is_in(live)).all(&*tx).await?;
             for w in &windows {
                 if let Some(clash) =
                     booked.iter().find(|b| Window { starts_at: b.starts_at, ends_at: b.ends_at }.overlaps(w))
@@ -185,17 +172,10 @@ impl PlansApi for Services {
         for w in &windows {
             let wid = Uuid::new_v4();
             let model = escort_window::Model { id: wid, precaution_id: id, starts_at: w.starts_at, ends_at: w.ends_at };
-            escort_window::Entity::insert(escort_window::ActiveModel::from(model.clone()))
-                .exec(&*tx)
-                .await
-                .map_err(internal)?;
+            escort_window::Entity::insert(escort_window::ActiveModel::from(model.clone())).exec(&*tx).await?;
             stored.push(model);
         }
-        let reporter = person::Entity::find_by_id(v.case.reporter_id)
-            .one(&*tx)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::Internal)?;
+        let reporter = person::Entity::find_by_id(v.case.reporter_id).one(&*tx).await?.ok_or(AppError::Internal)?;
         for escort in &escorts {
             let aid = Uuid::new_v4();
             escort_assignment::Entity::insert(escort_assignment::ActiveModel {
@@ -208,8 +188,7 @@ impl PlansApi for Services {
                 removed_at: Set(None),
             })
             .exec(&*tx)
-            .await
-            .map_err(internal)?;
+            .await?;
             let Some(p) = escorts_allowed.iter().find(|p| p.id == *escort) else { continue };
             let entries = calendar_entries(aid, &e.name, &reporter.display_name, &details, &stored);
             let calendar = Attachment {
@@ -219,12 +198,9 @@ impl PlansApi for Services {
             };
             let link = format!("{}/escort", self.public_url);
             if let Some(email) = &p.email {
-                self.enqueue(&tx, now, templates::escort_assignment(email, &e.name, &link, calendar))
-                    .await
-                    .map_err(internal)?;
+                tx.mail(templates::escort_assignment(email, &e.name, &link, calendar)).await?;
             }
-            self.notify(
-                &tx,
+            tx.notify(
                 p.id,
                 "escort_assignment",
                 &format!("A new escort assignment at {}", e.name),
@@ -233,8 +209,7 @@ impl PlansApi for Services {
             )
             .await?;
         }
-        tx.commit().await.map_err(internal)?;
-        self.mail_wake.notify_one();
+        tx.commit().await?;
         Ok(())
     }
 
@@ -259,7 +234,7 @@ impl PlansApi for Services {
         let (Some(ids), Some(instruction)) = (ids, instruction) else {
             return Err(AppError::Invalid(errors));
         };
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         let text = instruction.map(PlainText::into_string).unwrap_or_default();
         let id = self.add_precaution(&tx, &v, PrecautionKind::ArrivalAlert, &Details { escort: None, text }).await?;
         for person_id in ids {
@@ -269,12 +244,11 @@ impl PlansApi for Services {
                 person_id: Set(person_id),
             })
             .exec(&*tx)
-            .await
-            .map_err(internal)?;
+            .await?;
         }
-        crate::services::door::note_door_change(&tx, v.event.id, self.clock.now()).await?;
-        tx.commit().await.map_err(internal)?;
-        self.door_changed();
+        tx.door_note(v.event.id).await?;
+        tx.door_changed();
+        tx.commit().await?;
         Ok(())
     }
 
@@ -291,23 +265,20 @@ impl PlansApi for Services {
             _ => ("text", 2000),
         };
         let text = PlainText::parse(field, text, 1, max)?;
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         self.add_precaution(&tx, &v, kind, &Details { escort: None, text: text.into_string() }).await?;
         if kind == PrecautionKind::DoorInstruction {
-            crate::services::door::note_door_change(&tx, v.event.id, self.clock.now()).await?;
+            tx.door_note(v.event.id).await?;
         }
         if kind == PrecautionKind::Arrangement {
-            let reporter = person::Entity::find_by_id(v.case.reporter_id).one(&*tx).await.map_err(internal)?;
+            let reporter = person::Entity::find_by_id(v.case.reporter_id).one(&*tx).await?;
             if let Some(email) = reporter.and_then(|p| p.email) {
                 let link = format!("{}/cases/{}", self.public_url, v.case.reference);
-                self.enqueue(&tx, self.clock.now(), templates::case_news(&email, &v.event.name, &link))
-                    .await
-                    .map_err(internal)?;
+                tx.mail(templates::case_news(&email, &v.event.name, &link)).await?;
             }
         }
-        tx.commit().await.map_err(internal)?;
-        self.mail_wake.notify_one();
-        self.door_changed();
+        tx.door_changed();
+        tx.commit().await?;
         Ok(())
     }
 
@@ -318,11 +289,10 @@ impl PlansApi for Services {
             .filter(precaution::Column::CaseId.eq(v.case.id))
             .filter(precaution::Column::RemovedAt.is_null())
             .one(&self.store.db)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(AppError::NotFound)?;
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         precaution::Entity::update(precaution::ActiveModel {
             id: Set(p.id),
             removed_at: Set(Some(now)),
@@ -330,28 +300,21 @@ impl PlansApi for Services {
             ..Default::default()
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
+        .await?;
         escort_assignment::Entity::update_many()
             .col_expr(escort_assignment::Column::RemovedAt, sea_orm::sea_query::Expr::value(now))
             .filter(escort_assignment::Column::PrecautionId.eq(p.id))
             .filter(escort_assignment::Column::RemovedAt.is_null())
             .exec(&*tx)
-            .await
-            .map_err(internal)?;
-        audit::append(
-            &tx,
-            now,
-            vec![
-                audit::Entry::new(Some(v.person.id), "plan.precaution_removed", "case", v.case.id)
-                    .with("precaution", p.id.to_string()),
-            ],
-        )
-        .await
-        .map_err(internal)?;
-        crate::services::door::note_door_change(&tx, v.event.id, now).await?;
-        tx.commit().await.map_err(internal)?;
-        self.door_changed();
+            .await?;
+        tx.audit(vec![
+            audit::Entry::new(Some(v.person.id), "plan.precaution_removed", "case", v.case.id)
+                .with("precaution", p.id.to_string()),
+        ])
+        .await?;
+        tx.door_note(v.event.id).await?;
+        tx.door_changed();
+        tx.commit().await?;
         Ok(())
     }
 
@@ -380,36 +343,27 @@ impl PlansApi for Services {
         }
         let now = self.clock.now();
         let id = Uuid::new_v4();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
         plan_response::Entity::insert(plan_response::ActiveModel {
             id: Set(id),
             case_id: Set(v.case.id),
             answer: Set(answer.to_owned()),
-            comment_enc: Set(comment.map(|c| self.seal("plan_responses", "comment_enc", id, c.as_str()))),
+            comment_enc: Set(comment.map(|c| self.keys.seal_in(sealed::PLAN_RESPONSE_COMMENT, id, c.as_str()))),
             created_at: Set(now),
         })
         .exec(&*tx)
-        .await
-        .map_err(internal)?;
-        audit::append(
-            &tx,
-            now,
-            vec![audit::Entry::new(Some(v.person.id), "plan.answered", "case", v.case.id).with("answer", answer)],
-        )
-        .await
-        .map_err(internal)?;
+        .await?;
+        tx.audit(vec![audit::Entry::new(Some(v.person.id), "plan.answered", "case", v.case.id).with("answer", answer)])
+            .await?;
         let subject = self.subject(&v.case)?;
         let team = self.case_team(&*tx, &v.event, Some((&v.case, &subject))).await?;
         let link = format!("{}/cases/{}", self.public_url, v.case.reference);
         for member in team.into_iter().filter(|m| v.case.owner_id.is_none_or(|o| o == m.id)) {
             if let Some(email) = member.email {
-                self.enqueue(&tx, now, templates::team_case_activity(&email, &v.event.name, &link))
-                    .await
-                    .map_err(internal)?;
+                tx.mail(templates::team_case_activity(&email, &v.event.name, &link)).await?;
             }
         }
-        tx.commit().await.map_err(internal)?;
-        self.mail_wake.notify_one();
+        tx.commit().await?;
         Ok(())
     }
 }

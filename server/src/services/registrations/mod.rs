@@ -10,8 +10,7 @@ mod csv;
 use csv::line_error;
 pub use csv::{ImportRow, parse_csv};
 
-use super::{Services, audit, internal};
-use crate::db::WriteTx;
+use super::{Services, audit};
 use crate::db::entities::{event, identity, person, registration};
 use chrono::{DateTime, Utc};
 use haven_app::api::RegistrationsApi;
@@ -38,7 +37,7 @@ pub type Progress<'a> = &'a (dyn Fn(Phase, u64, u64) + Sync);
 /// Applies parsed rows to an event inside `tx`: every row is checked against the existing
 /// registrations first; on any conflict nothing is written and the conflicts are returned.
 pub async fn apply(
-    tx: &WriteTx,
+    tx: &crate::services::work::Work<'_>,
     now: DateTime<Utc>,
     actor: Option<Uuid>,
     e: &event::Model,
@@ -174,7 +173,7 @@ pub async fn apply(
         progress(Phase::Writing, (i * 500) as u64, created);
         registration::Entity::insert_many(chunk.to_vec()).exec(&**tx).await?;
     }
-    audit::append(tx, now, entries).await?;
+    tx.audit(entries).await?;
     progress(Phase::Writing, created, created);
     Ok(Ok((ImportReport { created: created as u32, unchanged }, created_ids)))
 }
@@ -236,11 +235,10 @@ impl Services {
         progress: Progress<'_>,
     ) -> Result<ImportReport, AppError> {
         let rows = parse_csv(csv).map_err(AppError::Invalid)?;
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
-        let (report, created) =
-            apply(&tx, now, actor, e, rows, progress).await.map_err(internal)?.map_err(AppError::Invalid)?;
-        tx.commit().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
+        let (report, created) = apply(&tx, now, actor, e, rows, progress).await?.map_err(AppError::Invalid)?;
+        tx.commit().await?;
         self.after_registrations(e, &created).await;
         Ok(report)
     }
@@ -283,13 +281,12 @@ impl RegistrationsApi for Services {
             .order_by_asc(person::Column::DisplayName)
             .order_by_asc(registration::Column::Id)
             .paginate(&self.store.db, PAGE_SIZE);
-        let total = paginator.num_items().await.map_err(internal)?;
+        let total = paginator.num_items().await?;
         let pages = std::cmp::max(total.div_ceil(PAGE_SIZE), 1) as u32;
         let page = page.clamp(1, pages);
         let rows = paginator
             .fetch_page(u64::from(page - 1))
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|(r, p)| RegistrationRow {
                 id: r.id,
@@ -306,11 +303,10 @@ impl RegistrationsApi for Services {
         let (e, _) = self.managed_event(actor, slug).await?;
         let [name, email, ticket_ref, role] = fields;
         let registration = NewRegistration::parse(name, email, ticket_ref, role).map_err(AppError::Invalid)?;
-        let now = self.clock.now();
-        let tx = self.store.write().await.map_err(internal)?;
+        let tx = self.begin().await?;
+        let now = tx.now;
         let report = apply(&tx, now, actor.person_id(), &e, vec![ImportRow { line: 1, registration }], &|_, _, _| {})
-            .await
-            .map_err(internal)?
+            .await?
             .map_err(|errs| {
                 AppError::Invalid(
                     errs.into_iter()
@@ -322,7 +318,7 @@ impl RegistrationsApi for Services {
         if report.created == 0 {
             return Err(AppError::invalid("email", "is already registered for this event"));
         }
-        tx.commit().await.map_err(internal)?;
+        tx.commit().await?;
         self.after_registrations(&e, &created).await;
         Ok(())
     }
