@@ -733,3 +733,83 @@ async fn only_an_administrator_removes_someone_from_the_safety_team() {
         assert_eq!(responder_role(&staff), None, "{backend}: {staff}");
     }
 }
+
+/// A write the database refuses because another got there first is told as a conflict,
+/// not as a failure of the server. On PostgreSQL the other write is still open when this
+/// one checks the slug, so only the unique index stops it (409); on SQLite writes take
+/// turns, so this one sees the slug taken (422). Either way there is one event.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_events_created_with_one_slug_at_once_make_one_and_the_other_is_told_why() {
+    use haven_server::db::entities::{event, organization};
+    use sea_orm::{ActiveValue::Set, ConnectionTrait, DbBackend, Statement};
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let admin = server.client_as(ADMIN).await;
+        let org = organization::Entity::find().filter(organization::Column::Slug.eq("demo")).one(&server.db).await;
+        let org = org.unwrap().expect("the demo organization");
+        let now = chrono::Utc::now();
+        let first = server.services.begin().await.unwrap();
+        event::Entity::insert(event::ActiveModel {
+            id: Set(uuid::Uuid::new_v4()),
+            organization_id: Set(org.id),
+            slug: Set("race".into()),
+            name: Set("The first".into()),
+            venue: Set("Hall".into()),
+            time_zone: Set("UTC".into()),
+            starts_at: Set(now + chrono::Duration::days(30)),
+            ends_at: Set(now + chrono::Duration::days(31)),
+            ack_hours: Set(24),
+            created_at: Set(now),
+        })
+        .exec(&*first)
+        .await
+        .unwrap();
+        let second = {
+            let (server_url, admin) = (server.url(""), admin.clone());
+            let form = [
+                ("organization", "demo"),
+                ("input[name]", "The second"),
+                ("input[slug]", "race"),
+                ("input[venue]", "Library"),
+                ("input[time_zone]", "UTC"),
+                ("input[starts_at]", "2027-03-14T10:00"),
+                ("input[ends_at]", "2027-03-14T20:00"),
+                ("input[ack_hours]", "12"),
+            ];
+            tokio::spawn(async move {
+                let res = admin.post(format!("{server_url}/fn/create_event")).form(&form).send().await.unwrap();
+                (res.status().as_u16(), res.json::<serde_json::Value>().await.unwrap())
+            })
+        };
+        if server.db.get_database_backend() == DbBackend::Postgres {
+            // Wait until the second write is stopped at the unique index by the first.
+            let waiting = "SELECT count(*) AS n FROM pg_stat_activity \
+                           WHERE datname = current_database() AND wait_event_type = 'Lock'";
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                let row = server.db.query_one_raw(Statement::from_string(DbBackend::Postgres, waiting)).await;
+                if row.unwrap().unwrap().try_get::<i64>("", "n").unwrap() > 0 {
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "the second write never reached the index");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        } else {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        first.commit().await.unwrap();
+        let (status, body) = second.await.unwrap();
+        if backend.to_string() == "postgres" {
+            assert_eq!(status, 409, "{body}");
+            assert_eq!(body["error"], "conflict", "{body}");
+            assert!(body["detail"].as_str().unwrap().contains("someone else changed this"), "{body}");
+        } else {
+            assert_eq!(status, 422, "{body}");
+            assert_eq!(body["detail"][0]["field"], "slug", "{body}");
+        }
+        let races = event::Entity::find().filter(event::Column::Slug.eq("race")).all(&server.db).await.unwrap();
+        assert_eq!(races.len(), 1, "{backend}: one event");
+        assert_eq!(races[0].name, "The first", "{backend}: the first write stands");
+    }
+}
