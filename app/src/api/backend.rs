@@ -27,6 +27,11 @@ impl Actor {
     pub fn person_id(&self) -> Option<Uuid> {
         self.session.as_ref().map(|s| s.person_id)
     }
+
+    /// The signed-in person, or `Unauthenticated`.
+    pub fn signed_in(&self) -> Result<Uuid, super::AppError> {
+        self.person_id().ok_or(super::AppError::Unauthenticated)
+    }
 }
 
 /// A `Set-Cookie` header value the server function must send.

@@ -18,7 +18,7 @@ use uuid::Uuid;
 impl Services {
     /// The signed-in person, or `Unauthenticated`.
     pub(super) async fn signed_in_person(&self, actor: &Actor) -> Result<person::Model, AppError> {
-        let id = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let id = actor.signed_in()?;
         person::Entity::find_by_id(id).one(&self.store.db).await?.ok_or(AppError::Unauthenticated)
     }
 
@@ -82,9 +82,9 @@ impl AccountApi for Services {
             signed_in: p.is_some(),
             name: p.map(|p| p.display_name),
             manages: grants.any_management(),
-            responds: grants.0.iter().any(|g| g.role == Role::Responder),
-            escorts: grants.0.iter().any(|g| g.role == Role::Escort),
-            staff: !grants.0.is_empty(),
+            responds: grants.holds(Role::Responder),
+            escorts: grants.holds(Role::Escort),
+            staff: grants.is_staff(),
         })
     }
 
@@ -126,7 +126,7 @@ impl AccountApi for Services {
         registrations.sort_by_key(|(start, _)| *start);
         let grants = Grants::load(db, Some(p.id)).await?;
         let mut roles = Vec::new();
-        for g in grants.0 {
+        for g in grants.all() {
             let (scope, event_slug) = match g.event_id {
                 Some(eid) => match event::Entity::find_by_id(eid).one(db).await? {
                     Some(e) => (e.name, Some(e.slug)),

@@ -1,8 +1,13 @@
-//! Who holds which staff role where. Every check in the services goes through [`Grants`].
+//! Who holds which staff role where. Every check in the services goes through [`Grants`]
+//! (what one person holds, asked by named checks) or [`holders_at`] (who holds roles at an
+//! event); nothing else reads `staff_roles` to decide who may act, nor writes the
+//! "organization-wide or this event" condition itself.
 
+use super::Services;
 use crate::db::entities::{event, staff_role};
+use haven_app::api::{Actor, AppError};
 use haven_app::domain::Role;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
 /// One role held, for an event or (event `None`) a whole organization.
@@ -16,7 +21,7 @@ pub struct Grant {
 
 /// The live (not revoked) roles of one person; empty for anonymous callers.
 #[derive(Debug, Clone, Default)]
-pub struct Grants(pub Vec<Grant>);
+pub struct Grants(Vec<Grant>);
 
 impl Grants {
     pub async fn load(db: &impl ConnectionTrait, person: Option<Uuid>) -> Result<Grants, DbErr> {
@@ -43,12 +48,33 @@ impl Grants {
     }
 
     /// Holds `role` for this event, directly or organization-wide.
-    pub fn has(&self, role: Role, e: &event::Model) -> bool {
-        self.0.iter().any(|g| {
-            g.role == role
-                && g.organization_id == e.organization_id
-                && (g.event_id.is_none() || g.event_id == Some(e.id))
-        })
+    fn has(&self, role: Role, e: &event::Model) -> bool {
+        self.0.iter().any(|g| g.role == role && applies_at(g, e))
+    }
+
+    /// On the safety team of this event.
+    pub fn responds_for(&self, e: &event::Model) -> bool {
+        self.has(Role::Responder, e)
+    }
+
+    /// An escort at this event.
+    pub fn escorts_at(&self, e: &event::Model) -> bool {
+        self.has(Role::Escort, e)
+    }
+
+    /// Door staff at this event.
+    pub fn scans_at(&self, e: &event::Model) -> bool {
+        self.has(Role::Door, e)
+    }
+
+    /// An organizer of this event or of its organization (not counting admins).
+    pub fn organizes(&self, e: &event::Model) -> bool {
+        self.has(Role::Organizer, e)
+    }
+
+    /// Holds any role at this event.
+    pub fn staffs(&self, e: &event::Model) -> bool {
+        self.0.iter().any(|g| applies_at(g, e))
     }
 
     pub fn is_admin(&self, organization: Uuid) -> bool {
@@ -57,7 +83,7 @@ impl Grants {
 
     /// Organizes this event: an organizer of it or of its organization, or an admin.
     pub fn manages(&self, e: &event::Model) -> bool {
-        self.is_admin(e.organization_id) || self.has(Role::Organizer, e)
+        self.is_admin(e.organization_id) || self.organizes(e)
     }
 
     /// May create events in the organization: an organization-wide organizer or an admin.
@@ -69,5 +95,119 @@ impl Grants {
 
     pub fn any_management(&self) -> bool {
         self.0.iter().any(|g| matches!(g.role, Role::Admin | Role::Organizer))
+    }
+
+    /// Holds `role` somewhere (at any event or organization).
+    pub fn holds(&self, role: Role) -> bool {
+        self.0.iter().any(|g| g.role == role)
+    }
+
+    /// Holds any role anywhere.
+    pub fn is_staff(&self) -> bool {
+        !self.0.is_empty()
+    }
+
+    /// The organizations where `role` is held (any role when `None`), each once.
+    pub fn organizations(&self, role: Option<Role>) -> Vec<Uuid> {
+        let mut out: Vec<Uuid> =
+            self.0.iter().filter(|g| role.is_none_or(|r| g.role == r)).map(|g| g.organization_id).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Every role held, to list them (a person's own page).
+    pub fn all(&self) -> &[Grant] {
+        &self.0
+    }
+}
+
+/// A role held organization-wide applies at each of its events.
+fn applies_at(g: &Grant, e: &event::Model) -> bool {
+    g.organization_id == e.organization_id && g.event_id.is_none_or(|id| id == e.id)
+}
+
+/// The live roles that apply at this event (held for it, or for its whole organization),
+/// of the given kinds (every kind when `roles` is empty): the one query for "who holds
+/// these roles here".
+pub fn holders_at(e: &event::Model, roles: &[Role]) -> Select<staff_role::Entity> {
+    let mut query = staff_role::Entity::find()
+        .filter(staff_role::Column::OrganizationId.eq(e.organization_id))
+        .filter(Condition::any().add(staff_role::Column::EventId.is_null()).add(staff_role::Column::EventId.eq(e.id)))
+        .filter(staff_role::Column::RevokedAt.is_null());
+    if !roles.is_empty() {
+        query = query.filter(staff_role::Column::Role.is_in(roles.iter().map(|r| r.as_str())));
+    }
+    query
+}
+
+/// The signed-in person making a request, and what they hold: loaded once per use case.
+pub struct Caller {
+    pub person: Uuid,
+    pub grants: Grants,
+}
+
+impl Services {
+    /// The signed-in caller with their grants; `Unauthenticated` for anyone else.
+    pub(crate) async fn caller(&self, actor: &Actor) -> Result<Caller, AppError> {
+        let person = actor.signed_in()?;
+        Ok(Caller { person, grants: Grants::load(&self.store.db, Some(person)).await? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(organization: Uuid) -> event::Model {
+        let now = chrono::Utc::now();
+        event::Model {
+            id: Uuid::new_v4(),
+            organization_id: organization,
+            slug: "e".into(),
+            name: "E".into(),
+            venue: "V".into(),
+            time_zone: "UTC".into(),
+            starts_at: now,
+            ends_at: now,
+            ack_hours: 24,
+            created_at: now,
+        }
+    }
+
+    fn grant(role: Role, organization: Uuid, event: Option<Uuid>) -> Grant {
+        Grant { id: Uuid::new_v4(), role, organization_id: organization, event_id: event }
+    }
+
+    #[test]
+    fn a_role_applies_at_its_event_and_at_every_event_when_held_for_the_organization() {
+        let (org, other_org) = (Uuid::new_v4(), Uuid::new_v4());
+        let (here, elsewhere, abroad) = (event(org), event(org), event(other_org));
+        // Responder for one event only, escort for the whole organization.
+        let g = Grants(vec![grant(Role::Responder, org, Some(here.id)), grant(Role::Escort, org, None)]);
+        assert!(g.responds_for(&here));
+        assert!(!g.responds_for(&elsewhere), "an event's role does not reach its sibling");
+        assert!(g.escorts_at(&here) && g.escorts_at(&elsewhere), "an organization's role reaches each event");
+        assert!(!g.escorts_at(&abroad) && !g.staffs(&abroad), "nor another organization's");
+        assert!(g.staffs(&elsewhere));
+        assert!(!g.scans_at(&here) && !g.organizes(&here) && !g.manages(&here));
+        assert!(g.holds(Role::Responder) && g.holds(Role::Escort) && !g.holds(Role::Door));
+        assert_eq!(g.organizations(None), vec![org]);
+        assert_eq!(g.organizations(Some(Role::Door)), Vec::<Uuid>::new());
+    }
+
+    #[test]
+    fn managing_is_organizing_or_administering_and_an_event_organizer_cannot_create_events() {
+        let org = Uuid::new_v4();
+        let e = event(org);
+        let event_organizer = Grants(vec![grant(Role::Organizer, org, Some(e.id))]);
+        assert!(event_organizer.manages(&e) && event_organizer.organizes(&e));
+        assert!(!event_organizer.manages_organization(org));
+        let admin = Grants(vec![grant(Role::Admin, org, None)]);
+        assert!(admin.manages(&e) && admin.is_admin(org) && admin.manages_organization(org));
+        assert!(!admin.organizes(&e), "an admin manages without being an organizer");
+        assert!(!admin.responds_for(&e), "administering is not being on the safety team");
+        let nobody = Grants::default();
+        assert!(!nobody.is_staff() && !nobody.staffs(&e) && !nobody.any_management());
     }
 }

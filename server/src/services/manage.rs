@@ -4,6 +4,7 @@ use super::authz::Grants;
 use super::events::format_span;
 use super::{Services, audit};
 use crate::db::entities::{event, organization, registration};
+use crate::services::authz::Caller;
 use haven_app::api::ManageApi;
 use haven_app::api::{Actor, AppError, EventInput, EventSettings, ManageHome, ManagedEvent, ManagedOrganization};
 use haven_app::domain::{EventDetails, EventForm, EventTimeZone, Slug};
@@ -26,8 +27,7 @@ impl Services {
     /// The caller's grants, then the event — in that order, so an event the caller may not
     /// manage and one that does not exist cost the same and answer the same.
     pub(super) async fn managed_event(&self, actor: &Actor, slug: &str) -> Result<(event::Model, Grants), AppError> {
-        let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let grants = Grants::load(&self.store.db, Some(person)).await?;
+        let Caller { grants, .. } = self.caller(actor).await?;
         let e = self.event_by_slug(slug).await?;
         match e {
             Some(e) if grants.manages(&e) => Ok((e, grants)),
@@ -50,12 +50,9 @@ impl Services {
 #[async_trait::async_trait]
 impl ManageApi for Services {
     async fn manage_home(&self, actor: &Actor) -> Result<ManageHome, AppError> {
-        let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let Caller { grants, .. } = self.caller(actor).await?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(person)).await?;
-        let mut org_ids: Vec<Uuid> = grants.0.iter().map(|g| g.organization_id).collect();
-        org_ids.sort();
-        org_ids.dedup();
+        let org_ids = grants.organizations(None);
         let orgs = organization::Entity::find()
             .filter(organization::Column::Id.is_in(org_ids.clone()))
             .order_by_asc(organization::Column::Name)
@@ -91,9 +88,8 @@ impl ManageApi for Services {
     }
 
     async fn create_event(&self, actor: &Actor, org_slug: &str, input: &EventInput) -> Result<String, AppError> {
-        let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let Caller { person, grants } = self.caller(actor).await?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(person)).await?;
         let org = organization::Entity::find()
             .filter(organization::Column::Slug.eq(org_slug.trim()))
             .one(db)

@@ -42,12 +42,12 @@ impl Services {
 #[async_trait::async_trait]
 impl NotificationsApi for Services {
     async fn notifications(&self, actor: &Actor) -> Result<Vec<NotificationView>, AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let me = actor.signed_in()?;
         self.notifications_since(me, None).await
     }
 
     async fn mark_notifications_read(&self, actor: &Actor) -> Result<(), AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let me = actor.signed_in()?;
         let tx = self.begin().await?;
         notification::Entity::update_many()
             .col_expr(notification::Column::ReadAt, sea_orm::sea_query::Expr::value(self.clock.now()))

@@ -101,15 +101,7 @@ impl StaffApi for Services {
     async fn staff(&self, actor: &Actor, slug: &str) -> Result<StaffView, AppError> {
         let (e, grants) = self.managed_event(actor, slug).await?;
         let db = &self.store.db;
-        let applies_here = Condition::all()
-            .add(staff_role::Column::OrganizationId.eq(e.organization_id))
-            .add(Condition::any().add(staff_role::Column::EventId.is_null()).add(staff_role::Column::EventId.eq(e.id)));
-        let roles = staff_role::Entity::find()
-            .filter(applies_here)
-            .filter(staff_role::Column::RevokedAt.is_null())
-            .order_by_asc(staff_role::Column::CreatedAt)
-            .all(db)
-            .await?;
+        let roles = super::authz::holders_at(&e, &[]).order_by_asc(staff_role::Column::CreatedAt).all(db).await?;
         let mut members = Vec::new();
         for r in roles {
             let (Ok(role), Some(p)) =
@@ -190,7 +182,7 @@ impl StaffApi for Services {
             role: Set(role.as_str().to_owned()),
             email: Set(email.as_str().to_owned()),
             email_normalized: Set(email.normalized()),
-            invited_by: Set(actor.person_id().ok_or(AppError::Unauthenticated)?),
+            invited_by: Set(actor.signed_in()?),
             created_at: Set(now),
             expires_at: Set(now + INVITATION_LIFETIME),
             accepted_at: Set(None),

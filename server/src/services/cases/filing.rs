@@ -75,7 +75,7 @@ impl Services {
             return Ok(true);
         }
         let grants = crate::services::authz::Grants::load(db, Some(person)).await?;
-        Ok(grants.0.iter().any(|g| g.organization_id == e.organization_id && g.event_id.is_none_or(|id| id == e.id)))
+        Ok(grants.staffs(e))
     }
 
     /// Files a concern. A refusal keeps what was typed (sealed, for two hours) so the form
@@ -87,7 +87,7 @@ impl Services {
         form: ConcernForm,
         photo: Option<Upload>,
     ) -> Result<Filed, AppError> {
-        let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let person = actor.signed_in()?;
         let e = self.event_by_slug(slug).await?.ok_or(AppError::NotFound)?;
         if !self.may_file(person, &e).await? {
             return Err(AppError::Conflict(
@@ -220,7 +220,7 @@ impl Services {
 #[async_trait::async_trait]
 impl FilingApi for Services {
     async fn concern_form(&self, actor: &Actor, slug: &str, draft: Option<&str>) -> Result<ConcernFormView, AppError> {
-        let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let person = actor.signed_in()?;
         let e = self.event_by_slug(slug).await?.ok_or(AppError::NotFound)?;
         let may_file = self.may_file(person, &e).await?;
         let mut view = ConcernFormView {

@@ -23,14 +23,14 @@ pub use attachments::{ATTACHMENT_MAX_BYTES, ATTACHMENT_TOO_LARGE, Download};
 pub use filing::{Filed, PHOTO_MAX_BYTES, PHOTO_TOO_LARGE, Upload};
 
 use super::Services;
-use super::authz::Grants;
 use crate::crypto::sealed;
-use crate::db::entities::{case, event, person, staff_role};
+use crate::db::entities::{case, event, person};
+use crate::services::authz::Caller;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use haven_app::api::{Actor, AppError};
 use haven_app::domain::{CaseReference, PersonDescription, Role};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 /// How the caller stands to a case they may see.
@@ -58,9 +58,8 @@ impl Services {
     /// Finds a case the caller may see. Grants are loaded before the case, and every path
     /// that ends in "no" ends in the same `NotFound`.
     pub(crate) async fn visible_case(&self, actor: &Actor, reference: &str) -> Result<Visible, AppError> {
-        let person_id = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let Caller { person: person_id, grants } = self.caller(actor).await?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(person_id)).await?;
         let person = person::Entity::find_by_id(person_id).one(db).await?.ok_or(AppError::Unauthenticated)?;
         let reference = CaseReference::parse("reference", reference).map_err(|_| AppError::NotFound)?;
         let c = case::Entity::find()
@@ -72,7 +71,7 @@ impl Services {
         if c.reporter_id == person_id {
             return Ok(Visible { case: c, event: e, standing: Standing::Reporter, person });
         }
-        if grants.has(Role::Responder, &e) {
+        if grants.responds_for(&e) {
             let subject = self.subject(&c)?;
             if !self.involvement(db, &person).await?.in_case(&c, &subject) {
                 return Ok(Visible { case: c, event: e, standing: Standing::Team, person });
@@ -98,15 +97,7 @@ impl Services {
         e: &event::Model,
         c: Option<(&case::Model, &PersonDescription)>,
     ) -> Result<Vec<person::Model>, AppError> {
-        let roles = staff_role::Entity::find()
-            .filter(staff_role::Column::Role.eq(Role::Responder.as_str()))
-            .filter(staff_role::Column::OrganizationId.eq(e.organization_id))
-            .filter(
-                Condition::any().add(staff_role::Column::EventId.is_null()).add(staff_role::Column::EventId.eq(e.id)),
-            )
-            .filter(staff_role::Column::RevokedAt.is_null())
-            .all(db)
-            .await?;
+        let roles = super::authz::holders_at(e, &[Role::Responder]).all(db).await?;
         let mut ids: Vec<Uuid> = roles.into_iter().map(|r| r.person_id).collect();
         ids.sort();
         ids.dedup();

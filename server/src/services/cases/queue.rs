@@ -5,7 +5,7 @@ use super::view::same_person;
 use super::{Services, local_time};
 use crate::db::entities::{case, case_match_notice, event, person, registration};
 use crate::mail::templates;
-use crate::services::authz::Grants;
+use crate::services::authz::Caller;
 
 use haven_app::api::QueueApi;
 use haven_app::api::{Actor, AppError, QueueRow, QueueView, RespondEvent, RespondHome};
@@ -135,12 +135,10 @@ fn status(s: &str) -> CaseStatus {
 #[async_trait::async_trait]
 impl QueueApi for Services {
     async fn respond_home(&self, actor: &Actor) -> Result<RespondHome, AppError> {
-        let person_id = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let Caller { person: person_id, grants } = self.caller(actor).await?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(person_id)).await?;
         let me = person::Entity::find_by_id(person_id).one(db).await?.ok_or(AppError::Unauthenticated)?;
-        let org_ids: Vec<Uuid> =
-            grants.0.iter().filter(|g| g.role == Role::Responder).map(|g| g.organization_id).collect();
+        let org_ids: Vec<Uuid> = grants.organizations(Some(Role::Responder));
         let events = event::Entity::find()
             .filter(event::Column::OrganizationId.is_in(org_ids.clone()))
             .order_by_desc(event::Column::StartsAt)
@@ -157,7 +155,7 @@ impl QueueApi for Services {
         Ok(RespondHome {
             events: events
                 .into_iter()
-                .filter(|e| grants.has(Role::Responder, e))
+                .filter(|e| grants.responds_for(e))
                 .map(|e| {
                     let mine = visible.iter().filter(|(c, _)| c.event_id == e.id);
                     let open: Vec<_> = mine.filter(|(c, _)| status(&c.status).is_open()).collect();
@@ -174,12 +172,11 @@ impl QueueApi for Services {
     }
 
     async fn case_queue(&self, actor: &Actor, slug: &str, query: &str) -> Result<QueueView, AppError> {
-        let person_id = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let Caller { person: person_id, grants } = self.caller(actor).await?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(person_id)).await?;
         let me = person::Entity::find_by_id(person_id).one(db).await?.ok_or(AppError::Unauthenticated)?;
         let e = match self.event_by_slug(slug).await? {
-            Some(e) if grants.has(Role::Responder, &e) => e,
+            Some(e) if grants.responds_for(&e) => e,
             _ => return Err(AppError::NotFound),
         };
         let all = self.visible_team_cases(&me, e.organization_id).await?;

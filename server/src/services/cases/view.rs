@@ -401,7 +401,7 @@ impl Services {
             .all(db)
             .await?
             .into_iter()
-            .filter(|e| grants.has(haven_app::domain::Role::Responder, e))
+            .filter(|e| grants.responds_for(e))
             .collect();
         let cases = case::Entity::find()
             .filter(case::Column::EventId.is_in(events.iter().map(|e| e.id).collect::<Vec<_>>()))

@@ -3,13 +3,12 @@
 use super::{ScanInput, ScanSource, Withheld};
 use crate::db::entities::{badge, door_device, event, person, registration, scan};
 use crate::services::Services;
-use crate::services::authz::Grants;
+use crate::services::authz::Caller;
 use crate::services::cases::local_time;
 use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
 use haven_app::api::DoorApi;
 use haven_app::api::*;
-use haven_app::domain::Role;
 use haven_app::domain::badge::{ScanAnswer, ScanResult};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -44,10 +43,9 @@ pub enum SyncCaller<'a> {
 impl Services {
     /// The event, if the caller works its door (door staff, organizers, admins).
     async fn door_event(&self, actor: &Actor, slug: &str) -> Result<(event::Model, Uuid), AppError> {
-        let person = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let grants = Grants::load(&self.store.db, Some(person)).await?;
+        let Caller { person, grants } = self.caller(actor).await?;
         match self.event_by_slug(slug).await? {
-            Some(e) if grants.has(Role::Door, &e) || grants.manages(&e) => Ok((e, person)),
+            Some(e) if grants.scans_at(&e) || grants.manages(&e) => Ok((e, person)),
             _ => Err(AppError::NotFound),
         }
     }
@@ -79,8 +77,7 @@ impl Services {
 
     /// The token of a registration's live badge, for its holder or the event's managers.
     pub async fn badge_token_for(&self, actor: &Actor, registration: &str) -> Result<String, AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let grants = Grants::load(&self.store.db, Some(me)).await?;
+        let Caller { person: me, grants } = self.caller(actor).await?;
         let id = Uuid::parse_str(registration).map_err(|_| AppError::NotFound)?;
         let r = registration::Entity::find_by_id(id).one(&self.store.db).await?.ok_or(AppError::NotFound)?;
         let e = event::Entity::find_by_id(r.event_id).one(&self.store.db).await?.ok_or(AppError::NotFound)?;

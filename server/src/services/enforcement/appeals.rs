@@ -10,6 +10,7 @@ use crate::db::entities::{
     appeal, audit_log, case, case_person, coverage_appeal, decision, decision_case, decision_proposal,
     decision_subject, event, organization,
 };
+use crate::services::authz::Caller;
 use crate::services::authz::Grants;
 use crate::services::involvement::{Involvement, Purpose};
 use crate::services::{Services, audit};
@@ -272,7 +273,7 @@ impl Services {
 #[async_trait::async_trait]
 impl AppealsApi for Services {
     async fn my_decisions(&self, actor: &Actor) -> Result<Vec<MyDecision>, AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let me = actor.signed_in()?;
         let db = &self.store.db;
         let records = decision::Entity::find()
             .filter(decision::Column::PersonId.eq(me))
@@ -308,7 +309,7 @@ impl AppealsApi for Services {
     }
 
     async fn appeal_decision(&self, actor: &Actor, decision_id: &str, text: &str) -> Result<(), AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let me = actor.signed_in()?;
         let d = decision::Entity::find_by_id(parse_id(decision_id)?)
             .one(&self.store.db)
             .await?
@@ -358,9 +359,8 @@ impl AppealsApi for Services {
         outcome: &str,
         input: DecisionInput,
     ) -> Result<(), AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let Caller { person: me, grants } = self.caller(actor).await?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(me)).await?;
         let id = parse_id(appeal_id)?;
         let mine = self.decider(db, me).await?;
         let Some(a) = appeal::Entity::find_by_id(id).one(db).await? else {

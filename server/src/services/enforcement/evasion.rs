@@ -12,7 +12,7 @@
 
 use super::{DOOR_KINDS, parse_id};
 use crate::db::entities::{decision, evasion_flag, event, identity, person, registration};
-use crate::services::authz::Grants;
+use crate::services::authz::Caller;
 use crate::services::involvement::{Involvement, Purpose};
 use crate::services::{Services, audit};
 use haven_app::api::EvasionApi;
@@ -337,11 +337,9 @@ impl Services {
 #[async_trait::async_trait]
 impl EvasionApi for Services {
     async fn evasion_flags(&self, actor: &Actor) -> Result<Vec<EvasionFlagView>, AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let Caller { person: me, grants } = self.caller(actor).await?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(me)).await?;
-        let orgs: Vec<Uuid> =
-            grants.0.iter().filter(|g| g.role == Role::Responder).map(|g| g.organization_id).collect();
+        let orgs: Vec<Uuid> = grants.organizations(Some(Role::Responder));
         if orgs.is_empty() {
             return Err(AppError::NotFound);
         }
@@ -350,7 +348,7 @@ impl EvasionApi for Services {
             .all(db)
             .await?
             .into_iter()
-            .filter(|e| grants.has(Role::Responder, e))
+            .filter(|e| grants.responds_for(e))
             .map(|e| (e.id, e))
             .collect();
         let flags = evasion_flag::Entity::find()
@@ -398,13 +396,12 @@ impl EvasionApi for Services {
     }
 
     async fn resolve_flag(&self, actor: &Actor, flag: &str, action: &str) -> Result<(), AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let Caller { person: me, grants } = self.caller(actor).await?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(me)).await?;
         let f = evasion_flag::Entity::find_by_id(parse_id(flag)?).one(db).await?.ok_or(AppError::NotFound)?;
         let r = registration::Entity::find_by_id(f.registration_id).one(db).await?.ok_or(AppError::NotFound)?;
         let e = event::Entity::find_by_id(r.event_id).one(db).await?.ok_or(AppError::NotFound)?;
-        if !grants.has(Role::Responder, &e) || self.involved_in_flag(db, &self.decider(db, me).await?, &f).await? {
+        if !grants.responds_for(&e) || self.involved_in_flag(db, &self.decider(db, me).await?, &f).await? {
             return Err(AppError::NotFound);
         }
         let confirm = match action.trim() {

@@ -4,6 +4,7 @@
 use super::{claim_proposal, parse_id, tz_of};
 use crate::crypto::sealed;
 use crate::db::entities::{case, case_person, decision_proposal, event};
+use crate::services::authz::Caller;
 use crate::services::authz::Grants;
 use crate::services::involvement::Involvement;
 use crate::services::{Services, audit};
@@ -202,8 +203,7 @@ impl ProposalsApi for Services {
     }
 
     async fn decline_proposal(&self, actor: &Actor, proposal: &str) -> Result<(), AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let grants = Grants::load(&self.store.db, Some(me)).await?;
+        let Caller { person: me, grants } = self.caller(actor).await?;
         let (p, c, e) = self.proposal_parts(parse_id(proposal)?).await?;
         if !grants.manages(&e) {
             return Err(AppError::NotFound);

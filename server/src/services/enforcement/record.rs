@@ -9,7 +9,7 @@ use crate::db::entities::{
     staff_role,
 };
 use crate::mail::Mail;
-use crate::services::authz::Grants;
+use crate::services::authz::Caller;
 use crate::services::involvement::Purpose;
 use crate::services::{Services, audit};
 use chrono::{DateTime, Utc};
@@ -333,8 +333,7 @@ const ALREADY_CORRECTED: &str = "This decision has already been corrected: reloa
 #[async_trait::async_trait]
 impl DecisionsApi for Services {
     async fn record_decision(&self, actor: &Actor, proposal: &str, input: DecisionInput) -> Result<(), AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
-        let grants = Grants::load(&self.store.db, Some(me)).await?;
+        let Caller { person: me, grants } = self.caller(actor).await?;
         let id = parse_id(proposal)?;
         let (p, c, e) = self.proposal_parts(id).await?;
         if !grants.manages(&e) {
@@ -389,9 +388,8 @@ impl DecisionsApi for Services {
     }
 
     async fn correct_decision(&self, actor: &Actor, decision_id: &str, input: DecisionInput) -> Result<(), AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let Caller { person: me, grants } = self.caller(actor).await?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(me)).await?;
         let d = decision::Entity::find_by_id(parse_id(decision_id)?).one(db).await?.ok_or(AppError::NotFound)?;
         let e = event::Entity::find_by_id(d.event_id).one(db).await?.ok_or(AppError::NotFound)?;
         if !grants.manages(&e) {

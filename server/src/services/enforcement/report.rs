@@ -6,7 +6,7 @@
 
 use crate::db::entities::{appeal, case, decision, event, organization};
 use crate::services::Services;
-use crate::services::authz::Grants;
+use crate::services::authz::Caller;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use haven_app::api::ReportApi;
 use haven_app::api::{Actor, AppError, ReportSection, TransparencyReport};
@@ -35,9 +35,8 @@ impl ReportApi for Services {
         organization_slug: &str,
         quarter: &str,
     ) -> Result<TransparencyReport, AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let Caller { grants, .. } = self.caller(actor).await?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(me)).await?;
         let org = organization::Entity::find()
             .filter(organization::Column::Slug.eq(organization_slug.trim()))
             .one(db)

@@ -4,6 +4,7 @@ use super::{kind_of, names_of};
 use crate::crypto::sealed;
 use crate::db::entities::{appeal, case, case_person, decision, decision_case, decision_proposal, event, person};
 use crate::services::Services;
+use crate::services::authz::Caller;
 use crate::services::authz::Grants;
 use crate::services::involvement::Purpose;
 use haven_app::api::DecisionViewsApi;
@@ -119,7 +120,7 @@ impl Services {
 
     /// The events the caller decides for (organizer of the event or organization, admin).
     pub(super) async fn decided_events(&self, grants: &Grants) -> Result<Vec<event::Model>, AppError> {
-        let orgs: Vec<Uuid> = grants.0.iter().map(|g| g.organization_id).collect();
+        let orgs: Vec<Uuid> = grants.organizations(None);
         Ok(event::Entity::find()
             .filter(event::Column::OrganizationId.is_in(orgs))
             .all(&self.store.db)
@@ -181,9 +182,8 @@ impl DecisionViewsApi for Services {
     }
 
     async fn decide_home(&self, actor: &Actor) -> Result<DecideHome, AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let Caller { person: me, grants } = self.caller(actor).await?;
         let db = &self.store.db;
-        let grants = Grants::load(db, Some(me)).await?;
         let events = self.decided_events(&grants).await?;
         if events.is_empty() {
             return Err(AppError::NotFound);

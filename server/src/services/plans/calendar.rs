@@ -88,7 +88,7 @@ pub(super) fn calendar_entries(
 #[async_trait::async_trait]
 impl CalendarApi for Services {
     async fn renew_calendar_feed(&self, actor: &Actor) -> Result<String, AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let me = actor.signed_in()?;
         let now = self.clock.now();
         let token = random_token();
         let tx = self.begin().await?;
@@ -107,7 +107,7 @@ impl CalendarApi for Services {
     }
 
     async fn revoke_calendar_feed(&self, actor: &Actor) -> Result<(), AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let me = actor.signed_in()?;
         let tx = self.begin().await?;
         revoke_feeds(&tx, me, self.clock.now()).await?;
         tx.commit().await.map_err(AppError::from)

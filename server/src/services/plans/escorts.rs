@@ -8,7 +8,6 @@ use crate::services::{Services, audit};
 use chrono::{DateTime, Duration, Utc};
 use haven_app::api::EscortsApi;
 use haven_app::api::*;
-use haven_app::domain::Role;
 use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -34,7 +33,7 @@ impl Services {
             };
             let Some(c) = case::Entity::find_by_id(p.case_id).one(&**tx).await? else { continue };
             let Some(e) = event::Entity::find_by_id(c.event_id).one(&**tx).await? else { continue };
-            if grants.has(Role::Escort, &e) {
+            if grants.escorts_at(&e) {
                 continue;
             }
             escort_assignment::Entity::update(escort_assignment::ActiveModel {
@@ -138,7 +137,7 @@ impl Services {
 #[async_trait::async_trait]
 impl EscortsApi for Services {
     async fn my_assignments(&self, actor: &Actor) -> Result<MyAssignments, AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let me = actor.signed_in()?;
         let db = &self.store.db;
         let mine = escort_assignment::Entity::find()
             .filter(escort_assignment::Column::EscortId.eq(me))
@@ -183,7 +182,7 @@ impl EscortsApi for Services {
     }
 
     async fn acknowledge_assignment(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
-        let me = actor.person_id().ok_or(AppError::Unauthenticated)?;
+        let me = actor.signed_in()?;
         let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
         let tx = self.begin().await?;
         let now = tx.now;

@@ -16,13 +16,13 @@ use super::cases::local_time;
 use super::{Services, audit};
 use crate::crypto::sealed;
 use crate::db::entities::{
-    alert_recipient, case, escort_assignment, escort_window, event, person, plan_response, precaution, staff_role,
+    alert_recipient, case, escort_assignment, escort_window, event, person, plan_response, precaution,
 };
 use crate::mail::templates;
 use chrono::{DateTime, Utc};
 use haven_app::api::*;
 use haven_app::domain::{EscortDetails, PrecautionKind, Role};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -54,16 +54,7 @@ impl Services {
         e: &event::Model,
         roles: &[Role],
     ) -> Result<Vec<person::Model>, AppError> {
-        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-        let rows = staff_role::Entity::find()
-            .filter(staff_role::Column::Role.is_in(names))
-            .filter(staff_role::Column::OrganizationId.eq(e.organization_id))
-            .filter(
-                Condition::any().add(staff_role::Column::EventId.is_null()).add(staff_role::Column::EventId.eq(e.id)),
-            )
-            .filter(staff_role::Column::RevokedAt.is_null())
-            .all(db)
-            .await?;
+        let rows = crate::services::authz::holders_at(e, roles).all(db).await?;
         let ids: Vec<Uuid> = rows.into_iter().map(|r| r.person_id).collect();
         let mut people = person::Entity::find().filter(person::Column::Id.is_in(ids)).all(db).await?;
         people.sort_by(|a, b| a.display_name.cmp(&b.display_name));
