@@ -20,7 +20,9 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScanRequest {
-    /// The text read from the badge's QR code (`HVN1.`…).
+    /// The text read from the badge's QR code (`HVN1.`…), or `registration:<id>` to check
+    /// a registration in by name (its live badge is judged, as if scanned). Anything else
+    /// is answered `deny` (`invalid`; `unknown` for a check-in of no registration here).
     pub token: String,
     /// An id the device makes for this scan; sending it again (the same device, the same
     /// badge) records nothing new and returns the first answer. An id already used by

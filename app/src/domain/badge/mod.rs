@@ -55,6 +55,41 @@ impl BadgeClaims {
     }
 }
 
+/// What a scan names. On the wire (the device API, the door page) it is text: a badge's
+/// token as its QR code holds it, or `registration:<id>` when door staff check someone in
+/// by name; inside Haven it is read once, here, into this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanSubject {
+    /// A badge's token, not yet verified.
+    Badge(BadgeToken),
+    /// A registration checked in by name (its live badge is the one admitted or denied).
+    CheckIn(Uuid),
+}
+
+/// How a name check-in is written on the wire.
+const CHECK_IN_PREFIX: &str = "registration:";
+
+impl ScanSubject {
+    /// Reads scanned text; what names nothing is refused with the reason the door shows
+    /// (`Invalid` for text that is no badge, `Unknown` for a check-in of no registration).
+    pub fn read(text: &str) -> Result<ScanSubject, DenyReason> {
+        let text = text.trim();
+        match text.strip_prefix(CHECK_IN_PREFIX) {
+            Some(id) => Uuid::parse_str(id).map(ScanSubject::CheckIn).map_err(|_| DenyReason::Unknown),
+            None => BadgeToken::parse(text).map(ScanSubject::Badge).ok_or(DenyReason::Invalid),
+        }
+    }
+
+    /// The wire text of a name check-in.
+    pub fn check_in_text(registration: Uuid) -> String {
+        format!("{CHECK_IN_PREFIX}{registration}")
+    }
+
+    pub fn is_check_in(&self) -> bool {
+        matches!(self, ScanSubject::CheckIn(_))
+    }
+}
+
 /// A token read from a QR code or a scanner, not yet verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadgeToken {

@@ -126,3 +126,20 @@ fn the_door_holds_the_denial_in_force_or_the_next_one() {
     assert_eq!(Denial::pick(&[banned_later], now), Some(banned_later));
     assert_eq!(Denial::pick(&[], now), None);
 }
+
+#[test]
+fn scanned_text_is_read_once_into_a_badge_or_a_check_in_or_refused_with_its_reason() {
+    let (event, badge, registration) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let text = token(event, badge, 1, &key());
+    match ScanSubject::read(&format!("  {text}\n")) {
+        Ok(ScanSubject::Badge(t)) => assert_eq!(t.claims.badge, badge),
+        other => panic!("a badge's token reads as that badge: {other:?}"),
+    }
+    let check_in = ScanSubject::check_in_text(registration);
+    assert_eq!(check_in, format!("registration:{registration}"), "the wire form devices send today");
+    assert_eq!(ScanSubject::read(&check_in), Ok(ScanSubject::CheckIn(registration)));
+    assert!(ScanSubject::read(&check_in).unwrap().is_check_in());
+    assert_eq!(ScanSubject::read("registration:ada"), Err(DenyReason::Unknown));
+    assert_eq!(ScanSubject::read("hello"), Err(DenyReason::Invalid));
+    assert_eq!(ScanSubject::read(&text.replace("HVN1.", "HVN2.")), Err(DenyReason::Invalid));
+}

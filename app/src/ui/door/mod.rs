@@ -154,7 +154,7 @@ fn DoorScanner(slug: String, name: String) -> impl IntoView {
                                 <ul class="door-results">
                                     {people.into_iter().map(|p| {
                                         let scan_text = scan_text.clone();
-                                        let text = format!("registration:{}", p.registration);
+                                        let text = crate::domain::badge::ScanSubject::check_in_text(p.registration);
                                         view! {
                                             <li>
                                                 {p.name} {p.ticket_ref.map(|t| format!(" · {t}"))}

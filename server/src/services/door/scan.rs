@@ -9,7 +9,7 @@ use crate::services::Services;
 use chrono::{DateTime, Duration, Utc};
 use haven_app::api::AppError;
 use haven_app::api::ScanInput;
-use haven_app::domain::badge::{BadgeToken, Denial, DenyReason, ScanAnswer, ScanResult};
+use haven_app::domain::badge::{Denial, DenyReason, ScanAnswer, ScanResult, ScanSubject};
 use sea_orm::{ActiveValue::Set, DbErr, EntityTrait};
 use std::sync::Arc;
 use tokio::sync::{OnceCell, mpsc, oneshot};
@@ -243,12 +243,12 @@ impl Services {
             ScanSource::Device { .. } => Withheld::nothing(),
             ScanSource::Staff { person, event } => self.withheld_from(person, event).await?,
         };
-        let text = input.text.trim();
+        let subject = ScanSubject::read(&input.text);
         // Decided as if new; if the id turns out to be recorded already (sent again after
         // an answer was lost), the recorded answer is returned instead. Decided by what holds
         // now, whenever the device says the scan happened: a back-dated scan must not slip
         // past a ban or an expulsion that holds today.
-        let (answer, badge, person) = self.decide(&door, text, at.received, &viewer).await?;
+        let (answer, badge, person) = self.decide(&door, &subject, at.received, &viewer).await?;
         let instruction =
             answer.instruction.as_ref().map(|i| self.keys.seal_in(sealed::SCAN_INSTRUCTION, input.scan_id, i));
         let (device, staff) = match source {
@@ -277,7 +277,7 @@ impl Services {
                 reason: Set(answer.reason.map(|r| r.as_str().to_owned())),
                 previous_scan_at: Set(answer.previous_scan_at),
                 instruction_enc: Set(instruction),
-                by_name: Set(text.starts_with("registration:")),
+                by_name: Set(subject.as_ref().is_ok_and(ScanSubject::is_check_in)),
                 late: Set(at.late()),
             })
             .await?;
@@ -311,33 +311,39 @@ impl Services {
     async fn decide(
         &self,
         door: &EventDoor,
-        text: &str,
+        subject: &Result<ScanSubject, DenyReason>,
         at: DateTime<Utc>,
         viewer: &Withheld,
     ) -> Result<(ScanAnswer, Option<Uuid>, Option<Uuid>), AppError> {
-        let badge_id = if let Some(registration) = text.strip_prefix("registration:") {
+        let badge_id = match subject {
+            Err(reason) => return Ok((ScanAnswer::deny(*reason), None, None)),
             // A name check-in by door staff: the registration's live badge.
-            let Some(b) = Uuid::parse_str(registration).ok().and_then(|r| door.live_badge.get(&r).copied()) else {
-                return Ok((ScanAnswer::deny(DenyReason::Unknown), None, None));
-            };
-            b
-        } else {
-            let Some(token) = BadgeToken::parse(text) else {
-                return Ok((ScanAnswer::deny(DenyReason::Invalid), None, None));
-            };
-            let key = self.verifying_key(token.claims.key_id).await?;
-            let Some(key) = key.filter(|k| !k.retired && k.organization == door.event.organization_id) else {
-                return Ok((ScanAnswer::deny(DenyReason::Invalid), None, None));
-            };
-            let badge = token.claims.badge;
-            let event = token.claims.event;
-            if !self.door.signatures.check(super::SignatureCheck { token, key: key.verifying }).await? {
-                return Ok((ScanAnswer::deny(DenyReason::Invalid), None, None));
+            Ok(ScanSubject::CheckIn(registration)) => {
+                let Some(b) = door.live_badge.get(registration).copied() else {
+                    return Ok((ScanAnswer::deny(DenyReason::Unknown), None, None));
+                };
+                b
             }
-            if event != door.event.id {
-                return Ok((ScanAnswer::deny(DenyReason::WrongEvent), None, None));
+            Ok(ScanSubject::Badge(token)) => {
+                let key = self.verifying_key(token.claims.key_id).await?;
+                let Some(key) = key.filter(|k| !k.retired && k.organization == door.event.organization_id) else {
+                    return Ok((ScanAnswer::deny(DenyReason::Invalid), None, None));
+                };
+                let badge = token.claims.badge;
+                let event = token.claims.event;
+                if !self
+                    .door
+                    .signatures
+                    .check(super::SignatureCheck { token: token.clone(), key: key.verifying })
+                    .await?
+                {
+                    return Ok((ScanAnswer::deny(DenyReason::Invalid), None, None));
+                }
+                if event != door.event.id {
+                    return Ok((ScanAnswer::deny(DenyReason::WrongEvent), None, None));
+                }
+                badge
             }
-            badge
         };
         let Some(b) = door.badges.get(&badge_id) else {
             return Ok((ScanAnswer::deny(DenyReason::Unknown), None, None));
