@@ -2,12 +2,13 @@
 //! very handlers and types (`GET /api/openapi.json`), so the two cannot drift apart.
 
 use super::AppState;
+use super::error::{Format, answer};
 use crate::services::door::{DeviceAuth, ScanInput, ScanSource, SyncCaller};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use haven_app::api::{Actor, AppError};
@@ -168,17 +169,6 @@ pub async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], ApiDoc::openapi().to_pretty_json().unwrap_or_default())
 }
 
-/// An error answered as JSON with its status.
-pub fn error(err: AppError) -> Response {
-    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = serde_json::to_value(&err).unwrap_or_default();
-    let mut res = (status, axum::Json(body)).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    res
-}
-
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
@@ -232,18 +222,21 @@ pub async fn scan(
 ) -> Response {
     let auth = match device(&state, &headers).await {
         Ok(a) => a,
-        Err(e) => return error(e),
+        Err(e) => return answer(&e, Format::Json),
     };
     // Axum reads at most 2 MiB of a body; a scan is a small JSON object.
     let Ok(body) = body else {
-        return error(AppError::invalid("body", "could not be read: a scan is a small JSON object (at most 2 MiB)"));
+        return answer(
+            &AppError::invalid("body", "could not be read: a scan is a small JSON object (at most 2 MiB)"),
+            Format::Json,
+        );
     };
     let request: ScanRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             let message = e.to_string();
             let message = message.split(" at line").next().unwrap_or(&message).to_owned();
-            return error(AppError::invalid("body", message));
+            return answer(&AppError::invalid("body", message), Format::Json);
         }
     };
     let input = ScanInput {
@@ -254,7 +247,7 @@ pub async fn scan(
     };
     match state.services.scan(ScanSource::Device { device: auth.device, event: auth.event }, input).await {
         Ok(answer) => axum::Json(to_api(&answer)).into_response(),
-        Err(e) => error(e),
+        Err(e) => answer(&e, Format::Json),
     }
 }
 
@@ -281,10 +274,13 @@ pub async fn door_sync(
     // A `since` that is no cursor (not a 32-bit integer, or given twice) is named, as JSON;
     // it says nothing about the event, so it is answered whoever asks.
     let Ok(Query(q)) = query else {
-        return error(AppError::invalid(
-            "since",
-            "must be the cursor of an earlier sync, once: one whole number from -2147483648 to 2147483647 (leave it out for everything)",
-        ));
+        return answer(
+            &AppError::invalid(
+                "since",
+                "must be the cursor of an earlier sync, once: one whole number from -2147483648 to 2147483647 (leave it out for everything)",
+            ),
+            Format::Json,
+        );
     };
     // A slug that is not even text (percent-encoded bytes that are not UTF-8) names no event.
     let slug = slug.map(|Path(s)| s).unwrap_or_default();
@@ -316,6 +312,6 @@ pub async fn door_sync(
                 .collect(),
         })
         .into_response(),
-        Err(e) => error(e),
+        Err(e) => answer(&e, Format::Json),
     }
 }

@@ -3,6 +3,7 @@
 //! attachment, and downloading one.
 
 use super::AppState;
+use super::error::{Format, answer, answer_with};
 use crate::services::cases::{
     ATTACHMENT_MAX_BYTES, ATTACHMENT_TOO_LARGE, Filed, PHOTO_MAX_BYTES, PHOTO_TOO_LARGE, Upload,
 };
@@ -48,26 +49,7 @@ const EVIDENCE: FileRule = FileRule { field: "file", max: ATTACHMENT_MAX_BYTES, 
 
 /// An error as a small HTML page (these routes are posted to by plain forms).
 fn error_page(err: &AppError) -> Response {
-    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    page_with_status(status, err)
-}
-
-fn page_with_status(status: StatusCode, err: &AppError) -> Response {
-    let text = match err {
-        AppError::NotFound => "There is nothing here, or it is not yours to see.".to_owned(),
-        AppError::Unauthenticated => {
-            "You are not signed in (any more). Please sign in and send the form again.".to_owned()
-        }
-        other => other.to_string(),
-    };
-    let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Haven</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/haven.css\"></head><body><main class=\"page\">\
-         <section class=\"panel error\" role=\"alert\"><p>{escaped}</p><p><a href=\"javascript:history.back()\">Back</a></p>\
-         </section></main></body></html>"
-    );
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+    answer(err, Format::Html)
 }
 
 /// A path segment that is not even text (percent-encoded bytes that are not UTF-8) names
@@ -87,7 +69,7 @@ enum Unread {
 impl Unread {
     fn page(&self, rule: &FileRule) -> Response {
         match self {
-            Unread::TooLarge => page_with_status(StatusCode::PAYLOAD_TOO_LARGE, &rule.too_large()),
+            Unread::TooLarge => answer_with(StatusCode::PAYLOAD_TOO_LARGE, &rule.too_large(), Format::Html),
             Unread::Malformed => {
                 error_page(&AppError::invalid("form", "the form could not be read; please send it again"))
             }

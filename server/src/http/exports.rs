@@ -2,16 +2,18 @@
 //! whose refund an expulsion forfeited, for the ticketing side (organizers only).
 
 use super::AppState;
+use super::error::{Format, answer};
 use axum::Extension;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use haven_app::api::{Actor, AppError};
+use haven_app::api::Actor;
 
 pub async fn expulsions(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(slug): Path<String>,
+    headers: HeaderMap,
 ) -> Response {
     match state.services.expulsions_csv(&actor, &slug).await {
         Ok(csv) => (
@@ -23,8 +25,6 @@ pub async fn expulsions(
             csv,
         )
             .into_response(),
-        Err(AppError::Unauthenticated) => (StatusCode::UNAUTHORIZED, "please sign in first\n").into_response(),
-        Err(AppError::NotFound) => (StatusCode::NOT_FOUND, "not found\n").into_response(),
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "please try again\n").into_response(),
+        Err(e) => answer(&e, Format::asked(&headers, Format::Text)),
     }
 }

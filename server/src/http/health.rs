@@ -59,7 +59,7 @@ pub fn metrics(state: &AppState) -> Response {
 /// address, unless a token is configured, which is then needed there too.
 pub async fn metrics_on_their_own_address(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if state.settings.metrics_token.is_some() && !metrics_allowed(&state.settings, &headers) {
-        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+        return super::error::answer(&haven_app::api::AppError::NotFound, super::error::Format::Text);
     }
     metrics(&state)
 }

@@ -3,32 +3,37 @@
 //! private calendar feeds.
 
 use super::AppState;
+use super::error::{Format, answer};
 use axum::Extension;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::stream::Stream;
-use haven_app::api::{Actor, AppError};
+use haven_app::api::Actor;
 use std::convert::Infallible;
 use std::time::Duration;
 
 /// `GET /calendar/{token}.ics`: the escort's assignments as iCalendar. The token is the
 /// only credential; a renewed or revoked feed's old address answers 404.
-pub async fn calendar(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+pub async fn calendar(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Response {
     match state.services.calendar_feed(&token).await {
         Ok(ics) => ([(header::CONTENT_TYPE, "text/calendar; charset=utf-8")], ics).into_response(),
-        Err(AppError::NotFound) => (StatusCode::NOT_FOUND, "no such calendar\n").into_response(),
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "please try again\n").into_response(),
+        Err(e) => answer(&e, Format::asked(&headers, Format::Text)),
     }
 }
 
 /// `GET /live/notifications`: new notifications of the signed-in person as they happen.
 /// Woken at once by this instance; other instances' notifications are found by looking
 /// every second.
-pub async fn notifications(State(state): State<AppState>, Extension(actor): Extension<Actor>) -> Response {
-    let Some(me) = actor.person_id() else {
-        return (StatusCode::UNAUTHORIZED, "please sign in first\n").into_response();
+pub async fn notifications(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+) -> Response {
+    let me = match actor.signed_in() {
+        Ok(me) => me,
+        Err(e) => return answer(&e, Format::asked(&headers, Format::Text)),
     };
     let services = state.services.clone();
     let mut wake = services.live.subscribe();

@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod badges;
 mod cases;
+pub mod error;
 mod exports;
 mod health;
 mod live;
