@@ -137,32 +137,27 @@ pub fn EventSettingsPage() -> impl IntoView {
     let update = ServerAction::<UpdateEvent>::new();
     let result = Signal::derive(move || update.value().get());
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || {
+        <Loaded resource=settings let:s>
+            {
                 let slug = slug();
-                Suspend::new(async move {
-                    match settings.await {
-                        Ok(s) => view! {
-                            <Title text=format!("{} · settings", s.name)/>
-                            <p class="muted">{s.organization.clone()}</p>
-                            <h1>{s.name.clone()}</h1>
-                            <EventTabs slug=slug.clone()/>
-                            <section class="panel">
-                                <h2>"Settings"</h2>
-                                <ActionForm action=update>
-                                    <input type="hidden" name="slug" value=slug.clone()/>
-                                    <EventFields result settings=Some(s)/>
-                                    <button type="submit">"Save"</button>
-                                </ActionForm>
-                                <FormStatus result success="Saved." fields=EVENT_FIELDS/>
-                            </section>
-                            <HydrationMarker/>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })
-            }}
-        </Suspense>
+                view! {
+                    <Title text=format!("{} · settings", s.name)/>
+                    <p class="muted">{s.organization.clone()}</p>
+                    <h1>{s.name.clone()}</h1>
+                    <EventTabs slug=slug.clone()/>
+                    <section class="panel">
+                        <h2>"Settings"</h2>
+                        <ActionForm action=update>
+                            <input type="hidden" name="slug" value=slug.clone()/>
+                            <EventFields result settings=Some(s)/>
+                            <button type="submit">"Save"</button>
+                        </ActionForm>
+                        <FormStatus result success="Saved." fields=EVENT_FIELDS/>
+                    </section>
+                    <HydrationMarker/>
+                }.into_any()
+            }
+        </Loaded>
     }
 }
 
@@ -201,117 +196,112 @@ pub fn RegistrationsPage() -> impl IntoView {
     };
     let (csv, set_csv) = signal(String::new());
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || {
+        <Loaded resource=page let:p>
+            {
                 let slug = slug();
-                Suspend::new(async move {
-                    match page.await {
-                        Ok(p) => {
-                            let base = format!("/manage/events/{slug}/registrations");
-                            let (slug_add, slug_import) = (slug.clone(), slug.clone());
-                            let q = p.query.clone();
-                            let link = {
-                                let base = base.clone();
-                                move |n: u32| format!("{base}?q={}&page={n}", query_value(&q))
-                            };
-                            view! {
-                                <Title text=format!("{} · registrations", p.event_name)/>
-                                <h1>{p.event_name.clone()}</h1>
-                                <EventTabs slug=slug.clone()/>
-                                <section class="panel">
-                                    <h2>"Registrations (" {p.total} ")"</h2>
-                                    <Form method="GET" action=base.clone()>
-                                        <label for="q">"Search by name, e-mail or ticket"</label>
-                                        <input id="q" type="search" name="q" value=p.query.clone() maxlength="100"/>
-                                        <button type="submit">"Search"</button>
-                                    </Form>
-                                    // The checkboxes belong to the print form (by its id) so that each row
-                                    // can also hold its own replace-badge form.
-                                    <form id="print-form" method="GET" action=format!("/manage/events/{slug}/badges")></form>
-                                    <table class="table registrations">
-                                        <thead><tr><th>"Print"</th><th>"Name"</th><th>"E-mail"</th><th>"Ticket"</th><th>"Role"</th><th>"Badge"</th></tr></thead>
-                                        <tbody>
-                                            {p.rows.into_iter().map(|r| {
-                                                let label = format!("Select {} for printing", r.name);
-                                                let slug = slug.clone();
-                                                view! {
-                                                    <tr>
-                                                        <td><input type="checkbox" form="print-form" name="selection" value=r.id.to_string() aria-label=label/></td>
-                                                        <td>{r.name}</td>
-                                                        <td>{r.email}</td>
-                                                        <td>{r.ticket_ref.unwrap_or_default()}</td>
-                                                        <td>{r.role.unwrap_or_default()}</td>
-                                                        <td>
-                                                            <ActionForm action=replace>
-                                                                <input type="hidden" name="slug" value=slug/>
-                                                                <input type="hidden" name="registration" value=r.id.to_string()/>
-                                                                <button type="submit" class="secondary">"Replace"</button>
-                                                            </ActionForm>
-                                                        </td>
-                                                    </tr>
-                                                }
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                    <button type="submit" form="print-form">"Print badges of the selected (all if none)"</button>
-                                    {move || replace.value().get().map(|r| match r {
-                                        Ok(()) => view! { <p class="notice ok" role="status">"Badge replaced: the old one no longer opens the door."</p> }.into_any(),
-                                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                                    })}
-                                    <nav class="pager" aria-label="Pages">
-                                        {(p.page > 1).then(|| view! { <a rel="prev" href=link(p.page - 1)>"Previous"</a> })}
-                                        <span>"Page " {p.page} " of " {p.pages}</span>
-                                        {(p.page < p.pages).then(|| view! { <a rel="next" href=link(p.page + 1)>"Next"</a> })}
-                                    </nav>
-                                </section>
-                                <section class="panel">
-                                    <h2>"Add a registration"</h2>
-                                    <ActionForm action=add>
-                                        <input type="hidden" name="slug" value=slug_add/>
-                                        <label for="r-name">"Name"</label>
-                                        <input id="r-name" name="name" required maxlength="200"/>
-                                        <FieldError result=add_result field="name"/>
-                                        <label for="r-email">"E-mail"</label>
-                                        <input id="r-email" name="email" type="email" required maxlength="254"/>
-                                        <FieldError result=add_result field="email"/>
-                                        <label for="r-ticket">"Ticket reference (optional)"</label>
-                                        <input id="r-ticket" name="ticket_ref" maxlength="100"/>
-                                        <FieldError result=add_result field="ticket_ref"/>
-                                        <label for="r-role">"Attendee role, e.g. speaker (optional)"</label>
-                                        <input id="r-role" name="role" maxlength="50"/>
-                                        <FieldError result=add_result field="role"/>
-                                        <button type="submit">"Add"</button>
-                                    </ActionForm>
-                                    <FormStatus result=add_result success="Added." fields=&["name", "email", "ticket_ref", "role"]/>
-                                </section>
-                                <section class="panel">
-                                    <h2>"Import from CSV"</h2>
-                                    <p class="muted">
-                                        "A header row naming " <code>"name"</code> " and " <code>"email"</code>
-                                        " (optionally " <code>"ticket_ref"</code> " and " <code>"role"</code>
-                                        "). Every row is checked first: either all are imported, or every bad row is "
-                                        "listed and nothing changes. Importing the same file again changes nothing."
-                                    </p>
-                                    <ActionForm action=import>
-                                        <input type="hidden" name="slug" value=slug_import/>
-                                        <label for="csv-file">"Choose a file"</label>
-                                        <input id="csv-file" type="file" accept=".csv,text/csv" on:change=move |ev| read_file_into(ev, set_csv)/>
-                                        <label for="csv">"…or paste the CSV"</label>
-                                        <textarea id="csv" name="csv" rows="6" prop:value=move || csv.get()
-                                            on:input=move |ev| set_csv.set(event_target_value(&ev))></textarea>
-                                        <button type="submit">"Import"</button>
-                                    </ActionForm>
-                                    {import_summary}
-                                    <FormStatus result=import_result success=""/>
-                                </section>
-                                <HydrationMarker/>
-                            }.into_any()
-                        }
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })
-            }}
-        </Suspense>
+                {
+                    let base = format!("/manage/events/{slug}/registrations");
+                    let (slug_add, slug_import) = (slug.clone(), slug.clone());
+                    let q = p.query.clone();
+                    let link = {
+                        let base = base.clone();
+                        move |n: u32| format!("{base}?q={}&page={n}", query_value(&q))
+                    };
+                    view! {
+                        <Title text=format!("{} · registrations", p.event_name)/>
+                        <h1>{p.event_name.clone()}</h1>
+                        <EventTabs slug=slug.clone()/>
+                        <section class="panel">
+                            <h2>"Registrations (" {p.total} ")"</h2>
+                            <Form method="GET" action=base.clone()>
+                                <label for="q">"Search by name, e-mail or ticket"</label>
+                                <input id="q" type="search" name="q" value=p.query.clone() maxlength="100"/>
+                                <button type="submit">"Search"</button>
+                            </Form>
+                            // The checkboxes belong to the print form (by its id) so that each row
+                            // can also hold its own replace-badge form.
+                            <form id="print-form" method="GET" action=format!("/manage/events/{slug}/badges")></form>
+                            <table class="table registrations">
+                                <thead><tr><th>"Print"</th><th>"Name"</th><th>"E-mail"</th><th>"Ticket"</th><th>"Role"</th><th>"Badge"</th></tr></thead>
+                                <tbody>
+                                    {p.rows.into_iter().map(|r| {
+                                        let label = format!("Select {} for printing", r.name);
+                                        let slug = slug.clone();
+                                        view! {
+                                            <tr>
+                                                <td><input type="checkbox" form="print-form" name="selection" value=r.id.to_string() aria-label=label/></td>
+                                                <td>{r.name}</td>
+                                                <td>{r.email}</td>
+                                                <td>{r.ticket_ref.unwrap_or_default()}</td>
+                                                <td>{r.role.unwrap_or_default()}</td>
+                                                <td>
+                                                    <ActionForm action=replace>
+                                                        <input type="hidden" name="slug" value=slug/>
+                                                        <input type="hidden" name="registration" value=r.id.to_string()/>
+                                                        <button type="submit" class="secondary">"Replace"</button>
+                                                    </ActionForm>
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            <button type="submit" form="print-form">"Print badges of the selected (all if none)"</button>
+                            {move || replace.value().get().map(|r| match r {
+                                Ok(()) => view! { <p class="notice ok" role="status">"Badge replaced: the old one no longer opens the door."</p> }.into_any(),
+                                Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                            })}
+                            <nav class="pager" aria-label="Pages">
+                                {(p.page > 1).then(|| view! { <a rel="prev" href=link(p.page - 1)>"Previous"</a> })}
+                                <span>"Page " {p.page} " of " {p.pages}</span>
+                                {(p.page < p.pages).then(|| view! { <a rel="next" href=link(p.page + 1)>"Next"</a> })}
+                            </nav>
+                        </section>
+                        <section class="panel">
+                            <h2>"Add a registration"</h2>
+                            <ActionForm action=add>
+                                <input type="hidden" name="slug" value=slug_add/>
+                                <label for="r-name">"Name"</label>
+                                <input id="r-name" name="name" required maxlength="200"/>
+                                <FieldError result=add_result field="name"/>
+                                <label for="r-email">"E-mail"</label>
+                                <input id="r-email" name="email" type="email" required maxlength="254"/>
+                                <FieldError result=add_result field="email"/>
+                                <label for="r-ticket">"Ticket reference (optional)"</label>
+                                <input id="r-ticket" name="ticket_ref" maxlength="100"/>
+                                <FieldError result=add_result field="ticket_ref"/>
+                                <label for="r-role">"Attendee role, e.g. speaker (optional)"</label>
+                                <input id="r-role" name="role" maxlength="50"/>
+                                <FieldError result=add_result field="role"/>
+                                <button type="submit">"Add"</button>
+                            </ActionForm>
+                            <FormStatus result=add_result success="Added." fields=&["name", "email", "ticket_ref", "role"]/>
+                        </section>
+                        <section class="panel">
+                            <h2>"Import from CSV"</h2>
+                            <p class="muted">
+                                "A header row naming " <code>"name"</code> " and " <code>"email"</code>
+                                " (optionally " <code>"ticket_ref"</code> " and " <code>"role"</code>
+                                "). Every row is checked first: either all are imported, or every bad row is "
+                                "listed and nothing changes. Importing the same file again changes nothing."
+                            </p>
+                            <ActionForm action=import>
+                                <input type="hidden" name="slug" value=slug_import/>
+                                <label for="csv-file">"Choose a file"</label>
+                                <input id="csv-file" type="file" accept=".csv,text/csv" on:change=move |ev| read_file_into(ev, set_csv)/>
+                                <label for="csv">"…or paste the CSV"</label>
+                                <textarea id="csv" name="csv" rows="6" prop:value=move || csv.get()
+                                    on:input=move |ev| set_csv.set(event_target_value(&ev))></textarea>
+                                <button type="submit">"Import"</button>
+                            </ActionForm>
+                            {import_summary}
+                            <FormStatus result=import_result success=""/>
+                        </section>
+                        <HydrationMarker/>
+                    }.into_any()
+                }
+            }
+        </Loaded>
     }
 }
 
@@ -353,86 +343,81 @@ pub fn StaffPage() -> impl IntoView {
     let invite_result = Signal::derive(move || invite.value().get());
     let revoke_result = Signal::derive(move || revoke.value().get());
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || {
+        <Loaded resource=staff let:s>
+            {
                 let slug = slug();
-                Suspend::new(async move {
-                    match staff.await {
-                        Ok(s) => view! {
-                            <Title text=format!("{} · staff", s.event_name)/>
-                            <h1>{s.event_name.clone()}</h1>
-                            <EventTabs slug=slug.clone()/>
-                            <section class="panel">
-                                <h2>"Staff"</h2>
-                                <table class="table staff">
-                                    <thead><tr><th>"Name"</th><th>"Role"</th><th>"For"</th><th></th></tr></thead>
-                                    <tbody>
-                                        {s.members.into_iter().map(|m| {
-                                            let slug = slug.clone();
-                                            view! {
-                                                <tr>
-                                                    <td>{m.name}<br/><span class="muted">{m.email.unwrap_or_default()}</span></td>
-                                                    <td>{m.role.label()}</td>
-                                                    <td>{match m.scope { crate::domain::RoleScope::Event => "this event", crate::domain::RoleScope::Organization => "the organization" }}</td>
-                                                    <td>
-                                                        <ActionForm action=revoke>
-                                                            <input type="hidden" name="slug" value=slug/>
-                                                            <input type="hidden" name="role_id" value=m.role_id.to_string()/>
-                                                            <button type="submit" class="secondary">"Remove"</button>
-                                                        </ActionForm>
-                                                    </td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                                <FormStatus result=revoke_result success="Removed."/>
-                            </section>
-                            <section class="panel">
-                                <h2>"Invite by e-mail"</h2>
-                                <ActionForm action=invite>
-                                    <input type="hidden" name="slug" value=slug.clone()/>
-                                    <label for="i-email">"E-mail"</label>
-                                    <input id="i-email" name="email" type="email" required maxlength="254"/>
-                                    <FieldError result=invite_result field="email"/>
-                                    <label for="i-role">"Role"</label>
-                                    <select id="i-role" name="role">
-                                        {Role::ALL.into_iter()
-                                            .filter(|r| s.can_invite_organization || !r.granted_by_admins_only())
-                                            .map(|r| view! { <option value=r.as_str()>{r.label()}</option> })
-                                            .collect_view()}
-                                    </select>
-                                    <FieldError result=invite_result field="role"/>
-                                    {(!s.can_invite_organization).then(|| view! {
-                                        <p class="muted">"The safety team is invited by an administrator of the organization."</p>
-                                    })}
-                                    {s.can_invite_organization.then(|| view! {
-                                        <label for="i-scope">"For"</label>
-                                        <select id="i-scope" name="scope">
-                                            <option value="event">"This event"</option>
-                                            <option value="organization">"Every event of the organization"</option>
-                                        </select>
-                                        <FieldError result=invite_result field="scope"/>
-                                    })}
-                                    <button type="submit">"Send invitation"</button>
-                                </ActionForm>
-                                <FormStatus result=invite_result success="Invitation sent." fields=&["email", "role", "scope"]/>
-                                {(!s.invitations.is_empty()).then(|| view! {
-                                    <h3>"Waiting for an answer"</h3>
-                                    <ul class="invitations">
-                                        {s.invitations.into_iter().map(|i| view! {
-                                            <li>{i.email} " · " {i.role.label()} " · until " {i.expires}</li>
-                                        }).collect_view()}
-                                    </ul>
-                                })}
-                            </section>
-                            <HydrationMarker/>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })
-            }}
-        </Suspense>
+                view! {
+                    <Title text=format!("{} · staff", s.event_name)/>
+                    <h1>{s.event_name.clone()}</h1>
+                    <EventTabs slug=slug.clone()/>
+                    <section class="panel">
+                        <h2>"Staff"</h2>
+                        <table class="table staff">
+                            <thead><tr><th>"Name"</th><th>"Role"</th><th>"For"</th><th></th></tr></thead>
+                            <tbody>
+                                {s.members.into_iter().map(|m| {
+                                    let slug = slug.clone();
+                                    view! {
+                                        <tr>
+                                            <td>{m.name}<br/><span class="muted">{m.email.unwrap_or_default()}</span></td>
+                                            <td>{m.role.label()}</td>
+                                            <td>{match m.scope { crate::domain::RoleScope::Event => "this event", crate::domain::RoleScope::Organization => "the organization" }}</td>
+                                            <td>
+                                                <ActionForm action=revoke>
+                                                    <input type="hidden" name="slug" value=slug/>
+                                                    <input type="hidden" name="role_id" value=m.role_id.to_string()/>
+                                                    <button type="submit" class="secondary">"Remove"</button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <FormStatus result=revoke_result success="Removed."/>
+                    </section>
+                    <section class="panel">
+                        <h2>"Invite by e-mail"</h2>
+                        <ActionForm action=invite>
+                            <input type="hidden" name="slug" value=slug.clone()/>
+                            <label for="i-email">"E-mail"</label>
+                            <input id="i-email" name="email" type="email" required maxlength="254"/>
+                            <FieldError result=invite_result field="email"/>
+                            <label for="i-role">"Role"</label>
+                            <select id="i-role" name="role">
+                                {Role::ALL.into_iter()
+                                    .filter(|r| s.can_invite_organization || !r.granted_by_admins_only())
+                                    .map(|r| view! { <option value=r.as_str()>{r.label()}</option> })
+                                    .collect_view()}
+                            </select>
+                            <FieldError result=invite_result field="role"/>
+                            {(!s.can_invite_organization).then(|| view! {
+                                <p class="muted">"The safety team is invited by an administrator of the organization."</p>
+                            })}
+                            {s.can_invite_organization.then(|| view! {
+                                <label for="i-scope">"For"</label>
+                                <select id="i-scope" name="scope">
+                                    <option value="event">"This event"</option>
+                                    <option value="organization">"Every event of the organization"</option>
+                                </select>
+                                <FieldError result=invite_result field="scope"/>
+                            })}
+                            <button type="submit">"Send invitation"</button>
+                        </ActionForm>
+                        <FormStatus result=invite_result success="Invitation sent." fields=&["email", "role", "scope"]/>
+                        {(!s.invitations.is_empty()).then(|| view! {
+                            <h3>"Waiting for an answer"</h3>
+                            <ul class="invitations">
+                                {s.invitations.into_iter().map(|i| view! {
+                                    <li>{i.email} " · " {i.role.label()} " · until " {i.expires}</li>
+                                }).collect_view()}
+                            </ul>
+                        })}
+                    </section>
+                    <HydrationMarker/>
+                }.into_any()
+            }
+        </Loaded>
     }
 }
 

@@ -1,6 +1,6 @@
 //! The pages of the public site.
 
-use super::components::{ErrorPanel, HydrationMarker};
+use super::components::{ErrorPanel, HydrationMarker, Loaded};
 use crate::api::{self, EventSummary};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -19,23 +19,19 @@ pub fn HomePage() -> impl IntoView {
                 "stop anyone who has been expelled."
             </p>
         </section>
-        <Suspense fallback=|| view! { <p class="loading">"Loading events…"</p> }>
-            {move || Suspend::new(async move {
-                match home.await {
-                    Ok(view) if view.events.is_empty() => {
-                        view! { <p>"No upcoming events yet."</p> }.into_any()
-                    }
-                    Ok(view) => view! {
-                        <HydrationMarker/>
-                        <h2>"Upcoming events"</h2>
-                        <ul class="event-list">
-                            {view.events.into_iter().map(|e| view! { <li><EventCard event=e/></li> }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=home let:home>
+            {if home.events.is_empty() {
+                view! { <p>"No upcoming events yet."</p> }.into_any()
+            } else {
+                view! {
+                    <HydrationMarker/>
+                    <h2>"Upcoming events"</h2>
+                    <ul class="event-list">
+                        {home.events.into_iter().map(|e| view! { <li><EventCard event=e/></li> }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </Loaded>
     }
 }
 
@@ -57,34 +53,29 @@ pub fn EventPage() -> impl IntoView {
     let slug = move || params.read().get("slug").unwrap_or_default();
     let event = Resource::new(slug, api::event);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading event…"</p> }>
-            {move || Suspend::new(async move {
-                match event.await {
-                    Ok(view) => {
-                        let ack_hours = view.ack_hours;
-                        view! {
-                            <Title text=view.event.name.clone()/>
-                            <section class="event">
-                                <p class="muted">{view.event.organization}</p>
-                                <h1>{view.event.name}</h1>
-                                <p class="when">{view.event.when}</p>
-                                <p class="venue">{view.event.venue}</p>
-                                <p class="muted">"Times are in " {view.time_zone} "."</p>
-                            </section>
-                            <SafetyTeamInfo ack_hours/>
-                            <section class="panel">
-                                <h2>"Worried about someone?"</h2>
-                                <p>"If someone who may attend worries you, or something happened, tell the safety team."</p>
-                                <a class="button" href=format!("/events/{}/concern", view.event.slug)>"Tell the safety team"</a>
-                            </section>
-                            <HydrationMarker/>
-                        }
-                        .into_any()
-                    }
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+        <Loaded resource=event let:view>
+            {
+                let ack_hours = view.ack_hours;
+                view! {
+                    <Title text=view.event.name.clone()/>
+                    <section class="event">
+                        <p class="muted">{view.event.organization}</p>
+                        <h1>{view.event.name}</h1>
+                        <p class="when">{view.event.when}</p>
+                        <p class="venue">{view.event.venue}</p>
+                        <p class="muted">"Times are in " {view.time_zone} "."</p>
+                    </section>
+                    <SafetyTeamInfo ack_hours/>
+                    <section class="panel">
+                        <h2>"Worried about someone?"</h2>
+                        <p>"If someone who may attend worries you, or something happened, tell the safety team."</p>
+                        <a class="button" href=format!("/events/{}/concern", view.event.slug)>"Tell the safety team"</a>
+                    </section>
+                    <HydrationMarker/>
                 }
-            })}
-        </Suspense>
+                .into_any()
+            }
+        </Loaded>
     }
 }
 
