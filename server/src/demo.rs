@@ -11,7 +11,7 @@ use chrono::{Duration, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use haven_app::api::{Actor, ActorSession};
 use haven_app::api::{CasesApi, PlansApi};
-use haven_app::domain::ConcernForm;
+use haven_app::domain::{CaseStatus, ConcernForm, Slug};
 use haven_app::domain::{DecisionKind, Terms};
 use haven_app::domain::{EmailAddress, Role};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set};
@@ -416,8 +416,9 @@ async fn seed_cases(services: &Services) -> Result<u32, DbErr> {
     let responder = demo_actor(responder_id);
     let file = |reporter: &'static str, form: ConcernForm| async move {
         let actor = demo_actor(person_with(services, reporter).await?);
-        match services.file_concern(&actor, EVENT_SLUG, form, None).await {
-            Ok(Filed::Case(reference)) => Ok(reference.to_string()),
+        let slug = Slug::parse("slug", EVENT_SLUG).map_err(|_| DbErr::Custom("the demo's slug".into()))?;
+        match services.file_concern(&actor, &slug, form, None).await {
+            Ok(Filed::Case(reference)) => Ok(reference),
             _ => Err(DbErr::Custom("the demo could not file a case".into())),
         }
     };
@@ -436,7 +437,7 @@ async fn seed_cases(services: &Services) -> Result<u32, DbErr> {
         },
     )
     .await?;
-    services.change_status(&responder, &ken, "acknowledged").await.map_err(|_| fail("acknowledge"))?;
+    services.change_status(&responder, &ken, CaseStatus::Acknowledged).await.map_err(|_| fail("acknowledge"))?;
     services.assign_owner(&responder, &ken, "").await.map_err(|_| fail("assign"))?;
     let ken_id = person_with(services, "ken.okafor@example.org").await?;
     services.confirm_match(&responder, &ken, &ken_id.to_string()).await.map_err(|_| fail("link Ken"))?;
@@ -510,7 +511,7 @@ async fn seed_cases(services: &Services) -> Result<u32, DbErr> {
         },
     )
     .await?;
-    services.change_status(&responder, &handle, "investigating").await.map_err(|_| fail("investigate"))?;
+    services.change_status(&responder, &handle, CaseStatus::Investigating).await.map_err(|_| fail("investigate"))?;
     services
         .add_note(&responder, &handle, "Checked the chat logs; the messages are there. Talk to the witness next.")
         .await
@@ -525,6 +526,6 @@ async fn seed_cases(services: &Services) -> Result<u32, DbErr> {
         },
     )
     .await?;
-    services.change_status(&responder, &resolved, "resolved").await.map_err(|_| fail("resolve"))?;
+    services.change_status(&responder, &resolved, CaseStatus::Resolved).await.map_err(|_| fail("resolve"))?;
     Ok(4)
 }

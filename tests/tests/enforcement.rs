@@ -610,7 +610,7 @@ async fn the_transparency_report_counts_ended_quarters_without_names_and_hides_w
                 narrative: "Worried.".into(),
                 ..Default::default()
             };
-            match server.services.file_concern(&actor, "havenconf", form, None).await {
+            match server.services.file_concern(&actor, &havenconf(), form, None).await {
                 Ok(haven_server::services::cases::Filed::Case(r)) => references.push(r.to_string()),
                 _ => panic!("{backend}: concern {i} is filed"),
             }
@@ -1162,4 +1162,8 @@ async fn two_deciders_correcting_one_decision_at_once_make_one_correction() {
         assert_eq!(records.len(), 2, "{backend}: {view}");
         assert_eq!(records.iter().filter(|d| d["superseded"] == false).count(), 1, "{backend}: {view}");
     }
+}
+
+fn havenconf() -> haven_app::domain::Slug {
+    haven_app::domain::Slug::parse("slug", "havenconf").unwrap()
 }

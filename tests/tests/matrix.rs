@@ -792,10 +792,9 @@ async fn fresh_case(server: &TestServer, who: Who) -> Fixture {
         narrative: format!("The matrix case, near the {NARRATIVE_WORD} stand."),
         ..Default::default()
     };
-    let Ok(Filed::Case(reference)) = s.file_concern(&reporter, "havenconf", form, None).await else {
+    let Ok(Filed::Case(reference)) = s.file_concern(&reporter, &havenconf(), form, None).await else {
         panic!("the matrix case is filed");
     };
-    let reference = reference.to_string();
     let sam = actor_of(server.person_id("responder2@example.org").await);
     s.declare_conflict(&sam, &reference).await.unwrap();
     let rae = actor_of(server.person_id("responder@example.org").await);
@@ -809,7 +808,7 @@ async fn fresh_case(server: &TestServer, who: Who) -> Fixture {
     {
         use haven_server::db::entities::{case, case_person};
         use sea_orm::{ColumnTrait, QueryFilter};
-        let c = case::Entity::find().filter(case::Column::Reference.eq(&reference)).one(&server.db).await;
+        let c = case::Entity::find().filter(case::Column::Reference.eq(reference.as_str())).one(&server.db).await;
         let c = c.unwrap().unwrap();
         for named in EVERYONE.iter().filter(|w| w.named() && **w != Named) {
             case_person::Entity::insert(case_person::ActiveModel {
@@ -846,7 +845,12 @@ async fn fresh_case(server: &TestServer, who: Who) -> Fixture {
     s.add_escort(&rae, &reference, &escort).await.unwrap();
     use haven_server::db::entities::{case, case_attachment, escort_assignment, precaution};
     use sea_orm::{ColumnTrait, QueryFilter};
-    let c = case::Entity::find().filter(case::Column::Reference.eq(&reference)).one(&server.db).await.unwrap().unwrap();
+    let c = case::Entity::find()
+        .filter(case::Column::Reference.eq(reference.as_str()))
+        .one(&server.db)
+        .await
+        .unwrap()
+        .unwrap();
     let a = case_attachment::Entity::find()
         .filter(case_attachment::Column::CaseId.eq(c.id))
         .one(&server.db)
@@ -869,7 +873,7 @@ async fn fresh_case(server: &TestServer, who: Who) -> Fixture {
     let eli = actor_of(server.person_id("escort@example.org").await);
     let feed = s.renew_calendar_feed(&eli).await.unwrap();
     Fixture {
-        case: reference,
+        case: reference.to_string(),
         attachment: a.id.to_string(),
         precaution: p.id.to_string(),
         assignment: assignment.id.to_string(),
@@ -910,7 +914,7 @@ async fn decision_fixture(server: &TestServer, who: Who, only_proposal: bool) ->
         reasons: format!("{REASONS_WORD} conduct"),
         ..Default::default()
     };
-    s.propose_decision(&rae, &f.case, input("warning")).await.unwrap();
+    s.propose_decision(&rae, &case_reference(&f.case), input("warning")).await.unwrap();
     let c = haven_server::db::entities::case::Entity::find()
         .filter(haven_server::db::entities::case::Column::Reference.eq(&f.case))
         .one(&server.db)
@@ -962,7 +966,7 @@ async fn decision_fixture(server: &TestServer, who: Who, only_proposal: bool) ->
     out.appeal_token = token;
     // Ken's appeal of a twin decision (so appealing the first stays possible).
     let twin = fresh_case(server, who).await;
-    s.propose_decision(&rae, &twin.case, input("warning")).await.unwrap();
+    s.propose_decision(&rae, &case_reference(&twin.case), input("warning")).await.unwrap();
     let twin_case = haven_server::db::entities::case::Entity::find()
         .filter(haven_server::db::entities::case::Column::Reference.eq(&twin.case))
         .one(&server.db)
@@ -1001,7 +1005,7 @@ async fn flag_fixture(server: &TestServer, unique: &str) -> String {
     use sea_orm::{ColumnTrait, QueryFilter};
     let admin = actor_of(server.person_id("admin@example.org").await);
     let csv = format!("name,email\nDonald Moreau,{unique}@flag.example\n");
-    server.services.import_registrations(&admin, "havenconf", &csv).await.unwrap();
+    server.services.import_registrations(&admin, &havenconf(), &csv).await.unwrap();
     let person = server.person_id(&format!("{unique}@flag.example")).await;
     evasion_flag::Entity::find()
         .filter(evasion_flag::Column::PersonId.eq(person))
@@ -1415,4 +1419,12 @@ fn the_matrix_names_every_route_and_page() {
             if *is_get { "GET" } else { "POST" }
         );
     }
+}
+
+fn havenconf() -> haven_app::domain::Slug {
+    haven_app::domain::Slug::parse("slug", "havenconf").unwrap()
+}
+
+fn case_reference(text: &str) -> haven_app::domain::CaseReference {
+    haven_app::domain::CaseReference::parse("reference", text).unwrap()
 }

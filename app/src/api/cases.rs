@@ -6,6 +6,8 @@ use super::Actor;
 use super::AppError;
 use super::{PlanResponseView, PlanView};
 use crate::domain::{CaseKind, CaseStatus, ContactChannel, DomainError, PersonDescription, SafetyWishes, Witnesses};
+#[cfg(feature = "ssr")]
+use crate::domain::{CaseReference, Slug};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -14,21 +16,21 @@ use serde::{Deserialize, Serialize};
 #[server(prefix = "/fn", endpoint = "concern_form")]
 pub async fn concern_form(slug: String, draft: Option<String>) -> Result<ConcernFormView, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.concern_form(&actor, &slug, draft.as_deref()).await)
+    super::plumbing::answer(backend.concern_form(&actor, &super::plumbing::slug(&slug)?, draft.as_deref()).await)
 }
 
 /// One case, as the caller may see it (its reporter, or the safety team).
 #[server(name = CaseCall, prefix = "/fn", endpoint = "case")]
 pub async fn case(reference: String) -> Result<CaseView, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.case_view(&actor, &reference).await)
+    super::plumbing::answer(backend.case_view(&actor, &super::plumbing::reference(&reference)?).await)
 }
 
 /// A message on a case, from its reporter or from the team.
 #[server(prefix = "/fn", endpoint = "send_message")]
 pub async fn send_message(reference: String, body: String) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.send_message(&actor, &reference, &body).await)
+    super::plumbing::answer(backend.send_message(&actor, &super::plumbing::reference(&reference)?, &body).await)
 }
 
 #[server(name = RespondHomeCall, prefix = "/fn", endpoint = "respond_home")]
@@ -42,26 +44,34 @@ pub async fn respond_home() -> Result<RespondHome, AppError> {
 #[server(prefix = "/fn", endpoint = "case_queue")]
 pub async fn case_queue(slug: String, query: Option<String>) -> Result<QueueView, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.case_queue(&actor, &slug, query.as_deref().unwrap_or_default()).await)
+    super::plumbing::answer(
+        backend.case_queue(&actor, &super::plumbing::slug(&slug)?, query.as_deref().unwrap_or_default()).await,
+    )
 }
 
 #[server(prefix = "/fn", endpoint = "change_status")]
 pub async fn change_status(reference: String, status: String) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.change_status(&actor, &reference, &status).await)
+    super::plumbing::answer(
+        backend
+            .change_status(&actor, &super::plumbing::reference(&reference)?, super::plumbing::status(&status)?)
+            .await,
+    )
 }
 
 /// Makes someone on the team the case's owner (the caller, when `person` is empty).
 #[server(prefix = "/fn", endpoint = "assign_owner")]
 pub async fn assign_owner(reference: String, person: Option<String>) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.assign_owner(&actor, &reference, &person.unwrap_or_default()).await)
+    super::plumbing::answer(
+        backend.assign_owner(&actor, &super::plumbing::reference(&reference)?, &person.unwrap_or_default()).await,
+    )
 }
 
 #[server(prefix = "/fn", endpoint = "add_note")]
 pub async fn add_note(reference: String, body: String) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.add_note(&actor, &reference, &body).await)
+    super::plumbing::answer(backend.add_note(&actor, &super::plumbing::reference(&reference)?, &body).await)
 }
 
 #[server(prefix = "/fn", endpoint = "add_witness")]
@@ -74,7 +84,11 @@ pub async fn add_witness(
     let (backend, actor) = super::plumbing::context()?;
     super::plumbing::answer(
         backend
-            .add_witness(&actor, &reference, [&name, &contact.unwrap_or_default(), &statement.unwrap_or_default()])
+            .add_witness(
+                &actor,
+                &super::plumbing::reference(&reference)?,
+                [&name, &contact.unwrap_or_default(), &statement.unwrap_or_default()],
+            )
             .await,
     )
 }
@@ -83,14 +97,14 @@ pub async fn add_witness(
 #[server(prefix = "/fn", endpoint = "confirm_match")]
 pub async fn confirm_match(reference: String, person: String) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.confirm_match(&actor, &reference, &person).await)
+    super::plumbing::answer(backend.confirm_match(&actor, &super::plumbing::reference(&reference)?, &person).await)
 }
 
 /// The caller steps away from a case; afterwards it no longer exists for them.
 #[server(prefix = "/fn", endpoint = "declare_conflict")]
 pub async fn declare_conflict(reference: String) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.declare_conflict(&actor, &reference).await)?;
+    super::plumbing::answer(backend.declare_conflict(&actor, &super::plumbing::reference(&reference)?).await)?;
     leptos_axum::redirect("/respond");
     Ok(())
 }
@@ -100,21 +114,23 @@ pub async fn declare_conflict(reference: String) -> Result<(), AppError> {
 #[server(prefix = "/fn", endpoint = "relate_case")]
 pub async fn relate_case(reference: String, earlier: String, relation: String) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.relate_case(&actor, &reference, &earlier, &relation).await)
+    super::plumbing::answer(
+        backend.relate_case(&actor, &super::plumbing::reference(&reference)?, &earlier, &relation).await,
+    )
 }
 
 /// Filing a concern: the form page (the form posts to an HTTP route).
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
 pub trait FilingApi: Send + Sync {
-    async fn concern_form(&self, actor: &Actor, slug: &str, draft: Option<&str>) -> Result<ConcernFormView, AppError>;
+    async fn concern_form(&self, actor: &Actor, slug: &Slug, draft: Option<&str>) -> Result<ConcernFormView, AppError>;
 }
 
 /// One case, as its reporter or its team may see it.
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
 pub trait CaseViewApi: Send + Sync {
-    async fn case_view(&self, actor: &Actor, reference: &str) -> Result<CaseView, AppError>;
+    async fn case_view(&self, actor: &Actor, reference: &CaseReference) -> Result<CaseView, AppError>;
 }
 
 /// The safety team's queues.
@@ -125,28 +141,34 @@ pub trait QueueApi: Send + Sync {
 
     /// The queue: only cases the caller may see (recusal included), searched after
     /// opening, since what a case says about its person is sealed.
-    async fn case_queue(&self, actor: &Actor, slug: &str, query: &str) -> Result<QueueView, AppError>;
+    async fn case_queue(&self, actor: &Actor, slug: &Slug, query: &str) -> Result<QueueView, AppError>;
 }
 
 /// Work on a case: messages, status, owner, notes, witnesses, matches, conflicts, related cases.
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
 pub trait CasesApi: Send + Sync {
-    async fn send_message(&self, actor: &Actor, reference: &str, body: &str) -> Result<(), AppError>;
+    async fn send_message(&self, actor: &Actor, reference: &CaseReference, body: &str) -> Result<(), AppError>;
 
-    async fn change_status(&self, actor: &Actor, reference: &str, to: &str) -> Result<(), AppError>;
+    async fn change_status(&self, actor: &Actor, reference: &CaseReference, to: CaseStatus) -> Result<(), AppError>;
 
-    async fn assign_owner(&self, actor: &Actor, reference: &str, person: &str) -> Result<(), AppError>;
+    async fn assign_owner(&self, actor: &Actor, reference: &CaseReference, person: &str) -> Result<(), AppError>;
 
-    async fn add_note(&self, actor: &Actor, reference: &str, body: &str) -> Result<(), AppError>;
+    async fn add_note(&self, actor: &Actor, reference: &CaseReference, body: &str) -> Result<(), AppError>;
 
-    async fn add_witness(&self, actor: &Actor, reference: &str, fields: [&str; 3]) -> Result<(), AppError>;
+    async fn add_witness(&self, actor: &Actor, reference: &CaseReference, fields: [&str; 3]) -> Result<(), AppError>;
 
-    async fn confirm_match(&self, actor: &Actor, reference: &str, person_id: &str) -> Result<(), AppError>;
+    async fn confirm_match(&self, actor: &Actor, reference: &CaseReference, person_id: &str) -> Result<(), AppError>;
 
-    async fn declare_conflict(&self, actor: &Actor, reference: &str) -> Result<(), AppError>;
+    async fn declare_conflict(&self, actor: &Actor, reference: &CaseReference) -> Result<(), AppError>;
 
-    async fn relate_case(&self, actor: &Actor, reference: &str, earlier: &str, relation: &str) -> Result<(), AppError>;
+    async fn relate_case(
+        &self,
+        actor: &Actor,
+        reference: &CaseReference,
+        earlier: &str,
+        relation: &str,
+    ) -> Result<(), AppError>;
 }
 
 // ----- Wire types ----------------------------------------------------------------

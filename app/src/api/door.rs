@@ -4,6 +4,8 @@
 #[cfg(feature = "ssr")]
 use super::Actor;
 use super::AppError;
+#[cfg(feature = "ssr")]
+use crate::domain::Slug;
 use crate::domain::badge::ScanAnswer;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -17,7 +19,7 @@ pub async fn my_badges() -> Result<Vec<MyBadge>, AppError> {
 #[server(name = DoorViewCall, prefix = "/fn", endpoint = "door_view")]
 pub async fn door_view(slug: String) -> Result<DoorView, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.door_view(&actor, &slug).await)
+    super::plumbing::answer(backend.door_view(&actor, &super::plumbing::slug(&slug)?).await)
 }
 
 /// A scan from the door page: the text read (or `registration:<id>` for a check-in by
@@ -32,59 +34,63 @@ pub async fn door_scan(
 ) -> Result<ScanAnswer, AppError> {
     let (backend, actor) = super::plumbing::context()?;
     super::plumbing::answer(
-        backend.door_scan(&actor, &slug, ScanInput { text: token, scan_id, gate, scanned_at }).await,
+        backend
+            .door_scan(&actor, &super::plumbing::slug(&slug)?, ScanInput { text: token, scan_id, gate, scanned_at })
+            .await,
     )
 }
 
 #[server(prefix = "/fn", endpoint = "door_search")]
 pub async fn door_search(slug: String, query: String) -> Result<Vec<DoorPerson>, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.door_search(&actor, &slug, &query).await)
+    super::plumbing::answer(backend.door_search(&actor, &super::plumbing::slug(&slug)?, &query).await)
 }
 
 #[server(name = ArrivalsCall, prefix = "/fn", endpoint = "arrivals")]
 pub async fn arrivals(slug: String) -> Result<ArrivalsView, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.arrivals(&actor, &slug).await)
+    super::plumbing::answer(backend.arrivals(&actor, &super::plumbing::slug(&slug)?).await)
 }
 
 #[server(name = BadgeSheetCall, prefix = "/fn", endpoint = "badge_sheet")]
 pub async fn badge_sheet(slug: String, selection: Option<String>) -> Result<BadgeSheet, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.badge_sheet(&actor, &slug, &selection.unwrap_or_default()).await)
+    super::plumbing::answer(
+        backend.badge_sheet(&actor, &super::plumbing::slug(&slug)?, &selection.unwrap_or_default()).await,
+    )
 }
 
 /// Revokes a registration's badge at once and issues a new one.
 #[server(prefix = "/fn", endpoint = "replace_badge")]
 pub async fn replace_badge(slug: String, registration: String) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.replace_badge(&actor, &slug, &registration).await)
+    super::plumbing::answer(backend.replace_badge(&actor, &super::plumbing::slug(&slug)?, &registration).await)
 }
 
 /// E-mails every badge of the event not yet sent; returns how many.
 #[server(prefix = "/fn", endpoint = "send_badges")]
 pub async fn send_badges(slug: String) -> Result<u32, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.send_event_badges(&actor, &slug).await)
+    super::plumbing::answer(backend.send_event_badges(&actor, &super::plumbing::slug(&slug)?).await)
 }
 
 #[server(name = DevicesCall, prefix = "/fn", endpoint = "devices")]
 pub async fn devices(slug: String) -> Result<Vec<DeviceView>, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.device_list(&actor, &slug).await)
+    super::plumbing::answer(backend.device_list(&actor, &super::plumbing::slug(&slug)?).await)
 }
 
 /// Adds a door device; returns its token, shown this once.
 #[server(prefix = "/fn", endpoint = "add_device")]
 pub async fn add_device(slug: String, name: String) -> Result<String, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.add_event_device(&actor, &slug, &name).await)
+    super::plumbing::answer(backend.add_event_device(&actor, &super::plumbing::slug(&slug)?, &name).await)
 }
 
 #[server(prefix = "/fn", endpoint = "revoke_device")]
 pub async fn revoke_device(slug: String, device: String) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.revoke_event_device(&actor, &slug, &device).await)
+    super::plumbing::answer(backend.revoke_event_device(&actor, &super::plumbing::slug(&slug)?, &device).await)
 }
 
 /// Badges and the door: a person's badges, the door page, arrivals, badge sheets, devices.
@@ -93,30 +99,30 @@ pub async fn revoke_device(slug: String, device: String) -> Result<(), AppError>
 pub trait DoorApi: Send + Sync {
     async fn my_badges(&self, actor: &Actor) -> Result<Vec<MyBadge>, AppError>;
 
-    async fn door_view(&self, actor: &Actor, slug: &str) -> Result<DoorView, AppError>;
+    async fn door_view(&self, actor: &Actor, slug: &Slug) -> Result<DoorView, AppError>;
 
-    async fn door_scan(&self, actor: &Actor, slug: &str, input: ScanInput) -> Result<ScanAnswer, AppError>;
+    async fn door_scan(&self, actor: &Actor, slug: &Slug, input: ScanInput) -> Result<ScanAnswer, AppError>;
 
-    async fn door_search(&self, actor: &Actor, slug: &str, query: &str) -> Result<Vec<DoorPerson>, AppError>;
+    async fn door_search(&self, actor: &Actor, slug: &Slug, query: &str) -> Result<Vec<DoorPerson>, AppError>;
 
     /// Arrivals for the event's organizers: per hour, the latest at each gate, who
     /// checked in whom by name, and scans recorded late (more than 7 days after they
     /// happened). An alert about the organizer, or of a case they are
     /// involved in, reads as an admission here, as it would at the door.
-    async fn arrivals(&self, actor: &Actor, slug: &str) -> Result<ArrivalsView, AppError>;
+    async fn arrivals(&self, actor: &Actor, slug: &Slug) -> Result<ArrivalsView, AppError>;
 
     /// Badges to print: all of the event's, or those of the listed registrations.
-    async fn badge_sheet(&self, actor: &Actor, slug: &str, selection: &str) -> Result<BadgeSheet, AppError>;
+    async fn badge_sheet(&self, actor: &Actor, slug: &Slug, selection: &str) -> Result<BadgeSheet, AppError>;
 
-    async fn replace_badge(&self, actor: &Actor, slug: &str, registration: &str) -> Result<(), AppError>;
+    async fn replace_badge(&self, actor: &Actor, slug: &Slug, registration: &str) -> Result<(), AppError>;
 
-    async fn send_event_badges(&self, actor: &Actor, slug: &str) -> Result<u32, AppError>;
+    async fn send_event_badges(&self, actor: &Actor, slug: &Slug) -> Result<u32, AppError>;
 
-    async fn device_list(&self, actor: &Actor, slug: &str) -> Result<Vec<DeviceView>, AppError>;
+    async fn device_list(&self, actor: &Actor, slug: &Slug) -> Result<Vec<DeviceView>, AppError>;
 
-    async fn add_event_device(&self, actor: &Actor, slug: &str, name: &str) -> Result<String, AppError>;
+    async fn add_event_device(&self, actor: &Actor, slug: &Slug, name: &str) -> Result<String, AppError>;
 
-    async fn revoke_event_device(&self, actor: &Actor, slug: &str, device: &str) -> Result<(), AppError>;
+    async fn revoke_event_device(&self, actor: &Actor, slug: &Slug, device: &str) -> Result<(), AppError>;
 }
 
 /// One scan as sent: the text read from the badge (or `registration:<id>` for a name

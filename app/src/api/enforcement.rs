@@ -7,20 +7,22 @@ use super::Actor;
 use super::AppError;
 use super::PersonRef;
 use crate::domain::DecisionInput;
+#[cfg(feature = "ssr")]
+use crate::domain::{CaseReference, Slug};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[server(name = CaseDecisionsCall, prefix = "/fn", endpoint = "case_decisions")]
 pub async fn case_decisions(reference: String) -> Result<CaseDecisions, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.case_decisions(&actor, &reference).await)
+    super::plumbing::answer(backend.case_decisions(&actor, &super::plumbing::reference(&reference)?).await)
 }
 
 /// A responder proposes a decision about a person linked to the case.
 #[server(prefix = "/fn", endpoint = "propose_decision")]
 pub async fn propose_decision(reference: String, input: DecisionInput) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.propose_decision(&actor, &reference, input).await)
+    super::plumbing::answer(backend.propose_decision(&actor, &super::plumbing::reference(&reference)?, input).await)
 }
 
 #[server(name = DecideHomeCall, prefix = "/fn", endpoint = "decide_home")]
@@ -52,7 +54,7 @@ pub async fn correct_decision(decision: String, input: DecisionInput) -> Result<
 #[server(prefix = "/fn", endpoint = "event_outcomes")]
 pub async fn event_outcomes(slug: String) -> Result<OutcomesView, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.event_outcomes(&actor, &slug).await)
+    super::plumbing::answer(backend.event_outcomes(&actor, &super::plumbing::slug(&slug)?).await)
 }
 
 #[server(prefix = "/fn", endpoint = "my_decisions")]
@@ -118,7 +120,12 @@ pub async fn transparency_report(
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
 pub trait ProposalsApi: Send + Sync {
-    async fn propose_decision(&self, actor: &Actor, reference: &str, input: DecisionInput) -> Result<(), AppError>;
+    async fn propose_decision(
+        &self,
+        actor: &Actor,
+        reference: &CaseReference,
+        input: DecisionInput,
+    ) -> Result<(), AppError>;
 
     async fn decline_proposal(&self, actor: &Actor, proposal: &str) -> Result<(), AppError>;
 }
@@ -136,7 +143,7 @@ pub trait DecisionsApi: Send + Sync {
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
 pub trait DecisionViewsApi: Send + Sync {
-    async fn case_decisions(&self, actor: &Actor, reference: &str) -> Result<CaseDecisions, AppError>;
+    async fn case_decisions(&self, actor: &Actor, reference: &CaseReference) -> Result<CaseDecisions, AppError>;
 
     async fn decide_home(&self, actor: &Actor) -> Result<DecideHome, AppError>;
 }
@@ -145,7 +152,7 @@ pub trait DecisionViewsApi: Send + Sync {
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
 pub trait OutcomesApi: Send + Sync {
-    async fn event_outcomes(&self, actor: &Actor, slug: &str) -> Result<OutcomesView, AppError>;
+    async fn event_outcomes(&self, actor: &Actor, slug: &Slug) -> Result<OutcomesView, AppError>;
 }
 
 /// A person's decisions and their appeals.

@@ -3,6 +3,8 @@
 #[cfg(feature = "ssr")]
 use super::Actor;
 use super::AppError;
+#[cfg(feature = "ssr")]
+use crate::domain::Slug;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +32,8 @@ pub async fn manage_home() -> Result<ManageHome, AppError> {
 #[server(prefix = "/fn", endpoint = "create_event")]
 pub async fn create_event(organization: String, input: EventInput) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    let slug = super::plumbing::answer(backend.create_event(&actor, &organization, &input).await)?;
+    let slug =
+        super::plumbing::answer(backend.create_event(&actor, &super::plumbing::slug(&organization)?, &input).await)?;
     leptos_axum::redirect(&format!("/manage/events/{slug}"));
     Ok(())
 }
@@ -38,13 +41,13 @@ pub async fn create_event(organization: String, input: EventInput) -> Result<(),
 #[server(name = EventSettingsCall, prefix = "/fn", endpoint = "event_settings")]
 pub async fn event_settings(slug: String) -> Result<EventSettings, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.event_settings(&actor, &slug).await)
+    super::plumbing::answer(backend.event_settings(&actor, &super::plumbing::slug(&slug)?).await)
 }
 
 #[server(prefix = "/fn", endpoint = "update_event")]
 pub async fn update_event(slug: String, input: EventInput) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    let new_slug = super::plumbing::answer(backend.update_event(&actor, &slug, &input).await)?;
+    let new_slug = super::plumbing::answer(backend.update_event(&actor, &super::plumbing::slug(&slug)?, &input).await)?;
     leptos_axum::redirect(&format!("/manage/events/{new_slug}"));
     Ok(())
 }
@@ -57,7 +60,11 @@ pub async fn registrations(
     page: Option<u32>,
 ) -> Result<RegistrationPage, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.registrations(&actor, &slug, &query.unwrap_or_default(), page.unwrap_or(1)).await)
+    super::plumbing::answer(
+        backend
+            .registrations(&actor, &super::plumbing::slug(&slug)?, &query.unwrap_or_default(), page.unwrap_or(1))
+            .await,
+    )
 }
 
 #[server(prefix = "/fn", endpoint = "add_registration")]
@@ -73,7 +80,7 @@ pub async fn add_registration(
         backend
             .add_registration(
                 &actor,
-                &slug,
+                &super::plumbing::slug(&slug)?,
                 [&name, &email, &ticket_ref.unwrap_or_default(), &role.unwrap_or_default()],
             )
             .await,
@@ -84,13 +91,13 @@ pub async fn add_registration(
 #[server(prefix = "/fn", endpoint = "import_registrations")]
 pub async fn import_registrations(slug: String, csv: String) -> Result<ImportReport, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.import_registrations(&actor, &slug, &csv).await)
+    super::plumbing::answer(backend.import_registrations(&actor, &super::plumbing::slug(&slug)?, &csv).await)
 }
 
 #[server(prefix = "/fn", endpoint = "staff")]
 pub async fn staff(slug: String) -> Result<StaffView, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.staff(&actor, &slug).await)
+    super::plumbing::answer(backend.staff(&actor, &super::plumbing::slug(&slug)?).await)
 }
 
 /// Invites someone by e-mail to a staff role for this event (or, for admins, the whole
@@ -99,13 +106,15 @@ pub async fn staff(slug: String) -> Result<StaffView, AppError> {
 #[server(prefix = "/fn", endpoint = "invite_staff")]
 pub async fn invite_staff(slug: String, email: String, role: String, scope: Option<String>) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.invite_staff(&actor, &slug, &email, &role, &scope.unwrap_or_default()).await)
+    super::plumbing::answer(
+        backend.invite_staff(&actor, &super::plumbing::slug(&slug)?, &email, &role, &scope.unwrap_or_default()).await,
+    )
 }
 
 #[server(prefix = "/fn", endpoint = "revoke_role")]
 pub async fn revoke_role(slug: String, role_id: String) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.revoke_role(&actor, &slug, &role_id).await)
+    super::plumbing::answer(backend.revoke_role(&actor, &super::plumbing::slug(&slug)?, &role_id).await)
 }
 
 /// Organizers and administrators: their organizations and events.
@@ -114,11 +123,11 @@ pub async fn revoke_role(slug: String, role_id: String) -> Result<(), AppError> 
 pub trait ManageApi: Send + Sync {
     async fn manage_home(&self, actor: &Actor) -> Result<ManageHome, AppError>;
 
-    async fn create_event(&self, actor: &Actor, org_slug: &str, input: &EventInput) -> Result<String, AppError>;
+    async fn create_event(&self, actor: &Actor, org_slug: &Slug, input: &EventInput) -> Result<String, AppError>;
 
-    async fn event_settings(&self, actor: &Actor, slug: &str) -> Result<EventSettings, AppError>;
+    async fn event_settings(&self, actor: &Actor, slug: &Slug) -> Result<EventSettings, AppError>;
 
-    async fn update_event(&self, actor: &Actor, slug: &str, input: &EventInput) -> Result<String, AppError>;
+    async fn update_event(&self, actor: &Actor, slug: &Slug, input: &EventInput) -> Result<String, AppError>;
 }
 
 /// An event's registrations: listed, added one by one, imported from CSV.
@@ -128,32 +137,32 @@ pub trait RegistrationsApi: Send + Sync {
     async fn registrations(
         &self,
         actor: &Actor,
-        slug: &str,
+        slug: &Slug,
         query: &str,
         page: u32,
     ) -> Result<RegistrationPage, AppError>;
 
-    async fn add_registration(&self, actor: &Actor, slug: &str, fields: [&str; 4]) -> Result<(), AppError>;
+    async fn add_registration(&self, actor: &Actor, slug: &Slug, fields: [&str; 4]) -> Result<(), AppError>;
 
-    async fn import_registrations(&self, actor: &Actor, slug: &str, csv: &str) -> Result<ImportReport, AppError>;
+    async fn import_registrations(&self, actor: &Actor, slug: &Slug, csv: &str) -> Result<ImportReport, AppError>;
 }
 
 /// An event's staff: who holds which role, invitations, revocation.
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
 pub trait StaffApi: Send + Sync {
-    async fn staff(&self, actor: &Actor, slug: &str) -> Result<StaffView, AppError>;
+    async fn staff(&self, actor: &Actor, slug: &Slug) -> Result<StaffView, AppError>;
 
     async fn invite_staff(
         &self,
         actor: &Actor,
-        slug: &str,
+        slug: &Slug,
         email: &str,
         role: &str,
         scope: &str,
     ) -> Result<(), AppError>;
 
-    async fn revoke_role(&self, actor: &Actor, slug: &str, role_id: &str) -> Result<(), AppError>;
+    async fn revoke_role(&self, actor: &Actor, slug: &Slug, role_id: &str) -> Result<(), AppError>;
 }
 
 // ----- Wire types ----------------------------------------------------------------

@@ -36,6 +36,21 @@ pub(crate) mod plumbing {
     use super::{Actor, AppError, SetCookie, SharedBackend};
     use leptos::prelude::*;
 
+    /// A slug from the request: one that cannot be a slug names nothing.
+    pub fn slug(raw: &str) -> Result<crate::domain::Slug, AppError> {
+        answer(crate::domain::Slug::parse("slug", raw).map_err(|_| AppError::NotFound))
+    }
+
+    /// A case reference from the request: one that cannot be a reference names nothing.
+    pub fn reference(raw: &str) -> Result<crate::domain::CaseReference, AppError> {
+        answer(crate::domain::CaseReference::parse("reference", raw).map_err(|_| AppError::NotFound))
+    }
+
+    /// A case status from the request, or what is wrong with it.
+    pub fn status(raw: &str) -> Result<crate::domain::CaseStatus, AppError> {
+        answer(crate::domain::CaseStatus::parse("status", raw).map_err(AppError::from))
+    }
+
     /// The backend and who is asking, as the HTTP layer put them in the context.
     pub fn context() -> Result<(SharedBackend, Actor), AppError> {
         let backend = use_context::<SharedBackend>().ok_or(AppError::Internal)?;

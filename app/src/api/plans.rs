@@ -5,6 +5,8 @@
 use super::Actor;
 use super::AppError;
 use super::PersonRef;
+#[cfg(feature = "ssr")]
+use crate::domain::CaseReference;
 use crate::domain::PrecautionKind;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -30,7 +32,7 @@ pub struct EscortInput {
 #[server(prefix = "/fn", endpoint = "add_escort")]
 pub async fn add_escort(reference: String, input: EscortInput) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.add_escort(&actor, &reference, &input).await)
+    super::plumbing::answer(backend.add_escort(&actor, &super::plumbing::reference(&reference)?, &input).await)
 }
 
 /// Adds an arrival alert: who is told (`recipients[0]`, …) when a person linked to the
@@ -44,7 +46,12 @@ pub async fn add_arrival_alert(
     let (backend, actor) = super::plumbing::context()?;
     super::plumbing::answer(
         backend
-            .add_arrival_alert(&actor, &reference, &recipients.unwrap_or_default(), &instruction.unwrap_or_default())
+            .add_arrival_alert(
+                &actor,
+                &super::plumbing::reference(&reference)?,
+                &recipients.unwrap_or_default(),
+                &instruction.unwrap_or_default(),
+            )
             .await,
     )
 }
@@ -56,7 +63,12 @@ pub async fn add_door_instruction(reference: String, instruction: String) -> Res
     let (backend, actor) = super::plumbing::context()?;
     super::plumbing::answer(
         backend
-            .add_text_precaution(&actor, &reference, crate::domain::PrecautionKind::DoorInstruction, &instruction)
+            .add_text_precaution(
+                &actor,
+                &super::plumbing::reference(&reference)?,
+                crate::domain::PrecautionKind::DoorInstruction,
+                &instruction,
+            )
             .await,
     )
 }
@@ -66,21 +78,34 @@ pub async fn add_door_instruction(reference: String, instruction: String) -> Res
 pub async fn add_arrangement(reference: String, text: String) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
     super::plumbing::answer(
-        backend.add_text_precaution(&actor, &reference, crate::domain::PrecautionKind::Arrangement, &text).await,
+        backend
+            .add_text_precaution(
+                &actor,
+                &super::plumbing::reference(&reference)?,
+                crate::domain::PrecautionKind::Arrangement,
+                &text,
+            )
+            .await,
     )
 }
 
 #[server(prefix = "/fn", endpoint = "remove_precaution")]
 pub async fn remove_precaution(reference: String, precaution: String) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.remove_precaution(&actor, &reference, &precaution).await)
+    super::plumbing::answer(
+        backend.remove_precaution(&actor, &super::plumbing::reference(&reference)?, &precaution).await,
+    )
 }
 
 /// The reporter accepts the plan or asks for changes.
 #[server(prefix = "/fn", endpoint = "respond_to_plan")]
 pub async fn respond_to_plan(reference: String, answer: String, comment: Option<String>) -> Result<(), AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.respond_to_plan(&actor, &reference, &answer, &comment.unwrap_or_default()).await)
+    super::plumbing::answer(
+        backend
+            .respond_to_plan(&actor, &super::plumbing::reference(&reference)?, &answer, &comment.unwrap_or_default())
+            .await,
+    )
 }
 
 #[server(name = MyAssignmentsCall, prefix = "/fn", endpoint = "my_assignments")]
@@ -124,12 +149,12 @@ pub async fn mark_notifications_read() -> Result<(), AppError> {
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
 pub trait PlansApi: Send + Sync {
-    async fn add_escort(&self, actor: &Actor, reference: &str, input: &EscortInput) -> Result<(), AppError>;
+    async fn add_escort(&self, actor: &Actor, reference: &CaseReference, input: &EscortInput) -> Result<(), AppError>;
 
     async fn add_arrival_alert(
         &self,
         actor: &Actor,
-        reference: &str,
+        reference: &CaseReference,
         recipients: &[String],
         instruction: &str,
     ) -> Result<(), AppError>;
@@ -137,17 +162,17 @@ pub trait PlansApi: Send + Sync {
     async fn add_text_precaution(
         &self,
         actor: &Actor,
-        reference: &str,
+        reference: &CaseReference,
         kind: PrecautionKind,
         text: &str,
     ) -> Result<(), AppError>;
 
-    async fn remove_precaution(&self, actor: &Actor, reference: &str, id: &str) -> Result<(), AppError>;
+    async fn remove_precaution(&self, actor: &Actor, reference: &CaseReference, id: &str) -> Result<(), AppError>;
 
     async fn respond_to_plan(
         &self,
         actor: &Actor,
-        reference: &str,
+        reference: &CaseReference,
         answer: &str,
         comment: &str,
     ) -> Result<(), AppError>;

@@ -3,6 +3,8 @@
 #[cfg(feature = "ssr")]
 use super::Actor;
 use super::AppError;
+#[cfg(feature = "ssr")]
+use crate::domain::Slug;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +19,7 @@ pub async fn home() -> Result<HomeView, AppError> {
 #[server(prefix = "/fn", endpoint = "event")]
 pub async fn event(slug: String) -> Result<EventView, AppError> {
     let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.event(&actor, &slug).await)
+    super::plumbing::answer(backend.event(&actor, &super::plumbing::slug(&slug)?).await)
 }
 
 /// What anyone may see.
@@ -28,7 +30,7 @@ pub trait PublicApi: Send + Sync {
     async fn home(&self, actor: &Actor) -> Result<HomeView, AppError>;
 
     /// One event's public page; a malformed slug is answered like an unknown one.
-    async fn event(&self, actor: &Actor, slug: &str) -> Result<EventView, AppError>;
+    async fn event(&self, actor: &Actor, slug: &Slug) -> Result<EventView, AppError>;
 }
 
 // ----- Wire types ----------------------------------------------------------------

@@ -283,12 +283,12 @@ pub async fn door_sync(
         );
     };
     // A slug that is not even text (percent-encoded bytes that are not UTF-8) names no event.
-    let slug = slug.map(|Path(s)| s).unwrap_or_default();
+    let slug = slug.ok().and_then(|Path(s)| haven_app::domain::Slug::parse("slug", &s).ok());
     let caller = match bearer(&headers) {
         Some(token) => SyncCaller::Device(token),
         None => SyncCaller::Staff(&actor),
     };
-    let result = state.services.door_sync_for(caller, &slug, q.since).await;
+    let result = state.services.door_sync_for(caller, slug.as_ref(), q.since).await;
     match result {
         Ok(sync) => axum::Json(DoorSyncResponse {
             event: sync.event,

@@ -14,7 +14,7 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use haven_app::api::{Actor, AppError};
-use haven_app::domain::ConcernForm;
+use haven_app::domain::{CaseReference, ConcernForm, Slug};
 
 fn see_other(location: &str) -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
@@ -151,11 +151,14 @@ pub async fn file_concern(
     if actor.person_id().is_none() {
         return error_page(&AppError::Unauthenticated);
     }
+    let Ok(event) = Slug::parse("slug", &slug) else {
+        return error_page(&AppError::NotFound);
+    };
     let (fields, photo) = match read_form(req, &PHOTO).await {
         Ok(parts) => parts,
         Err(e) => return e.page(&PHOTO),
     };
-    match state.services.file_concern(&actor, &slug, concern_form(&fields), photo).await {
+    match state.services.file_concern(&actor, &event, concern_form(&fields), photo).await {
         Ok(Filed::Case(reference)) => see_other(&format!("/cases/{reference}?filed=1")),
         Ok(Filed::Refused { draft, .. }) => see_other(&format!("{form_page}?draft={draft}")),
         Err(e) => error_page(&e),
@@ -170,7 +173,13 @@ pub async fn add_attachment(
     reference: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Response {
-    let reference = segment(reference);
+    // Who asks comes first: someone not signed in learns nothing about the name.
+    if let Err(e) = actor.signed_in() {
+        return error_page(&e);
+    }
+    let Ok(reference) = CaseReference::parse("reference", &segment(reference)) else {
+        return error_page(&AppError::NotFound);
+    };
     if let Err(e) = state.services.may_attach(&actor, &reference).await {
         return error_page(&e);
     }
@@ -194,6 +203,12 @@ pub async fn attachment(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
     let (reference, id) = segment(path);
+    if let Err(e) = actor.signed_in() {
+        return error_page(&e);
+    }
+    let Ok(reference) = CaseReference::parse("reference", &reference) else {
+        return error_page(&AppError::NotFound);
+    };
     match state.services.attachment(&actor, &reference, &id).await {
         Ok(file) => {
             let ascii: String = file

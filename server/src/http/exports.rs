@@ -15,6 +15,13 @@ pub async fn expulsions(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    let format = Format::asked(&headers, Format::Text);
+    if let Err(e) = actor.signed_in() {
+        return answer(&e, format);
+    }
+    let Ok(slug) = haven_app::domain::Slug::parse("slug", &slug) else {
+        return answer(&haven_app::api::AppError::NotFound, format);
+    };
     match state.services.expulsions_csv(&actor, &slug).await {
         Ok(csv) => (
             [
@@ -25,6 +32,6 @@ pub async fn expulsions(
             csv,
         )
             .into_response(),
-        Err(e) => answer(&e, Format::asked(&headers, Format::Text)),
+        Err(e) => answer(&e, format),
     }
 }

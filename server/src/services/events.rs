@@ -22,9 +22,7 @@ impl PublicApi for Services {
         Ok(HomeView { events })
     }
 
-    async fn event(&self, _actor: &Actor, slug: &str) -> Result<EventView, AppError> {
-        // A malformed slug names no event: the answer is the same as for an unknown one.
-        let slug = Slug::parse("slug", slug).map_err(|_| AppError::NotFound)?;
+    async fn event(&self, _actor: &Actor, slug: &Slug) -> Result<EventView, AppError> {
         let (e, org) = event::Entity::find()
             .filter(event::Column::Slug.eq(slug.as_str()))
             .find_also_related(organization::Entity)

@@ -26,7 +26,7 @@ fn form(input: &EventInput) -> EventForm<'_> {
 impl Services {
     /// The caller's grants, then the event — in that order, so an event the caller may not
     /// manage and one that does not exist cost the same and answer the same.
-    pub(super) async fn managed_event(&self, actor: &Actor, slug: &str) -> Result<(event::Model, Grants), AppError> {
+    pub(super) async fn managed_event(&self, actor: &Actor, slug: &Slug) -> Result<(event::Model, Grants), AppError> {
         let Caller { grants, .. } = self.caller(actor).await?;
         let e = self.event_by_slug(slug).await?;
         match e {
@@ -35,10 +35,7 @@ impl Services {
         }
     }
 
-    pub async fn event_by_slug(&self, slug: &str) -> Result<Option<event::Model>, AppError> {
-        let Ok(slug) = Slug::parse("slug", slug) else {
-            return Ok(None);
-        };
+    pub async fn event_by_slug(&self, slug: &Slug) -> Result<Option<event::Model>, AppError> {
         event::Entity::find()
             .filter(event::Column::Slug.eq(slug.as_str()))
             .one(&self.store.db)
@@ -87,11 +84,11 @@ impl ManageApi for Services {
         })
     }
 
-    async fn create_event(&self, actor: &Actor, org_slug: &str, input: &EventInput) -> Result<String, AppError> {
+    async fn create_event(&self, actor: &Actor, org_slug: &Slug, input: &EventInput) -> Result<String, AppError> {
         let Caller { person, grants } = self.caller(actor).await?;
         let db = &self.store.db;
         let org = organization::Entity::find()
-            .filter(organization::Column::Slug.eq(org_slug.trim()))
+            .filter(organization::Column::Slug.eq(org_slug.as_str()))
             .one(db)
             .await?
             .filter(|o| grants.manages_organization(o.id))
@@ -106,14 +103,8 @@ impl ManageApi for Services {
         event::Entity::insert(event::ActiveModel {
             id: Set(id),
             organization_id: Set(org.id),
-            slug: Set(details.slug.as_str().to_owned()),
-            name: Set(details.name.as_str().to_owned()),
-            venue: Set(details.venue),
-            time_zone: Set(details.time_zone.name().to_owned()),
-            starts_at: Set(details.starts_at),
-            ends_at: Set(details.ends_at),
-            ack_hours: Set(details.ack_hours as i32),
             created_at: Set(now),
+            ..details_columns(&details)
         })
         .exec(&*tx)
         .await?;
@@ -122,7 +113,7 @@ impl ManageApi for Services {
         Ok(details.slug.as_str().to_owned())
     }
 
-    async fn event_settings(&self, actor: &Actor, slug: &str) -> Result<EventSettings, AppError> {
+    async fn event_settings(&self, actor: &Actor, slug: &Slug) -> Result<EventSettings, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let tz = EventTimeZone::parse("time_zone", &e.time_zone).map_err(|_| AppError::Internal)?;
         let organization = organization::Entity::find_by_id(e.organization_id)
@@ -142,7 +133,7 @@ impl ManageApi for Services {
         })
     }
 
-    async fn update_event(&self, actor: &Actor, slug: &str, input: &EventInput) -> Result<String, AppError> {
+    async fn update_event(&self, actor: &Actor, slug: &Slug, input: &EventInput) -> Result<String, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let details = EventDetails::parse(&form(input)).map_err(AppError::Invalid)?;
         let tx = self.begin().await?;
@@ -151,21 +142,23 @@ impl ManageApi for Services {
         {
             return Err(AppError::invalid("slug", "is already used by another event"));
         }
-        event::Entity::update(event::ActiveModel {
-            id: Set(e.id),
-            slug: Set(details.slug.as_str().to_owned()),
-            name: Set(details.name.as_str().to_owned()),
-            venue: Set(details.venue),
-            time_zone: Set(details.time_zone.name().to_owned()),
-            starts_at: Set(details.starts_at),
-            ends_at: Set(details.ends_at),
-            ack_hours: Set(details.ack_hours as i32),
-            ..Default::default()
-        })
-        .exec(&*tx)
-        .await?;
+        event::Entity::update(event::ActiveModel { id: Set(e.id), ..details_columns(&details) }).exec(&*tx).await?;
         tx.audit(vec![audit::Entry::new(actor.person_id(), "event.updated", "event", e.id)]).await?;
         tx.commit().await?;
         Ok(details.slug.as_str().to_owned())
+    }
+}
+
+/// The columns an event's details set, when it is created or edited.
+fn details_columns(details: &EventDetails) -> event::ActiveModel {
+    event::ActiveModel {
+        slug: Set(details.slug.as_str().to_owned()),
+        name: Set(details.name.as_str().to_owned()),
+        venue: Set(details.venue.clone()),
+        time_zone: Set(details.time_zone.name().to_owned()),
+        starts_at: Set(details.starts_at),
+        ends_at: Set(details.ends_at),
+        ack_hours: Set(details.ack_hours as i32),
+        ..Default::default()
     }
 }

@@ -8,6 +8,7 @@ use crate::mail::templates;
 use chrono::Duration;
 use haven_app::api::StaffApi;
 use haven_app::api::{Actor, AppError, PendingInvitation, StaffMember, StaffView};
+use haven_app::domain::Slug;
 use haven_app::domain::{DomainError, EmailAddress, Role, RoleScope};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -98,7 +99,7 @@ pub async fn grant(
 
 #[async_trait::async_trait]
 impl StaffApi for Services {
-    async fn staff(&self, actor: &Actor, slug: &str) -> Result<StaffView, AppError> {
+    async fn staff(&self, actor: &Actor, slug: &Slug) -> Result<StaffView, AppError> {
         let (e, grants) = self.managed_event(actor, slug).await?;
         let db = &self.store.db;
         let roles = super::authz::holders_at(&e, &[]).order_by_asc(staff_role::Column::CreatedAt).all(db).await?;
@@ -149,7 +150,7 @@ impl StaffApi for Services {
     async fn invite_staff(
         &self,
         actor: &Actor,
-        slug: &str,
+        slug: &Slug,
         email: &str,
         role: &str,
         scope: &str,
@@ -204,7 +205,7 @@ impl StaffApi for Services {
         Ok(())
     }
 
-    async fn revoke_role(&self, actor: &Actor, slug: &str, role_id: &str) -> Result<(), AppError> {
+    async fn revoke_role(&self, actor: &Actor, slug: &Slug, role_id: &str) -> Result<(), AppError> {
         let (e, grants) = self.managed_event(actor, slug).await?;
         let role_id = Uuid::parse_str(role_id.trim()).map_err(|_| AppError::NotFound)?;
         let r = staff_role::Entity::find_by_id(role_id)

@@ -6,6 +6,7 @@ use crate::crypto::sealed;
 use crate::db::entities::case_attachment;
 use crate::services::audit;
 use haven_app::api::{Actor, AppError};
+use haven_app::domain::CaseReference;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -36,11 +37,16 @@ pub struct Download {
 impl Services {
     /// May `actor` add files to this case? Asked before an upload's body is read, so
     /// nobody else can make the server read (or store) anything; `NotFound` otherwise.
-    pub async fn may_attach(&self, actor: &Actor, reference: &str) -> Result<(), AppError> {
+    pub async fn may_attach(&self, actor: &Actor, reference: &CaseReference) -> Result<(), AppError> {
         self.team_case(actor, reference).await.map(|_| ())
     }
 
-    pub async fn add_attachment(&self, actor: &Actor, reference: &str, upload: super::Upload) -> Result<(), AppError> {
+    pub async fn add_attachment(
+        &self,
+        actor: &Actor,
+        reference: &CaseReference,
+        upload: super::Upload,
+    ) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         if upload.data.len() > ATTACHMENT_MAX_BYTES {
             return Err(AppError::invalid("file", ATTACHMENT_TOO_LARGE));
@@ -70,7 +76,7 @@ impl Services {
         tx.commit().await.map_err(AppError::from)
     }
 
-    pub async fn attachment(&self, actor: &Actor, reference: &str, id: &str) -> Result<Download, AppError> {
+    pub async fn attachment(&self, actor: &Actor, reference: &CaseReference, id: &str) -> Result<Download, AppError> {
         let v = self.team_case(actor, reference).await?;
         let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
         let a = case_attachment::Entity::find_by_id(id)

@@ -8,6 +8,7 @@ use crate::services::audit;
 use chrono::Duration;
 use haven_app::api::FilingApi;
 use haven_app::api::{Actor, AppError, ConcernFormView};
+use haven_app::domain::Slug;
 use haven_app::domain::{CaseReference, CaseStatus, ConcernForm, DomainError, NewConcern};
 use rand::RngCore as _;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -83,7 +84,7 @@ impl Services {
     pub async fn file_concern(
         &self,
         actor: &Actor,
-        slug: &str,
+        slug: &Slug,
         form: ConcernForm,
         photo: Option<Upload>,
     ) -> Result<Filed, AppError> {
@@ -219,7 +220,7 @@ impl Services {
 
 #[async_trait::async_trait]
 impl FilingApi for Services {
-    async fn concern_form(&self, actor: &Actor, slug: &str, draft: Option<&str>) -> Result<ConcernFormView, AppError> {
+    async fn concern_form(&self, actor: &Actor, slug: &Slug, draft: Option<&str>) -> Result<ConcernFormView, AppError> {
         let person = actor.signed_in()?;
         let e = self.event_by_slug(slug).await?.ok_or(AppError::NotFound)?;
         let may_file = self.may_file(person, &e).await?;

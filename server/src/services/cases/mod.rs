@@ -57,11 +57,10 @@ impl Services {
 
     /// Finds a case the caller may see. Grants are loaded before the case, and every path
     /// that ends in "no" ends in the same `NotFound`.
-    pub(crate) async fn visible_case(&self, actor: &Actor, reference: &str) -> Result<Visible, AppError> {
+    pub(crate) async fn visible_case(&self, actor: &Actor, reference: &CaseReference) -> Result<Visible, AppError> {
         let Caller { person: person_id, grants } = self.caller(actor).await?;
         let db = &self.store.db;
         let person = person::Entity::find_by_id(person_id).one(db).await?.ok_or(AppError::Unauthenticated)?;
-        let reference = CaseReference::parse("reference", reference).map_err(|_| AppError::NotFound)?;
         let c = case::Entity::find()
             .filter(case::Column::Reference.eq(reference.as_str()))
             .one(db)
@@ -81,7 +80,7 @@ impl Services {
     }
 
     /// A case the caller handles as a responder (reporters may not use team actions).
-    pub(crate) async fn team_case(&self, actor: &Actor, reference: &str) -> Result<Visible, AppError> {
+    pub(crate) async fn team_case(&self, actor: &Actor, reference: &CaseReference) -> Result<Visible, AppError> {
         let v = self.visible_case(actor, reference).await?;
         if v.standing != Standing::Team {
             return Err(AppError::NotFound);

@@ -6,6 +6,7 @@ use super::{Services, local_time};
 use crate::db::entities::{case, case_match_notice, event, person, registration};
 use crate::mail::templates;
 use crate::services::authz::Caller;
+use haven_app::domain::Slug;
 
 use haven_app::api::QueueApi;
 use haven_app::api::{Actor, AppError, QueueRow, QueueView, RespondEvent, RespondHome};
@@ -171,7 +172,7 @@ impl QueueApi for Services {
         })
     }
 
-    async fn case_queue(&self, actor: &Actor, slug: &str, query: &str) -> Result<QueueView, AppError> {
+    async fn case_queue(&self, actor: &Actor, slug: &Slug, query: &str) -> Result<QueueView, AppError> {
         let Caller { person: person_id, grants } = self.caller(actor).await?;
         let db = &self.store.db;
         let me = person::Entity::find_by_id(person_id).one(db).await?.ok_or(AppError::Unauthenticated)?;

@@ -31,7 +31,7 @@ impl Services {
 
 #[async_trait::async_trait]
 impl CasesApi for Services {
-    async fn send_message(&self, actor: &Actor, reference: &str, body: &str) -> Result<(), AppError> {
+    async fn send_message(&self, actor: &Actor, reference: &CaseReference, body: &str) -> Result<(), AppError> {
         let v = self.visible_case(actor, reference).await?;
         let body = PlainText::parse("body", body, 1, MESSAGE_MAX)?;
         let now = self.clock.now();
@@ -79,9 +79,8 @@ impl CasesApi for Services {
         Ok(())
     }
 
-    async fn change_status(&self, actor: &Actor, reference: &str, to: &str) -> Result<(), AppError> {
+    async fn change_status(&self, actor: &Actor, reference: &CaseReference, to: CaseStatus) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
-        let to = CaseStatus::parse("status", to)?;
         let from = CaseStatus::parse("status", &v.case.status).map_err(|_| AppError::Internal)?;
         if !from.can_become(to) {
             return Err(AppError::invalid(
@@ -128,7 +127,7 @@ impl CasesApi for Services {
         Ok(())
     }
 
-    async fn assign_owner(&self, actor: &Actor, reference: &str, person: &str) -> Result<(), AppError> {
+    async fn assign_owner(&self, actor: &Actor, reference: &CaseReference, person: &str) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let owner = if person.trim().is_empty() {
             v.person.id
@@ -157,7 +156,7 @@ impl CasesApi for Services {
         tx.commit().await.map_err(AppError::from)
     }
 
-    async fn add_note(&self, actor: &Actor, reference: &str, body: &str) -> Result<(), AppError> {
+    async fn add_note(&self, actor: &Actor, reference: &CaseReference, body: &str) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let body = PlainText::parse("body", body, 1, MESSAGE_MAX)?;
         let now = self.clock.now();
@@ -177,7 +176,7 @@ impl CasesApi for Services {
         tx.commit().await.map_err(AppError::from)
     }
 
-    async fn add_witness(&self, actor: &Actor, reference: &str, fields: [&str; 3]) -> Result<(), AppError> {
+    async fn add_witness(&self, actor: &Actor, reference: &CaseReference, fields: [&str; 3]) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let [name, contact, statement] = fields;
         let mut errors = Vec::new();
@@ -209,7 +208,7 @@ impl CasesApi for Services {
         tx.commit().await.map_err(AppError::from)
     }
 
-    async fn confirm_match(&self, actor: &Actor, reference: &str, person_id: &str) -> Result<(), AppError> {
+    async fn confirm_match(&self, actor: &Actor, reference: &CaseReference, person_id: &str) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let person_id =
             Uuid::parse_str(person_id.trim()).map_err(|_| AppError::invalid("person", "choose one of the matches"))?;
@@ -253,7 +252,7 @@ impl CasesApi for Services {
         Ok(())
     }
 
-    async fn declare_conflict(&self, actor: &Actor, reference: &str) -> Result<(), AppError> {
+    async fn declare_conflict(&self, actor: &Actor, reference: &CaseReference) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let tx = self.begin().await?;
         let now = tx.now;
@@ -276,7 +275,13 @@ impl CasesApi for Services {
         Ok(())
     }
 
-    async fn relate_case(&self, actor: &Actor, reference: &str, earlier: &str, relation: &str) -> Result<(), AppError> {
+    async fn relate_case(
+        &self,
+        actor: &Actor,
+        reference: &CaseReference,
+        earlier: &str,
+        relation: &str,
+    ) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let relation = Relation::parse("relation", relation)?;
         let unknown = || AppError::invalid("earlier", "no case with that reference that you handle");

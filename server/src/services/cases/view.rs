@@ -9,6 +9,7 @@ use crate::db::entities::{
 use crate::services::audit;
 use haven_app::api::CaseViewApi;
 use haven_app::api::*;
+use haven_app::domain::CaseReference;
 use haven_app::domain::matching::{Candidate, match_person};
 use haven_app::domain::{
     CaseKind, CaseStatus, ContactChannel, PersonDescription, Relation, Role, SafetyWishes, Witnesses,
@@ -456,7 +457,7 @@ pub fn same_person(a: &PersonDescription, b: &PersonDescription) -> bool {
 
 #[async_trait::async_trait]
 impl CaseViewApi for Services {
-    async fn case_view(&self, actor: &Actor, reference: &str) -> Result<CaseView, AppError> {
+    async fn case_view(&self, actor: &Actor, reference: &CaseReference) -> Result<CaseView, AppError> {
         let v = self.visible_case(actor, reference).await?;
         self.log_read(v.case.id, v.person.id, "narrative").await?;
         match v.standing {

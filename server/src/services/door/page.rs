@@ -9,6 +9,7 @@ use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
 use haven_app::api::DoorApi;
 use haven_app::api::*;
+use haven_app::domain::Slug;
 use haven_app::domain::badge::{ScanAnswer, ScanResult};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -42,7 +43,7 @@ pub enum SyncCaller<'a> {
 
 impl Services {
     /// The event, if the caller works its door (door staff, organizers, admins).
-    async fn door_event(&self, actor: &Actor, slug: &str) -> Result<(event::Model, Uuid), AppError> {
+    async fn door_event(&self, actor: &Actor, slug: &Slug) -> Result<(event::Model, Uuid), AppError> {
         let Caller { person, grants } = self.caller(actor).await?;
         match self.event_by_slug(slug).await? {
             Some(e) if grants.scans_at(&e) || grants.manages(&e) => Ok((e, person)),
@@ -53,20 +54,27 @@ impl Services {
     /// Everything a door needs to decide offline (or what changed since `since`), for a
     /// device of that event, or for its door staff, organizers and admins signed in; a
     /// person never receives door instructions about themselves or of a case they are
-    /// involved in ([`Withheld`]).
+    /// involved in ([`Withheld`]). `slug` is `None` for a name that cannot be a slug: it
+    /// names nothing, which is said only to a device or a signed-in person (the others
+    /// are told to authenticate, whatever they name).
     pub async fn door_sync_for(
         &self,
         caller: SyncCaller<'_>,
-        slug: &str,
+        slug: Option<&Slug>,
         since: Option<i32>,
     ) -> Result<super::DoorSync, AppError> {
         let (e, viewer) = match caller {
             SyncCaller::Device(token) => {
                 let auth = self.device_for(token).await?.ok_or(AppError::Unauthenticated)?;
-                let e = self.event_by_slug(slug).await?.filter(|e| e.id == auth.event).ok_or(AppError::NotFound)?;
-                (e, Withheld::nothing())
+                let e = match slug {
+                    Some(slug) => self.event_by_slug(slug).await?,
+                    None => None,
+                };
+                (e.filter(|e| e.id == auth.event).ok_or(AppError::NotFound)?, Withheld::nothing())
             }
             SyncCaller::Staff(actor) => {
+                actor.signed_in()?;
+                let slug = slug.ok_or(AppError::NotFound)?;
                 let (e, person) = self.door_event(actor, slug).await?;
                 let viewer = self.withheld_from(person, e.id).await?;
                 (e, viewer)
@@ -189,17 +197,17 @@ impl DoorApi for Services {
         Ok(out)
     }
 
-    async fn door_view(&self, actor: &Actor, slug: &str) -> Result<DoorView, AppError> {
+    async fn door_view(&self, actor: &Actor, slug: &Slug) -> Result<DoorView, AppError> {
         let (e, _) = self.door_event(actor, slug).await?;
         Ok(DoorView { event_id: e.id, event_slug: e.slug, event_name: e.name })
     }
 
-    async fn door_scan(&self, actor: &Actor, slug: &str, input: ScanInput) -> Result<ScanAnswer, AppError> {
+    async fn door_scan(&self, actor: &Actor, slug: &Slug, input: ScanInput) -> Result<ScanAnswer, AppError> {
         let (e, person) = self.door_event(actor, slug).await?;
         self.scan(ScanSource::Staff { person, event: e.id }, input).await
     }
 
-    async fn door_search(&self, actor: &Actor, slug: &str, query: &str) -> Result<Vec<DoorPerson>, AppError> {
+    async fn door_search(&self, actor: &Actor, slug: &Slug, query: &str) -> Result<Vec<DoorPerson>, AppError> {
         let (e, _) = self.door_event(actor, slug).await?;
         let q: String = query.trim().to_lowercase().chars().take(100).collect();
         if q.chars().count() < 2 {
@@ -225,7 +233,7 @@ impl DoorApi for Services {
             .collect())
     }
 
-    async fn arrivals(&self, actor: &Actor, slug: &str) -> Result<ArrivalsView, AppError> {
+    async fn arrivals(&self, actor: &Actor, slug: &Slug) -> Result<ArrivalsView, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let viewer = match actor.person_id() {
             Some(person) => self.withheld_from(person, e.id).await?,
@@ -344,7 +352,7 @@ impl DoorApi for Services {
         })
     }
 
-    async fn badge_sheet(&self, actor: &Actor, slug: &str, selection: &str) -> Result<BadgeSheet, AppError> {
+    async fn badge_sheet(&self, actor: &Actor, slug: &Slug, selection: &str) -> Result<BadgeSheet, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let wanted: Vec<Uuid> = selection.split(',').filter_map(|s| Uuid::parse_str(s.trim()).ok()).collect();
         let mut find = registration::Entity::find()
@@ -373,19 +381,19 @@ impl DoorApi for Services {
         })
     }
 
-    async fn replace_badge(&self, actor: &Actor, slug: &str, registration: &str) -> Result<(), AppError> {
+    async fn replace_badge(&self, actor: &Actor, slug: &Slug, registration: &str) -> Result<(), AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let id = Uuid::parse_str(registration.trim()).map_err(|_| AppError::NotFound)?;
         self.replace_badge_of(actor.person_id(), &e, id).await
     }
 
-    async fn send_event_badges(&self, actor: &Actor, slug: &str) -> Result<u32, AppError> {
+    async fn send_event_badges(&self, actor: &Actor, slug: &Slug) -> Result<u32, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         self.issue_missing_badges(&e).await?;
         Ok(self.send_badges(&e).await? as u32)
     }
 
-    async fn device_list(&self, actor: &Actor, slug: &str) -> Result<Vec<DeviceView>, AppError> {
+    async fn device_list(&self, actor: &Actor, slug: &Slug) -> Result<Vec<DeviceView>, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         Ok(self
             .devices(&e)
@@ -400,12 +408,12 @@ impl DoorApi for Services {
             .collect())
     }
 
-    async fn add_event_device(&self, actor: &Actor, slug: &str, name: &str) -> Result<String, AppError> {
+    async fn add_event_device(&self, actor: &Actor, slug: &Slug, name: &str) -> Result<String, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         Ok(self.add_device(actor.person_id(), &e, name).await?.1)
     }
 
-    async fn revoke_event_device(&self, actor: &Actor, slug: &str, device: &str) -> Result<(), AppError> {
+    async fn revoke_event_device(&self, actor: &Actor, slug: &Slug, device: &str) -> Result<(), AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let id = Uuid::parse_str(device.trim()).map_err(|_| AppError::NotFound)?;
         self.revoke_device(actor.person_id(), &e, id).await

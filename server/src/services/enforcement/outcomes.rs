@@ -5,12 +5,13 @@ use crate::db::entities::{decision, person, registration};
 use crate::services::Services;
 use haven_app::api::OutcomesApi;
 use haven_app::api::{Actor, AppError, OutcomeRow, OutcomesView};
+use haven_app::domain::Slug;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 impl Services {
     /// For the ticketing side: every registration of the event whose refund an expulsion
     /// forfeited (registration, ticket reference, decision date, refund).
-    pub async fn expulsions_csv(&self, actor: &Actor, slug: &str) -> Result<String, AppError> {
+    pub async fn expulsions_csv(&self, actor: &Actor, slug: &Slug) -> Result<String, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let rows = registration::Entity::find()
             .filter(registration::Column::EventId.eq(e.id))
@@ -36,7 +37,7 @@ impl Services {
 
 #[async_trait::async_trait]
 impl OutcomesApi for Services {
-    async fn event_outcomes(&self, actor: &Actor, slug: &str) -> Result<OutcomesView, AppError> {
+    async fn event_outcomes(&self, actor: &Actor, slug: &Slug) -> Result<OutcomesView, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let db = &self.store.db;
         let now = self.clock.now();

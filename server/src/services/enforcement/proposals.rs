@@ -10,6 +10,7 @@ use crate::services::involvement::Involvement;
 use crate::services::{Services, audit};
 use haven_app::api::ProposalsApi;
 use haven_app::api::{Actor, AppError};
+use haven_app::domain::CaseReference;
 use haven_app::domain::{DecisionInput, DecisionKind, RoleScope, Terms};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -126,7 +127,12 @@ impl Services {
 
 #[async_trait::async_trait]
 impl ProposalsApi for Services {
-    async fn propose_decision(&self, actor: &Actor, reference: &str, input: DecisionInput) -> Result<(), AppError> {
+    async fn propose_decision(
+        &self,
+        actor: &Actor,
+        reference: &CaseReference,
+        input: DecisionInput,
+    ) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let now = self.clock.now();
         let person = Uuid::parse_str(input.person.trim())
@@ -149,7 +155,7 @@ impl ProposalsApi for Services {
             }
             let not_this =
                 || AppError::invalid("cases", format!("{r} is not a case you handle that names this person"));
-            let other = self.team_case(actor, r.as_str()).await.map_err(|_| not_this())?;
+            let other = self.team_case(actor, &r).await.map_err(|_| not_this())?;
             let names = case_person::Entity::find()
                 .filter(case_person::Column::CaseId.eq(other.case.id))
                 .filter(case_person::Column::PersonId.eq(person))

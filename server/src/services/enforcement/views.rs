@@ -9,6 +9,7 @@ use crate::services::authz::Grants;
 use crate::services::involvement::Purpose;
 use haven_app::api::DecisionViewsApi;
 use haven_app::api::{Actor, AppError, AppealView, CaseDecisions, DecideHome, DecisionView, PersonRef, ProposalView};
+use haven_app::domain::CaseReference;
 use haven_app::domain::{DecisionInput, DecisionKind};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::{HashMap, HashSet};
@@ -133,7 +134,7 @@ impl Services {
 
 #[async_trait::async_trait]
 impl DecisionViewsApi for Services {
-    async fn case_decisions(&self, actor: &Actor, reference: &str) -> Result<CaseDecisions, AppError> {
+    async fn case_decisions(&self, actor: &Actor, reference: &CaseReference) -> Result<CaseDecisions, AppError> {
         let v = self.team_case(actor, reference).await?;
         let db = &self.store.db;
         let linked = case_person::Entity::find().filter(case_person::Column::CaseId.eq(v.case.id)).all(db).await?;

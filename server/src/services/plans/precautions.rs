@@ -10,6 +10,7 @@ use crate::services::cases::Visible;
 use crate::services::{Services, audit};
 use haven_app::api::PlansApi;
 use haven_app::api::*;
+use haven_app::domain::CaseReference;
 use haven_app::domain::plan::{ics, parse_windows};
 use haven_app::domain::{CaseStatus, EscortDetails, EventTimeZone, PlainText, PrecautionKind, Role, Window};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -98,7 +99,7 @@ impl Services {
 
 #[async_trait::async_trait]
 impl PlansApi for Services {
-    async fn add_escort(&self, actor: &Actor, reference: &str, input: &EscortInput) -> Result<(), AppError> {
+    async fn add_escort(&self, actor: &Actor, reference: &CaseReference, input: &EscortInput) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let e = &v.event;
         let tz = EventTimeZone::parse("tz", &e.time_zone).map_err(|_| AppError::Internal)?;
@@ -216,7 +217,7 @@ impl PlansApi for Services {
     async fn add_arrival_alert(
         &self,
         actor: &Actor,
-        reference: &str,
+        reference: &CaseReference,
         recipients: &[String],
         instruction: &str,
     ) -> Result<(), AppError> {
@@ -255,7 +256,7 @@ impl PlansApi for Services {
     async fn add_text_precaution(
         &self,
         actor: &Actor,
-        reference: &str,
+        reference: &CaseReference,
         kind: PrecautionKind,
         text: &str,
     ) -> Result<(), AppError> {
@@ -282,7 +283,7 @@ impl PlansApi for Services {
         Ok(())
     }
 
-    async fn remove_precaution(&self, actor: &Actor, reference: &str, id: &str) -> Result<(), AppError> {
+    async fn remove_precaution(&self, actor: &Actor, reference: &CaseReference, id: &str) -> Result<(), AppError> {
         let v = self.team_case(actor, reference).await?;
         let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
         let p = precaution::Entity::find_by_id(id)
@@ -321,7 +322,7 @@ impl PlansApi for Services {
     async fn respond_to_plan(
         &self,
         actor: &Actor,
-        reference: &str,
+        reference: &CaseReference,
         answer: &str,
         comment: &str,
     ) -> Result<(), AppError> {

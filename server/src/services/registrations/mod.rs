@@ -9,6 +9,7 @@ mod csv;
 
 use csv::line_error;
 pub use csv::{ImportRow, parse_csv};
+use haven_app::domain::Slug;
 
 use super::{Services, audit};
 use crate::db::entities::{event, identity, person, registration};
@@ -249,7 +250,7 @@ impl RegistrationsApi for Services {
     async fn registrations(
         &self,
         actor: &Actor,
-        slug: &str,
+        slug: &Slug,
         query: &str,
         page: u32,
     ) -> Result<RegistrationPage, AppError> {
@@ -299,7 +300,7 @@ impl RegistrationsApi for Services {
         Ok(RegistrationPage { event_name: e.name, query, page, pages, total, rows })
     }
 
-    async fn add_registration(&self, actor: &Actor, slug: &str, fields: [&str; 4]) -> Result<(), AppError> {
+    async fn add_registration(&self, actor: &Actor, slug: &Slug, fields: [&str; 4]) -> Result<(), AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         let [name, email, ticket_ref, role] = fields;
         let registration = NewRegistration::parse(name, email, ticket_ref, role).map_err(AppError::Invalid)?;
@@ -323,7 +324,7 @@ impl RegistrationsApi for Services {
         Ok(())
     }
 
-    async fn import_registrations(&self, actor: &Actor, slug: &str, csv: &str) -> Result<ImportReport, AppError> {
+    async fn import_registrations(&self, actor: &Actor, slug: &Slug, csv: &str) -> Result<ImportReport, AppError> {
         let (e, _) = self.managed_event(actor, slug).await?;
         self.import_csv(actor.person_id(), &e, csv, &|_, _, _| {}).await
     }
