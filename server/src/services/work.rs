@@ -70,7 +70,9 @@ impl Work<'_> {
             title_enc: Set(keys.seal_in(sealed::NOTIFICATION_TITLE, id, title)),
             body_enc: Set(keys.seal_in(sealed::NOTIFICATION_BODY, id, body)),
             link: Set(link.to_owned()),
-            created_at: Set(self.now),
+            // The moment it is written, not the work's: a live stream that opened while
+            // this work ran asks for what is newer than its own start.
+            created_at: Set(self.services.clock.now()),
             read_at: Set(None),
         })
         .exec(&*self.tx)
