@@ -23,11 +23,21 @@ fn form(input: &EventInput) -> EventForm<'_> {
     }
 }
 
+/// Events as the other areas (and management's own use cases) reach them:
+/// `services.events()`.
+pub struct Events<'s>(&'s Services);
+
 impl Services {
+    pub(crate) fn events(&self) -> Events<'_> {
+        Events(self)
+    }
+}
+
+impl Events<'_> {
     /// The caller's grants, then the event — in that order, so an event the caller may not
     /// manage and one that does not exist cost the same and answer the same.
-    pub(super) async fn managed_event(&self, actor: &Actor, slug: &Slug) -> Result<(event::Model, Grants), AppError> {
-        let Caller { grants, .. } = self.caller(actor).await?;
+    pub(crate) async fn managed_event(&self, actor: &Actor, slug: &Slug) -> Result<(event::Model, Grants), AppError> {
+        let Caller { grants, .. } = self.0.caller(actor).await?;
         let e = self.event_by_slug(slug).await?;
         match e {
             Some(e) if grants.manages(&e) => Ok((e, grants)),
@@ -38,7 +48,7 @@ impl Services {
     pub async fn event_by_slug(&self, slug: &Slug) -> Result<Option<event::Model>, AppError> {
         event::Entity::find()
             .filter(event::Column::Slug.eq(slug.as_str()))
-            .one(&self.store.db)
+            .one(&self.0.store.db)
             .await
             .map_err(AppError::from)
     }
@@ -114,7 +124,7 @@ impl ManageApi for Services {
     }
 
     async fn event_settings(&self, actor: &Actor, slug: &Slug) -> Result<EventSettings, AppError> {
-        let (e, _) = self.managed_event(actor, slug).await?;
+        let (e, _) = self.events().managed_event(actor, slug).await?;
         let tz = EventTimeZone::parse("time_zone", &e.time_zone).map_err(|_| AppError::Internal)?;
         let organization = organization::Entity::find_by_id(e.organization_id)
             .one(&self.store.db)
@@ -134,7 +144,7 @@ impl ManageApi for Services {
     }
 
     async fn update_event(&self, actor: &Actor, slug: &Slug, input: &EventInput) -> Result<String, AppError> {
-        let (e, _) = self.managed_event(actor, slug).await?;
+        let (e, _) = self.events().managed_event(actor, slug).await?;
         let details = EventDetails::parse(&form(input)).map_err(AppError::Invalid)?;
         let tx = self.begin().await?;
         if details.slug.as_str() != e.slug

@@ -100,7 +100,7 @@ pub async fn grant(
 #[async_trait::async_trait]
 impl StaffApi for Services {
     async fn staff(&self, actor: &Actor, slug: &Slug) -> Result<StaffView, AppError> {
-        let (e, grants) = self.managed_event(actor, slug).await?;
+        let (e, grants) = self.events().managed_event(actor, slug).await?;
         let db = &self.store.db;
         let roles = super::authz::holders_at(&e, &[]).order_by_asc(staff_role::Column::CreatedAt).all(db).await?;
         let mut members = Vec::new();
@@ -155,7 +155,7 @@ impl StaffApi for Services {
         role: &str,
         scope: &str,
     ) -> Result<(), AppError> {
-        let (e, grants) = self.managed_event(actor, slug).await?;
+        let (e, grants) = self.events().managed_event(actor, slug).await?;
         let mut errors = Vec::new();
         let email = EmailAddress::parse("email", email).map_err(|e| errors.push(e)).ok();
         let role = Role::parse("role", role).map_err(|e| errors.push(e)).ok();
@@ -206,7 +206,7 @@ impl StaffApi for Services {
     }
 
     async fn revoke_role(&self, actor: &Actor, slug: &Slug, role_id: &str) -> Result<(), AppError> {
-        let (e, grants) = self.managed_event(actor, slug).await?;
+        let (e, grants) = self.events().managed_event(actor, slug).await?;
         let role_id = Uuid::parse_str(role_id.trim()).map_err(|_| AppError::NotFound)?;
         let r = staff_role::Entity::find_by_id(role_id)
             .one(&self.store.db)
@@ -245,7 +245,7 @@ impl StaffApi for Services {
             audit::Entry::new(actor.person_id(), "role.revoked", "staff_role", r.id).with("role", r.role.clone()),
         ])
         .await?;
-        self.end_orphaned_assignments(&tx, r.person_id, now).await?;
+        self.plans().end_orphaned_assignments(&tx, r.person_id, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -38,7 +38,7 @@ impl Services {
     /// May `actor` add files to this case? Asked before an upload's body is read, so
     /// nobody else can make the server read (or store) anything; `NotFound` otherwise.
     pub async fn may_attach(&self, actor: &Actor, reference: &CaseReference) -> Result<(), AppError> {
-        self.team_case(actor, reference).await.map(|_| ())
+        self.cases().team_case(actor, reference).await.map(|_| ())
     }
 
     pub async fn add_attachment(
@@ -47,7 +47,7 @@ impl Services {
         reference: &CaseReference,
         upload: super::Upload,
     ) -> Result<(), AppError> {
-        let v = self.team_case(actor, reference).await?;
+        let v = self.cases().team_case(actor, reference).await?;
         if upload.data.len() > ATTACHMENT_MAX_BYTES {
             return Err(AppError::invalid("file", ATTACHMENT_TOO_LARGE));
         }
@@ -77,7 +77,7 @@ impl Services {
     }
 
     pub async fn attachment(&self, actor: &Actor, reference: &CaseReference, id: &str) -> Result<Download, AppError> {
-        let v = self.team_case(actor, reference).await?;
+        let v = self.cases().team_case(actor, reference).await?;
         let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
         let a = case_attachment::Entity::find_by_id(id)
             .filter(case_attachment::Column::CaseId.eq(v.case.id))

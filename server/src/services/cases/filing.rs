@@ -89,7 +89,7 @@ impl Services {
         photo: Option<Upload>,
     ) -> Result<Filed, AppError> {
         let person = actor.signed_in()?;
-        let e = self.event_by_slug(slug).await?.ok_or(AppError::NotFound)?;
+        let e = self.events().event_by_slug(slug).await?.ok_or(AppError::NotFound)?;
         if !self.may_file(person, &e).await? {
             return Err(AppError::Conflict(
                 "only people registered for this event can file a concern here; sign in with the address you registered with"
@@ -186,7 +186,7 @@ impl Services {
             tx.mail(templates::case_received(&email, &e.name, reference.as_str(), &link)).await?;
         }
         let filed = case::Entity::find_by_id(id).one(&*tx).await?.ok_or(AppError::Internal)?;
-        for member in self.case_team(&*tx, &e, Some((&filed, &concern.person))).await? {
+        for member in self.cases().case_team(&*tx, &e, Some((&filed, &concern.person))).await? {
             if let Some(email) = member.email {
                 let queue = format!("{}/respond/{}", self.public_url, e.slug);
                 tx.mail(templates::team_new_case(&email, &e.name, &queue)).await?;
@@ -222,7 +222,7 @@ impl Services {
 impl FilingApi for Services {
     async fn concern_form(&self, actor: &Actor, slug: &Slug, draft: Option<&str>) -> Result<ConcernFormView, AppError> {
         let person = actor.signed_in()?;
-        let e = self.event_by_slug(slug).await?.ok_or(AppError::NotFound)?;
+        let e = self.events().event_by_slug(slug).await?.ok_or(AppError::NotFound)?;
         let may_file = self.may_file(person, &e).await?;
         let mut view = ConcernFormView {
             event_slug: e.slug.clone(),

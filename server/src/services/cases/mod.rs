@@ -48,18 +48,28 @@ pub struct Visible {
     pub person: person::Model,
 }
 
+/// The cases area as the other areas (and the cases' own use cases) reach it:
+/// `services.cases()`. What is here is all they may ask of it.
+pub struct Cases<'s>(&'s Services);
+
 impl Services {
+    pub(crate) fn cases(&self) -> Cases<'_> {
+        Cases(self)
+    }
+}
+
+impl Cases<'_> {
     /// The person a case names, as the reporter described them.
     pub(crate) fn subject(&self, c: &case::Model) -> Result<PersonDescription, AppError> {
-        let json = self.keys.open_in(sealed::CASE_SUBJECT, c.id, &c.subject_enc)?;
+        let json = self.0.keys.open_in(sealed::CASE_SUBJECT, c.id, &c.subject_enc)?;
         serde_json::from_str(&json).map_err(|_| AppError::Internal)
     }
 
     /// Finds a case the caller may see. Grants are loaded before the case, and every path
     /// that ends in "no" ends in the same `NotFound`.
     pub(crate) async fn visible_case(&self, actor: &Actor, reference: &CaseReference) -> Result<Visible, AppError> {
-        let Caller { person: person_id, grants } = self.caller(actor).await?;
-        let db = &self.store.db;
+        let Caller { person: person_id, grants } = self.0.caller(actor).await?;
+        let db = &self.0.store.db;
         let person = person::Entity::find_by_id(person_id).one(db).await?.ok_or(AppError::Unauthenticated)?;
         let c = case::Entity::find()
             .filter(case::Column::Reference.eq(reference.as_str()))
@@ -72,7 +82,7 @@ impl Services {
         }
         if grants.responds_for(&e) {
             let subject = self.subject(&c)?;
-            if !self.involvement(db, &person).await?.in_case(&c, &subject) {
+            if !self.0.involvement(db, &person).await?.in_case(&c, &subject) {
                 return Ok(Visible { case: c, event: e, standing: Standing::Team, person });
             }
         }
@@ -104,7 +114,7 @@ impl Services {
         let mut team = Vec::new();
         for p in people {
             match c {
-                Some((c, subject)) if self.involvement(db, &p).await?.in_case(c, subject) => {}
+                Some((c, subject)) if self.0.involvement(db, &p).await?.in_case(c, subject) => {}
                 _ => team.push(p),
             }
         }

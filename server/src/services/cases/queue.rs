@@ -29,7 +29,7 @@ impl Services {
         let count = overdue.len();
         for c in overdue {
             let Some(e) = event::Entity::find_by_id(c.event_id).one(&self.store.db).await? else { continue };
-            let Ok(subject) = self.subject(&c) else { continue };
+            let Ok(subject) = self.cases().subject(&c) else { continue };
             let tx = self.begin().await?;
             let claimed = case::Entity::update_many()
                 .col_expr(case::Column::ReminderSentAt, sea_orm::sea_query::Expr::value(now))
@@ -41,8 +41,11 @@ impl Services {
                 == 1;
             if claimed {
                 let link = format!("{}/respond/{}", self.public_url, e.slug);
-                let team =
-                    self.case_team(&*tx, &e, Some((&c, &subject))).await.map_err(|_| DbErr::Custom("team".into()))?;
+                let team = self
+                    .cases()
+                    .case_team(&*tx, &e, Some((&c, &subject)))
+                    .await
+                    .map_err(|_| DbErr::Custom("team".into()))?;
                 for member in team {
                     if let Some(email) = member.email {
                         tx.mail(templates::team_ack_overdue(&email, &e.name, &link)).await?;
@@ -76,7 +79,7 @@ impl Services {
             .await?;
         let now = self.clock.now();
         for c in open_cases {
-            let Ok(subject) = self.subject(&c) else { continue };
+            let Ok(subject) = self.cases().subject(&c) else { continue };
             let Some(case_event) = org_events.iter().find(|e| e.id == c.event_id) else { continue };
             for (r, p) in new_regs {
                 let Some(p) = p else { continue };
@@ -106,6 +109,7 @@ impl Services {
                 .await?;
                 if matches!(inserted, sea_orm::TryInsertResult::Inserted(_)) {
                     let team = self
+                        .cases()
                         .case_team(&*tx, case_event, Some((&c, &subject)))
                         .await
                         .map_err(|_| DbErr::Custom("team".into()))?;
@@ -176,7 +180,7 @@ impl QueueApi for Services {
         let Caller { person: person_id, grants } = self.caller(actor).await?;
         let db = &self.store.db;
         let me = person::Entity::find_by_id(person_id).one(db).await?.ok_or(AppError::Unauthenticated)?;
-        let e = match self.event_by_slug(slug).await? {
+        let e = match self.events().event_by_slug(slug).await? {
             Some(e) if grants.responds_for(&e) => e,
             _ => return Err(AppError::NotFound),
         };

@@ -32,7 +32,7 @@ impl Services {
 #[async_trait::async_trait]
 impl CasesApi for Services {
     async fn send_message(&self, actor: &Actor, reference: &CaseReference, body: &str) -> Result<(), AppError> {
-        let v = self.visible_case(actor, reference).await?;
+        let v = self.cases().visible_case(actor, reference).await?;
         let body = PlainText::parse("body", body, 1, MESSAGE_MAX)?;
         let now = self.clock.now();
         let from_team = v.standing == Standing::Team;
@@ -61,8 +61,8 @@ impl CasesApi for Services {
             }
         } else {
             // The owner hears of it; without an owner, the whole (not recused) team.
-            let subject = self.subject(&v.case)?;
-            let team = self.case_team(&*tx, &v.event, Some((&v.case, &subject))).await?;
+            let subject = self.cases().subject(&v.case)?;
+            let team = self.cases().case_team(&*tx, &v.event, Some((&v.case, &subject))).await?;
             let to: Vec<_> = match v.case.owner_id {
                 Some(owner) if team.iter().any(|p| p.id == owner) => {
                     team.into_iter().filter(|p| p.id == owner).collect()
@@ -80,7 +80,7 @@ impl CasesApi for Services {
     }
 
     async fn change_status(&self, actor: &Actor, reference: &CaseReference, to: CaseStatus) -> Result<(), AppError> {
-        let v = self.team_case(actor, reference).await?;
+        let v = self.cases().team_case(actor, reference).await?;
         let from = CaseStatus::parse("status", &v.case.status).map_err(|_| AppError::Internal)?;
         if !from.can_become(to) {
             return Err(AppError::invalid(
@@ -128,14 +128,14 @@ impl CasesApi for Services {
     }
 
     async fn assign_owner(&self, actor: &Actor, reference: &CaseReference, person: &str) -> Result<(), AppError> {
-        let v = self.team_case(actor, reference).await?;
+        let v = self.cases().team_case(actor, reference).await?;
         let owner = if person.trim().is_empty() {
             v.person.id
         } else {
             Uuid::parse_str(person.trim()).map_err(|_| AppError::invalid("person", "choose someone from the team"))?
         };
-        let subject = self.subject(&v.case)?;
-        let team = self.case_team(&self.store.db, &v.event, Some((&v.case, &subject))).await?;
+        let subject = self.cases().subject(&v.case)?;
+        let team = self.cases().case_team(&self.store.db, &v.event, Some((&v.case, &subject))).await?;
         if !team.iter().any(|p| p.id == owner) {
             return Err(AppError::invalid("person", "the owner must be on this event's safety team and not recused"));
         }
@@ -157,7 +157,7 @@ impl CasesApi for Services {
     }
 
     async fn add_note(&self, actor: &Actor, reference: &CaseReference, body: &str) -> Result<(), AppError> {
-        let v = self.team_case(actor, reference).await?;
+        let v = self.cases().team_case(actor, reference).await?;
         let body = PlainText::parse("body", body, 1, MESSAGE_MAX)?;
         let now = self.clock.now();
         let id = Uuid::new_v4();
@@ -177,7 +177,7 @@ impl CasesApi for Services {
     }
 
     async fn add_witness(&self, actor: &Actor, reference: &CaseReference, fields: [&str; 3]) -> Result<(), AppError> {
-        let v = self.team_case(actor, reference).await?;
+        let v = self.cases().team_case(actor, reference).await?;
         let [name, contact, statement] = fields;
         let mut errors = Vec::new();
         let name = DisplayName::parse("name", name).map_err(|e| errors.push(e)).ok();
@@ -209,10 +209,10 @@ impl CasesApi for Services {
     }
 
     async fn confirm_match(&self, actor: &Actor, reference: &CaseReference, person_id: &str) -> Result<(), AppError> {
-        let v = self.team_case(actor, reference).await?;
+        let v = self.cases().team_case(actor, reference).await?;
         let person_id =
             Uuid::parse_str(person_id.trim()).map_err(|_| AppError::invalid("person", "choose one of the matches"))?;
-        let subject = self.subject(&v.case)?;
+        let subject = self.cases().subject(&v.case)?;
         // Only someone the matching offered (a registration of this organization).
         if !self.candidates(&v.event, &subject, &[]).await?.iter().any(|c| c.person_id == person_id) {
             return Err(AppError::invalid("person", "choose one of the matches"));
@@ -243,7 +243,7 @@ impl CasesApi for Services {
             ])
             .await?;
             // The person named may be on its plan (an escort, told of an arrival).
-            self.end_involved_duties(&tx, v.case.id, now).await?;
+            self.plans().end_involved_duties(&tx, v.case.id, now).await?;
             // The door's instructions and alerts follow the people a case names.
             tx.door_note(v.event.id).await?;
         }
@@ -253,7 +253,7 @@ impl CasesApi for Services {
     }
 
     async fn declare_conflict(&self, actor: &Actor, reference: &CaseReference) -> Result<(), AppError> {
-        let v = self.team_case(actor, reference).await?;
+        let v = self.cases().team_case(actor, reference).await?;
         let tx = self.begin().await?;
         let now = tx.now;
         case_conflict::Entity::insert(case_conflict::ActiveModel {
@@ -270,7 +270,7 @@ impl CasesApi for Services {
                 .await?;
         }
         tx.audit(vec![audit::Entry::new(Some(v.person.id), "case.conflict_declared", "case", v.case.id)]).await?;
-        self.end_involved_duties(&tx, v.case.id, now).await?;
+        self.plans().end_involved_duties(&tx, v.case.id, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -282,7 +282,7 @@ impl CasesApi for Services {
         earlier: &str,
         relation: &str,
     ) -> Result<(), AppError> {
-        let v = self.team_case(actor, reference).await?;
+        let v = self.cases().team_case(actor, reference).await?;
         let relation = Relation::parse("relation", relation)?;
         let unknown = || AppError::invalid("earlier", "no case with that reference that you handle");
         let earlier_ref = CaseReference::parse("earlier", earlier).map_err(|_| unknown())?;
@@ -314,7 +314,7 @@ impl CasesApi for Services {
         ])
         .await?;
         // People named in either case are now involved in both.
-        self.end_involved_duties(&tx, v.case.id, now).await?;
+        self.plans().end_involved_duties(&tx, v.case.id, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -102,7 +102,7 @@ impl Services {
 
     async fn reporter_view(&self, v: &Visible) -> Result<ReporterCaseView, AppError> {
         let (c, tz) = (&v.case, v.event.time_zone.as_str());
-        let arrangements = self.reporter_plan(c, tz).await?;
+        let arrangements = self.plans().reporter_plan(c, tz).await?;
         let wishes: SafetyWishes =
             serde_json::from_str(&self.keys.open_in(sealed::CASE_WISHES, c.id, &c.wishes_enc)?)
                 .map_err(|_| AppError::Internal)?;
@@ -115,7 +115,7 @@ impl Services {
             kind: kind(&c.kind),
             status: status(&c.status),
             filed: local_time(c.created_at, tz),
-            person: self.subject(c)?,
+            person: self.cases().subject(c)?,
             narrative: self.keys.open_in(sealed::CASE_NARRATIVE, c.id, &c.narrative_enc)?,
             wishes,
             contact_channel,
@@ -129,7 +129,7 @@ impl Services {
     async fn team_view(&self, v: &Visible) -> Result<TeamCaseView, AppError> {
         let (c, e, tz) = (&v.case, &v.event, v.event.time_zone.as_str());
         let db = &self.store.db;
-        let subject = self.subject(c)?;
+        let subject = self.cases().subject(c)?;
         let wishes: SafetyWishes =
             serde_json::from_str(&self.keys.open_in(sealed::CASE_WISHES, c.id, &c.wishes_enc)?)
                 .map_err(|_| AppError::Internal)?;
@@ -172,7 +172,7 @@ impl Services {
             names.get(id).map(|p| PersonRef { id: p.id, name: p.display_name.clone(), email: p.email.clone() })
         };
         let name_of = |id: &Uuid| names.get(id).map(|p| p.display_name.clone()).unwrap_or_default();
-        let team = self.case_team(db, e, Some((c, &subject))).await?;
+        let team = self.cases().case_team(db, e, Some((c, &subject))).await?;
         let current = status(&c.status);
         let now = self.clock.now();
         let linked_ids: Vec<Uuid> = linked_rows.iter().map(|l| l.person_id).collect();
@@ -260,7 +260,7 @@ impl Services {
             same_person: self.same_person_cases(v, &subject, &linked_ids).await?,
             related: self.related_cases(v).await?,
             reads: self.reads(c, tz).await?,
-            plan: self.plan_view(c, e).await?,
+            plan: self.plans().plan_view(c, e).await?,
         })
     }
 
@@ -412,7 +412,7 @@ impl Services {
         let involvement = self.involvement(db, me).await?;
         let mut out = Vec::new();
         for c in cases {
-            let subject = self.subject(&c)?;
+            let subject = self.cases().subject(&c)?;
             if !involvement.in_case(&c, &subject) {
                 out.push((c, subject));
             }
@@ -458,7 +458,7 @@ pub fn same_person(a: &PersonDescription, b: &PersonDescription) -> bool {
 #[async_trait::async_trait]
 impl CaseViewApi for Services {
     async fn case_view(&self, actor: &Actor, reference: &CaseReference) -> Result<CaseView, AppError> {
-        let v = self.visible_case(actor, reference).await?;
+        let v = self.cases().visible_case(actor, reference).await?;
         self.log_read(v.case.id, v.person.id, "narrative").await?;
         match v.standing {
             Standing::Reporter => Ok(CaseView::Reporter(Box::new(self.reporter_view(&v).await?))),

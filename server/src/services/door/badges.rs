@@ -56,9 +56,9 @@ impl Services {
             badge::Entity::insert_many(chunk.to_vec()).exec(&*tx).await?;
         }
         // A new badge of someone already refused here: offline doors must refuse it too.
-        let denied = self.enforcement_denials(&*tx, e, None).await?;
+        let denied = self.enforcement().enforcement_denials(&*tx, e, None).await?;
         let refused: Vec<Uuid> = missing.iter().map(|(_, p)| *p).filter(|p| denied.contains_key(p)).collect();
-        self.refresh_door(&tx, e.organization_id, &refused, now).await?;
+        self.enforcement().refresh_door(&tx, e.organization_id, &refused, now).await?;
         // Other instances (and a server beside an operator's import) learn the new badges.
         tx.door_note(e.id).await?;
         tx.audit(vec![audit::Entry::new(None, "badges.issued", "event", e.id).with("count", missing.len())]).await?;
@@ -151,8 +151,8 @@ impl Services {
         .await?;
         tx.audit(vec![audit::Entry::new(actor, "badge.replaced", "registration", r.id).with("badge", id.to_string())])
             .await?;
-        if self.enforcement_denials(&*tx, e, Some(&[r.person_id])).await?.contains_key(&r.person_id) {
-            self.refresh_door(&tx, e.organization_id, &[r.person_id], now).await?;
+        if self.enforcement().enforcement_denials(&*tx, e, Some(&[r.person_id])).await?.contains_key(&r.person_id) {
+            self.enforcement().refresh_door(&tx, e.organization_id, &[r.person_id], now).await?;
         }
         tx.door_changed();
         tx.commit().await?;

@@ -399,7 +399,7 @@ impl Services {
             .all(db)
             .await?
         {
-            if involvement.in_case(&c, &self.subject(&c)?) {
+            if involvement.in_case(&c, &self.cases().subject(&c)?) {
                 out.insert(c.id);
             }
         }
@@ -482,6 +482,6 @@ impl Services {
     /// People denied at this event (expelled, or banned by the organization), from the
     /// decisions in force.
     pub(crate) async fn denied_people(&self, e: &event::Model) -> Result<HashMap<Uuid, Vec<Denial>>, AppError> {
-        self.enforcement_denials(&self.store.db, e, None).await
+        self.enforcement().enforcement_denials(&self.store.db, e, None).await
     }
 }

@@ -45,7 +45,7 @@ impl Services {
     /// The event, if the caller works its door (door staff, organizers, admins).
     async fn door_event(&self, actor: &Actor, slug: &Slug) -> Result<(event::Model, Uuid), AppError> {
         let Caller { person, grants } = self.caller(actor).await?;
-        match self.event_by_slug(slug).await? {
+        match self.events().event_by_slug(slug).await? {
             Some(e) if grants.scans_at(&e) || grants.manages(&e) => Ok((e, person)),
             _ => Err(AppError::NotFound),
         }
@@ -67,7 +67,7 @@ impl Services {
             SyncCaller::Device(token) => {
                 let auth = self.device_for(token).await?.ok_or(AppError::Unauthenticated)?;
                 let e = match slug {
-                    Some(slug) => self.event_by_slug(slug).await?,
+                    Some(slug) => self.events().event_by_slug(slug).await?,
                     None => None,
                 };
                 (e.filter(|e| e.id == auth.event).ok_or(AppError::NotFound)?, Withheld::nothing())
@@ -234,7 +234,7 @@ impl DoorApi for Services {
     }
 
     async fn arrivals(&self, actor: &Actor, slug: &Slug) -> Result<ArrivalsView, AppError> {
-        let (e, _) = self.managed_event(actor, slug).await?;
+        let (e, _) = self.events().managed_event(actor, slug).await?;
         let viewer = match actor.person_id() {
             Some(person) => self.withheld_from(person, e.id).await?,
             None => return Err(AppError::Unauthenticated),
@@ -353,7 +353,7 @@ impl DoorApi for Services {
     }
 
     async fn badge_sheet(&self, actor: &Actor, slug: &Slug, selection: &str) -> Result<BadgeSheet, AppError> {
-        let (e, _) = self.managed_event(actor, slug).await?;
+        let (e, _) = self.events().managed_event(actor, slug).await?;
         let wanted: Vec<Uuid> = selection.split(',').filter_map(|s| Uuid::parse_str(s.trim()).ok()).collect();
         let mut find = registration::Entity::find()
             .filter(registration::Column::EventId.eq(e.id))
@@ -382,19 +382,19 @@ impl DoorApi for Services {
     }
 
     async fn replace_badge(&self, actor: &Actor, slug: &Slug, registration: &str) -> Result<(), AppError> {
-        let (e, _) = self.managed_event(actor, slug).await?;
+        let (e, _) = self.events().managed_event(actor, slug).await?;
         let id = Uuid::parse_str(registration.trim()).map_err(|_| AppError::NotFound)?;
         self.replace_badge_of(actor.person_id(), &e, id).await
     }
 
     async fn send_event_badges(&self, actor: &Actor, slug: &Slug) -> Result<u32, AppError> {
-        let (e, _) = self.managed_event(actor, slug).await?;
+        let (e, _) = self.events().managed_event(actor, slug).await?;
         self.issue_missing_badges(&e).await?;
         Ok(self.send_badges(&e).await? as u32)
     }
 
     async fn device_list(&self, actor: &Actor, slug: &Slug) -> Result<Vec<DeviceView>, AppError> {
-        let (e, _) = self.managed_event(actor, slug).await?;
+        let (e, _) = self.events().managed_event(actor, slug).await?;
         Ok(self
             .devices(&e)
             .await?
@@ -409,12 +409,12 @@ impl DoorApi for Services {
     }
 
     async fn add_event_device(&self, actor: &Actor, slug: &Slug, name: &str) -> Result<String, AppError> {
-        let (e, _) = self.managed_event(actor, slug).await?;
+        let (e, _) = self.events().managed_event(actor, slug).await?;
         Ok(self.add_device(actor.person_id(), &e, name).await?.1)
     }
 
     async fn revoke_event_device(&self, actor: &Actor, slug: &Slug, device: &str) -> Result<(), AppError> {
-        let (e, _) = self.managed_event(actor, slug).await?;
+        let (e, _) = self.events().managed_event(actor, slug).await?;
         let id = Uuid::parse_str(device.trim()).map_err(|_| AppError::NotFound)?;
         self.revoke_device(actor.person_id(), &e, id).await
     }

@@ -98,7 +98,7 @@ impl Services {
             .all(&**tx)
             .await?
         {
-            self.end_involved_duties(tx, c.case_id, now).await?;
+            self.plans().end_involved_duties(tx, c.case_id, now).await?;
         }
         Ok(())
     }
@@ -340,7 +340,7 @@ impl Services {
             })
             .exec(&*tx)
             .await?;
-            self.refresh_door(&tx, head.organization_id, &[s.person_id], now).await?;
+            self.enforcement().refresh_door(&tx, head.organization_id, &[s.person_id], now).await?;
         }
         tx.audit(vec![
             audit::Entry::new(Some(me), "appeal.decided", "decision", head.id)

@@ -300,7 +300,7 @@ impl Services {
                 .await?;
             for (event_id, n) in per_event {
                 let e = org_events[&event_id];
-                for responder in self.case_team(&*tx, e, None).await? {
+                for responder in self.cases().case_team(&*tx, e, None).await? {
                     tx.notify(
                         responder.id,
                         "evasion",
@@ -440,7 +440,7 @@ impl EvasionApi for Services {
         ])
         .await?;
         if confirm {
-            self.refresh_door(&tx, original.organization_id, &[f.person_id], now).await?;
+            self.enforcement().refresh_door(&tx, original.organization_id, &[f.person_id], now).await?;
         }
         if confirm {
             tx.door_changed();

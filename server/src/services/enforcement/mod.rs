@@ -221,3 +221,13 @@ pub(crate) async fn names_of(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<
         .map(|p| (p.id, p.display_name))
         .collect())
 }
+
+/// Decisions as the other areas (the door above all) reach them:
+/// `services.enforcement()`.
+pub struct Enforcement<'s>(&'s Services);
+
+impl Services {
+    pub(crate) fn enforcement(&self) -> Enforcement<'_> {
+        Enforcement(self)
+    }
+}

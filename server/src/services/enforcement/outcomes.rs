@@ -12,7 +12,7 @@ impl Services {
     /// For the ticketing side: every registration of the event whose refund an expulsion
     /// forfeited (registration, ticket reference, decision date, refund).
     pub async fn expulsions_csv(&self, actor: &Actor, slug: &Slug) -> Result<String, AppError> {
-        let (e, _) = self.managed_event(actor, slug).await?;
+        let (e, _) = self.events().managed_event(actor, slug).await?;
         let rows = registration::Entity::find()
             .filter(registration::Column::EventId.eq(e.id))
             .filter(registration::Column::RefundForfeitedAt.is_not_null())
@@ -38,7 +38,7 @@ impl Services {
 #[async_trait::async_trait]
 impl OutcomesApi for Services {
     async fn event_outcomes(&self, actor: &Actor, slug: &Slug) -> Result<OutcomesView, AppError> {
-        let (e, _) = self.managed_event(actor, slug).await?;
+        let (e, _) = self.events().managed_event(actor, slug).await?;
         let db = &self.store.db;
         let now = self.clock.now();
         let heads = self.decision_heads(db, e.organization_id, Some(&DOOR_KINDS)).await?;

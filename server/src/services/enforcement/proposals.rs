@@ -94,8 +94,10 @@ impl Services {
     ) -> Result<bool, AppError> {
         let kind = DecisionKind::parse("kind", &p.kind).unwrap_or(DecisionKind::Other);
         let scope = if input.role_scope.trim() == "organization" { RoleScope::Organization } else { RoleScope::Event };
-        for candidate in
-            self.event_staff(db, e, &[haven_app::domain::Role::Organizer, haven_app::domain::Role::Admin]).await?
+        for candidate in self
+            .plans()
+            .event_staff(db, e, &[haven_app::domain::Role::Organizer, haven_app::domain::Role::Admin])
+            .await?
         {
             let grants = Grants::load(db, Some(candidate.id)).await?;
             if kind.needs_organization(scope) && !grants.manages_organization(e.organization_id) {
@@ -133,7 +135,7 @@ impl ProposalsApi for Services {
         reference: &CaseReference,
         input: DecisionInput,
     ) -> Result<(), AppError> {
-        let v = self.team_case(actor, reference).await?;
+        let v = self.cases().team_case(actor, reference).await?;
         let now = self.clock.now();
         let person = Uuid::parse_str(input.person.trim())
             .map_err(|_| AppError::invalid("person", "choose a person linked to this case"))?;
@@ -155,7 +157,7 @@ impl ProposalsApi for Services {
             }
             let not_this =
                 || AppError::invalid("cases", format!("{r} is not a case you handle that names this person"));
-            let other = self.team_case(actor, &r).await.map_err(|_| not_this())?;
+            let other = self.cases().team_case(actor, &r).await.map_err(|_| not_this())?;
             let names = case_person::Entity::find()
                 .filter(case_person::Column::CaseId.eq(other.case.id))
                 .filter(case_person::Column::PersonId.eq(person))

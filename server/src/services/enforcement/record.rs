@@ -24,68 +24,6 @@ use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 impl Services {
-    /// Who the door refuses at `e`, why and when: expulsions from `e` and bans of its
-    /// organization, from the decisions in force (optionally only for `only` people).
-    pub(crate) async fn enforcement_denials(
-        &self,
-        db: &impl ConnectionTrait,
-        e: &event::Model,
-        only: Option<&[Uuid]>,
-    ) -> Result<HashMap<Uuid, Vec<Denial>>, AppError> {
-        let heads = self.decision_heads(db, e.organization_id, Some(&DOOR_KINDS)).await?;
-        let heads: Vec<decision::Model> =
-            heads.into_iter().filter(|d| d.kind != "expulsion" || d.event_id == e.id).collect();
-        let covered = self.covered_people(db, &heads).await?;
-        let mut out: HashMap<Uuid, Vec<Denial>> = HashMap::new();
-        for d in &heads {
-            let denial = if d.kind == "expulsion" {
-                Denial::always(DenyReason::Expelled)
-            } else {
-                Denial { reason: DenyReason::Banned, from: d.starts_at, until: d.ends_at }
-            };
-            for p in covered.get(&d.root_id).into_iter().flatten() {
-                if only.is_none_or(|o| o.contains(p)) {
-                    out.entry(*p).or_default().push(denial);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Writes what door devices must now hold for every badge of these people at every
-    /// event of the organization (a denial, or none), as part of `tx`.
-    pub(crate) async fn refresh_door(
-        &self,
-        tx: &crate::services::work::Work<'_>,
-        organization: Uuid,
-        people: &[Uuid],
-        now: DateTime<Utc>,
-    ) -> Result<(), AppError> {
-        if people.is_empty() {
-            return Ok(());
-        }
-        let events = event::Entity::find().filter(event::Column::OrganizationId.eq(organization)).all(&**tx).await?;
-        for e in events {
-            let badges: Vec<(badge::Model, Option<registration::Model>)> = badge::Entity::find()
-                .filter(badge::Column::EventId.eq(e.id))
-                .filter(badge::Column::RevokedAt.is_null())
-                .find_also_related(registration::Entity)
-                .filter(registration::Column::PersonId.is_in(people.to_vec()))
-                .all(&**tx)
-                .await?;
-            if badges.is_empty() {
-                continue;
-            }
-            let denials = self.enforcement_denials(&**tx, &e, Some(people)).await?;
-            for (b, r) in badges {
-                let Some(r) = r else { continue };
-                let denial = denials.get(&r.person_id).and_then(|d| Denial::pick(d, now));
-                tx.door_change(e.id, b.id, denial).await?;
-            }
-        }
-        Ok(())
-    }
-
     /// Records a decision and applies its effects, as part of `tx`. Returns the record and
     /// the appeal link's token (when it may be appealed).
     pub(crate) async fn insert_decision(
@@ -245,12 +183,12 @@ impl Services {
                 ])
                 .await?;
             }
-            self.end_orphaned_assignments(tx, d.person_id, now).await?;
+            self.plans().end_orphaned_assignments(tx, d.person_id, now).await?;
         }
         let touches_door =
             DOOR_KINDS.contains(&d.kind.as_str()) || previous.is_some_and(|p| DOOR_KINDS.contains(&p.kind.as_str()));
         if touches_door {
-            self.refresh_door(tx, d.organization_id, &people, now).await?;
+            self.enforcement().refresh_door(tx, d.organization_id, &people, now).await?;
         }
         Ok(())
     }
@@ -438,6 +376,69 @@ impl DecisionsApi for Services {
         .await?;
         tx.door_changed();
         tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl super::Enforcement<'_> {
+    /// Who the door refuses at `e`, why and when: expulsions from `e` and bans of its
+    /// organization, from the decisions in force (optionally only for `only` people).
+    pub(crate) async fn enforcement_denials(
+        &self,
+        db: &impl ConnectionTrait,
+        e: &event::Model,
+        only: Option<&[Uuid]>,
+    ) -> Result<HashMap<Uuid, Vec<Denial>>, AppError> {
+        let heads = self.0.decision_heads(db, e.organization_id, Some(&DOOR_KINDS)).await?;
+        let heads: Vec<decision::Model> =
+            heads.into_iter().filter(|d| d.kind != "expulsion" || d.event_id == e.id).collect();
+        let covered = self.0.covered_people(db, &heads).await?;
+        let mut out: HashMap<Uuid, Vec<Denial>> = HashMap::new();
+        for d in &heads {
+            let denial = if d.kind == "expulsion" {
+                Denial::always(DenyReason::Expelled)
+            } else {
+                Denial { reason: DenyReason::Banned, from: d.starts_at, until: d.ends_at }
+            };
+            for p in covered.get(&d.root_id).into_iter().flatten() {
+                if only.is_none_or(|o| o.contains(p)) {
+                    out.entry(*p).or_default().push(denial);
+                }
+            }
+        }
+        Ok(out)
+    }
+    /// Writes what door devices must now hold for every badge of these people at every
+    /// event of the organization (a denial, or none), as part of `tx`.
+    pub(crate) async fn refresh_door(
+        &self,
+        tx: &crate::services::work::Work<'_>,
+        organization: Uuid,
+        people: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        if people.is_empty() {
+            return Ok(());
+        }
+        let events = event::Entity::find().filter(event::Column::OrganizationId.eq(organization)).all(&**tx).await?;
+        for e in events {
+            let badges: Vec<(badge::Model, Option<registration::Model>)> = badge::Entity::find()
+                .filter(badge::Column::EventId.eq(e.id))
+                .filter(badge::Column::RevokedAt.is_null())
+                .find_also_related(registration::Entity)
+                .filter(registration::Column::PersonId.is_in(people.to_vec()))
+                .all(&**tx)
+                .await?;
+            if badges.is_empty() {
+                continue;
+            }
+            let denials = self.enforcement_denials(&**tx, &e, Some(people)).await?;
+            for (b, r) in badges {
+                let Some(r) = r else { continue };
+                let denial = denials.get(&r.person_id).and_then(|d| Denial::pick(d, now));
+                tx.door_change(e.id, b.id, denial).await?;
+            }
+        }
         Ok(())
     }
 }

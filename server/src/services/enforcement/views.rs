@@ -135,7 +135,7 @@ impl Services {
 #[async_trait::async_trait]
 impl DecisionViewsApi for Services {
     async fn case_decisions(&self, actor: &Actor, reference: &CaseReference) -> Result<CaseDecisions, AppError> {
-        let v = self.team_case(actor, reference).await?;
+        let v = self.cases().team_case(actor, reference).await?;
         let db = &self.store.db;
         let linked = case_person::Entity::find().filter(case_person::Column::CaseId.eq(v.case.id)).all(db).await?;
         let people = person::Entity::find()

@@ -30,9 +30,9 @@ impl Services {
         let mut told = false;
         for c in &cases {
             // Only the case's team (responders not involved in it) get its reference.
-            let subject = self.subject(c)?;
+            let subject = self.cases().subject(c)?;
             let team: Vec<Uuid> =
-                self.case_team(&*tx, e, Some((c, &subject))).await?.into_iter().map(|p| p.id).collect();
+                self.cases().case_team(&*tx, e, Some((c, &subject))).await?.into_iter().map(|p| p.id).collect();
             for p in self.live_precautions(c.id).await? {
                 let kind = PrecautionKind::parse(&p.kind);
                 let d = self.details(&p)?;

@@ -12,61 +12,6 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, Qu
 use uuid::Uuid;
 
 impl Services {
-    /// After `person` lost a role: ends their escort assignments at events where they are no
-    /// longer an escort (so they stop seeing whom they were to escort, and how to reach
-    /// them), and tells each case's owner (or its team) to plan another escort.
-    pub(crate) async fn end_orphaned_assignments(
-        &self,
-        tx: &crate::services::work::Work<'_>,
-        person: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<(), AppError> {
-        let grants = crate::services::authz::Grants::load(&**tx, Some(person)).await?;
-        let live = escort_assignment::Entity::find()
-            .filter(escort_assignment::Column::EscortId.eq(person))
-            .filter(escort_assignment::Column::RemovedAt.is_null())
-            .all(&**tx)
-            .await?;
-        for a in live {
-            let Some(p) = precaution::Entity::find_by_id(a.precaution_id).one(&**tx).await? else {
-                continue;
-            };
-            let Some(c) = case::Entity::find_by_id(p.case_id).one(&**tx).await? else { continue };
-            let Some(e) = event::Entity::find_by_id(c.event_id).one(&**tx).await? else { continue };
-            if grants.escorts_at(&e) {
-                continue;
-            }
-            escort_assignment::Entity::update(escort_assignment::ActiveModel {
-                id: Set(a.id),
-                removed_at: Set(Some(now)),
-                ..Default::default()
-            })
-            .exec(&**tx)
-            .await?;
-            tx.audit(vec![audit::Entry::new(None, "plan.assignment_ended", "escort_assignment", a.id)]).await?;
-            if p.removed_at.is_some() {
-                continue;
-            }
-            let subject = self.subject(&c)?;
-            let team = self.case_team(&**tx, &e, Some((&c, &subject))).await?;
-            let link = format!("{}/cases/{}", self.public_url, c.reference);
-            for member in team.into_iter().filter(|m| c.owner_id.is_none_or(|o| o == m.id)) {
-                if let Some(email) = &member.email {
-                    tx.mail(templates::team_escort_gone(email, &e.name, &link)).await?;
-                }
-                tx.notify(
-                    member.id,
-                    "escort_gone",
-                    "An escort assignment has no escort any more",
-                    &e.name,
-                    &format!("/cases/{}", c.reference),
-                )
-                .await?;
-            }
-        }
-        Ok(())
-    }
-
     /// Tells the case's owner (or its team) of assignments not acknowledged in time: a set
     /// time after they were made (`HAVEN_ESCORT_ACK_MINUTES`, two hours by default), or a
     /// set time before they start (`HAVEN_ESCORT_ACK_BEFORE_START_MINUTES`, half an hour),
@@ -108,9 +53,12 @@ impl Services {
                 .rows_affected
                 == 1;
             if claimed && p.removed_at.is_none() {
-                let subject = self.subject(&c).map_err(|_| DbErr::Custom("subject".into()))?;
-                let team =
-                    self.case_team(&*tx, &e, Some((&c, &subject))).await.map_err(|_| DbErr::Custom("team".into()))?;
+                let subject = self.cases().subject(&c).map_err(|_| DbErr::Custom("subject".into()))?;
+                let team = self
+                    .cases()
+                    .case_team(&*tx, &e, Some((&c, &subject)))
+                    .await
+                    .map_err(|_| DbErr::Custom("team".into()))?;
                 let link = format!("{}/cases/{}", self.public_url, c.reference);
                 for member in team.into_iter().filter(|m| c.owner_id.is_none_or(|o| o == m.id)) {
                     if let Some(email) = &member.email {
@@ -204,5 +152,62 @@ impl EscortsApi for Services {
                 .await?;
         }
         tx.commit().await.map_err(AppError::from)
+    }
+}
+
+impl super::Plans<'_> {
+    /// After `person` lost a role: ends their escort assignments at events where they are no
+    /// longer an escort (so they stop seeing whom they were to escort, and how to reach
+    /// them), and tells each case's owner (or its team) to plan another escort.
+    pub(crate) async fn end_orphaned_assignments(
+        &self,
+        tx: &crate::services::work::Work<'_>,
+        person: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let grants = crate::services::authz::Grants::load(&**tx, Some(person)).await?;
+        let live = escort_assignment::Entity::find()
+            .filter(escort_assignment::Column::EscortId.eq(person))
+            .filter(escort_assignment::Column::RemovedAt.is_null())
+            .all(&**tx)
+            .await?;
+        for a in live {
+            let Some(p) = precaution::Entity::find_by_id(a.precaution_id).one(&**tx).await? else {
+                continue;
+            };
+            let Some(c) = case::Entity::find_by_id(p.case_id).one(&**tx).await? else { continue };
+            let Some(e) = event::Entity::find_by_id(c.event_id).one(&**tx).await? else { continue };
+            if grants.escorts_at(&e) {
+                continue;
+            }
+            escort_assignment::Entity::update(escort_assignment::ActiveModel {
+                id: Set(a.id),
+                removed_at: Set(Some(now)),
+                ..Default::default()
+            })
+            .exec(&**tx)
+            .await?;
+            tx.audit(vec![audit::Entry::new(None, "plan.assignment_ended", "escort_assignment", a.id)]).await?;
+            if p.removed_at.is_some() {
+                continue;
+            }
+            let subject = self.0.cases().subject(&c)?;
+            let team = self.0.cases().case_team(&**tx, &e, Some((&c, &subject))).await?;
+            let link = format!("{}/cases/{}", self.0.public_url, c.reference);
+            for member in team.into_iter().filter(|m| c.owner_id.is_none_or(|o| o == m.id)) {
+                if let Some(email) = &member.email {
+                    tx.mail(templates::team_escort_gone(email, &e.name, &link)).await?;
+                }
+                tx.notify(
+                    member.id,
+                    "escort_gone",
+                    "An escort assignment has no escort any more",
+                    &e.name,
+                    &format!("/cases/{}", c.reference),
+                )
+                .await?;
+            }
+        }
+        Ok(())
     }
 }

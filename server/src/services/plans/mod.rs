@@ -47,20 +47,6 @@ pub(super) fn window_text(w: &escort_window::Model, tz: &str) -> String {
 }
 
 impl Services {
-    /// People holding any of `roles` for the event (directly or organization-wide).
-    pub(crate) async fn event_staff(
-        &self,
-        db: &impl ConnectionTrait,
-        e: &event::Model,
-        roles: &[Role],
-    ) -> Result<Vec<person::Model>, AppError> {
-        let rows = crate::services::authz::holders_at(e, roles).all(db).await?;
-        let ids: Vec<Uuid> = rows.into_iter().map(|r| r.person_id).collect();
-        let mut people = person::Entity::find().filter(person::Column::Id.is_in(ids)).all(db).await?;
-        people.sort_by(|a, b| a.display_name.cmp(&b.display_name));
-        Ok(people)
-    }
-
     /// Staff holding any of `roles` for the event who are not involved in case `c` (a
     /// recused responder is involved): whom the team may choose as an escort or tell of an
     /// arrival.
@@ -71,101 +57,14 @@ impl Services {
         c: &case::Model,
         roles: &[Role],
     ) -> Result<Vec<person::Model>, AppError> {
-        let subject = self.subject(c)?;
+        let subject = self.cases().subject(c)?;
         let mut out = Vec::new();
-        for p in self.event_staff(db, e, roles).await? {
+        for p in self.plans().event_staff(db, e, roles).await? {
             if !self.involvement(db, &p).await?.in_case(c, &subject) {
                 out.push(p);
             }
         }
         Ok(out)
-    }
-
-    /// After someone became involved in case `case_id` (or a case related to it): ends
-    /// their escort assignments and arrival alerts on those cases, and tells each case's
-    /// owner (or its team) to plan again.
-    pub(crate) async fn end_involved_duties(
-        &self,
-        tx: &crate::services::work::Work<'_>,
-        case_id: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<(), AppError> {
-        let db = &**tx;
-        let Some(c) = case::Entity::find_by_id(case_id).one(db).await? else { return Ok(()) };
-        let mut ids = vec![c.id];
-        ids.extend(c.related_case_id);
-        ids.extend(
-            case::Entity::find().filter(case::Column::RelatedCaseId.eq(c.id)).all(db).await?.into_iter().map(|r| r.id),
-        );
-        let mut known: HashMap<Uuid, Option<super::involvement::Involvement>> = HashMap::new();
-        for c in case::Entity::find().filter(case::Column::Id.is_in(ids)).all(db).await? {
-            let subject = self.subject(&c)?;
-            let mut ended = false;
-            let precautions = precaution::Entity::find()
-                .filter(precaution::Column::CaseId.eq(c.id))
-                .filter(precaution::Column::RemovedAt.is_null())
-                .all(db)
-                .await?;
-            let pids: Vec<Uuid> = precautions.iter().map(|p| p.id).collect();
-            for a in escort_assignment::Entity::find()
-                .filter(escort_assignment::Column::PrecautionId.is_in(pids.clone()))
-                .filter(escort_assignment::Column::RemovedAt.is_null())
-                .all(db)
-                .await?
-            {
-                if !self.now_involved(db, &mut known, a.escort_id, &c, &subject).await? {
-                    continue;
-                }
-                escort_assignment::Entity::update(escort_assignment::ActiveModel {
-                    id: Set(a.id),
-                    removed_at: Set(Some(now)),
-                    ..Default::default()
-                })
-                .exec(db)
-                .await?;
-                tx.audit(vec![
-                    audit::Entry::new(None, "plan.assignment_ended", "escort_assignment", a.id).with("why", "involved"),
-                ])
-                .await?;
-                ended = true;
-            }
-            for r in alert_recipient::Entity::find()
-                .filter(alert_recipient::Column::PrecautionId.is_in(pids))
-                .all(db)
-                .await?
-            {
-                if !self.now_involved(db, &mut known, r.person_id, &c, &subject).await? {
-                    continue;
-                }
-                alert_recipient::Entity::delete_by_id(r.id).exec(db).await?;
-                tx.audit(vec![
-                    audit::Entry::new(None, "plan.alert_recipient_ended", "precaution", r.precaution_id)
-                        .with("why", "involved"),
-                ])
-                .await?;
-                ended = true;
-            }
-            if !ended {
-                continue;
-            }
-            let Some(e) = event::Entity::find_by_id(c.event_id).one(db).await? else { continue };
-            let team = self.case_team(db, &e, Some((&c, &subject))).await?;
-            let link = format!("{}/cases/{}", self.public_url, c.reference);
-            for member in team.into_iter().filter(|m| c.owner_id.is_none_or(|o| o == m.id)) {
-                if let Some(email) = &member.email {
-                    tx.mail(templates::team_duty_ended(email, &e.name, &link)).await?;
-                }
-                tx.notify(
-                    member.id,
-                    "duty_ended",
-                    "Someone on a plan is now involved in its case",
-                    &e.name,
-                    &format!("/cases/{}", c.reference),
-                )
-                .await?;
-            }
-        }
-        Ok(())
     }
 
     async fn now_involved(
@@ -206,13 +105,145 @@ impl Services {
             .map_err(AppError::from)
     }
 
+    async fn plan_response(&self, c: &case::Model, tz: &str) -> Result<Option<PlanResponseView>, AppError> {
+        let latest = plan_response::Entity::find()
+            .filter(plan_response::Column::CaseId.eq(c.id))
+            .order_by_desc(plan_response::Column::CreatedAt)
+            .one(&self.store.db)
+            .await?;
+        latest
+            .map(|r| {
+                Ok(PlanResponseView {
+                    answer: if r.answer == "accepted" { PlanAnswer::Accepted } else { PlanAnswer::ChangesRequested },
+                    comment: r
+                        .comment_enc
+                        .as_ref()
+                        .map(|s| self.keys.open_in(sealed::PLAN_RESPONSE_COMMENT, r.id, s))
+                        .transpose()?,
+                    at: local_time(r.created_at, tz),
+                })
+            })
+            .transpose()
+    }
+}
+
+/// Plans as the other areas (and the plans' own use cases) reach them:
+/// `services.plans()`.
+pub struct Plans<'s>(&'s Services);
+
+impl Services {
+    pub(crate) fn plans(&self) -> Plans<'_> {
+        Plans(self)
+    }
+}
+
+impl Plans<'_> {
+    /// People holding any of `roles` for the event (directly or organization-wide).
+    pub(crate) async fn event_staff(
+        &self,
+        db: &impl ConnectionTrait,
+        e: &event::Model,
+        roles: &[Role],
+    ) -> Result<Vec<person::Model>, AppError> {
+        let rows = crate::services::authz::holders_at(e, roles).all(db).await?;
+        let ids: Vec<Uuid> = rows.into_iter().map(|r| r.person_id).collect();
+        let mut people = person::Entity::find().filter(person::Column::Id.is_in(ids)).all(db).await?;
+        people.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+        Ok(people)
+    }
+    /// After someone became involved in case `case_id` (or a case related to it): ends
+    /// their escort assignments and arrival alerts on those cases, and tells each case's
+    /// owner (or its team) to plan again.
+    pub(crate) async fn end_involved_duties(
+        &self,
+        tx: &crate::services::work::Work<'_>,
+        case_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let db = &**tx;
+        let Some(c) = case::Entity::find_by_id(case_id).one(db).await? else { return Ok(()) };
+        let mut ids = vec![c.id];
+        ids.extend(c.related_case_id);
+        ids.extend(
+            case::Entity::find().filter(case::Column::RelatedCaseId.eq(c.id)).all(db).await?.into_iter().map(|r| r.id),
+        );
+        let mut known: HashMap<Uuid, Option<super::involvement::Involvement>> = HashMap::new();
+        for c in case::Entity::find().filter(case::Column::Id.is_in(ids)).all(db).await? {
+            let subject = self.0.cases().subject(&c)?;
+            let mut ended = false;
+            let precautions = precaution::Entity::find()
+                .filter(precaution::Column::CaseId.eq(c.id))
+                .filter(precaution::Column::RemovedAt.is_null())
+                .all(db)
+                .await?;
+            let pids: Vec<Uuid> = precautions.iter().map(|p| p.id).collect();
+            for a in escort_assignment::Entity::find()
+                .filter(escort_assignment::Column::PrecautionId.is_in(pids.clone()))
+                .filter(escort_assignment::Column::RemovedAt.is_null())
+                .all(db)
+                .await?
+            {
+                if !self.0.now_involved(db, &mut known, a.escort_id, &c, &subject).await? {
+                    continue;
+                }
+                escort_assignment::Entity::update(escort_assignment::ActiveModel {
+                    id: Set(a.id),
+                    removed_at: Set(Some(now)),
+                    ..Default::default()
+                })
+                .exec(db)
+                .await?;
+                tx.audit(vec![
+                    audit::Entry::new(None, "plan.assignment_ended", "escort_assignment", a.id).with("why", "involved"),
+                ])
+                .await?;
+                ended = true;
+            }
+            for r in alert_recipient::Entity::find()
+                .filter(alert_recipient::Column::PrecautionId.is_in(pids))
+                .all(db)
+                .await?
+            {
+                if !self.0.now_involved(db, &mut known, r.person_id, &c, &subject).await? {
+                    continue;
+                }
+                alert_recipient::Entity::delete_by_id(r.id).exec(db).await?;
+                tx.audit(vec![
+                    audit::Entry::new(None, "plan.alert_recipient_ended", "precaution", r.precaution_id)
+                        .with("why", "involved"),
+                ])
+                .await?;
+                ended = true;
+            }
+            if !ended {
+                continue;
+            }
+            let Some(e) = event::Entity::find_by_id(c.event_id).one(db).await? else { continue };
+            let team = self.0.cases().case_team(db, &e, Some((&c, &subject))).await?;
+            let link = format!("{}/cases/{}", self.0.public_url, c.reference);
+            for member in team.into_iter().filter(|m| c.owner_id.is_none_or(|o| o == m.id)) {
+                if let Some(email) = &member.email {
+                    tx.mail(templates::team_duty_ended(email, &e.name, &link)).await?;
+                }
+                tx.notify(
+                    member.id,
+                    "duty_ended",
+                    "Someone on a plan is now involved in its case",
+                    &e.name,
+                    &format!("/cases/{}", c.reference),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
     /// The plan as the case's team sees it.
     pub(crate) async fn plan_view(&self, c: &case::Model, e: &event::Model) -> Result<PlanView, AppError> {
-        let db = &self.store.db;
+        let db = &self.0.store.db;
         let tz = e.time_zone.as_str();
-        let items = self.live_precautions(c.id).await?;
+        let items = self.0.live_precautions(c.id).await?;
         let ids: Vec<Uuid> = items.iter().map(|p| p.id).collect();
-        let windows = self.windows_of(&ids).await?;
+        let windows = self.0.windows_of(&ids).await?;
         let assignments = escort_assignment::Entity::find()
             .filter(escort_assignment::Column::PrecautionId.is_in(ids.clone()))
             .filter(escort_assignment::Column::RemovedAt.is_null())
@@ -237,7 +268,7 @@ impl Services {
             .collect();
         let mut precautions = Vec::new();
         for p in &items {
-            let d = self.details(p)?;
+            let d = self.0.details(p)?;
             let escort = d.escort.clone().unwrap_or_default();
             precautions.push(PrecautionView {
                 id: p.id,
@@ -267,33 +298,11 @@ impl Services {
         };
         Ok(PlanView {
             precautions,
-            response: self.plan_response(c, tz).await?,
-            escorts: refs(self.uninvolved_staff(db, e, c, &[Role::Escort]).await?),
-            staff: refs(self.uninvolved_staff(db, e, c, ALERT_ROLES).await?),
+            response: self.0.plan_response(c, tz).await?,
+            escorts: refs(self.0.uninvolved_staff(db, e, c, &[Role::Escort]).await?),
+            staff: refs(self.0.uninvolved_staff(db, e, c, ALERT_ROLES).await?),
         })
     }
-
-    async fn plan_response(&self, c: &case::Model, tz: &str) -> Result<Option<PlanResponseView>, AppError> {
-        let latest = plan_response::Entity::find()
-            .filter(plan_response::Column::CaseId.eq(c.id))
-            .order_by_desc(plan_response::Column::CreatedAt)
-            .one(&self.store.db)
-            .await?;
-        latest
-            .map(|r| {
-                Ok(PlanResponseView {
-                    answer: if r.answer == "accepted" { PlanAnswer::Accepted } else { PlanAnswer::ChangesRequested },
-                    comment: r
-                        .comment_enc
-                        .as_ref()
-                        .map(|s| self.keys.open_in(sealed::PLAN_RESPONSE_COMMENT, r.id, s))
-                        .transpose()?,
-                    at: local_time(r.created_at, tz),
-                })
-            })
-            .transpose()
-    }
-
     /// What the reporter is told of the plan: escorts (when and where), that they will be
     /// told of an arrival, and the arrangements in the team's words. Not door instructions.
     pub(crate) async fn reporter_plan(
@@ -301,11 +310,11 @@ impl Services {
         c: &case::Model,
         tz: &str,
     ) -> Result<(Vec<String>, Option<PlanResponseView>), AppError> {
-        let items = self.live_precautions(c.id).await?;
-        let windows = self.windows_of(&items.iter().map(|p| p.id).collect::<Vec<_>>()).await?;
+        let items = self.0.live_precautions(c.id).await?;
+        let windows = self.0.windows_of(&items.iter().map(|p| p.id).collect::<Vec<_>>()).await?;
         let mut lines = Vec::new();
         for p in &items {
-            let d = self.details(p)?;
+            let d = self.0.details(p)?;
             match PrecautionKind::parse(&p.kind) {
                 Some(PrecautionKind::Escort) => {
                     let when: Vec<String> =
@@ -321,6 +330,6 @@ impl Services {
             }
         }
         lines.dedup();
-        Ok((lines, self.plan_response(c, tz).await?))
+        Ok((lines, self.0.plan_response(c, tz).await?))
     }
 }

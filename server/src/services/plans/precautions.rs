@@ -100,7 +100,7 @@ impl Services {
 #[async_trait::async_trait]
 impl PlansApi for Services {
     async fn add_escort(&self, actor: &Actor, reference: &CaseReference, input: &EscortInput) -> Result<(), AppError> {
-        let v = self.team_case(actor, reference).await?;
+        let v = self.cases().team_case(actor, reference).await?;
         let e = &v.event;
         let tz = EventTimeZone::parse("tz", &e.time_zone).map_err(|_| AppError::Internal)?;
         let db = &self.store.db;
@@ -221,7 +221,7 @@ impl PlansApi for Services {
         recipients: &[String],
         instruction: &str,
     ) -> Result<(), AppError> {
-        let v = self.team_case(actor, reference).await?;
+        let v = self.cases().team_case(actor, reference).await?;
         let staff = self.uninvolved_staff(&self.store.db, &v.event, &v.case, ALERT_ROLES).await?;
         let mut errors = Vec::new();
         let ids = Self::pick_people(recipients, &staff, "recipients", "the event's staff")
@@ -260,7 +260,7 @@ impl PlansApi for Services {
         kind: PrecautionKind,
         text: &str,
     ) -> Result<(), AppError> {
-        let v = self.team_case(actor, reference).await?;
+        let v = self.cases().team_case(actor, reference).await?;
         let (field, max) = match kind {
             PrecautionKind::DoorInstruction => ("instruction", 200),
             _ => ("text", 2000),
@@ -284,7 +284,7 @@ impl PlansApi for Services {
     }
 
     async fn remove_precaution(&self, actor: &Actor, reference: &CaseReference, id: &str) -> Result<(), AppError> {
-        let v = self.team_case(actor, reference).await?;
+        let v = self.cases().team_case(actor, reference).await?;
         let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
         let p = precaution::Entity::find_by_id(id)
             .filter(precaution::Column::CaseId.eq(v.case.id))
@@ -326,7 +326,7 @@ impl PlansApi for Services {
         answer: &str,
         comment: &str,
     ) -> Result<(), AppError> {
-        let v = self.visible_case(actor, reference).await?;
+        let v = self.cases().visible_case(actor, reference).await?;
         if v.standing != crate::services::cases::Standing::Reporter {
             return Err(AppError::NotFound);
         }
@@ -356,8 +356,8 @@ impl PlansApi for Services {
         .await?;
         tx.audit(vec![audit::Entry::new(Some(v.person.id), "plan.answered", "case", v.case.id).with("answer", answer)])
             .await?;
-        let subject = self.subject(&v.case)?;
-        let team = self.case_team(&*tx, &v.event, Some((&v.case, &subject))).await?;
+        let subject = self.cases().subject(&v.case)?;
+        let team = self.cases().case_team(&*tx, &v.event, Some((&v.case, &subject))).await?;
         let link = format!("{}/cases/{}", self.public_url, v.case.reference);
         for member in team.into_iter().filter(|m| v.case.owner_id.is_none_or(|o| o == m.id)) {
             if let Some(email) = member.email {

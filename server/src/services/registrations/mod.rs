@@ -254,7 +254,7 @@ impl RegistrationsApi for Services {
         query: &str,
         page: u32,
     ) -> Result<RegistrationPage, AppError> {
-        let (e, _) = self.managed_event(actor, slug).await?;
+        let (e, _) = self.events().managed_event(actor, slug).await?;
         let query = query.trim().chars().take(100).collect::<String>();
         let mut find = registration::Entity::find()
             .filter(registration::Column::EventId.eq(e.id))
@@ -301,7 +301,7 @@ impl RegistrationsApi for Services {
     }
 
     async fn add_registration(&self, actor: &Actor, slug: &Slug, fields: [&str; 4]) -> Result<(), AppError> {
-        let (e, _) = self.managed_event(actor, slug).await?;
+        let (e, _) = self.events().managed_event(actor, slug).await?;
         let [name, email, ticket_ref, role] = fields;
         let registration = NewRegistration::parse(name, email, ticket_ref, role).map_err(AppError::Invalid)?;
         let tx = self.begin().await?;
@@ -325,7 +325,7 @@ impl RegistrationsApi for Services {
     }
 
     async fn import_registrations(&self, actor: &Actor, slug: &Slug, csv: &str) -> Result<ImportReport, AppError> {
-        let (e, _) = self.managed_event(actor, slug).await?;
+        let (e, _) = self.events().managed_event(actor, slug).await?;
         self.import_csv(actor.person_id(), &e, csv, &|_, _, _| {}).await
     }
 }
