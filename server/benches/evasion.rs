@@ -153,7 +153,7 @@ fn main() {
             .unwrap();
         let flags = haven_server::db::entities::evasion_flag::Entity::find().count(&services.store.db).await.unwrap();
         let start = Instant::now();
-        services.flag_evasion(&created).await.unwrap();
+        services.enforcement().flag_evasion(&created).await.unwrap();
         let check = start.elapsed();
         println!(
             "machine: {} cores; SQLite; {bans} banned people",

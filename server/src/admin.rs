@@ -360,7 +360,7 @@ pub async fn badge_token(settings: Settings, slug: &str, email: &str) -> anyhow:
     let email = EmailAddress::parse("--email", email)?;
     let services = open(settings).await?;
     let e = event_named(&services, slug).await?;
-    services.issue_missing_badges(&e).await.map_err(explain)?;
+    services.badges().issue_missing_badges(&e).await.map_err(explain)?;
     let person = auth::person_by_address(&services.store.db, &email.normalized())
         .await?
         .with_context(|| format!("no one with the address {email} is registered for {slug}"))?;
@@ -379,7 +379,7 @@ pub async fn badge_tokens(settings: Settings, slug: &str) -> anyhow::Result<()> 
     use std::io::Write as _;
     let services = open(settings).await?;
     let e = event_named(&services, slug).await?;
-    services.issue_missing_badges(&e).await.map_err(explain)?;
+    services.badges().issue_missing_badges(&e).await.map_err(explain)?;
     let badges = crate::db::entities::badge::Entity::find()
         .filter(crate::db::entities::badge::Column::EventId.eq(e.id))
         .filter(crate::db::entities::badge::Column::RevokedAt.is_null())

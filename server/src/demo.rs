@@ -107,6 +107,7 @@ pub async fn seed(services: &Services, if_empty: bool) -> Result<SeedReport, DbE
             event::Entity::find().filter(event::Column::Slug.eq(EVENT_SLUG)).one(&services.store.db).await?
         {
             services
+                .badges()
                 .issue_missing_badges(&e)
                 .await
                 .map_err(|_| DbErr::Custom("the demo could not issue badges".into()))?;

@@ -141,7 +141,7 @@ impl AccountApi for Services {
         }
         Ok(MyPage {
             addresses: super::auth::further_addresses(db, &p).await?,
-            cases: self.my_cases(p.id).await?,
+            cases: self.cases().my_cases(p.id).await?,
             name: p.display_name,
             email: p.email,
             registrations: registrations.into_iter().map(|(_, r)| r).collect(),

@@ -56,81 +56,6 @@ impl Services {
         }
         Ok(count)
     }
-
-    /// After registrations are created: tells each open case's owner (or its team) when a
-    /// new registration strongly matches the person the case names. Once per pair.
-    pub async fn notice_matching_registrations(
-        &self,
-        new_regs: &[(registration::Model, Option<person::Model>)],
-    ) -> Result<(), DbErr> {
-        if new_regs.is_empty() {
-            return Ok(());
-        }
-        let db = &self.store.db;
-        // Each event and organization once: an import of 100,000 rows names one event.
-        let event_ids: std::collections::BTreeSet<Uuid> = new_regs.iter().map(|(r, _)| r.event_id).collect();
-        let events = event::Entity::find().filter(event::Column::Id.is_in(event_ids)).all(db).await?;
-        let orgs: std::collections::BTreeSet<Uuid> = events.iter().map(|e| e.organization_id).collect();
-        let org_events = event::Entity::find().filter(event::Column::OrganizationId.is_in(orgs)).all(db).await?;
-        let open_cases = case::Entity::find()
-            .filter(case::Column::EventId.is_in(org_events.iter().map(|e| e.id).collect::<Vec<_>>()))
-            .filter(case::Column::Status.is_not_in([CaseStatus::Resolved.as_str(), CaseStatus::Closed.as_str()]))
-            .all(db)
-            .await?;
-        let now = self.clock.now();
-        for c in open_cases {
-            let Ok(subject) = self.cases().subject(&c) else { continue };
-            let Some(case_event) = org_events.iter().find(|e| e.id == c.event_id) else { continue };
-            for (r, p) in new_regs {
-                let Some(p) = p else { continue };
-                let same_org =
-                    events.iter().any(|e| e.id == r.event_id && e.organization_id == case_event.organization_id);
-                if !same_org || p.id == c.reporter_id {
-                    continue;
-                }
-                let strong = match_person(&subject, Candidate { name: &p.display_name, email: p.email.as_deref() })
-                    .iter()
-                    .any(|m| m.is_strong());
-                if !strong {
-                    continue;
-                }
-                let tx = self.begin().await?;
-                let inserted = case_match_notice::Entity::insert(case_match_notice::ActiveModel {
-                    id: Set(Uuid::new_v4()),
-                    case_id: Set(c.id),
-                    registration_id: Set(r.id),
-                    at: Set(now),
-                })
-                .on_conflict_do_nothing_on([
-                    case_match_notice::Column::CaseId,
-                    case_match_notice::Column::RegistrationId,
-                ])
-                .exec(&*tx)
-                .await?;
-                if matches!(inserted, sea_orm::TryInsertResult::Inserted(_)) {
-                    let team = self
-                        .cases()
-                        .case_team(&*tx, case_event, Some((&c, &subject)))
-                        .await
-                        .map_err(|_| DbErr::Custom("team".into()))?;
-                    let to: Vec<_> = match c.owner_id {
-                        Some(owner) if team.iter().any(|t| t.id == owner) => {
-                            team.into_iter().filter(|t| t.id == owner).collect()
-                        }
-                        _ => team,
-                    };
-                    let link = format!("{}/cases/{}", self.public_url, c.reference);
-                    for member in to {
-                        if let Some(email) = member.email {
-                            tx.mail(templates::team_possible_match(&email, &case_event.name, &link)).await?;
-                        }
-                    }
-                }
-                tx.commit().await?;
-            }
-        }
-        Ok(())
-    }
 }
 
 fn status(s: &str) -> CaseStatus {
@@ -222,5 +147,81 @@ impl QueueApi for Services {
         // Overdue first, then open before closed, then oldest first.
         rows.sort_by_key(|r| (!r.overdue, !r.status.is_open(), r.status));
         Ok(QueueView { event_slug: e.slug, event_name: e.name, query, rows })
+    }
+}
+
+impl super::Cases<'_> {
+    /// After registrations are created: tells each open case's owner (or its team) when a
+    /// new registration strongly matches the person the case names. Once per pair.
+    pub async fn notice_matching_registrations(
+        &self,
+        new_regs: &[(registration::Model, Option<person::Model>)],
+    ) -> Result<(), DbErr> {
+        if new_regs.is_empty() {
+            return Ok(());
+        }
+        let db = &self.0.store.db;
+        // Each event and organization once: an import of 100,000 rows names one event.
+        let event_ids: std::collections::BTreeSet<Uuid> = new_regs.iter().map(|(r, _)| r.event_id).collect();
+        let events = event::Entity::find().filter(event::Column::Id.is_in(event_ids)).all(db).await?;
+        let orgs: std::collections::BTreeSet<Uuid> = events.iter().map(|e| e.organization_id).collect();
+        let org_events = event::Entity::find().filter(event::Column::OrganizationId.is_in(orgs)).all(db).await?;
+        let open_cases = case::Entity::find()
+            .filter(case::Column::EventId.is_in(org_events.iter().map(|e| e.id).collect::<Vec<_>>()))
+            .filter(case::Column::Status.is_not_in([CaseStatus::Resolved.as_str(), CaseStatus::Closed.as_str()]))
+            .all(db)
+            .await?;
+        let now = self.0.clock.now();
+        for c in open_cases {
+            let Ok(subject) = self.0.cases().subject(&c) else { continue };
+            let Some(case_event) = org_events.iter().find(|e| e.id == c.event_id) else { continue };
+            for (r, p) in new_regs {
+                let Some(p) = p else { continue };
+                let same_org =
+                    events.iter().any(|e| e.id == r.event_id && e.organization_id == case_event.organization_id);
+                if !same_org || p.id == c.reporter_id {
+                    continue;
+                }
+                let strong = match_person(&subject, Candidate { name: &p.display_name, email: p.email.as_deref() })
+                    .iter()
+                    .any(|m| m.is_strong());
+                if !strong {
+                    continue;
+                }
+                let tx = self.0.begin().await?;
+                let inserted = case_match_notice::Entity::insert(case_match_notice::ActiveModel {
+                    id: Set(Uuid::new_v4()),
+                    case_id: Set(c.id),
+                    registration_id: Set(r.id),
+                    at: Set(now),
+                })
+                .on_conflict_do_nothing_on([
+                    case_match_notice::Column::CaseId,
+                    case_match_notice::Column::RegistrationId,
+                ])
+                .exec(&*tx)
+                .await?;
+                if matches!(inserted, sea_orm::TryInsertResult::Inserted(_)) {
+                    let team = self
+                        .case_team(&*tx, case_event, Some((&c, &subject)))
+                        .await
+                        .map_err(|_| DbErr::Custom("team".into()))?;
+                    let to: Vec<_> = match c.owner_id {
+                        Some(owner) if team.iter().any(|t| t.id == owner) => {
+                            team.into_iter().filter(|t| t.id == owner).collect()
+                        }
+                        _ => team,
+                    };
+                    let link = format!("{}/cases/{}", self.0.public_url, c.reference);
+                    for member in to {
+                        if let Some(email) = member.email {
+                            tx.mail(templates::team_possible_match(&email, &case_event.name, &link)).await?;
+                        }
+                    }
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(())
     }
 }

@@ -419,29 +419,6 @@ impl Services {
         }
         Ok(out)
     }
-
-    /// The reporter's own cases, newest first.
-    pub(crate) async fn my_cases(&self, person: Uuid) -> Result<Vec<CaseSummary>, AppError> {
-        let rows = case::Entity::find()
-            .filter(case::Column::ReporterId.eq(person))
-            .order_by_desc(case::Column::CreatedAt)
-            .find_also_related(event::Entity)
-            .all(&self.store.db)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(c, e)| {
-                let e = e?;
-                Some(CaseSummary {
-                    reference: c.reference,
-                    event_name: e.name,
-                    kind: kind(&c.kind),
-                    status: status(&c.status),
-                    filed: local_time(c.created_at, &e.time_zone),
-                })
-            })
-            .collect())
-    }
 }
 
 /// Two descriptions of what is plausibly one person: the same mailbox, or the same name.
@@ -464,5 +441,30 @@ impl CaseViewApi for Services {
             Standing::Reporter => Ok(CaseView::Reporter(Box::new(self.reporter_view(&v).await?))),
             Standing::Team => Ok(CaseView::Team(Box::new(self.team_view(&v).await?))),
         }
+    }
+}
+
+impl super::Cases<'_> {
+    /// The reporter's own cases, newest first.
+    pub(crate) async fn my_cases(&self, person: Uuid) -> Result<Vec<CaseSummary>, AppError> {
+        let rows = case::Entity::find()
+            .filter(case::Column::ReporterId.eq(person))
+            .order_by_desc(case::Column::CreatedAt)
+            .find_also_related(event::Entity)
+            .all(&self.0.store.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(c, e)| {
+                let e = e?;
+                Some(CaseSummary {
+                    reference: c.reference,
+                    event_name: e.name,
+                    kind: kind(&c.kind),
+                    status: status(&c.status),
+                    filed: local_time(c.created_at, &e.time_zone),
+                })
+            })
+            .collect())
     }
 }

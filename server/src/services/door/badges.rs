@@ -13,60 +13,6 @@ use std::collections::HashSet;
 use uuid::Uuid;
 
 impl Services {
-    /// Gives every registration of the event that has no live badge a new one. Returns how
-    /// many were issued.
-    pub async fn issue_missing_badges(&self, e: &event::Model) -> Result<usize, AppError> {
-        let (key_id, _) = self.signing_key(e.organization_id).await?;
-        let db = &self.store.db;
-        let with_badge: HashSet<Uuid> = badge::Entity::find()
-            .filter(badge::Column::EventId.eq(e.id))
-            .filter(badge::Column::RevokedAt.is_null())
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|b| b.registration_id)
-            .collect();
-        let missing: Vec<(Uuid, Uuid)> = registration::Entity::find()
-            .filter(registration::Column::EventId.eq(e.id))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r.person_id))
-            .filter(|(id, _)| !with_badge.contains(id))
-            .collect();
-        if missing.is_empty() {
-            return Ok(0);
-        }
-        let tx = self.begin().await?;
-        let now = tx.now;
-        let rows: Vec<badge::ActiveModel> = missing
-            .iter()
-            .map(|(r, _)| badge::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                registration_id: Set(*r),
-                event_id: Set(e.id),
-                key_id: Set(i64::from(key_id)),
-                issued_at: Set(now),
-                revoked_at: Set(None),
-                revoked_reason: Set(None),
-                mailed_at: Set(None),
-            })
-            .collect();
-        for chunk in rows.chunks(500) {
-            badge::Entity::insert_many(chunk.to_vec()).exec(&*tx).await?;
-        }
-        // A new badge of someone already refused here: offline doors must refuse it too.
-        let denied = self.enforcement().enforcement_denials(&*tx, e, None).await?;
-        let refused: Vec<Uuid> = missing.iter().map(|(_, p)| *p).filter(|p| denied.contains_key(p)).collect();
-        self.enforcement().refresh_door(&tx, e.organization_id, &refused, now).await?;
-        // Other instances (and a server beside an operator's import) learn the new badges.
-        tx.door_note(e.id).await?;
-        tx.audit(vec![audit::Entry::new(None, "badges.issued", "event", e.id).with("count", missing.len())]).await?;
-        tx.door_changed();
-        tx.commit().await?;
-        Ok(missing.len())
-    }
-
     /// The signed token of a badge (Ed25519 signatures are deterministic: the same badge
     /// always has the same token).
     pub async fn badge_token(&self, b: &badge::Model, organization: Uuid) -> Result<String, AppError> {
@@ -271,4 +217,60 @@ pub fn qr_png(token: &str, scale: usize) -> Result<Vec<u8>, AppError> {
         writer.write_image_data(&pixels).map_err(|_| AppError::Internal)?;
     }
     Ok(out)
+}
+
+impl super::Badges<'_> {
+    /// Gives every registration of the event that has no live badge a new one. Returns how
+    /// many were issued.
+    pub async fn issue_missing_badges(&self, e: &event::Model) -> Result<usize, AppError> {
+        let (key_id, _) = self.0.signing_key(e.organization_id).await?;
+        let db = &self.0.store.db;
+        let with_badge: HashSet<Uuid> = badge::Entity::find()
+            .filter(badge::Column::EventId.eq(e.id))
+            .filter(badge::Column::RevokedAt.is_null())
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|b| b.registration_id)
+            .collect();
+        let missing: Vec<(Uuid, Uuid)> = registration::Entity::find()
+            .filter(registration::Column::EventId.eq(e.id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.person_id))
+            .filter(|(id, _)| !with_badge.contains(id))
+            .collect();
+        if missing.is_empty() {
+            return Ok(0);
+        }
+        let tx = self.0.begin().await?;
+        let now = tx.now;
+        let rows: Vec<badge::ActiveModel> = missing
+            .iter()
+            .map(|(r, _)| badge::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                registration_id: Set(*r),
+                event_id: Set(e.id),
+                key_id: Set(i64::from(key_id)),
+                issued_at: Set(now),
+                revoked_at: Set(None),
+                revoked_reason: Set(None),
+                mailed_at: Set(None),
+            })
+            .collect();
+        for chunk in rows.chunks(500) {
+            badge::Entity::insert_many(chunk.to_vec()).exec(&*tx).await?;
+        }
+        // A new badge of someone already refused here: offline doors must refuse it too.
+        let denied = self.0.enforcement().enforcement_denials(&*tx, e, None).await?;
+        let refused: Vec<Uuid> = missing.iter().map(|(_, p)| *p).filter(|p| denied.contains_key(p)).collect();
+        self.0.enforcement().refresh_door(&tx, e.organization_id, &refused, now).await?;
+        // Other instances (and a server beside an operator's import) learn the new badges.
+        tx.door_note(e.id).await?;
+        tx.audit(vec![audit::Entry::new(None, "badges.issued", "event", e.id).with("count", missing.len())]).await?;
+        tx.door_changed();
+        tx.commit().await?;
+        Ok(missing.len())
+    }
 }

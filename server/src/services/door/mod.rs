@@ -485,3 +485,12 @@ impl Services {
         self.enforcement().enforcement_denials(&self.store.db, e, None).await
     }
 }
+
+/// Badges as the other areas (and the CLI) reach them: `services.badges()`.
+pub struct Badges<'s>(&'s Services);
+
+impl Services {
+    pub fn badges(&self) -> Badges<'_> {
+        Badges(self)
+    }
+}

@@ -389,7 +389,7 @@ impl DoorApi for Services {
 
     async fn send_event_badges(&self, actor: &Actor, slug: &Slug) -> Result<u32, AppError> {
         let (e, _) = self.events().managed_event(actor, slug).await?;
-        self.issue_missing_badges(&e).await?;
+        self.badges().issue_missing_badges(&e).await?;
         Ok(self.send_badges(&e).await? as u32)
     }
 

@@ -202,120 +202,6 @@ impl Services {
         ))
     }
 
-    /// Compares new registrations with the banned people of their organizations and
-    /// flags likely matches (each pair once per organization). Returns how many were flagged.
-    pub async fn flag_evasion(&self, new: &[(registration::Model, Option<person::Model>)]) -> Result<usize, AppError> {
-        if new.is_empty() {
-            return Ok(0);
-        }
-        let db = &self.store.db;
-        let regs: Vec<&registration::Model> = new.iter().map(|(r, _)| r).collect();
-        let event_ids: HashSet<Uuid> = regs.iter().map(|r| r.event_id).collect();
-        let events = event::Entity::find().filter(event::Column::Id.is_in(event_ids)).all(db).await?;
-        let mut flagged = 0;
-        let orgs: HashSet<Uuid> = events.iter().map(|e| e.organization_id).collect();
-        for org in orgs {
-            let index = self.banned_index(org).await?;
-            if index.is_empty() {
-                continue;
-            }
-            let org_events: HashMap<Uuid, &event::Model> =
-                events.iter().filter(|e| e.organization_id == org).map(|e| (e.id, e)).collect();
-            let org_regs: Vec<&registration::Model> =
-                regs.iter().copied().filter(|r| org_events.contains_key(&r.event_id)).collect();
-            let mut people: Vec<person::Model> = new
-                .iter()
-                .filter(|(r, _)| org_events.contains_key(&r.event_id))
-                .filter_map(|(_, p)| p.clone())
-                .collect();
-            people.sort_by_key(|p| p.id);
-            people.dedup_by_key(|p| p.id);
-            let emails = addresses(db, &people).await?;
-            let by_person: HashMap<Uuid, &person::Model> = people.iter().map(|p| (p.id, p)).collect();
-            let banned: HashSet<Uuid> = index.people.iter().map(|b| b.person).collect();
-            let now = self.clock.now();
-            let mut rows = Vec::new();
-            let mut per_event: HashMap<Uuid, usize> = HashMap::new();
-            for r in org_regs {
-                let Some(p) = by_person.get(&r.person_id) else { continue };
-                if banned.contains(&p.id) {
-                    continue; // Banned themselves: the ban already holds at the door.
-                }
-                let candidate = EvasionCandidate {
-                    person: p.id,
-                    name: p.display_name.clone(),
-                    emails: emails.get(&p.id).cloned().unwrap_or_default(),
-                    phone: p.phone.clone(),
-                };
-                for (b, why) in index.matches(&candidate) {
-                    let reasons: String = why.join("; ").chars().take(200).collect();
-                    rows.push((
-                        r.event_id,
-                        evasion_flag::ActiveModel {
-                            id: Set(Uuid::new_v4()),
-                            organization_id: Set(org),
-                            registration_id: Set(r.id),
-                            person_id: Set(p.id),
-                            banned_person_id: Set(b.person),
-                            decision_id: Set(b.decision),
-                            reasons: Set(reasons),
-                            status: Set("open".into()),
-                            created_at: Set(now),
-                            resolved_by: Set(None),
-                            resolved_at: Set(None),
-                        },
-                    ));
-                }
-            }
-            if rows.is_empty() {
-                continue;
-            }
-            let tx = self.begin().await?;
-            let mut in_org = 0;
-            for (event_id, row) in rows {
-                // A pair flagged before in this organization (perhaps dismissed) stays as it
-                // was, and nobody is told of it again.
-                let done = evasion_flag::Entity::insert(row)
-                    .on_conflict(
-                        OnConflict::columns([
-                            evasion_flag::Column::OrganizationId,
-                            evasion_flag::Column::PersonId,
-                            evasion_flag::Column::BannedPersonId,
-                        ])
-                        .do_nothing()
-                        .to_owned(),
-                    )
-                    .exec_without_returning(&*tx)
-                    .await?;
-                if done > 0 {
-                    in_org += 1;
-                    *per_event.entry(event_id).or_default() += 1;
-                }
-            }
-            flagged += in_org;
-            if in_org == 0 {
-                continue; // Nothing new: the transaction rolls back, unchanged.
-            }
-            tx.audit(vec![audit::Entry::new(None, "evasion.flagged", "organization", org).with("count", in_org)])
-                .await?;
-            for (event_id, n) in per_event {
-                let e = org_events[&event_id];
-                for responder in self.cases().case_team(&*tx, e, None).await? {
-                    tx.notify(
-                        responder.id,
-                        "evasion",
-                        "Possible ban evasion",
-                        &format!("{n} new registration(s) at {} may belong to banned people.", e.name),
-                        "/ban-evasion",
-                    )
-                    .await?;
-                }
-            }
-            tx.commit().await?;
-        }
-        Ok(flagged)
-    }
-
     /// A flag is about the registrant it flags and the banned person, and rests on the
     /// ban: whoever is involved in any of these never sees or settles it.
     async fn involved_in_flag(
@@ -447,5 +333,121 @@ impl EvasionApi for Services {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl super::Enforcement<'_> {
+    /// Compares new registrations with the banned people of their organizations and
+    /// flags likely matches (each pair once per organization). Returns how many were flagged.
+    pub async fn flag_evasion(&self, new: &[(registration::Model, Option<person::Model>)]) -> Result<usize, AppError> {
+        if new.is_empty() {
+            return Ok(0);
+        }
+        let db = &self.0.store.db;
+        let regs: Vec<&registration::Model> = new.iter().map(|(r, _)| r).collect();
+        let event_ids: HashSet<Uuid> = regs.iter().map(|r| r.event_id).collect();
+        let events = event::Entity::find().filter(event::Column::Id.is_in(event_ids)).all(db).await?;
+        let mut flagged = 0;
+        let orgs: HashSet<Uuid> = events.iter().map(|e| e.organization_id).collect();
+        for org in orgs {
+            let index = self.0.banned_index(org).await?;
+            if index.is_empty() {
+                continue;
+            }
+            let org_events: HashMap<Uuid, &event::Model> =
+                events.iter().filter(|e| e.organization_id == org).map(|e| (e.id, e)).collect();
+            let org_regs: Vec<&registration::Model> =
+                regs.iter().copied().filter(|r| org_events.contains_key(&r.event_id)).collect();
+            let mut people: Vec<person::Model> = new
+                .iter()
+                .filter(|(r, _)| org_events.contains_key(&r.event_id))
+                .filter_map(|(_, p)| p.clone())
+                .collect();
+            people.sort_by_key(|p| p.id);
+            people.dedup_by_key(|p| p.id);
+            let emails = addresses(db, &people).await?;
+            let by_person: HashMap<Uuid, &person::Model> = people.iter().map(|p| (p.id, p)).collect();
+            let banned: HashSet<Uuid> = index.people.iter().map(|b| b.person).collect();
+            let now = self.0.clock.now();
+            let mut rows = Vec::new();
+            let mut per_event: HashMap<Uuid, usize> = HashMap::new();
+            for r in org_regs {
+                let Some(p) = by_person.get(&r.person_id) else { continue };
+                if banned.contains(&p.id) {
+                    continue; // Banned themselves: the ban already holds at the door.
+                }
+                let candidate = EvasionCandidate {
+                    person: p.id,
+                    name: p.display_name.clone(),
+                    emails: emails.get(&p.id).cloned().unwrap_or_default(),
+                    phone: p.phone.clone(),
+                };
+                for (b, why) in index.matches(&candidate) {
+                    let reasons: String = why.join("; ").chars().take(200).collect();
+                    rows.push((
+                        r.event_id,
+                        evasion_flag::ActiveModel {
+                            id: Set(Uuid::new_v4()),
+                            organization_id: Set(org),
+                            registration_id: Set(r.id),
+                            person_id: Set(p.id),
+                            banned_person_id: Set(b.person),
+                            decision_id: Set(b.decision),
+                            reasons: Set(reasons),
+                            status: Set("open".into()),
+                            created_at: Set(now),
+                            resolved_by: Set(None),
+                            resolved_at: Set(None),
+                        },
+                    ));
+                }
+            }
+            if rows.is_empty() {
+                continue;
+            }
+            let tx = self.0.begin().await?;
+            let mut in_org = 0;
+            for (event_id, row) in rows {
+                // A pair flagged before in this organization (perhaps dismissed) stays as it
+                // was, and nobody is told of it again.
+                let done = evasion_flag::Entity::insert(row)
+                    .on_conflict(
+                        OnConflict::columns([
+                            evasion_flag::Column::OrganizationId,
+                            evasion_flag::Column::PersonId,
+                            evasion_flag::Column::BannedPersonId,
+                        ])
+                        .do_nothing()
+                        .to_owned(),
+                    )
+                    .exec_without_returning(&*tx)
+                    .await?;
+                if done > 0 {
+                    in_org += 1;
+                    *per_event.entry(event_id).or_default() += 1;
+                }
+            }
+            flagged += in_org;
+            if in_org == 0 {
+                continue; // Nothing new: the transaction rolls back, unchanged.
+            }
+            tx.audit(vec![audit::Entry::new(None, "evasion.flagged", "organization", org).with("count", in_org)])
+                .await?;
+            for (event_id, n) in per_event {
+                let e = org_events[&event_id];
+                for responder in self.0.cases().case_team(&*tx, e, None).await? {
+                    tx.notify(
+                        responder.id,
+                        "evasion",
+                        "Possible ban evasion",
+                        &format!("{n} new registration(s) at {} may belong to banned people.", e.name),
+                        "/ban-evasion",
+                    )
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+        }
+        Ok(flagged)
     }
 }

@@ -227,7 +227,7 @@ pub(crate) async fn names_of(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<
 pub struct Enforcement<'s>(&'s Services);
 
 impl Services {
-    pub(crate) fn enforcement(&self) -> Enforcement<'_> {
+    pub fn enforcement(&self) -> Enforcement<'_> {
         Enforcement(self)
     }
 }

@@ -209,7 +209,7 @@ impl Services {
     /// person named in an open case, and of any that may be a banned person (ban evasion).
     /// A failure here is logged; the registrations stand.
     async fn after_registrations(&self, e: &event::Model, created: &[Uuid]) {
-        if let Err(err) = self.issue_missing_badges(e).await {
+        if let Err(err) = self.badges().issue_missing_badges(e).await {
             tracing::error!(error = %err, "issuing badges for new registrations failed");
         }
         let new = match new_registrations(&self.store.db, e, created).await {
@@ -219,10 +219,10 @@ impl Services {
                 return;
             }
         };
-        if let Err(e) = self.notice_matching_registrations(&new).await {
+        if let Err(e) = self.cases().notice_matching_registrations(&new).await {
             tracing::error!(error = %e, "matching new registrations against cases failed");
         }
-        if let Err(e) = self.flag_evasion(&new).await {
+        if let Err(e) = self.enforcement().flag_evasion(&new).await {
             tracing::error!(error = %e, "comparing new registrations with banned people failed");
         }
     }
