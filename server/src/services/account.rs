@@ -16,12 +16,6 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 impl Services {
-    /// The signed-in person, or `Unauthenticated`.
-    pub(super) async fn signed_in_person(&self, actor: &Actor) -> Result<person::Model, AppError> {
-        let id = actor.signed_in()?;
-        person::Entity::find_by_id(id).one(&self.store.db).await?.ok_or(AppError::Unauthenticated)
-    }
-
     /// A live invitation by its link token; anything else is simply not found. An
     /// invitation its sender could not send today (they lost the role that let them, or
     /// it predates the rule that only administrators grant the safety team) is not live.
@@ -44,7 +38,7 @@ impl Services {
         };
         let role = Role::parse("role", &inv.role).map_err(|_| AppError::NotFound)?;
         let sender = Grants::load(db, Some(inv.invited_by)).await?;
-        if !super::staff::grant_refusals(&sender, inv.organization_id, at.as_ref(), role).is_empty() {
+        if !sender.refusals_to_grant(inv.organization_id, at.as_ref(), role).is_empty() {
             return Err(AppError::NotFound);
         }
         Ok(inv)

@@ -4,9 +4,9 @@
 //! "organization-wide or this event" condition itself.
 
 use super::Services;
-use crate::db::entities::{event, staff_role};
+use crate::db::entities::{event, person, staff_role};
 use haven_app::api::{Actor, AppError};
-use haven_app::domain::Role;
+use haven_app::domain::{DomainError, Role};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
@@ -116,6 +116,34 @@ impl Grants {
         out
     }
 
+    /// Why this person may not grant `role` at `event` (or, `None`, across the
+    /// whole organization); empty when they may. The one rule for sending an invitation and
+    /// for honouring it: organizers grant roles for their event; organization-wide roles, the
+    /// safety team and administrators are granted by an administrator of the organization.
+    pub fn refusals_to_grant(&self, organization: Uuid, event: Option<&event::Model>, role: Role) -> Vec<DomainError> {
+        if event.is_some_and(|e| e.organization_id != organization) {
+            return vec![DomainError::new("scope", "the event belongs to another organization")];
+        }
+        if self.is_admin(organization) {
+            return Vec::new();
+        }
+        let mut refusals = Vec::new();
+        match event {
+            None => refusals.push(DomainError::new("scope", "only an administrator may grant organization-wide roles")),
+            Some(e) if !self.manages(e) => {
+                refusals.push(DomainError::new("scope", "only the event's organizers may grant roles for it"))
+            }
+            Some(_) => {}
+        }
+        if role.granted_by_admins_only() {
+            refusals.push(DomainError::new(
+                "role",
+                format!("only an administrator of the organization may grant the role {}", role.label()),
+            ));
+        }
+        refusals
+    }
+
     /// Every role held, to list them (a person's own page).
     pub fn all(&self) -> &[Grant] {
         &self.0
@@ -152,6 +180,12 @@ impl Services {
     pub(crate) async fn caller(&self, actor: &Actor) -> Result<Caller, AppError> {
         let person = actor.signed_in()?;
         Ok(Caller { person, grants: Grants::load(&self.store.db, Some(person)).await? })
+    }
+
+    /// The signed-in person's record, or `Unauthenticated`.
+    pub(crate) async fn signed_in_person(&self, actor: &Actor) -> Result<person::Model, AppError> {
+        let id = actor.signed_in()?;
+        person::Entity::find_by_id(id).one(&self.store.db).await?.ok_or(AppError::Unauthenticated)
     }
 }
 
@@ -209,5 +243,21 @@ mod tests {
         assert!(!admin.responds_for(&e), "administering is not being on the safety team");
         let nobody = Grants::default();
         assert!(!nobody.is_staff() && !nobody.staffs(&e) && !nobody.any_management());
+    }
+
+    #[test]
+    fn organizers_grant_roles_at_their_event_and_only_administrators_the_rest() {
+        let (org, other_org) = (Uuid::new_v4(), Uuid::new_v4());
+        let (e, abroad) = (event(org), event(other_org));
+        let organizer = Grants(vec![grant(Role::Organizer, org, Some(e.id))]);
+        assert!(organizer.refusals_to_grant(org, Some(&e), Role::Escort).is_empty());
+        let fields = |r: Vec<DomainError>| r.into_iter().map(|d| d.field).collect::<Vec<_>>();
+        assert_eq!(fields(organizer.refusals_to_grant(org, Some(&e), Role::Responder)), ["role"]);
+        assert_eq!(fields(organizer.refusals_to_grant(org, None, Role::Escort)), ["scope"]);
+        assert_eq!(fields(organizer.refusals_to_grant(org, Some(&abroad), Role::Escort)), ["scope"]);
+        let admin = Grants(vec![grant(Role::Admin, org, None)]);
+        assert!(admin.refusals_to_grant(org, None, Role::Responder).is_empty());
+        assert!(admin.refusals_to_grant(org, Some(&e), Role::Admin).is_empty());
+        assert_eq!(fields(admin.refusals_to_grant(org, Some(&abroad), Role::Escort)), ["scope"]);
     }
 }

@@ -1,54 +1,18 @@
 //! Staff roles for an event: who holds what, invitations by e-mail, revocation.
 
-use super::authz::Grants;
 use super::{Services, audit};
 use crate::crypto::{hash_token, random_token};
-use crate::db::entities::{event, invitation, person, staff_role};
+use crate::db::entities::{invitation, person, staff_role};
 use crate::mail::templates;
 use chrono::Duration;
 use haven_app::api::StaffApi;
 use haven_app::api::{Actor, AppError, PendingInvitation, StaffMember, StaffView};
 use haven_app::domain::Slug;
-use haven_app::domain::{DomainError, EmailAddress, Role, RoleScope};
+use haven_app::domain::{EmailAddress, Role, RoleScope};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 const INVITATION_LIFETIME: Duration = Duration::days(7);
-
-impl Services {}
-
-/// Why someone holding `grants` may not grant `role` at `event` (or, `None`, across the
-/// whole organization); empty when they may. The one rule for sending an invitation and
-/// for honouring it: organizers grant roles for their event; organization-wide roles, the
-/// safety team and administrators are granted by an administrator of the organization.
-pub(super) fn grant_refusals(
-    grants: &Grants,
-    organization: Uuid,
-    event: Option<&event::Model>,
-    role: Role,
-) -> Vec<DomainError> {
-    if event.is_some_and(|e| e.organization_id != organization) {
-        return vec![DomainError::new("scope", "the event belongs to another organization")];
-    }
-    if grants.is_admin(organization) {
-        return Vec::new();
-    }
-    let mut refusals = Vec::new();
-    match event {
-        None => refusals.push(DomainError::new("scope", "only an administrator may grant organization-wide roles")),
-        Some(e) if !grants.manages(e) => {
-            refusals.push(DomainError::new("scope", "only the event's organizers may grant roles for it"))
-        }
-        Some(_) => {}
-    }
-    if role.granted_by_admins_only() {
-        refusals.push(DomainError::new(
-            "role",
-            format!("only an administrator of the organization may grant the role {}", role.label()),
-        ));
-    }
-    refusals
-}
 
 /// Grants a role directly (the CLI's way to appoint the first administrator).
 pub async fn grant(
@@ -164,7 +128,7 @@ impl StaffApi for Services {
             return Err(AppError::Invalid(errors));
         };
         let at = (scope == RoleScope::Event).then_some(&e);
-        let refusals = grant_refusals(&grants, e.organization_id, at, role);
+        let refusals = grants.refusals_to_grant(e.organization_id, at, role);
         if !refusals.is_empty() {
             return Err(AppError::Invalid(refusals));
         }
