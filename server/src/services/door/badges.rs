@@ -83,18 +83,7 @@ impl Services {
             tx.door_change(e.id, b.id, Some(Denial::always(DenyReason::Revoked))).await?;
         }
         let id = Uuid::new_v4();
-        badge::Entity::insert(badge::ActiveModel {
-            id: Set(id),
-            registration_id: Set(r.id),
-            event_id: Set(e.id),
-            key_id: Set(i64::from(key_id)),
-            issued_at: Set(now),
-            revoked_at: Set(None),
-            revoked_reason: Set(None),
-            mailed_at: Set(None),
-        })
-        .exec(&*tx)
-        .await?;
+        badge::Entity::insert(new_badge(id, r.id, e.id, key_id, now)).exec(&*tx).await?;
         tx.audit(vec![audit::Entry::new(actor, "badge.replaced", "registration", r.id).with("badge", id.to_string())])
             .await?;
         if self.enforcement().enforcement_denials(&*tx, e, Some(&[r.person_id])).await?.contains_key(&r.person_id) {
@@ -246,19 +235,8 @@ impl super::Badges<'_> {
         }
         let tx = self.0.begin().await?;
         let now = tx.now;
-        let rows: Vec<badge::ActiveModel> = missing
-            .iter()
-            .map(|(r, _)| badge::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                registration_id: Set(*r),
-                event_id: Set(e.id),
-                key_id: Set(i64::from(key_id)),
-                issued_at: Set(now),
-                revoked_at: Set(None),
-                revoked_reason: Set(None),
-                mailed_at: Set(None),
-            })
-            .collect();
+        let rows: Vec<badge::ActiveModel> =
+            missing.iter().map(|(r, _)| new_badge(Uuid::new_v4(), *r, e.id, key_id, now)).collect();
         for chunk in rows.chunks(500) {
             badge::Entity::insert_many(chunk.to_vec()).exec(&*tx).await?;
         }
@@ -272,5 +250,25 @@ impl super::Badges<'_> {
         tx.door_changed();
         tx.commit().await?;
         Ok(missing.len())
+    }
+}
+
+/// A live badge for a registration, signed with the key `key_id`.
+fn new_badge(
+    id: Uuid,
+    registration: Uuid,
+    event: Uuid,
+    key_id: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> badge::ActiveModel {
+    badge::ActiveModel {
+        id: Set(id),
+        registration_id: Set(registration),
+        event_id: Set(event),
+        key_id: Set(i64::from(key_id)),
+        issued_at: Set(now),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+        mailed_at: Set(None),
     }
 }
