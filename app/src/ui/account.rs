@@ -28,22 +28,19 @@ pub fn SigninPage() -> impl IntoView {
         <Title text="Sign in"/>
         <h1>"Sign in"</h1>
         {move || problem().map(|p| view! { <p class="notice bad" role="alert">{p}</p> })}
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let providers = options.await.map(|o| o.providers).unwrap_or_default();
-                (!providers.is_empty()).then(|| view! {
-                    <section class="panel">
-                        <h2>"With your account"</h2>
-                        <ul class="providers">
-                            {providers.into_iter().map(|p| {
-                                let href = format!("/auth/oidc/{}/start?return_to={}", p.id, urlencode(&return_to()));
-                                view! { <li><a class="button" rel="external" href=href>"Sign in with " {p.name}</a></li> }
-                            }).collect_view()}
-                        </ul>
-                    </section>
-                })
+        <Loaded resource=options quiet=true let:o>
+            {(!o.providers.is_empty()).then(|| view! {
+                <section class="panel">
+                    <h2>"With your account"</h2>
+                    <ul class="providers">
+                        {o.providers.into_iter().map(|p| {
+                            let href = format!("/auth/oidc/{}/start?return_to={}", p.id, urlencode(&return_to()));
+                            view! { <li><a class="button" rel="external" href=href>"Sign in with " {p.name}</a></li> }
+                        }).collect_view()}
+                    </ul>
+                </section>
             })}
-        </Suspense>
+        </Loaded>
         <section class="panel">
             <h2>"With a link by e-mail"</h2>
             <Show

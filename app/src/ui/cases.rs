@@ -1,9 +1,9 @@
 //! Concern filing, a case as its reporter and as the team sees it, the team's queue.
 
-use super::components::{ErrorPanel, FieldError, FormStatus, HydrationMarker};
+use super::components::{FieldError, FormStatus, HydrationMarker, Loaded};
 use crate::api::{
-    self, AddNote, AddWitness, AppError, AssignOwner, CaseView, ChangeStatus, ConfirmMatch, DeclareConflict,
-    RelateCase, ReporterCaseView, RequestSigninLink, SendMessage, TeamCaseView,
+    self, AddNote, AddWitness, AssignOwner, CaseView, ChangeStatus, ConfirmMatch, DeclareConflict, RelateCase,
+    ReporterCaseView, RequestSigninLink, SendMessage, TeamCaseView,
 };
 use crate::domain::{CaseKind, ConcernForm, ContactChannel, DomainError, Witnesses};
 use leptos::prelude::*;
@@ -38,22 +38,19 @@ pub fn ConcernPage() -> impl IntoView {
     );
     view! {
         <Title text="Tell the safety team"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match form.await {
-                    Ok(v) if !v.may_file => view! {
-                        <h1>"Tell the " {v.event_name} " safety team"</h1>
-                        <p class="notice bad" role="alert">
-                            "Only people registered for this event can file a concern here. "
-                            "If you registered with another address, sign out and sign in with that one."
-                        </p>
-                    }.into_any(),
-                    Ok(v) => view! { <ConcernFormView view=v/> }.into_any(),
-                    Err(AppError::Unauthenticated) => view! { <SignInToFile/> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=form signed_out=|| view! { <SignInToFile/> } let:v>
+            {if v.may_file {
+                view! { <ConcernFormView view=v/> }.into_any()
+            } else {
+                view! {
+                    <h1>"Tell the " {v.event_name} " safety team"</h1>
+                    <p class="notice bad" role="alert">
+                        "Only people registered for this event can file a concern here. "
+                        "If you registered with another address, sign out and sign in with that one."
+                    </p>
+                }.into_any()
+            }}
+        </Loaded>
     }
 }
 
@@ -201,15 +198,12 @@ pub fn CasePage() -> impl IntoView {
                 "Thank you. Your report reached the safety team. Keep this page's reference to follow it."
             </p>
         })}
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match case.await {
-                    Ok(CaseView::Reporter(v)) => view! { <ReporterCase v=*v message/> }.into_any(),
-                    Ok(CaseView::Team(v)) => view! { <TeamCase v=*v message/> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=case let:v>
+            {match v {
+                CaseView::Reporter(v) => view! { <ReporterCase v=*v message/> }.into_any(),
+                CaseView::Team(v) => view! { <TeamCase v=*v message/> }.into_any(),
+            }}
+        </Loaded>
     }
 }
 
@@ -509,26 +503,24 @@ pub fn RespondHomePage() -> impl IntoView {
     view! {
         <Title text="Safety team"/>
         <h1>"Safety team"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match home.await {
-                    Ok(h) if h.events.is_empty() => view! { <p>"You are not on any event's safety team."</p> }.into_any(),
-                    Ok(h) => view! {
-                        <p><a href="/ban-evasion">"Possible ban evasion"</a></p>
-                        <ul class="event-list">
-                            {h.events.into_iter().map(|e| view! {
-                                <li class="card">
-                                    <h3><a href=format!("/respond/{}", e.slug)>{e.name}</a></h3>
-                                    <p>{e.open_cases} " open · " {e.overdue} " overdue"</p>
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                        <HydrationMarker/>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=home let:h>
+            {if h.events.is_empty() {
+                view! { <p>"You are not on any event's safety team."</p> }.into_any()
+            } else {
+                view! {
+                    <p><a href="/ban-evasion">"Possible ban evasion"</a></p>
+                    <ul class="event-list">
+                        {h.events.into_iter().map(|e| view! {
+                            <li class="card">
+                                <h3><a href=format!("/respond/{}", e.slug)>{e.name}</a></h3>
+                                <p>{e.open_cases} " open · " {e.overdue} " overdue"</p>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                    <HydrationMarker/>
+                }.into_any()
+            }}
+        </Loaded>
     }
 }
 
@@ -541,48 +533,43 @@ pub fn QueuePage() -> impl IntoView {
         |(slug, q)| api::case_queue(slug, q),
     );
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match queue.await {
-                    Ok(q) => {
-                        let none = if q.query.is_empty() { "No cases." } else { "No case matches." };
+        <Loaded resource=queue let:q>
+            {
+                let none = if q.query.is_empty() { "No cases." } else { "No case matches." };
+                view! {
+                    <Title text=format!("{} · cases", q.event_name)/>
+                    <h1>{q.event_name.clone()} " · cases"</h1>
+                    <Form method="GET" action=format!("/respond/{}", q.event_slug)>
+                        <label for="q">"Search by reference, person or owner"</label>
+                        <input id="q" type="search" name="q" value=q.query maxlength="100"/>
+                        <button type="submit">"Search"</button>
+                    </Form>
+                    {if q.rows.is_empty() {
+                        view! { <p>{none}</p> }.into_any()
+                    } else {
                         view! {
-                        <Title text=format!("{} · cases", q.event_name)/>
-                        <h1>{q.event_name.clone()} " · cases"</h1>
-                        <Form method="GET" action=format!("/respond/{}", q.event_slug)>
-                            <label for="q">"Search by reference, person or owner"</label>
-                            <input id="q" type="search" name="q" value=q.query maxlength="100"/>
-                            <button type="submit">"Search"</button>
-                        </Form>
-                        {if q.rows.is_empty() {
-                            view! { <p>{none}</p> }.into_any()
-                        } else {
-                            view! {
-                                <table class="table queue">
-                                    <thead><tr><th>"Case"</th><th>"About"</th><th>"Status"</th><th>"Acknowledge by"</th><th>"Owner"</th></tr></thead>
-                                    <tbody>
-                                        {q.rows.into_iter().map(|row| view! {
-                                            <tr class:overdue=row.overdue>
-                                                <td><a href=format!("/cases/{}", row.reference)>{row.reference.clone()}</a>
-                                                    <br/><span class="muted">{kind_label(row.kind)} " · " {row.filed}</span></td>
-                                                <td>{row.person}
-                                                    {(row.same_person > 0).then(|| view! { <br/><span class="badge">{format!("{} other case(s) name them", row.same_person)}</span> })}
-                                                    {row.flag.map(|f| view! { <br/><span class="badge bad">{f}</span> })}</td>
-                                                <td>{row.status.label()}</td>
-                                                <td>{row.acknowledge_by}{row.overdue.then(|| view! { " " <span class="badge bad">"overdue"</span> })}</td>
-                                                <td>{row.owner.unwrap_or_else(|| "—".into())}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            }.into_any()
-                        }}
-                        <HydrationMarker/>
+                            <table class="table queue">
+                                <thead><tr><th>"Case"</th><th>"About"</th><th>"Status"</th><th>"Acknowledge by"</th><th>"Owner"</th></tr></thead>
+                                <tbody>
+                                    {q.rows.into_iter().map(|row| view! {
+                                        <tr class:overdue=row.overdue>
+                                            <td><a href=format!("/cases/{}", row.reference)>{row.reference.clone()}</a>
+                                                <br/><span class="muted">{kind_label(row.kind)} " · " {row.filed}</span></td>
+                                            <td>{row.person}
+                                                {(row.same_person > 0).then(|| view! { <br/><span class="badge">{format!("{} other case(s) name them", row.same_person)}</span> })}
+                                                {row.flag.map(|f| view! { <br/><span class="badge bad">{f}</span> })}</td>
+                                            <td>{row.status.label()}</td>
+                                            <td>{row.acknowledge_by}{row.overdue.then(|| view! { " " <span class="badge bad">"overdue"</span> })}</td>
+                                            <td>{row.owner.unwrap_or_else(|| "—".into())}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
                         }.into_any()
-                    }
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+                    }}
+                    <HydrationMarker/>
+                }.into_any()
+            }
+        </Loaded>
     }
 }

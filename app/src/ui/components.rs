@@ -7,26 +7,42 @@ use std::sync::Arc;
 /// A page's data once loaded: "Loading…" until the resource resolves, then the children
 /// with the value, or the error panel (a 404 reads as "Not found" whether the thing is
 /// missing or not the caller's to see).
+///
+/// `quiet` is for a section that appears only when there is something to show: nothing
+/// while loading and nothing on an error. `signed_out` is what a signed-out visitor sees
+/// instead of the "Please sign in" panel. `refreshing` keeps the last value on screen
+/// while the next one loads (a page that reloads its data every few seconds).
 #[component]
-pub fn Loaded<T, V, F>(resource: Resource<Result<T, AppError>>, children: F) -> impl IntoView
+pub fn Loaded<T, V, F>(
+    resource: Resource<Result<T, AppError>>,
+    children: F,
+    #[prop(optional)] quiet: bool,
+    #[prop(optional, into)] signed_out: Option<ViewFn>,
+    #[prop(optional)] refreshing: bool,
+) -> impl IntoView
 where
     T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
     V: IntoView + 'static,
     F: Fn(T) -> V + Send + Sync + 'static,
 {
     let children = Arc::new(children);
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || {
-                let children = children.clone();
-                Suspend::new(async move {
-                    match resource.await {
-                        Ok(value) => children(value).into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })
-            }}
-        </Suspense>
+    let fallback = move || (!quiet).then(|| view! { <p class="loading">"Loading…"</p> });
+    let body = move || {
+        let children = children.clone();
+        let signed_out = signed_out.clone();
+        Suspend::new(async move {
+            match (resource.await, signed_out) {
+                (Ok(value), _) => children(value).into_any(),
+                (Err(AppError::Unauthenticated), Some(signed_out)) => signed_out.run(),
+                (Err(_), _) if quiet => ().into_any(),
+                (Err(error), _) => view! { <ErrorPanel error/> }.into_any(),
+            }
+        })
+    };
+    if refreshing {
+        view! { <Transition fallback>{body}</Transition> }.into_any()
+    } else {
+        view! { <Suspense fallback>{body}</Suspense> }.into_any()
     }
 }
 

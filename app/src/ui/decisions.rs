@@ -3,7 +3,7 @@
 //! own decisions with their appeal, the appeal page reached by link, ban-evasion flags,
 //! and the transparency report.
 
-use super::components::{ErrorPanel, FieldError, FormStatus, HydrationMarker, Loaded};
+use super::components::{FieldError, FormStatus, HydrationMarker, Loaded};
 use crate::api::{
     self, AppealByLink, AppealDecision, AppealView, CorrectDecision, DecideAppeal, DecisionView, DeclineProposal,
     MyDecision, PersonRef, ProposeDecision, RecordDecision, ResolveFlag,
@@ -124,50 +124,41 @@ pub fn CaseDecisionsPanel(reference: String) -> impl IntoView {
     view! {
         <section class="panel" id="decisions">
             <h2>"Decisions"</h2>
-            <Suspense fallback=|| ()>
-                {move || {
+            <Loaded resource=data let:d>
+                {d.decisions.is_empty().then(|| view! { <p class="muted">"No decision yet."</p> })}
+                <ul class="decisions">
+                    {d.decisions.into_iter().map(|v| view! { <li><Decision v/></li> }).collect_view()}
+                </ul>
+                {(!d.proposals.is_empty()).then(|| view! {
+                    <h3>"Proposals"</h3>
+                    <ul class="proposals">
+                        {d.proposals.into_iter().map(|p| view! {
+                            <li>{p.summary} " about " {p.person} " · proposed by " {p.proposed_by} ", " {p.proposed} " · " <span class="badge">{p.status}</span>
+                                {p.no_decider.then(|| view! { <p class="error no-decider">"No one uninvolved can decide this: an administrator must be added."</p> })}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                })}
+                {if d.people.is_empty() {
+                    view! { <p class="muted">"Link the person this case is about (under Possible matches) to propose a decision."</p> }.into_any()
+                } else {
                     let reference = reference.clone();
-                    Suspend::new(async move {
-                        match data.await {
-                            Ok(d) => view! {
-                                {d.decisions.is_empty().then(|| view! { <p class="muted">"No decision yet."</p> })}
-                                <ul class="decisions">
-                                    {d.decisions.into_iter().map(|v| view! { <li><Decision v/></li> }).collect_view()}
-                                </ul>
-                                {(!d.proposals.is_empty()).then(|| view! {
-                                    <h3>"Proposals"</h3>
-                                    <ul class="proposals">
-                                        {d.proposals.into_iter().map(|p| view! {
-                                            <li>{p.summary} " about " {p.person} " · proposed by " {p.proposed_by} ", " {p.proposed} " · " <span class="badge">{p.status}</span>
-                                                {p.no_decider.then(|| view! { <p class="error no-decider">"No one uninvolved can decide this: an administrator must be added."</p> })}
-                                            </li>
-                                        }).collect_view()}
-                                    </ul>
-                                })}
-                                {if d.people.is_empty() {
-                                    view! { <p class="muted">"Link the person this case is about (under Possible matches) to propose a decision."</p> }.into_any()
-                                } else {
-                                    view! {
-                                        <details>
-                                            <summary>"Propose a decision"</summary>
-                                            <ActionForm action=propose>
-                                                <input type="hidden" name="reference" value=reference.clone()/>
-                                                <DecisionFields defaults=DecisionInput::default() people=Some(d.people) result prefix="propose".into() time_zone=d.time_zone/>
-                                                <label for="propose-cases">"Also rests on (references of other cases naming this person, optional)"</label>
-                                                <input id="propose-cases" name="input[cases]" maxlength="200" placeholder="HVN-…"/>
-                                                <FieldError result field="cases"/>
-                                                <button type="submit">"Propose to the deciders"</button>
-                                            </ActionForm>
-                                            <FormStatus result success="Proposed: a decider will record it." fields=DECISION_FIELDS/>
-                                        </details>
-                                    }.into_any()
-                                }}
-                            }.into_any(),
-                            Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                        }
-                    })
+                    view! {
+                        <details>
+                            <summary>"Propose a decision"</summary>
+                            <ActionForm action=propose>
+                                <input type="hidden" name="reference" value=reference/>
+                                <DecisionFields defaults=DecisionInput::default() people=Some(d.people) result prefix="propose".into() time_zone=d.time_zone/>
+                                <label for="propose-cases">"Also rests on (references of other cases naming this person, optional)"</label>
+                                <input id="propose-cases" name="input[cases]" maxlength="200" placeholder="HVN-…"/>
+                                <FieldError result field="cases"/>
+                                <button type="submit">"Propose to the deciders"</button>
+                            </ActionForm>
+                            <FormStatus result success="Proposed: a decider will record it." fields=DECISION_FIELDS/>
+                        </details>
+                    }.into_any()
                 }}
-            </Suspense>
+            </Loaded>
         </section>
     }
 }
@@ -398,18 +389,15 @@ pub fn MyDecisions() -> impl IntoView {
         appeal.dispatch(AppealDecision { decision, text });
     });
     view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let list = data.await.unwrap_or_default();
-                (!list.is_empty()).then(|| view! {
-                    <section class="panel" id="decisions">
-                        <h2>"Decisions about you"</h2>
-                        <FormStatus result success="Your appeal was received. You will be told the decision in writing." fields=&[]/>
-                        {list.into_iter().map(|d| view! { <MyDecisionView d appeal=on_appeal/> }).collect_view()}
-                    </section>
-                })
+        <Loaded resource=data quiet=true let:list>
+            {(!list.is_empty()).then(|| view! {
+                <section class="panel" id="decisions">
+                    <h2>"Decisions about you"</h2>
+                    <FormStatus result success="Your appeal was received. You will be told the decision in writing." fields=&[]/>
+                    {list.into_iter().map(|d| view! { <MyDecisionView d appeal=on_appeal/> }).collect_view()}
+                </section>
             })}
-        </Suspense>
+        </Loaded>
     }
 }
 
@@ -487,41 +475,36 @@ pub fn ReportPage() -> impl IntoView {
     );
     view! {
         <Title text="Transparency report"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(r) => {
-                        let period = format!(
-                            "{}: {} to {} (UTC). Counts below five read \"fewer than 5\", and a count that would reveal one of them is not shown; no names. Only ended quarters are reported, so reports never overlap.",
-                            r.quarter, r.from, r.to
-                        );
-                        let chosen = r.quarter.clone();
-                        view! {
-                        <h1>{r.organization.clone()} " · transparency report"</h1>
-                        <Form method="GET" action=format!("/manage/organizations/{}/report", params.read_untracked().get("org").unwrap_or_default())>
-                            <label for="quarter">"Quarter"</label>
-                            <select id="quarter" name="quarter">
-                                {r.quarters.iter().map(|q| view! { <option value=q.clone() selected=*q == chosen>{q.clone()}</option> }).collect_view()}
-                            </select>
-                            <button type="submit">"Show"</button>
-                        </Form>
-                        <p class="muted">{period}</p>
-                        {r.sections.into_iter().map(|s| view! {
-                            <section class="panel">
-                                <h2>{s.title}</h2>
-                                <table class="table report">
-                                    <tbody>
-                                        {s.rows.into_iter().map(|(k, v)| view! { <tr><th scope="row">{k}</th><td>{v}</td></tr> }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </section>
-                        }).collect_view()}
-                        <HydrationMarker/>
-                    }.into_any()
-                    }
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=data let:r>
+            {
+                let period = format!(
+                    "{}: {} to {} (UTC). Counts below five read \"fewer than 5\", and a count that would reveal one of them is not shown; no names. Only ended quarters are reported, so reports never overlap.",
+                    r.quarter, r.from, r.to
+                );
+                let chosen = r.quarter.clone();
+                view! {
+                    <h1>{r.organization.clone()} " · transparency report"</h1>
+                    <Form method="GET" action=format!("/manage/organizations/{}/report", params.read_untracked().get("org").unwrap_or_default())>
+                        <label for="quarter">"Quarter"</label>
+                        <select id="quarter" name="quarter">
+                            {r.quarters.iter().map(|q| view! { <option value=q.clone() selected=*q == chosen>{q.clone()}</option> }).collect_view()}
+                        </select>
+                        <button type="submit">"Show"</button>
+                    </Form>
+                    <p class="muted">{period}</p>
+                    {r.sections.into_iter().map(|s| view! {
+                        <section class="panel">
+                            <h2>{s.title}</h2>
+                            <table class="table report">
+                                <tbody>
+                                    {s.rows.into_iter().map(|(k, v)| view! { <tr><th scope="row">{k}</th><td>{v}</td></tr> }).collect_view()}
+                                </tbody>
+                            </table>
+                        </section>
+                    }).collect_view()}
+                    <HydrationMarker/>
+                }.into_any()
+            }
+        </Loaded>
     }
 }

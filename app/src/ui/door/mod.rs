@@ -145,28 +145,20 @@ fn DoorScanner(slug: String, name: String) -> impl IntoView {
             <section class="panel">
                 <label for="door-search">"No badge? Find them by name"</label>
                 <input id="door-search" type="search" autocomplete="off" on:input=move |ev| set_search.set(event_target_value(&ev))/>
-                <Suspense fallback=|| ()>
-                    {move || {
-                        let scan_text = scan_text.clone();
-                        Suspend::new(async move {
-                            let people: Vec<DoorPerson> = results.await.unwrap_or_default();
+                <Loaded resource=results quiet=true let:people>
+                    <ul class="door-results">
+                        {people.into_iter().map(|p: DoorPerson| {
+                            let scan_text = scan_text.clone();
+                            let text = crate::domain::badge::ScanSubject::check_in_text(p.registration);
                             view! {
-                                <ul class="door-results">
-                                    {people.into_iter().map(|p| {
-                                        let scan_text = scan_text.clone();
-                                        let text = crate::domain::badge::ScanSubject::check_in_text(p.registration);
-                                        view! {
-                                            <li>
-                                                {p.name} {p.ticket_ref.map(|t| format!(" · {t}"))}
-                                                <button type="button" class="secondary-ok" on:click=move |_| scan_text(text.clone())>"Check in"</button>
-                                            </li>
-                                        }
-                                    }).collect_view()}
-                                </ul>
+                                <li>
+                                    {p.name} {p.ticket_ref.map(|t| format!(" · {t}"))}
+                                    <button type="button" class="secondary-ok" on:click=move |_| scan_text(text.clone())>"Check in"</button>
+                                </li>
                             }
-                        })
-                    }}
-                </Suspense>
+                        }).collect_view()}
+                    </ul>
+                </Loaded>
             </section>
             <p class="door-sign-out">
                 <button type="button" id="door-sign-out" class="secondary" on:click={
