@@ -11,6 +11,8 @@
 #   scripts/bench-door.sh            # BADGES=100000 SECONDS_EACH=10 by default
 #   DATABASE=postgres scripts/bench-door.sh               # a fresh database on 127.0.0.1:5432
 #   DATABASE=postgres INSTANCES=2 scripts/bench-door.sh   # two servers on it, wrk on both
+#   HAVEN_BIN=path/to/haven scripts/bench-door.sh          # that server, not built here (and
+#                                                            no door page measurement)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -25,12 +27,16 @@ if [ "$INSTANCES" != 1 ] && [ "$DATABASE" != postgres ]; then
   exit 2
 fi
 
-ensure_build_tools
 ensure_test_tools
-ensure_wasm_opt
-say "building haven (release: server and wasm door page, with the door page's benchmark harness)"
-cargo leptos build --release --lib-features door-bench
-haven=$PWD/target/release/haven
+if [ -n "${HAVEN_BIN:-}" ]; then
+  haven=$HAVEN_BIN
+else
+  ensure_build_tools
+  ensure_wasm_opt
+  say "building haven (release: server and wasm door page, with the door page's benchmark harness)"
+  cargo leptos build --release --lib-features door-bench
+  haven=$PWD/target/release/haven
+fi
 
 work=$(mktemp -d)
 servers=()
@@ -125,7 +131,7 @@ measure "scans, 8 connections" 8 scripts/bench/door-scan.lua /api/v1/scans
 measure "scans, 32 connections" 32 scripts/bench/door-scan.lua /api/v1/scans
 measure "GET /healthz, 32 connections" 32 scripts/bench/trivial.lua /healthz
 
-if [ "$DATABASE" = sqlite ] && [ "$INSTANCES" = 1 ]; then
+if [ "$DATABASE" = sqlite ] && [ "$INSTANCES" = 1 ] && [ -z "${HAVEN_BIN:-}" ]; then
   say "offline verdicts in the door page (Chromium, release wasm, 100,000 revoked ids)"
   link=$("$haven" signin-link --email door@example.org)
   (cd tests/browser && BASE_URL="http://127.0.0.1:$PORT" SIGNIN_LINK=$link TOKEN=$(head -1 "$work/tokens.txt") \
