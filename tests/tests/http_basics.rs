@@ -1,7 +1,7 @@
 //! Health, readiness, metrics, security headers, and the server-rendered public pages.
 
 use haven_migrations::{Migrator, MigratorTrait};
-use haven_tests::{Options, TestServer, backends};
+use haven_tests::{Options, TestServer, backends, call_fn};
 
 const METRICS_TOKEN: &str = "scrape-me-3f9c2a7d41e8";
 
@@ -325,6 +325,44 @@ async fn a_server_function_called_with_malformed_arguments_answers_400_not_500()
             let body: serde_json::Value = res.json().await.unwrap();
             assert_eq!(body["error"], "transport", "{body}");
         }
+    }
+}
+
+/// Every server function that names a record by id: an administrator (who may act on
+/// every record of the demo) is told "not found" for an id that cannot be one, someone
+/// signed out is asked to sign in first, and nothing is written either way.
+#[tokio::test(flavor = "multi_thread")]
+async fn ids_that_cannot_be_ids_are_not_found_and_a_signed_out_caller_is_asked_to_sign_in_first() {
+    use haven_server::db::entities::{audit_log, case};
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let reference = case::Entity::find().one(&server.db).await.unwrap().expect("the demo has cases").reference;
+        let admin = server.client_as("admin@example.org").await;
+        let calls: [(&str, Vec<(&str, &str)>); 10] = [
+            ("record_decision", vec![("proposal", "not-a-uuid"), ("input[kind]", "warning"), ("input[reasons]", "x")]),
+            ("decline_proposal", vec![("proposal", "1234")]),
+            ("correct_decision", vec![("decision", "'; drop table decisions; --"), ("input[kind]", "warning")]),
+            ("appeal_decision", vec![("decision", ""), ("text", "I appeal.")]),
+            ("decide_appeal", vec![("appeal", "x"), ("outcome", "upheld"), ("input[kind]", "warning")]),
+            ("resolve_flag", vec![("flag", "00000000-0000-0000-0000-00000000000g"), ("action", "confirm")]),
+            ("remove_precaution", vec![("reference", &reference), ("precaution", "precaution-1")]),
+            ("acknowledge_assignment", vec![("assignment", "{}")]),
+            ("replace_badge", vec![("slug", "havenconf"), ("registration", "ken")]),
+            ("revoke_role", vec![("slug", "havenconf"), ("role_id", "organizer")]),
+        ];
+        let written = audit_log::Entity::find().count(&server.db).await.unwrap();
+        for (name, form) in &calls {
+            let (status, body) = call_fn(&admin, &server, name, form).await;
+            assert_eq!((status, &body), (404, &serde_json::json!({"error": "not_found"})), "{name}");
+            let (status, body) = call_fn(&server.client(), &server, name, form).await;
+            assert_eq!(status, 401, "{name}: {body}");
+            assert_eq!(body["error"], "unauthenticated", "{name}");
+        }
+        let (status, _) = call_fn(&admin, &server, "revoke_device", &[("slug", "havenconf"), ("device", "x")]).await;
+        assert_eq!(status, 404, "revoke_device");
+        assert_eq!(audit_log::Entity::find().count(&server.db).await.unwrap(), written, "nothing was written");
     }
 }
 

@@ -949,7 +949,7 @@ async fn decision_fixture(server: &TestServer, who: Who, only_proposal: bool) ->
     tx.commit().await.unwrap();
     let e = event_id(server, "havenconf").await;
     staff::grant(s, dee.id, demo_org(server).await, Some(e), Role::Organizer).await.unwrap();
-    s.record_decision(&actor_of(dee.id), &proposal, input("warning")).await.unwrap();
+    s.record_decision(&actor_of(dee.id), proposal.parse().unwrap(), input("warning")).await.unwrap();
     let d =
         decision::Entity::find().filter(decision::Column::DecidedBy.eq(dee.id)).one(&server.db).await.unwrap().unwrap();
     out.decision = d.id.to_string();
@@ -979,14 +979,14 @@ async fn decision_fixture(server: &TestServer, who: Who, only_proposal: bool) ->
         .await
         .unwrap()
         .unwrap();
-    s.record_decision(&actor_of(dee.id), &twin_proposal.id.to_string(), input("warning")).await.unwrap();
+    s.record_decision(&actor_of(dee.id), twin_proposal.id, input("warning")).await.unwrap();
     let twin_decision = decision::Entity::find()
         .filter(decision::Column::ProposalId.eq(twin_proposal.id))
         .one(&server.db)
         .await
         .unwrap()
         .unwrap();
-    s.appeal_decision(&actor_of(ken), &twin_decision.id.to_string(), "Matrix appeal").await.unwrap();
+    s.appeal_decision(&actor_of(ken), twin_decision.id, "Matrix appeal").await.unwrap();
     out.appeal = appeal::Entity::find()
         .filter(appeal::Column::DecisionId.eq(twin_decision.id))
         .one(&server.db)

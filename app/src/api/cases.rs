@@ -1,77 +1,72 @@
 //! Concerns and cases: filing (the form page; the form itself posts to an HTTP route so
 //! it works without JavaScript), the reporter's view, and the safety team's work.
 
-#[cfg(feature = "ssr")]
-use super::Actor;
 use super::AppError;
 use super::{PlanResponseView, PlanView};
 use crate::domain::{CaseKind, CaseStatus, ContactChannel, DomainError, PersonDescription, SafetyWishes, Witnesses};
-#[cfg(feature = "ssr")]
-use crate::domain::{CaseReference, Slug};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use {
+    super::Actor,
+    super::plumbing,
+    crate::domain::{CaseReference, Slug},
+    uuid::Uuid,
+};
 
 /// The concern form for an event; `draft` brings back what was typed when a submission
 /// was refused.
 #[server(prefix = "/fn", endpoint = "concern_form")]
 pub async fn concern_form(slug: String, draft: Option<String>) -> Result<ConcernFormView, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.concern_form(&actor, &super::plumbing::slug(&slug)?, draft.as_deref()).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.concern_form(&actor, &plumbing::slug(&slug)?, draft.and_then(|d| d.parse().ok())).await)
 }
 
 /// One case, as the caller may see it (its reporter, or the safety team).
 #[server(name = CaseCall, prefix = "/fn", endpoint = "case")]
 pub async fn case(reference: String) -> Result<CaseView, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.case_view(&actor, &super::plumbing::reference(&reference)?).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.case_view(&actor, &plumbing::reference(&reference)?).await)
 }
 
 /// A message on a case, from its reporter or from the team.
 #[server(prefix = "/fn", endpoint = "send_message")]
 pub async fn send_message(reference: String, body: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.send_message(&actor, &super::plumbing::reference(&reference)?, &body).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.send_message(&actor, &plumbing::reference(&reference)?, &body).await)
 }
 
 #[server(name = RespondHomeCall, prefix = "/fn", endpoint = "respond_home")]
 pub async fn respond_home() -> Result<RespondHome, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.respond_home(&actor).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.respond_home(&actor).await)
 }
 
 /// An event's cases the caller may see, optionally only those whose reference, named
 /// person or owner contains `query`.
 #[server(prefix = "/fn", endpoint = "case_queue")]
 pub async fn case_queue(slug: String, query: Option<String>) -> Result<QueueView, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend.case_queue(&actor, &super::plumbing::slug(&slug)?, query.as_deref().unwrap_or_default()).await,
-    )
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.case_queue(&actor, &plumbing::slug(&slug)?, query.as_deref().unwrap_or_default()).await)
 }
 
 #[server(prefix = "/fn", endpoint = "change_status")]
 pub async fn change_status(reference: String, status: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend
-            .change_status(&actor, &super::plumbing::reference(&reference)?, super::plumbing::status(&status)?)
-            .await,
-    )
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.change_status(&actor, &plumbing::reference(&reference)?, plumbing::status(&status)?).await)
 }
 
 /// Makes someone on the team the case's owner (the caller, when `person` is empty).
 #[server(prefix = "/fn", endpoint = "assign_owner")]
 pub async fn assign_owner(reference: String, person: Option<String>) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend.assign_owner(&actor, &super::plumbing::reference(&reference)?, &person.unwrap_or_default()).await,
-    )
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.assign_owner(&actor, &plumbing::reference(&reference)?, &person.unwrap_or_default()).await)
 }
 
 #[server(prefix = "/fn", endpoint = "add_note")]
 pub async fn add_note(reference: String, body: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.add_note(&actor, &super::plumbing::reference(&reference)?, &body).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.add_note(&actor, &plumbing::reference(&reference)?, &body).await)
 }
 
 #[server(prefix = "/fn", endpoint = "add_witness")]
@@ -81,30 +76,24 @@ pub async fn add_witness(
     contact: Option<String>,
     statement: Option<String>,
 ) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend
-            .add_witness(
-                &actor,
-                &super::plumbing::reference(&reference)?,
-                [&name, &contact.unwrap_or_default(), &statement.unwrap_or_default()],
-            )
-            .await,
-    )
+    let (backend, actor) = plumbing::context()?;
+    let reference = plumbing::reference(&reference)?;
+    let (contact, statement) = (contact.unwrap_or_default(), statement.unwrap_or_default());
+    plumbing::answer(backend.add_witness(&actor, &reference, [&name, &contact, &statement]).await)
 }
 
 /// Confirms that a registered person is the one the case names.
 #[server(prefix = "/fn", endpoint = "confirm_match")]
 pub async fn confirm_match(reference: String, person: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.confirm_match(&actor, &super::plumbing::reference(&reference)?, &person).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.confirm_match(&actor, &plumbing::reference(&reference)?, &person).await)
 }
 
 /// The caller steps away from a case; afterwards it no longer exists for them.
 #[server(prefix = "/fn", endpoint = "declare_conflict")]
 pub async fn declare_conflict(reference: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.declare_conflict(&actor, &super::plumbing::reference(&reference)?).await)?;
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.declare_conflict(&actor, &plumbing::reference(&reference)?).await)?;
     leptos_axum::redirect("/respond");
     Ok(())
 }
@@ -113,17 +102,15 @@ pub async fn declare_conflict(reference: String) -> Result<(), AppError> {
 /// false information in it).
 #[server(prefix = "/fn", endpoint = "relate_case")]
 pub async fn relate_case(reference: String, earlier: String, relation: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend.relate_case(&actor, &super::plumbing::reference(&reference)?, &earlier, &relation).await,
-    )
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.relate_case(&actor, &plumbing::reference(&reference)?, &earlier, &relation).await)
 }
 
 /// Filing a concern: the form page (the form posts to an HTTP route).
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
 pub trait FilingApi: Send + Sync {
-    async fn concern_form(&self, actor: &Actor, slug: &Slug, draft: Option<&str>) -> Result<ConcernFormView, AppError>;
+    async fn concern_form(&self, actor: &Actor, slug: &Slug, draft: Option<Uuid>) -> Result<ConcernFormView, AppError>;
 }
 
 /// One case, as its reporter or its team may see it.

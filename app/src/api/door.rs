@@ -1,25 +1,23 @@
 //! Badges and the door: a person's badges, the door page (scans, name check-ins, search),
 //! arrivals, door devices, badge replacement and sending.
 
-#[cfg(feature = "ssr")]
-use super::Actor;
 use super::AppError;
-#[cfg(feature = "ssr")]
-use crate::domain::Slug;
 use crate::domain::badge::ScanAnswer;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use {super::Actor, super::plumbing, crate::domain::Slug, uuid::Uuid};
 
 #[server(prefix = "/fn", endpoint = "my_badges")]
 pub async fn my_badges() -> Result<Vec<MyBadge>, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.my_badges(&actor).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.my_badges(&actor).await)
 }
 
 #[server(name = DoorViewCall, prefix = "/fn", endpoint = "door_view")]
 pub async fn door_view(slug: String) -> Result<DoorView, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.door_view(&actor, &super::plumbing::slug(&slug)?).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.door_view(&actor, &plumbing::slug(&slug)?).await)
 }
 
 /// A scan from the door page: the text read (or `registration:<id>` for a check-in by
@@ -32,65 +30,61 @@ pub async fn door_scan(
     gate: String,
     scanned_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<ScanAnswer, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend
-            .door_scan(&actor, &super::plumbing::slug(&slug)?, ScanInput { text: token, scan_id, gate, scanned_at })
-            .await,
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(
+        backend.door_scan(&actor, &plumbing::slug(&slug)?, ScanInput { text: token, scan_id, gate, scanned_at }).await,
     )
 }
 
 #[server(prefix = "/fn", endpoint = "door_search")]
 pub async fn door_search(slug: String, query: String) -> Result<Vec<DoorPerson>, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.door_search(&actor, &super::plumbing::slug(&slug)?, &query).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.door_search(&actor, &plumbing::slug(&slug)?, &query).await)
 }
 
 #[server(name = ArrivalsCall, prefix = "/fn", endpoint = "arrivals")]
 pub async fn arrivals(slug: String) -> Result<ArrivalsView, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.arrivals(&actor, &super::plumbing::slug(&slug)?).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.arrivals(&actor, &plumbing::slug(&slug)?).await)
 }
 
 #[server(name = BadgeSheetCall, prefix = "/fn", endpoint = "badge_sheet")]
 pub async fn badge_sheet(slug: String, selection: Option<String>) -> Result<BadgeSheet, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend.badge_sheet(&actor, &super::plumbing::slug(&slug)?, &selection.unwrap_or_default()).await,
-    )
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.badge_sheet(&actor, &plumbing::slug(&slug)?, &selection.unwrap_or_default()).await)
 }
 
 /// Revokes a registration's badge at once and issues a new one.
 #[server(prefix = "/fn", endpoint = "replace_badge")]
 pub async fn replace_badge(slug: String, registration: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.replace_badge(&actor, &super::plumbing::slug(&slug)?, &registration).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.replace_badge(&actor, &plumbing::slug(&slug)?, plumbing::id(&actor, &registration)?).await)
 }
 
 /// E-mails every badge of the event not yet sent; returns how many.
 #[server(prefix = "/fn", endpoint = "send_badges")]
 pub async fn send_badges(slug: String) -> Result<u32, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.send_event_badges(&actor, &super::plumbing::slug(&slug)?).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.send_event_badges(&actor, &plumbing::slug(&slug)?).await)
 }
 
 #[server(name = DevicesCall, prefix = "/fn", endpoint = "devices")]
 pub async fn devices(slug: String) -> Result<Vec<DeviceView>, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.device_list(&actor, &super::plumbing::slug(&slug)?).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.device_list(&actor, &plumbing::slug(&slug)?).await)
 }
 
 /// Adds a door device; returns its token, shown this once.
 #[server(prefix = "/fn", endpoint = "add_device")]
 pub async fn add_device(slug: String, name: String) -> Result<String, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.add_event_device(&actor, &super::plumbing::slug(&slug)?, &name).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.add_event_device(&actor, &plumbing::slug(&slug)?, &name).await)
 }
 
 #[server(prefix = "/fn", endpoint = "revoke_device")]
 pub async fn revoke_device(slug: String, device: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.revoke_event_device(&actor, &super::plumbing::slug(&slug)?, &device).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.revoke_event_device(&actor, &plumbing::slug(&slug)?, plumbing::id(&actor, &device)?).await)
 }
 
 /// Badges and the door: a person's badges, the door page, arrivals, badge sheets, devices.
@@ -114,7 +108,7 @@ pub trait DoorApi: Send + Sync {
     /// Badges to print: all of the event's, or those of the listed registrations.
     async fn badge_sheet(&self, actor: &Actor, slug: &Slug, selection: &str) -> Result<BadgeSheet, AppError>;
 
-    async fn replace_badge(&self, actor: &Actor, slug: &Slug, registration: &str) -> Result<(), AppError>;
+    async fn replace_badge(&self, actor: &Actor, slug: &Slug, registration: Uuid) -> Result<(), AppError>;
 
     async fn send_event_badges(&self, actor: &Actor, slug: &Slug) -> Result<u32, AppError>;
 
@@ -122,7 +116,7 @@ pub trait DoorApi: Send + Sync {
 
     async fn add_event_device(&self, actor: &Actor, slug: &Slug, name: &str) -> Result<String, AppError>;
 
-    async fn revoke_event_device(&self, actor: &Actor, slug: &Slug, device: &str) -> Result<(), AppError>;
+    async fn revoke_event_device(&self, actor: &Actor, slug: &Slug, device: Uuid) -> Result<(), AppError>;
 }
 
 /// One scan as sent: the text read from the badge (or `registration:<id>` for a name

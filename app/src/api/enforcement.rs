@@ -2,107 +2,110 @@
 //! person's own decisions and appeals (signed in or by the link in the notice), ban-evasion
 //! flags, and the transparency report.
 
-#[cfg(feature = "ssr")]
-use super::Actor;
 use super::AppError;
 use super::PersonRef;
 use crate::domain::DecisionInput;
-#[cfg(feature = "ssr")]
-use crate::domain::{CaseReference, Slug};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use {
+    super::Actor,
+    super::plumbing,
+    crate::domain::{CaseReference, Slug},
+    uuid::Uuid,
+};
 
 #[server(name = CaseDecisionsCall, prefix = "/fn", endpoint = "case_decisions")]
 pub async fn case_decisions(reference: String) -> Result<CaseDecisions, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.case_decisions(&actor, &super::plumbing::reference(&reference)?).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.case_decisions(&actor, &plumbing::reference(&reference)?).await)
 }
 
 /// A responder proposes a decision about a person linked to the case.
 #[server(prefix = "/fn", endpoint = "propose_decision")]
 pub async fn propose_decision(reference: String, input: DecisionInput) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.propose_decision(&actor, &super::plumbing::reference(&reference)?, input).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.propose_decision(&actor, &plumbing::reference(&reference)?, input).await)
 }
 
 #[server(name = DecideHomeCall, prefix = "/fn", endpoint = "decide_home")]
 pub async fn decide_home() -> Result<DecideHome, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.decide_home(&actor).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.decide_home(&actor).await)
 }
 
 /// A decider records a decision on a proposal (terms as proposed or changed).
 #[server(prefix = "/fn", endpoint = "record_decision")]
 pub async fn record_decision(proposal: String, input: DecisionInput) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.record_decision(&actor, &proposal, input).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.record_decision(&actor, plumbing::id(&actor, &proposal)?, input).await)
 }
 
 #[server(prefix = "/fn", endpoint = "decline_proposal")]
 pub async fn decline_proposal(proposal: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.decline_proposal(&actor, &proposal).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.decline_proposal(&actor, plumbing::id(&actor, &proposal)?).await)
 }
 
 /// A decider corrects a decision: a new record that supersedes it.
 #[server(prefix = "/fn", endpoint = "correct_decision")]
 pub async fn correct_decision(decision: String, input: DecisionInput) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.correct_decision(&actor, &decision, input).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.correct_decision(&actor, plumbing::id(&actor, &decision)?, input).await)
 }
 
 #[server(prefix = "/fn", endpoint = "event_outcomes")]
 pub async fn event_outcomes(slug: String) -> Result<OutcomesView, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.event_outcomes(&actor, &super::plumbing::slug(&slug)?).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.event_outcomes(&actor, &plumbing::slug(&slug)?).await)
 }
 
 #[server(prefix = "/fn", endpoint = "my_decisions")]
 pub async fn my_decisions() -> Result<Vec<MyDecision>, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.my_decisions(&actor).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.my_decisions(&actor).await)
 }
 
 /// The person decided about appeals in writing, signed in.
 #[server(prefix = "/fn", endpoint = "appeal_decision")]
 pub async fn appeal_decision(decision: String, text: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.appeal_decision(&actor, &decision, &text).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.appeal_decision(&actor, plumbing::id(&actor, &decision)?, &text).await)
 }
 
 #[server(prefix = "/fn", endpoint = "appeal_link")]
 pub async fn appeal_link(token: String) -> Result<AppealLinkView, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.appeal_link(&actor, &token).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.appeal_link(&actor, &token).await)
 }
 
 /// The person decided about appeals through the link in their notice.
 #[server(prefix = "/fn", endpoint = "appeal_by_link")]
 pub async fn appeal_by_link(token: String, text: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.appeal_by_link(&actor, &token, &text).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.appeal_by_link(&actor, &token, &text).await)
 }
 
 /// A decider who took no part decides an appeal: `outcome` is uphold, modify or lift;
 /// `input` holds the new terms for modify, and the reasons in every case.
 #[server(prefix = "/fn", endpoint = "decide_appeal")]
 pub async fn decide_appeal(appeal: String, outcome: String, input: DecisionInput) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.decide_appeal(&actor, &appeal, &outcome, input).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.decide_appeal(&actor, plumbing::id(&actor, &appeal)?, &outcome, input).await)
 }
 
 #[server(prefix = "/fn", endpoint = "evasion_flags")]
 pub async fn evasion_flags() -> Result<Vec<EvasionFlagView>, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.evasion_flags(&actor).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.evasion_flags(&actor).await)
 }
 
 /// `action` is confirm (the ban then covers the registration's person) or dismiss
 /// (remembered: the pair is not flagged again).
 #[server(prefix = "/fn", endpoint = "resolve_flag")]
 pub async fn resolve_flag(flag: String, action: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.resolve_flag(&actor, &flag, &action).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.resolve_flag(&actor, plumbing::id(&actor, &flag)?, &action).await)
 }
 
 /// Counts for an organization over an ended calendar quarter (`2027-Q2`; none: the last
@@ -112,8 +115,8 @@ pub async fn transparency_report(
     organization: String,
     quarter: Option<String>,
 ) -> Result<TransparencyReport, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.transparency_report(&actor, &organization, &quarter.unwrap_or_default()).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.transparency_report(&actor, &organization, &quarter.unwrap_or_default()).await)
 }
 
 /// Proposing a decision on a case, and declining a proposal.
@@ -127,16 +130,16 @@ pub trait ProposalsApi: Send + Sync {
         input: DecisionInput,
     ) -> Result<(), AppError>;
 
-    async fn decline_proposal(&self, actor: &Actor, proposal: &str) -> Result<(), AppError>;
+    async fn decline_proposal(&self, actor: &Actor, proposal: Uuid) -> Result<(), AppError>;
 }
 
 /// Recording a proposed decision, and correcting a recorded one.
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
 pub trait DecisionsApi: Send + Sync {
-    async fn record_decision(&self, actor: &Actor, proposal: &str, input: DecisionInput) -> Result<(), AppError>;
+    async fn record_decision(&self, actor: &Actor, proposal: Uuid, input: DecisionInput) -> Result<(), AppError>;
 
-    async fn correct_decision(&self, actor: &Actor, decision_id: &str, input: DecisionInput) -> Result<(), AppError>;
+    async fn correct_decision(&self, actor: &Actor, decision_id: Uuid, input: DecisionInput) -> Result<(), AppError>;
 }
 
 /// What the team and deciders see of decisions.
@@ -163,7 +166,7 @@ pub trait AppealsApi: Send + Sync {
     /// newest first. Nothing about who reported or which case.
     async fn my_decisions(&self, actor: &Actor) -> Result<Vec<MyDecision>, AppError>;
 
-    async fn appeal_decision(&self, actor: &Actor, decision_id: &str, text: &str) -> Result<(), AppError>;
+    async fn appeal_decision(&self, actor: &Actor, decision_id: Uuid, text: &str) -> Result<(), AppError>;
 
     async fn appeal_link(&self, actor: &Actor, token: &str) -> Result<AppealLinkView, AppError>;
 
@@ -172,7 +175,7 @@ pub trait AppealsApi: Send + Sync {
     async fn decide_appeal(
         &self,
         actor: &Actor,
-        appeal_id: &str,
+        appeal_id: Uuid,
         outcome: &str,
         input: DecisionInput,
     ) -> Result<(), AppError>;
@@ -185,7 +188,7 @@ pub trait EvasionApi: Send + Sync {
     /// Open flags at events where the caller is a responder.
     async fn evasion_flags(&self, actor: &Actor) -> Result<Vec<EvasionFlagView>, AppError>;
 
-    async fn resolve_flag(&self, actor: &Actor, flag: &str, action: &str) -> Result<(), AppError>;
+    async fn resolve_flag(&self, actor: &Actor, flag: Uuid, action: &str) -> Result<(), AppError>;
 }
 
 /// The quarterly transparency report.

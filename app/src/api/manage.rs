@@ -1,12 +1,15 @@
 //! What organizers and admins do: events, registrations, staff.
 
-#[cfg(feature = "ssr")]
-use super::Actor;
 use super::AppError;
-#[cfg(feature = "ssr")]
-use crate::domain::Slug;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use {
+    super::Actor,
+    super::plumbing,
+    crate::domain::{Invitee, Slug},
+    uuid::Uuid,
+};
 
 /// The fields of the event form, as typed. A missing field reads as empty (and is then
 /// reported by the checks, or takes its default).
@@ -25,29 +28,28 @@ pub struct EventInput {
 /// The events the caller manages and where they may create more.
 #[server(name = ManageHomeCall, prefix = "/fn", endpoint = "manage_home")]
 pub async fn manage_home() -> Result<ManageHome, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.manage_home(&actor).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.manage_home(&actor).await)
 }
 
 #[server(prefix = "/fn", endpoint = "create_event")]
 pub async fn create_event(organization: String, input: EventInput) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    let slug =
-        super::plumbing::answer(backend.create_event(&actor, &super::plumbing::slug(&organization)?, &input).await)?;
+    let (backend, actor) = plumbing::context()?;
+    let slug = plumbing::answer(backend.create_event(&actor, &plumbing::slug(&organization)?, &input).await)?;
     leptos_axum::redirect(&format!("/manage/events/{slug}"));
     Ok(())
 }
 
 #[server(name = EventSettingsCall, prefix = "/fn", endpoint = "event_settings")]
 pub async fn event_settings(slug: String) -> Result<EventSettings, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.event_settings(&actor, &super::plumbing::slug(&slug)?).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.event_settings(&actor, &plumbing::slug(&slug)?).await)
 }
 
 #[server(prefix = "/fn", endpoint = "update_event")]
 pub async fn update_event(slug: String, input: EventInput) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    let new_slug = super::plumbing::answer(backend.update_event(&actor, &super::plumbing::slug(&slug)?, &input).await)?;
+    let (backend, actor) = plumbing::context()?;
+    let new_slug = plumbing::answer(backend.update_event(&actor, &plumbing::slug(&slug)?, &input).await)?;
     leptos_axum::redirect(&format!("/manage/events/{new_slug}"));
     Ok(())
 }
@@ -59,12 +61,9 @@ pub async fn registrations(
     query: Option<String>,
     page: Option<u32>,
 ) -> Result<RegistrationPage, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend
-            .registrations(&actor, &super::plumbing::slug(&slug)?, &query.unwrap_or_default(), page.unwrap_or(1))
-            .await,
-    )
+    let (backend, actor) = plumbing::context()?;
+    let (slug, query) = (plumbing::slug(&slug)?, query.unwrap_or_default());
+    plumbing::answer(backend.registrations(&actor, &slug, &query, page.unwrap_or(1)).await)
 }
 
 #[server(prefix = "/fn", endpoint = "add_registration")]
@@ -75,29 +74,23 @@ pub async fn add_registration(
     ticket_ref: Option<String>,
     role: Option<String>,
 ) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend
-            .add_registration(
-                &actor,
-                &super::plumbing::slug(&slug)?,
-                [&name, &email, &ticket_ref.unwrap_or_default(), &role.unwrap_or_default()],
-            )
-            .await,
-    )
+    let (backend, actor) = plumbing::context()?;
+    let slug = plumbing::slug(&slug)?;
+    let (ticket_ref, role) = (ticket_ref.unwrap_or_default(), role.unwrap_or_default());
+    plumbing::answer(backend.add_registration(&actor, &slug, [&name, &email, &ticket_ref, &role]).await)
 }
 
 /// Imports registrations from CSV text (`name,email[,ticket_ref][,role]` with a header).
 #[server(prefix = "/fn", endpoint = "import_registrations")]
 pub async fn import_registrations(slug: String, csv: String) -> Result<ImportReport, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.import_registrations(&actor, &super::plumbing::slug(&slug)?, &csv).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.import_registrations(&actor, &plumbing::slug(&slug)?, &csv).await)
 }
 
 #[server(prefix = "/fn", endpoint = "staff")]
 pub async fn staff(slug: String) -> Result<StaffView, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.staff(&actor, &super::plumbing::slug(&slug)?).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.staff(&actor, &plumbing::slug(&slug)?).await)
 }
 
 /// Invites someone by e-mail to a staff role for this event (or, for admins, the whole
@@ -105,16 +98,16 @@ pub async fn staff(slug: String) -> Result<StaffView, AppError> {
 /// single-use and only its addressee may accept it.
 #[server(prefix = "/fn", endpoint = "invite_staff")]
 pub async fn invite_staff(slug: String, email: String, role: String, scope: Option<String>) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend.invite_staff(&actor, &super::plumbing::slug(&slug)?, &email, &role, &scope.unwrap_or_default()).await,
-    )
+    let (backend, actor) = plumbing::context()?;
+    let slug = plumbing::slug(&slug)?;
+    let invitee = crate::domain::Invitee::parse(&email, &role, &scope.unwrap_or_default()).map_err(AppError::Invalid);
+    plumbing::answer(backend.invite_staff(&actor, &slug, &plumbing::answer(invitee)?).await)
 }
 
 #[server(prefix = "/fn", endpoint = "revoke_role")]
 pub async fn revoke_role(slug: String, role_id: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.revoke_role(&actor, &super::plumbing::slug(&slug)?, &role_id).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.revoke_role(&actor, &plumbing::slug(&slug)?, plumbing::id(&actor, &role_id)?).await)
 }
 
 /// Organizers and administrators: their organizations and events.
@@ -153,16 +146,9 @@ pub trait RegistrationsApi: Send + Sync {
 pub trait StaffApi: Send + Sync {
     async fn staff(&self, actor: &Actor, slug: &Slug) -> Result<StaffView, AppError>;
 
-    async fn invite_staff(
-        &self,
-        actor: &Actor,
-        slug: &Slug,
-        email: &str,
-        role: &str,
-        scope: &str,
-    ) -> Result<(), AppError>;
+    async fn invite_staff(&self, actor: &Actor, slug: &Slug, invitee: &Invitee) -> Result<(), AppError>;
 
-    async fn revoke_role(&self, actor: &Actor, slug: &Slug, role_id: &str) -> Result<(), AppError>;
+    async fn revoke_role(&self, actor: &Actor, slug: &Slug, role_id: Uuid) -> Result<(), AppError>;
 }
 
 // ----- Wire types ----------------------------------------------------------------

@@ -51,6 +51,13 @@ pub(crate) mod plumbing {
         answer(crate::domain::CaseStatus::parse("status", raw).map_err(AppError::from))
     }
 
+    /// A record's id from the request (a decision, a proposal, a device, …) for someone
+    /// signed in: who asks is checked first, and an id that cannot be one names nothing.
+    pub fn id(actor: &Actor, raw: &str) -> Result<uuid::Uuid, AppError> {
+        let id = uuid::Uuid::parse_str(raw.trim()).map_err(|_| AppError::NotFound);
+        answer(actor.signed_in().and(id))
+    }
+
     /// The backend and who is asking, as the HTTP layer put them in the context.
     pub fn context() -> Result<(SharedBackend, Actor), AppError> {
         let backend = use_context::<SharedBackend>().ok_or(AppError::Internal)?;

@@ -1,15 +1,13 @@
 //! Safety plans on a case (the team), the reporter's answer, escorts' assignments and
 //! calendar feed, and in-app notifications.
 
-#[cfg(feature = "ssr")]
-use super::Actor;
 use super::AppError;
 use super::PersonRef;
-#[cfg(feature = "ssr")]
-use crate::domain::CaseReference;
 use crate::domain::PrecautionKind;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use {super::Actor, super::plumbing, crate::domain::CaseReference, uuid::Uuid};
 
 /// The fields of the escort form: up to three time windows (wall-clock, event time
 /// zone), the escorts (`input[escorts][0]`, `input[escorts][1]`, …: person ids), a meeting
@@ -31,8 +29,8 @@ pub struct EscortInput {
 
 #[server(prefix = "/fn", endpoint = "add_escort")]
 pub async fn add_escort(reference: String, input: EscortInput) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.add_escort(&actor, &super::plumbing::reference(&reference)?, &input).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.add_escort(&actor, &plumbing::reference(&reference)?, &input).await)
 }
 
 /// Adds an arrival alert: who is told (`recipients[0]`, …) when a person linked to the
@@ -43,106 +41,80 @@ pub async fn add_arrival_alert(
     recipients: Option<Vec<String>>,
     instruction: Option<String>,
 ) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend
-            .add_arrival_alert(
-                &actor,
-                &super::plumbing::reference(&reference)?,
-                &recipients.unwrap_or_default(),
-                &instruction.unwrap_or_default(),
-            )
-            .await,
-    )
+    let (backend, actor) = plumbing::context()?;
+    let (reference, instruction) = (plumbing::reference(&reference)?, instruction.unwrap_or_default());
+    plumbing::answer(backend.add_arrival_alert(&actor, &reference, &recipients.unwrap_or_default(), &instruction).await)
 }
 
 /// Adds what door staff see when a linked person arrives (e.g. "admit, and call the
 /// safety lead").
 #[server(prefix = "/fn", endpoint = "add_door_instruction")]
 pub async fn add_door_instruction(reference: String, instruction: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend
-            .add_text_precaution(
-                &actor,
-                &super::plumbing::reference(&reference)?,
-                crate::domain::PrecautionKind::DoorInstruction,
-                &instruction,
-            )
-            .await,
+    let (backend, actor) = plumbing::context()?;
+    let reference = plumbing::reference(&reference)?;
+    plumbing::answer(
+        backend.add_text_precaution(&actor, &reference, PrecautionKind::DoorInstruction, &instruction).await,
     )
 }
 
 /// Adds an arrangement agreed with the reporter, in words shared with them.
 #[server(prefix = "/fn", endpoint = "add_arrangement")]
 pub async fn add_arrangement(reference: String, text: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend
-            .add_text_precaution(
-                &actor,
-                &super::plumbing::reference(&reference)?,
-                crate::domain::PrecautionKind::Arrangement,
-                &text,
-            )
-            .await,
-    )
+    let (backend, actor) = plumbing::context()?;
+    let reference = plumbing::reference(&reference)?;
+    plumbing::answer(backend.add_text_precaution(&actor, &reference, PrecautionKind::Arrangement, &text).await)
 }
 
 #[server(prefix = "/fn", endpoint = "remove_precaution")]
 pub async fn remove_precaution(reference: String, precaution: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend.remove_precaution(&actor, &super::plumbing::reference(&reference)?, &precaution).await,
-    )
+    let (backend, actor) = plumbing::context()?;
+    let (reference, precaution) = (plumbing::reference(&reference)?, plumbing::id(&actor, &precaution)?);
+    plumbing::answer(backend.remove_precaution(&actor, &reference, precaution).await)
 }
 
 /// The reporter accepts the plan or asks for changes.
 #[server(prefix = "/fn", endpoint = "respond_to_plan")]
 pub async fn respond_to_plan(reference: String, answer: String, comment: Option<String>) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(
-        backend
-            .respond_to_plan(&actor, &super::plumbing::reference(&reference)?, &answer, &comment.unwrap_or_default())
-            .await,
-    )
+    let (backend, actor) = plumbing::context()?;
+    let (reference, comment) = (plumbing::reference(&reference)?, comment.unwrap_or_default());
+    plumbing::answer(backend.respond_to_plan(&actor, &reference, &answer, &comment).await)
 }
 
 #[server(name = MyAssignmentsCall, prefix = "/fn", endpoint = "my_assignments")]
 pub async fn my_assignments() -> Result<MyAssignments, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.my_assignments(&actor).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.my_assignments(&actor).await)
 }
 
 #[server(prefix = "/fn", endpoint = "acknowledge_assignment")]
 pub async fn acknowledge_assignment(assignment: String) -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.acknowledge_assignment(&actor, &assignment).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.acknowledge_assignment(&actor, plumbing::id(&actor, &assignment)?).await)
 }
 
 /// Makes a new private calendar feed address (the old one stops working) and returns it.
 #[server(prefix = "/fn", endpoint = "renew_calendar_feed")]
 pub async fn renew_calendar_feed() -> Result<String, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.renew_calendar_feed(&actor).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.renew_calendar_feed(&actor).await)
 }
 
 #[server(prefix = "/fn", endpoint = "revoke_calendar_feed")]
 pub async fn revoke_calendar_feed() -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.revoke_calendar_feed(&actor).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.revoke_calendar_feed(&actor).await)
 }
 
 #[server(prefix = "/fn", endpoint = "notifications")]
 pub async fn notifications() -> Result<Vec<NotificationView>, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.notifications(&actor).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.notifications(&actor).await)
 }
 
 #[server(prefix = "/fn", endpoint = "mark_notifications_read")]
 pub async fn mark_notifications_read() -> Result<(), AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.mark_notifications_read(&actor).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.mark_notifications_read(&actor).await)
 }
 
 /// A case's safety plan: precautions and the reporter's answer.
@@ -167,7 +139,7 @@ pub trait PlansApi: Send + Sync {
         text: &str,
     ) -> Result<(), AppError>;
 
-    async fn remove_precaution(&self, actor: &Actor, reference: &CaseReference, id: &str) -> Result<(), AppError>;
+    async fn remove_precaution(&self, actor: &Actor, reference: &CaseReference, id: Uuid) -> Result<(), AppError>;
 
     async fn respond_to_plan(
         &self,
@@ -185,7 +157,7 @@ pub trait EscortsApi: Send + Sync {
     /// An escort's own live assignments.
     async fn my_assignments(&self, actor: &Actor) -> Result<MyAssignments, AppError>;
 
-    async fn acknowledge_assignment(&self, actor: &Actor, id: &str) -> Result<(), AppError>;
+    async fn acknowledge_assignment(&self, actor: &Actor, id: Uuid) -> Result<(), AppError>;
 }
 
 /// A person's calendar feed link.

@@ -1,25 +1,23 @@
 //! What anyone may see: the event list and event pages.
 
-#[cfg(feature = "ssr")]
-use super::Actor;
 use super::AppError;
-#[cfg(feature = "ssr")]
-use crate::domain::Slug;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use {super::Actor, super::plumbing, crate::domain::Slug};
 
 /// The public face of Haven: the events a visitor may see.
 #[server(prefix = "/fn", endpoint = "home")]
 pub async fn home() -> Result<HomeView, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.home(&actor).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.home(&actor).await)
 }
 
 /// One event's public page.
 #[server(prefix = "/fn", endpoint = "event")]
 pub async fn event(slug: String) -> Result<EventView, AppError> {
-    let (backend, actor) = super::plumbing::context()?;
-    super::plumbing::answer(backend.event(&actor, &super::plumbing::slug(&slug)?).await)
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.event(&actor, &plumbing::slug(&slug)?).await)
 }
 
 /// What anyone may see.

@@ -25,7 +25,7 @@ pub use error::DomainError;
 pub use event::{EventDetails, EventForm, EventTimeZone};
 pub use plan::{CalendarEntry, EscortDetails, PrecautionKind, Window};
 pub use registration::{NewRegistration, PhoneNumber, TicketRef};
-pub use role::{Role, RoleScope};
+pub use role::{Invitee, Role, RoleScope};
 pub use slug::Slug;
 pub use text::{DisplayName, PlainText};
 

@@ -1,6 +1,6 @@
 //! Staff roles and what each may grant.
 
-use super::DomainError;
+use super::{DomainError, EmailAddress};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -88,9 +88,40 @@ impl RoleScope {
     }
 }
 
+/// Who is invited to which role, and where: the staff invitation form, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitee {
+    pub email: EmailAddress,
+    pub role: Role,
+    pub scope: RoleScope,
+}
+
+impl Invitee {
+    /// Reads the form's three fields, naming every one that is wrong.
+    pub fn parse(email: &str, role: &str, scope: &str) -> Result<Invitee, Vec<DomainError>> {
+        let mut errors = Vec::new();
+        let email = EmailAddress::parse("email", email).map_err(|e| errors.push(e)).ok();
+        let role = Role::parse("role", role).map_err(|e| errors.push(e)).ok();
+        let scope = RoleScope::parse("scope", scope).map_err(|e| errors.push(e)).ok();
+        match (email, role, scope) {
+            (Some(email), Some(role), Some(scope)) => Ok(Invitee { email, role, scope }),
+            _ => Err(errors),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invitation_form_names_every_wrong_field() {
+        let ok = Invitee::parse("a@example.org", "door", "").unwrap();
+        assert_eq!((ok.role, ok.scope), (Role::Door, RoleScope::Event));
+        let fields: Vec<String> =
+            Invitee::parse("nope", "king", "galaxy").unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["email", "role", "scope"]);
+    }
 
     #[test]
     fn roles_parse_case_insensitively_and_reject_the_unknown() {

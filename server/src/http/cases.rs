@@ -15,6 +15,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use haven_app::api::{Actor, AppError};
 use haven_app::domain::{CaseReference, ConcernForm, Slug};
+use uuid::Uuid;
 
 fn see_other(location: &str) -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
@@ -206,10 +207,10 @@ pub async fn attachment(
     if let Err(e) = actor.signed_in() {
         return error_page(&e);
     }
-    let Ok(reference) = CaseReference::parse("reference", &reference) else {
+    let (Ok(reference), Ok(id)) = (CaseReference::parse("reference", &reference), Uuid::parse_str(&id)) else {
         return error_page(&AppError::NotFound);
     };
-    match state.services.attachment(&actor, &reference, &id).await {
+    match state.services.attachment(&actor, &reference, id).await {
         Ok(file) => {
             let ascii: String = file
                 .name

@@ -8,7 +8,7 @@ use chrono::Duration;
 use haven_app::api::StaffApi;
 use haven_app::api::{Actor, AppError, PendingInvitation, StaffMember, StaffView};
 use haven_app::domain::Slug;
-use haven_app::domain::{EmailAddress, Role, RoleScope};
+use haven_app::domain::{Invitee, Role, RoleScope};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -111,22 +111,9 @@ impl StaffApi for Services {
         })
     }
 
-    async fn invite_staff(
-        &self,
-        actor: &Actor,
-        slug: &Slug,
-        email: &str,
-        role: &str,
-        scope: &str,
-    ) -> Result<(), AppError> {
+    async fn invite_staff(&self, actor: &Actor, slug: &Slug, invitee: &Invitee) -> Result<(), AppError> {
         let (e, grants) = self.events().managed_event(actor, slug).await?;
-        let mut errors = Vec::new();
-        let email = EmailAddress::parse("email", email).map_err(|e| errors.push(e)).ok();
-        let role = Role::parse("role", role).map_err(|e| errors.push(e)).ok();
-        let scope = RoleScope::parse("scope", scope).map_err(|e| errors.push(e)).ok();
-        let (Some(email), Some(role), Some(scope)) = (email, role, scope) else {
-            return Err(AppError::Invalid(errors));
-        };
+        let Invitee { email, role, scope } = invitee.clone();
         let at = (scope == RoleScope::Event).then_some(&e);
         let refusals = grants.refusals_to_grant(e.organization_id, at, role);
         if !refusals.is_empty() {
@@ -169,9 +156,8 @@ impl StaffApi for Services {
         Ok(())
     }
 
-    async fn revoke_role(&self, actor: &Actor, slug: &Slug, role_id: &str) -> Result<(), AppError> {
+    async fn revoke_role(&self, actor: &Actor, slug: &Slug, role_id: Uuid) -> Result<(), AppError> {
         let (e, grants) = self.events().managed_event(actor, slug).await?;
-        let role_id = Uuid::parse_str(role_id.trim()).map_err(|_| AppError::NotFound)?;
         let r = staff_role::Entity::find_by_id(role_id)
             .one(&self.store.db)
             .await?

@@ -76,9 +76,8 @@ impl Services {
         tx.commit().await.map_err(AppError::from)
     }
 
-    pub async fn attachment(&self, actor: &Actor, reference: &CaseReference, id: &str) -> Result<Download, AppError> {
+    pub async fn attachment(&self, actor: &Actor, reference: &CaseReference, id: Uuid) -> Result<Download, AppError> {
         let v = self.cases().team_case(actor, reference).await?;
-        let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
         let a = case_attachment::Entity::find_by_id(id)
             .filter(case_attachment::Column::CaseId.eq(v.case.id))
             .one(&self.store.db)

@@ -220,7 +220,7 @@ impl Services {
 
 #[async_trait::async_trait]
 impl FilingApi for Services {
-    async fn concern_form(&self, actor: &Actor, slug: &Slug, draft: Option<&str>) -> Result<ConcernFormView, AppError> {
+    async fn concern_form(&self, actor: &Actor, slug: &Slug, draft: Option<Uuid>) -> Result<ConcernFormView, AppError> {
         let person = actor.signed_in()?;
         let e = self.events().event_by_slug(slug).await?.ok_or(AppError::NotFound)?;
         let may_file = self.may_file(person, &e).await?;
@@ -233,7 +233,7 @@ impl FilingApi for Services {
             photo_error: None,
         };
         // A draft is shown only to the person who typed it, while it lasts.
-        if let Some(id) = draft.and_then(|d| Uuid::parse_str(d).ok())
+        if let Some(id) = draft
             && let Some(d) = concern_draft::Entity::find_by_id(id).one(&self.store.db).await?
             && d.person_id == person
             && d.event_id == e.id

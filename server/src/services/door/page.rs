@@ -381,9 +381,8 @@ impl DoorApi for Services {
         })
     }
 
-    async fn replace_badge(&self, actor: &Actor, slug: &Slug, registration: &str) -> Result<(), AppError> {
+    async fn replace_badge(&self, actor: &Actor, slug: &Slug, id: Uuid) -> Result<(), AppError> {
         let (e, _) = self.events().managed_event(actor, slug).await?;
-        let id = Uuid::parse_str(registration.trim()).map_err(|_| AppError::NotFound)?;
         self.replace_badge_of(actor.person_id(), &e, id).await
     }
 
@@ -413,9 +412,8 @@ impl DoorApi for Services {
         Ok(self.add_device(actor.person_id(), &e, name).await?.1)
     }
 
-    async fn revoke_event_device(&self, actor: &Actor, slug: &Slug, device: &str) -> Result<(), AppError> {
+    async fn revoke_event_device(&self, actor: &Actor, slug: &Slug, id: Uuid) -> Result<(), AppError> {
         let (e, _) = self.events().managed_event(actor, slug).await?;
-        let id = Uuid::parse_str(device.trim()).map_err(|_| AppError::NotFound)?;
         self.revoke_device(actor.person_id(), &e, id).await
     }
 }

@@ -3,7 +3,7 @@
 //! with the deciding role who took no part in the decision or its case decides; that
 //! decision is final.
 
-use super::{NewDecision, kind_of, parse_id, tz_of};
+use super::{NewDecision, cases_of, kind_of, tz_of};
 use crate::crypto::hash_token;
 use crate::crypto::sealed;
 use crate::db::entities::{
@@ -308,12 +308,9 @@ impl AppealsApi for Services {
         Ok(out)
     }
 
-    async fn appeal_decision(&self, actor: &Actor, decision_id: &str, text: &str) -> Result<(), AppError> {
+    async fn appeal_decision(&self, actor: &Actor, decision_id: Uuid, text: &str) -> Result<(), AppError> {
         let me = actor.signed_in()?;
-        let d = decision::Entity::find_by_id(parse_id(decision_id)?)
-            .one(&self.store.db)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let d = decision::Entity::find_by_id(decision_id).one(&self.store.db).await?.ok_or(AppError::NotFound)?;
         if d.person_id == me {
             return self.file_appeal(&d, text, Via::SignedIn).await;
         }
@@ -355,13 +352,12 @@ impl AppealsApi for Services {
     async fn decide_appeal(
         &self,
         actor: &Actor,
-        appeal_id: &str,
+        id: Uuid,
         outcome: &str,
         input: DecisionInput,
     ) -> Result<(), AppError> {
         let Caller { person: me, grants } = self.caller(actor).await?;
         let db = &self.store.db;
-        let id = parse_id(appeal_id)?;
         let mine = self.decider(db, me).await?;
         let Some(a) = appeal::Entity::find_by_id(id).one(db).await? else {
             let covered = coverage_appeal::Entity::find_by_id(id).one(db).await?;
@@ -413,13 +409,7 @@ impl AppealsApi for Services {
                 terms
             }
         };
-        let cases: Vec<Uuid> = decision_case::Entity::find()
-            .filter(decision_case::Column::DecisionId.eq(head.id))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|c| c.case_id)
-            .collect();
+        let cases = cases_of(db, head.id).await?;
         let tx = self.begin().await?;
         let fresh = appeal::Entity::find_by_id(a.id).one(&*tx).await?;
         if fresh.is_none_or(|f| f.outcome.is_some()) {
@@ -453,7 +443,6 @@ impl AppealsApi for Services {
         })
         .exec(&*tx)
         .await?;
-        tx.door_changed();
         tx.commit().await?;
         Ok(())
     }

@@ -10,7 +10,7 @@
 //! the first three letters of a name part, which keeps 50,000 registrations against 1,000
 //! bans to a few hundred thousand comparisons.
 
-use super::{DOOR_KINDS, parse_id};
+use super::DOOR_KINDS;
 use crate::db::entities::{decision, evasion_flag, event, identity, person, registration};
 use crate::services::authz::Caller;
 use crate::services::involvement::{Involvement, Purpose};
@@ -281,10 +281,10 @@ impl EvasionApi for Services {
         Ok(out)
     }
 
-    async fn resolve_flag(&self, actor: &Actor, flag: &str, action: &str) -> Result<(), AppError> {
+    async fn resolve_flag(&self, actor: &Actor, flag: Uuid, action: &str) -> Result<(), AppError> {
         let Caller { person: me, grants } = self.caller(actor).await?;
         let db = &self.store.db;
-        let f = evasion_flag::Entity::find_by_id(parse_id(flag)?).one(db).await?.ok_or(AppError::NotFound)?;
+        let f = evasion_flag::Entity::find_by_id(flag).one(db).await?.ok_or(AppError::NotFound)?;
         let r = registration::Entity::find_by_id(f.registration_id).one(db).await?.ok_or(AppError::NotFound)?;
         let e = event::Entity::find_by_id(r.event_id).one(db).await?.ok_or(AppError::NotFound)?;
         if !grants.responds_for(&e) || self.involved_in_flag(db, &self.decider(db, me).await?, &f).await? {

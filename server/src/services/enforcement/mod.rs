@@ -30,7 +30,7 @@ pub use evasion::{BannedIndex, EvasionCandidate};
 
 use super::Services;
 use crate::crypto::sealed;
-use crate::db::entities::{decision, decision_proposal, decision_subject, event, person};
+use crate::db::entities::{decision, decision_case, decision_proposal, decision_subject, event, person};
 use chrono::{DateTime, Utc};
 use haven_app::api::AppError;
 use haven_app::domain::decision::{Details, period_text};
@@ -64,8 +64,15 @@ pub(super) fn kind_of(d: &decision::Model) -> DecisionKind {
     DecisionKind::parse("kind", &d.kind).unwrap_or(DecisionKind::Other)
 }
 
-pub(crate) fn parse_id(raw: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(raw.trim()).map_err(|_| AppError::NotFound)
+/// The cases a decision record rests on.
+pub(super) async fn cases_of(db: &impl ConnectionTrait, decision: Uuid) -> Result<Vec<Uuid>, AppError> {
+    Ok(decision_case::Entity::find()
+        .select_only()
+        .column(decision_case::Column::CaseId)
+        .filter(decision_case::Column::DecisionId.eq(decision))
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 impl Services {

@@ -1,7 +1,7 @@
 //! Proposals: the case's team proposes a decision; a decider who is not involved records
 //! or declines it.
 
-use super::{claim_proposal, parse_id, tz_of};
+use super::{claim_proposal, tz_of};
 use crate::crypto::sealed;
 use crate::db::entities::{case, case_person, decision_proposal, event};
 use crate::services::authz::Caller;
@@ -210,9 +210,9 @@ impl ProposalsApi for Services {
         tx.commit().await.map_err(AppError::from)
     }
 
-    async fn decline_proposal(&self, actor: &Actor, proposal: &str) -> Result<(), AppError> {
+    async fn decline_proposal(&self, actor: &Actor, proposal: Uuid) -> Result<(), AppError> {
         let Caller { person: me, grants } = self.caller(actor).await?;
-        let (p, c, e) = self.proposal_parts(parse_id(proposal)?).await?;
+        let (p, c, e) = self.proposal_parts(proposal).await?;
         if !grants.manages(&e) {
             return Err(AppError::NotFound);
         }

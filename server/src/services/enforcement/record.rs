@@ -1,7 +1,7 @@
 //! Recording decisions: a new record (or a correction) and its effects, applied in the
 //! transaction that records it, and the notice to the person decided about.
 
-use super::{DOOR_KINDS, NewDecision, claim_proposal, kind_of, parse_id, tz_of};
+use super::{DOOR_KINDS, NewDecision, cases_of, claim_proposal, kind_of, tz_of};
 use crate::crypto::sealed;
 use crate::crypto::{hash_token, random_token};
 use crate::db::entities::{
@@ -24,8 +24,9 @@ use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 impl Services {
-    /// Records a decision and applies its effects, as part of `tx`. Returns the record and
-    /// the appeal link's token (when it may be appealed).
+    /// Records a decision and applies its effects, as part of `tx` (the door picture is
+    /// marked changed). Returns the record and the appeal link's token (when it may be
+    /// appealed).
     pub(crate) async fn insert_decision(
         &self,
         tx: &crate::services::work::Work<'_>,
@@ -105,6 +106,7 @@ impl Services {
         }
         tx.audit(vec![entry]).await?;
         self.apply_effects(tx, now, &model, new.supersedes).await?;
+        tx.door_changed();
         self.send_notice(tx, now, &model, e, token.as_deref(), new.supersedes.is_some()).await?;
         Ok(model)
     }
@@ -270,9 +272,8 @@ const ALREADY_CORRECTED: &str = "This decision has already been corrected: reloa
 
 #[async_trait::async_trait]
 impl DecisionsApi for Services {
-    async fn record_decision(&self, actor: &Actor, proposal: &str, input: DecisionInput) -> Result<(), AppError> {
+    async fn record_decision(&self, actor: &Actor, id: Uuid, input: DecisionInput) -> Result<(), AppError> {
         let Caller { person: me, grants } = self.caller(actor).await?;
-        let id = parse_id(proposal)?;
         let (p, c, e) = self.proposal_parts(id).await?;
         if !grants.manages(&e) {
             return Err(AppError::NotFound);
@@ -320,15 +321,14 @@ impl DecisionsApi for Services {
         })
         .exec(&*tx)
         .await?;
-        tx.door_changed();
         tx.commit().await?;
         Ok(())
     }
 
-    async fn correct_decision(&self, actor: &Actor, decision_id: &str, input: DecisionInput) -> Result<(), AppError> {
+    async fn correct_decision(&self, actor: &Actor, decision_id: Uuid, input: DecisionInput) -> Result<(), AppError> {
         let Caller { person: me, grants } = self.caller(actor).await?;
         let db = &self.store.db;
-        let d = decision::Entity::find_by_id(parse_id(decision_id)?).one(db).await?.ok_or(AppError::NotFound)?;
+        let d = decision::Entity::find_by_id(decision_id).one(db).await?.ok_or(AppError::NotFound)?;
         let e = event::Entity::find_by_id(d.event_id).one(db).await?.ok_or(AppError::NotFound)?;
         if !grants.manages(&e) {
             return Err(AppError::NotFound);
@@ -347,13 +347,7 @@ impl DecisionsApi for Services {
         self.may_decide(&grants, &e, &terms)?;
         // Lifting or changing a ban needs the same authority as recording one.
         self.may_decide(&grants, &e, &Terms { kind: kind_of(&d), ..terms.clone() })?;
-        let cases: Vec<Uuid> = decision_case::Entity::find()
-            .filter(decision_case::Column::DecisionId.eq(d.id))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|c| c.case_id)
-            .collect();
+        let cases = cases_of(db, d.id).await?;
         let tx = self.begin().await?;
         let head = self.chain_head(&*tx, d.root_id).await?;
         if head.as_ref().map(|h| h.id) != Some(d.id) {
@@ -374,7 +368,6 @@ impl DecisionsApi for Services {
             },
         )
         .await?;
-        tx.door_changed();
         tx.commit().await?;
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! What a case's team and deciders see of decisions and proposals.
 
-use super::{kind_of, names_of};
+use super::{cases_of, kind_of, names_of};
 use crate::crypto::sealed;
 use crate::db::entities::{appeal, case, case_person, decision, decision_case, decision_proposal, event, person};
 use crate::services::Services;
@@ -27,13 +27,7 @@ impl Services {
     ) -> Result<DecisionView, AppError> {
         let names = names_of(db, &[d.person_id, d.decided_by]).await?;
         let cases = if show_cases {
-            let ids: Vec<Uuid> = decision_case::Entity::find()
-                .filter(decision_case::Column::DecisionId.eq(d.id))
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|c| c.case_id)
-                .collect();
+            let ids = cases_of(db, d.id).await?;
             case::Entity::find()
                 .filter(case::Column::Id.is_in(ids))
                 .all(db)

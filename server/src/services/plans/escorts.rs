@@ -129,9 +129,8 @@ impl EscortsApi for Services {
         Ok(MyAssignments { assignments: out.into_iter().map(|(_, a)| a).collect(), has_feed })
     }
 
-    async fn acknowledge_assignment(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
+    async fn acknowledge_assignment(&self, actor: &Actor, id: Uuid) -> Result<(), AppError> {
         let me = actor.signed_in()?;
-        let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
         let tx = self.begin().await?;
         let now = tx.now;
         let a = escort_assignment::Entity::find_by_id(id)

@@ -283,9 +283,8 @@ impl PlansApi for Services {
         Ok(())
     }
 
-    async fn remove_precaution(&self, actor: &Actor, reference: &CaseReference, id: &str) -> Result<(), AppError> {
+    async fn remove_precaution(&self, actor: &Actor, reference: &CaseReference, id: Uuid) -> Result<(), AppError> {
         let v = self.cases().team_case(actor, reference).await?;
-        let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
         let p = precaution::Entity::find_by_id(id)
             .filter(precaution::Column::CaseId.eq(v.case.id))
             .filter(precaution::Column::RemovedAt.is_null())
