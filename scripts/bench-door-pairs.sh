@@ -35,7 +35,7 @@ build "$after" after
 for i in $(seq 1 "$PAIRS"); do
   for side in before after; do
     say "pair $i of $PAIRS: $side"
-    HAVEN_BIN=$work/$side scripts/bench-door.sh | tee "$work/out" | grep -E '^(scans, 32|GET /healthz|scan rate)'
+    HAVEN_BIN=$work/$side scripts/bench-door.sh | tee "$work/out" | grep -E '^(scans, 32|GET /healthz|answered scans|scan rate)'
     scans=$(grep '^scans, 32' "$work/out" | grep -o 'rate=[0-9]*' | cut -d= -f2)
     trivial=$(grep '^GET /healthz' "$work/out" | grep -o 'rate=[0-9]*' | cut -d= -f2)
     echo "$side $scans $trivial" >>"$work/results"
