@@ -170,7 +170,8 @@ pub async fn build(settings: Settings, clock: SharedClock) -> Result<Server, Sta
         ),
         None => None,
     };
-    if !settings.site_root.join("pkg").join("haven.js").exists() {
+    let assets = http::assets::Assets::load(&settings.site_root);
+    if assets.hash_file.is_none() && !settings.site_root.join("pkg").join("haven.js").exists() {
         tracing::warn!(
             site_root = %settings.site_root.display(),
             "the built site is missing: pages will render but not hydrate (run `cargo leptos build`)"
@@ -181,6 +182,9 @@ pub async fn build(settings: Settings, clock: SharedClock) -> Result<Server, Sta
         .site_root(settings.site_root.display().to_string())
         .site_pkg_dir("pkg")
         .site_addr(addr)
+        // Leptos reads the hashed names when it writes a page's scripts and stylesheet.
+        .hash_files(assets.hash_file.is_some())
+        .hash_file(assets.hash_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default().into())
         .build();
     let public_url = settings.public_url_for(addr);
     let services = services(settings, db, clock, public_url).await?;
@@ -190,6 +194,7 @@ pub async fn build(settings: Settings, clock: SharedClock) -> Result<Server, Sta
         services,
         leptos,
         metrics: Arc::new(Metrics::default()),
+        assets: Arc::new(assets),
     };
     let router = http::router(state.clone());
     Ok(Server { listener, metrics_listener, router, mailer, state })

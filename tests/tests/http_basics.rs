@@ -328,6 +328,76 @@ async fn a_server_function_called_with_malformed_arguments_answers_400_not_500()
     }
 }
 
+/// The wasm, its JavaScript and the stylesheet are named after their content and kept by
+/// browsers for a year; pages are never kept; the plain error page links the same
+/// stylesheet; the old plain names are gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn assets_are_named_after_their_content_and_cached_for_a_year_while_pages_are_not() {
+    let server = TestServer::start(&backends()[0]).await;
+    let http = server.client();
+    let page = http.get(server.url("/")).send().await.unwrap();
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let html = page.text().await.unwrap();
+    let hashed: Vec<String> = ["js", "wasm", "css"]
+        .iter()
+        .map(|ext| {
+            let at = html.find(&format!(".{ext}\"")).unwrap_or_else(|| panic!("the page names a .{ext}: {html}"));
+            let start = html[..at].rfind("/pkg/haven.").expect("under /pkg");
+            html[start..at + ext.len() + 1].to_owned()
+        })
+        .collect();
+    for path in &hashed {
+        let hash = path.trim_start_matches("/pkg/haven.").split('.').next().unwrap();
+        assert!(hash.len() >= 16, "{path} carries a hash");
+        let res = http.get(server.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable", "{path}");
+        assert!(!res.bytes().await.unwrap().is_empty(), "{path}");
+    }
+    for plain in ["/pkg/haven.js", "/pkg/haven.wasm", "/pkg/haven.css"] {
+        assert_eq!(http.get(server.url(plain)).send().await.unwrap().status(), 404, "{plain}");
+    }
+    let list = http.get(server.url("/pkg/hash.txt")).send().await.unwrap();
+    assert_eq!(list.headers()["cache-control"], "no-cache");
+    // A form posted without a session gets Haven's plain error page.
+    let error = http.post(server.url("/events/havenconf/concern")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(error.status(), 401);
+    let text = error.text().await.unwrap();
+    assert!(text.contains(&format!("<link rel=\"stylesheet\" href=\"{}\">", hashed[2])), "{text}");
+}
+
+/// A release build writes a brotli and a gzip copy of each asset (`--precompress`): the
+/// browser gets the one it accepts, marked as such, and the file itself otherwise.
+#[tokio::test(flavor = "multi_thread")]
+async fn assets_are_sent_precompressed_as_the_browser_accepts() {
+    let site = std::env::temp_dir().join(format!("haven-site-{}", uuid::Uuid::new_v4().simple()));
+    let pkg = site.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("hash.txt"), "js: j1j1j1j1j1j1j1j1\nwasm: w2w2w2w2w2w2w2w2\ncss: c3c3c3c3c3c3c3c3\n")
+        .unwrap();
+    let name = "haven.w2w2w2w2w2w2w2w2.wasm";
+    for (suffix, bytes) in [("", &b"\0asm plain"[..]), (".br", b"brotli bytes"), (".gz", b"gzip bytes")] {
+        std::fs::write(pkg.join(format!("{name}{suffix}")), bytes).unwrap();
+    }
+    let options = Options { env: vec![("HAVEN_SITE_ROOT".into(), site.display().to_string())], ..Default::default() };
+    let server = TestServer::start_with(&backends()[0], options).await;
+    let http = server.client();
+    for (accepted, encoding, body) in [
+        ("gzip, deflate, br, zstd", Some("br"), "brotli bytes"),
+        ("gzip", Some("gzip"), "gzip bytes"),
+        ("identity", None, "\0asm plain"),
+    ] {
+        let res =
+            http.get(server.url(&format!("/pkg/{name}"))).header("accept-encoding", accepted).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{accepted}");
+        assert_eq!(res.headers().get("content-encoding").map(|v| v.to_str().unwrap()), encoding, "{accepted}");
+        assert_eq!(res.headers()["content-type"], "application/wasm", "{accepted}");
+        assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable", "{accepted}");
+        assert_eq!(res.text().await.unwrap(), body, "{accepted}");
+    }
+    std::fs::remove_dir_all(&site).unwrap();
+}
+
 /// Every server function that names a record by id: an administrator (who may act on
 /// every record of the demo) is told "not found" for an id that cannot be one, someone
 /// signed out is asked to sign in first, and nothing is written either way.

@@ -13,7 +13,7 @@ mod plans;
 
 use crate::api;
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
     components::{A, Route, Router, Routes},
@@ -34,6 +34,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // Both follow the built site's hashed names (`pkg/hash.txt`).
+                <HashedStylesheet options=options.clone() id="haven-css"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -49,7 +51,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let a = SsrMode::Async;
     view! {
-        <Stylesheet id="haven-css" href="/pkg/haven.css"/>
         <Title formatter=|page: String| if page.is_empty() { "Haven".to_owned() } else { format!("{page} · Haven") }/>
         <Router>
             <Header/>

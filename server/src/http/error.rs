@@ -64,16 +64,29 @@ pub fn answer_with(status: StatusCode, err: &AppError, format: Format) -> Respon
     res
 }
 
-/// A small page saying what went wrong, with a way back (for plain form posts).
+/// A small page saying what went wrong, with a way back (for plain form posts). The page
+/// links the stylesheet by its plain name; the router's `assets::plain_pages` writes it
+/// again with the built site's name for it, which it finds in the `PlainPage` it carries.
 fn page(status: StatusCode, text: &str) -> Response {
+    let mut res = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], plain_page(text, "/pkg/haven.css"))
+        .into_response();
+    res.extensions_mut().insert(PlainPage(text.to_owned()));
+    res
+}
+
+/// The words of a plain error page, for the layer that knows the stylesheet's name.
+#[derive(Debug, Clone)]
+pub struct PlainPage(pub String);
+
+/// The plain error page around `text`.
+pub fn plain_page(text: &str, stylesheet: &str) -> String {
     let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    let body = format!(
+    format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Haven</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/haven.css\"></head><body><main class=\"page\">\
+         <link rel=\"stylesheet\" href=\"{stylesheet}\"></head><body><main class=\"page\">\
          <section class=\"panel error\" role=\"alert\"><p>{escaped}</p><p><a href=\"javascript:history.back()\">Back</a></p>\
          </section></main></body></html>"
-    );
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+    )
 }
 
 #[cfg(test)]

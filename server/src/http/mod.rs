@@ -3,6 +3,7 @@
 //! security headers).
 
 mod api;
+pub mod assets;
 mod auth;
 mod badges;
 mod cases;
@@ -24,8 +25,6 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Larger bodies are refused before anything reads them (a 50,000-row CSV is ~4 MB).
 const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
@@ -39,6 +38,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     pub metrics: Arc<Metrics>,
     pub settings: Arc<Settings>,
+    /// The built site's asset names (`pkg/hash.txt`).
+    pub assets: Arc<assets::Assets>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -61,16 +62,12 @@ pub fn router(state: AppState) -> Router {
     let routes = page_routes();
     let context = pages::request_context(&state);
     let options = state.leptos.clone();
-    let pkg_dir = state.settings.site_root.join("pkg");
     let not_found = file_and_error_handler_with_context::<AppState, _>(context.clone(), haven_app::shell);
     let metrics_not_found = not_found.clone();
 
-    let static_files = tower::ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::overriding(
-            http::header::CACHE_CONTROL,
-            http::HeaderValue::from_static("no-cache"),
-        ))
-        .service(ServeDir::new(pkg_dir));
+    let static_files = Router::new()
+        .fallback_service(assets::service(&state.settings.site_root))
+        .layer(axum::middleware::from_fn_with_state(state.assets.clone(), assets::cache_control));
 
     // Uploads read their bodies themselves, each file against its own limit (axum's
     // default of 2 MB would refuse the promised 10 MB): they are left out of the general
@@ -111,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .merge(uploads)
         .layer(axum::middleware::from_fn(pages::bad_arguments_are_400))
+        .layer(axum::middleware::from_fn_with_state(state.assets.clone(), assets::plain_pages))
         .layer(axum::middleware::from_fn_with_state(state.services.clone(), middleware::resolve_actor))
         .layer(axum::middleware::from_fn_with_state(state.services.clone(), middleware::csrf))
         .layer(axum::middleware::from_fn_with_state(state.services.clone(), middleware::security_headers))

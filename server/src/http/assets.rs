@@ -1,0 +1,114 @@
+//! The built site's assets under `/pkg`: the wasm, its JavaScript and the stylesheet.
+//!
+//! cargo-leptos names them after their content (`hash-files`, e.g. `haven.Xy3….wasm`) and
+//! writes the names to `pkg/hash.txt`; a release build with `--precompress` also writes a
+//! brotli (`.br`) and a gzip (`.gz`) copy of each. Haven serves the copy the browser
+//! accepts (tower-http's `ServeDir`, by `Accept-Encoding`), and a file named after its
+//! content for a year without asking again: a new release has new names. Anything else
+//! under `/pkg` is served `no-cache`; pages are `no-store` (see `middleware`).
+
+use super::error::{PlainPage, plain_page};
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tower_http::services::ServeDir;
+
+/// What a file named after its content is sent with.
+const FOR_A_YEAR: &str = "public, max-age=31536000, immutable";
+
+/// The names of the site's assets, read once at start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Assets {
+    /// `pkg/hash.txt`, when the site was built with hashed names.
+    pub hash_file: Option<PathBuf>,
+    /// The file names that carry their content's hash.
+    hashed: Vec<String>,
+    /// The stylesheet's path, e.g. `/pkg/haven.Xy3….css`.
+    stylesheet: String,
+}
+
+impl Assets {
+    /// Reads `pkg/hash.txt` of the site (lines `js: <hash>`, `wasm: <hash>`, `css: <hash>`).
+    /// Without it (a site built without hashes, or not built), the plain names.
+    pub fn load(site_root: &Path) -> Assets {
+        let hash_file = site_root.join("pkg").join("hash.txt");
+        let Ok(text) = std::fs::read_to_string(&hash_file) else {
+            return Assets { hash_file: None, hashed: Vec::new(), stylesheet: "/pkg/haven.css".to_owned() };
+        };
+        let hashed: Vec<String> = text
+            .lines()
+            .filter_map(|line| line.split_once(':'))
+            .filter(|(ext, hash)| ["js", "wasm", "css"].contains(&ext.trim()) && !hash.trim().is_empty())
+            .map(|(ext, hash)| format!("haven.{}.{}", hash.trim(), ext.trim()))
+            .collect();
+        let stylesheet = match hashed.iter().find(|name| name.ends_with(".css")) {
+            Some(name) => format!("/pkg/{name}"),
+            None => "/pkg/haven.css".to_owned(),
+        };
+        Assets { hash_file: Some(std::path::absolute(&hash_file).unwrap_or(hash_file)), hashed, stylesheet }
+    }
+
+    /// The stylesheet's path, for pages Haven writes without Leptos.
+    pub fn stylesheet(&self) -> &str {
+        &self.stylesheet
+    }
+
+    /// Whether `/pkg/<name>` is named after its content.
+    pub fn is_hashed(&self, name: &str) -> bool {
+        self.hashed.iter().any(|h| h == name)
+    }
+}
+
+/// `/pkg`: the precompressed copy the browser accepts, or the file itself.
+pub fn service(site_root: &Path) -> ServeDir {
+    ServeDir::new(site_root.join("pkg")).precompressed_br().precompressed_gzip()
+}
+
+/// Sets how long a browser keeps what `/pkg` sent: a year for a file named after its
+/// content, otherwise it asks again each time.
+pub async fn cache_control(assets: axum::extract::State<Arc<Assets>>, req: Request, next: Next) -> Response {
+    let name = req.uri().path().rsplit('/').next().unwrap_or_default().to_owned();
+    let mut res = next.run(req).await;
+    let value = if res.status().is_success() && assets.is_hashed(&name) { FOR_A_YEAR } else { "no-cache" };
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    res
+}
+
+/// Writes Haven's plain error pages (`error::PlainPage`) with the stylesheet's built name.
+pub async fn plain_pages(assets: axum::extract::State<Arc<Assets>>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    if let Some(PlainPage(text)) = res.extensions_mut().remove::<PlainPage>() {
+        res.headers_mut().remove(header::CONTENT_LENGTH);
+        *res.body_mut() = Body::from(plain_page(&text, assets.stylesheet()));
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names_come_from_the_hash_file_and_plain_names_without_one() {
+        let dir = std::env::temp_dir().join(format!("haven-assets-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("pkg")).unwrap();
+        assert_eq!(Assets::load(&dir).stylesheet(), "/pkg/haven.css");
+        assert!(!Assets::load(&dir).is_hashed("haven.css"));
+
+        std::fs::write(dir.join("pkg/hash.txt"), "js: AbC\nwasm: dEf\ncss: G-h_\n").unwrap();
+        let assets = Assets::load(&dir);
+        assert_eq!(assets.stylesheet(), "/pkg/haven.G-h_.css");
+        for name in ["haven.AbC.js", "haven.dEf.wasm", "haven.G-h_.css"] {
+            assert!(assets.is_hashed(name), "{name}");
+        }
+        for name in ["haven.js", "haven.wasm", "hash.txt", "haven.AbC.wasm"] {
+            assert!(!assets.is_hashed(name), "{name}");
+        }
+        assert!(assets.hash_file.as_ref().is_some_and(|p| p.is_absolute()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
