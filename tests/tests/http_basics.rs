@@ -373,9 +373,12 @@ async fn assets_are_sent_precompressed_as_the_browser_accepts() {
     let site = std::env::temp_dir().join(format!("haven-site-{}", uuid::Uuid::new_v4().simple()));
     let pkg = site.join("pkg");
     std::fs::create_dir_all(&pkg).unwrap();
-    std::fs::write(pkg.join("hash.txt"), "js: j1j1j1j1j1j1j1j1\nwasm: w2w2w2w2w2w2w2w2\ncss: c3c3c3c3c3c3c3c3\n")
-        .unwrap();
-    let name = "haven.w2w2w2w2w2w2w2w2.wasm";
+    std::fs::write(
+        pkg.join("hash.txt"),
+        "js: j1j1j1j1j1j1j1j1j1j1j1\nwasm: w2w2w2w2w2w2w2w2w2w2w2\ncss: c3c3c3c3c3c3c3c3c3c3c3\n",
+    )
+    .unwrap();
+    let name = "haven.w2w2w2w2w2w2w2w2w2w2w2.wasm";
     for (suffix, bytes) in [("", &b"\0asm plain"[..]), (".br", b"brotli bytes"), (".gz", b"gzip bytes")] {
         std::fs::write(pkg.join(format!("{name}{suffix}")), bytes).unwrap();
     }

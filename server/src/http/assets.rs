@@ -25,8 +25,6 @@ const FOR_A_YEAR: &str = "public, max-age=31536000, immutable";
 pub struct Assets {
     /// `pkg/hash.txt`, when the site was built with hashed names.
     pub hash_file: Option<PathBuf>,
-    /// The file names that carry their content's hash.
-    hashed: Vec<String>,
     /// The stylesheet's path, e.g. `/pkg/haven.Xy3….css`.
     stylesheet: String,
 }
@@ -37,19 +35,14 @@ impl Assets {
     pub fn load(site_root: &Path) -> Assets {
         let hash_file = site_root.join("pkg").join("hash.txt");
         let Ok(text) = std::fs::read_to_string(&hash_file) else {
-            return Assets { hash_file: None, hashed: Vec::new(), stylesheet: "/pkg/haven.css".to_owned() };
+            return Assets { hash_file: None, stylesheet: "/pkg/haven.css".to_owned() };
         };
-        let hashed: Vec<String> = text
-            .lines()
-            .filter_map(|line| line.split_once(':'))
-            .filter(|(ext, hash)| ["js", "wasm", "css"].contains(&ext.trim()) && !hash.trim().is_empty())
-            .map(|(ext, hash)| format!("haven.{}.{}", hash.trim(), ext.trim()))
-            .collect();
-        let stylesheet = match hashed.iter().find(|name| name.ends_with(".css")) {
-            Some(name) => format!("/pkg/{name}"),
+        let css = text.lines().filter_map(|line| line.split_once(':')).find(|(ext, _)| ext.trim() == "css");
+        let stylesheet = match css {
+            Some((_, hash)) => format!("/pkg/haven.{}.css", hash.trim()),
             None => "/pkg/haven.css".to_owned(),
         };
-        Assets { hash_file: Some(std::path::absolute(&hash_file).unwrap_or(hash_file)), hashed, stylesheet }
+        Assets { hash_file: Some(std::path::absolute(&hash_file).unwrap_or(hash_file)), stylesheet }
     }
 
     /// The stylesheet's path, for pages Haven writes without Leptos.
@@ -57,9 +50,19 @@ impl Assets {
         &self.stylesheet
     }
 
-    /// Whether `/pkg/<name>` is named after its content.
+    /// Whether `/pkg/<name>` is named after its content, as cargo-leptos names what it
+    /// hashes (`haven.<hash>.wasm`, and with `--split` each `chunk_<n>.<hash>.wasm`, the
+    /// `__wasm_split.<hash>.js` loader and its manifest): a stem, 22 characters of
+    /// base64url (an MD5), and an extension. Nothing so named exists without hashing.
     pub fn is_hashed(&self, name: &str) -> bool {
-        self.hashed.iter().any(|h| h == name)
+        let mut parts = name.rsplitn(3, '.');
+        let (Some(_ext), Some(hash), Some(stem)) = (parts.next(), parts.next(), parts.next()) else {
+            return false;
+        };
+        self.hash_file.is_some()
+            && !stem.is_empty()
+            && hash.len() == 22
+            && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     }
 }
 
@@ -99,13 +102,26 @@ mod tests {
         assert_eq!(Assets::load(&dir).stylesheet(), "/pkg/haven.css");
         assert!(!Assets::load(&dir).is_hashed("haven.css"));
 
-        std::fs::write(dir.join("pkg/hash.txt"), "js: AbC\nwasm: dEf\ncss: G-h_\n").unwrap();
+        assert!(!Assets::load(&dir).is_hashed("haven.C0oMeiMplb2C995q3rW4Ag.css"), "no hashing, no hashed names");
+
+        std::fs::write(dir.join("pkg/hash.txt"), "js: 23q9kU2jC5Ijt6hOZSGE5A\ncss: C0oMeiMplb2C995q3rW4Ag\n").unwrap();
         let assets = Assets::load(&dir);
-        assert_eq!(assets.stylesheet(), "/pkg/haven.G-h_.css");
-        for name in ["haven.AbC.js", "haven.dEf.wasm", "haven.G-h_.css"] {
+        assert_eq!(assets.stylesheet(), "/pkg/haven.C0oMeiMplb2C995q3rW4Ag.css");
+        for name in [
+            "haven.23q9kU2jC5Ijt6hOZSGE5A.js",
+            "chunk_23.kbAIASUF_HfAMqy_jCnOng.wasm",
+            "__wasm_split.kenESgoJrsadjkkQF8ZkeQ.js",
+        ] {
             assert!(assets.is_hashed(name), "{name}");
         }
-        for name in ["haven.js", "haven.wasm", "hash.txt", "haven.AbC.wasm"] {
+        for name in [
+            "haven.js",
+            "haven.wasm",
+            "hash.txt",
+            "haven.short.wasm",
+            ".23q9kU2jC5Ijt6hOZSGE5A.js",
+            "haven.23q9kU2jC5Ijt6hOZSGE5!.js",
+        ] {
             assert!(!assets.is_hashed(name), "{name}");
         }
         assert!(assets.hash_file.as_ref().is_some_and(|p| p.is_absolute()));
