@@ -311,6 +311,34 @@ async fn the_door_page_decides_offline_and_uploads_each_scan_once_in_chromium() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_door_page_opens_after_a_reload_and_a_restart_without_network_in_chromium() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let good = door_token(&server, "ada.lovelace@example.org").await;
+        let revoked = revoked_token(&server, "grace.okafor@example.org").await;
+        let cookie = server.session_cookie("door@example.org").await;
+
+        let out = browser::run_script(
+            "door-offline-reload.mjs",
+            &server.base_url,
+            &[("SESSION_COOKIE", cookie), ("GOOD", good), ("REVOKED", revoked)],
+        )
+        .await;
+
+        for step in ["reloaded offline", "restarted offline", "uploaded", "ok: the door page opens offline"] {
+            assert!(out.contains(step), "{step}: {out}");
+        }
+        use haven_server::db::entities::scan;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let scans = scan::Entity::find().filter(scan::Column::Gate.eq("Reload")).all(&server.db).await.unwrap();
+        let results: Vec<&str> = scans.iter().map(|s| s.result.as_str()).collect();
+        assert_eq!(scans.len(), 2, "each scan decided offline uploaded exactly once: {results:?}");
+        assert!(results.contains(&"admit") && results.contains(&"deny"), "{results:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn signing_out_of_the_door_page_keeps_waiting_scans_and_then_clears_the_door_data_in_chromium() {
     for backend in backends() {
         let server = TestServer::start(&backend).await;

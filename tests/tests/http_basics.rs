@@ -366,6 +366,54 @@ async fn assets_are_named_after_their_content_and_cached_for_a_year_while_pages_
     assert!(text.contains(&format!("<link rel=\"stylesheet\" href=\"{}\">", hashed[2])), "{text}");
 }
 
+/// The door page's service worker is told which files make up the running release, so it
+/// keeps exactly those, and a new release (new names) is a new worker that replaces them.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_door_worker_names_the_running_release_and_is_replaced_by_a_new_one() {
+    let worker = |server: &TestServer| {
+        let get = server.client().get(server.url("/door-sw.js")).send();
+        async move {
+            let res = get.await.unwrap();
+            assert_eq!(res.status(), 200);
+            assert_eq!(res.headers()["content-type"], "text/javascript; charset=utf-8");
+            assert_eq!(res.headers()["cache-control"], "no-cache", "browsers check for a new release");
+            let text = res.text().await.unwrap();
+            let line = |name: &str| {
+                let start = text.find(&format!("const {name} = ")).expect(name) + name.len() + 9;
+                serde_json::from_str::<serde_json::Value>(&text[start..start + text[start..].find(";\n").unwrap()])
+                    .unwrap()
+            };
+            assert!(text.contains("addEventListener('fetch'"), "{text}");
+            (line("RELEASE"), line("ASSETS"))
+        }
+    };
+    let server = TestServer::start(&backends()[0]).await;
+    let html = server.client().get(server.url("/door/havenconf")).send().await.unwrap().text().await.unwrap();
+    let (release, assets) = worker(&server).await;
+    let assets: Vec<String> = serde_json::from_value(assets).unwrap();
+    assert_eq!(assets.len(), 3, "{assets:?}");
+    for path in &assets {
+        assert!(html.contains(path.as_str()), "the page names {path}");
+        assert_eq!(server.client().get(server.url(path)).send().await.unwrap().status(), 200, "{path}");
+    }
+
+    let site = std::env::temp_dir().join(format!("haven-site-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    let hashes = "js: j1j1j1j1j1j1j1j1j1j1j1\nwasm: w2w2w2w2w2w2w2w2w2w2w2\ncss: c3c3c3c3c3c3c3c3c3c3c3\n";
+    std::fs::write(site.join("pkg/hash.txt"), hashes).unwrap();
+    let options = Options { env: vec![("HAVEN_SITE_ROOT".into(), site.display().to_string())], ..Default::default() };
+    let next = TestServer::start_with(&backends()[0], options).await;
+    let (next_release, next_assets) = worker(&next).await;
+    assert_ne!(next_release, release, "a new release is a new worker");
+    let expected = [
+        "/pkg/haven.j1j1j1j1j1j1j1j1j1j1j1.js",
+        "/pkg/haven.w2w2w2w2w2w2w2w2w2w2w2.wasm",
+        "/pkg/haven.c3c3c3c3c3c3c3c3c3c3c3.css",
+    ];
+    assert_eq!(next_assets, serde_json::json!(expected));
+    std::fs::remove_dir_all(&site).unwrap();
+}
+
 /// A release build writes a brotli and a gzip copy of each asset (`--precompress`): the
 /// browser gets the one it accepts, marked as such, and the file itself otherwise.
 #[tokio::test(flavor = "multi_thread")]

@@ -416,6 +416,8 @@ const ROWS: &[Row] = &[
     get("/badges/{registration}.png", BADGE_VIEWERS),
     call("door_view", "/fn/door_view", &[("slug", "{slug}")], DOOR_TEAM),
     get("/door/{slug}", DOOR_TEAM),
+    // The door page's service worker: the same script for everyone, naming only asset files.
+    get("/door-sw.js", EVERYONE),
     call(
         "door_scan",
         "/fn/door_scan",

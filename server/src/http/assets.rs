@@ -27,6 +27,8 @@ pub struct Assets {
     pub hash_file: Option<PathBuf>,
     /// The stylesheet's path, e.g. `/pkg/haven.Xy3….css`.
     stylesheet: String,
+    /// The paths of the JavaScript, the wasm and the stylesheet every page loads.
+    files: Vec<String>,
 }
 
 impl Assets {
@@ -34,15 +36,20 @@ impl Assets {
     /// Without it (a site built without hashes, or not built), the plain names.
     pub fn load(site_root: &Path) -> Assets {
         let hash_file = site_root.join("pkg").join("hash.txt");
-        let Ok(text) = std::fs::read_to_string(&hash_file) else {
-            return Assets { hash_file: None, stylesheet: "/pkg/haven.css".to_owned() };
+        let text = std::fs::read_to_string(&hash_file).ok();
+        let hash_of = |ext: &str| {
+            let lines = text.iter().flat_map(|t| t.lines()).filter_map(|line| line.split_once(':'));
+            lines.filter(|(e, _)| e.trim() == ext).map(|(_, hash)| hash.trim().to_owned()).next()
         };
-        let css = text.lines().filter_map(|line| line.split_once(':')).find(|(ext, _)| ext.trim() == "css");
-        let stylesheet = match css {
-            Some((_, hash)) => format!("/pkg/haven.{}.css", hash.trim()),
-            None => "/pkg/haven.css".to_owned(),
+        let path = |ext: &str| match hash_of(ext) {
+            Some(hash) => format!("/pkg/haven.{hash}.{ext}"),
+            None => format!("/pkg/haven.{ext}"),
         };
-        Assets { hash_file: Some(std::path::absolute(&hash_file).unwrap_or(hash_file)), stylesheet }
+        Assets {
+            stylesheet: path("css"),
+            files: ["js", "wasm", "css"].into_iter().map(path).collect(),
+            hash_file: text.map(|_| std::path::absolute(&hash_file).unwrap_or(hash_file)),
+        }
     }
 
     /// The stylesheet's path, for pages Haven writes without Leptos.
@@ -64,6 +71,23 @@ impl Assets {
             && hash.len() == 22
             && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     }
+}
+
+/// `/door-sw.js`: the door page's service worker (`door-sw.js`, read it first), told
+/// which release is running and which files it is made of.
+pub async fn door_worker(axum::extract::State(state): axum::extract::State<super::AppState>) -> Response {
+    let assets = &state.assets;
+    let release = assets.files.iter().map(|f| f.rsplit('/').next().unwrap_or_default()).collect::<Vec<_>>().join("+");
+    let head = format!(
+        "const RELEASE = {};\nconst ASSETS = {};\n",
+        serde_json::Value::from(release),
+        serde_json::Value::from(assets.files.clone())
+    );
+    let mut res = Response::new(Body::from(head + include_str!("door-sw.js")));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
 }
 
 /// `/pkg`: the precompressed copy the browser accepts, or the file itself.
@@ -100,6 +124,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("haven-assets-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("pkg")).unwrap();
         assert_eq!(Assets::load(&dir).stylesheet(), "/pkg/haven.css");
+        assert_eq!(Assets::load(&dir).files, ["/pkg/haven.js", "/pkg/haven.wasm", "/pkg/haven.css"]);
         assert!(!Assets::load(&dir).is_hashed("haven.css"));
 
         assert!(!Assets::load(&dir).is_hashed("haven.C0oMeiMplb2C995q3rW4Ag.css"), "no hashing, no hashed names");
@@ -125,6 +150,9 @@ mod tests {
             assert!(!assets.is_hashed(name), "{name}");
         }
         assert!(assets.hash_file.as_ref().is_some_and(|p| p.is_absolute()));
+        let names =
+            ["/pkg/haven.23q9kU2jC5Ijt6hOZSGE5A.js", "/pkg/haven.wasm", "/pkg/haven.C0oMeiMplb2C995q3rW4Ag.css"];
+        assert_eq!(assets.files, names, "a kind the hash file leaves out keeps its plain name");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

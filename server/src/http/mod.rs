@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/badges/{file}", get(badges::image))
         .route("/manage/events/{slug}/expulsions.csv", get(exports::expulsions))
         .route("/live/notifications", get(live::notifications))
+        .route("/door-sw.js", get(assets::door_worker))
         .route("/fn/{*name}", any(pages::server_fn))
         .leptos_routes_with_context(&state, routes, context.clone(), move || haven_app::shell(options.clone()))
         .nest_service("/pkg", static_files)

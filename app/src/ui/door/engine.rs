@@ -135,8 +135,8 @@ pub fn door_scans_waiting() -> usize {
 }
 
 /// Ends this browser's session; once the server has, removes every event's door list
-/// (keys, denials, instructions) and empty queue from storage and memory, and loads the
-/// home page afresh. Scans that still wait are never removed (only a "sign out anyway"
+/// (keys, denials, instructions), empty queue and page kept for offline reloads from the
+/// browser and memory, and loads the home page afresh. Scans that still wait are never removed (only a "sign out anyway"
 /// gets here with some): they stay for the next door person of their event.
 pub async fn sign_out_and_forget(everywhere: bool) -> Result<(), AppError> {
     SIGNING_OUT.with(|s| s.set(true));
@@ -145,6 +145,7 @@ pub async fn sign_out_and_forget(everywhere: bool) -> Result<(), AppError> {
         return Err(e);
     }
     LIST.with(|l| *l.borrow_mut() = None);
+    forget_offline_copies().await;
     if let Some(s) = storage() {
         for key in door_keys() {
             if key.ends_with(".list") || (key.ends_with(".queue") && stored_queue(&key).is_empty()) {
@@ -205,7 +206,37 @@ fn save_queue(slug: &str, q: &[Queued], state: DoorState) {
     state.queued.set(q.len());
 }
 
+/// Asks the browser to keep this page and its assets for a reload without network
+/// (`/door-sw.js`, served by `server/src/http/assets.rs`). Browsers offer service workers
+/// only on https (and on the local machine); elsewhere the page works as before, offline
+/// only while it stays open.
+fn keep_for_offline_reloads() {
+    let Some(window) = web_sys::window() else { return };
+    let navigator = window.navigator();
+    if !js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
+        return;
+    }
+    let options = web_sys::RegistrationOptions::new();
+    options.set_scope("/door/");
+    let registering = navigator.service_worker().register_with_options("/door-sw.js", &options);
+    leptos::task::spawn_local(async move {
+        let _ = wasm_bindgen_futures::JsFuture::from(registering).await;
+    });
+}
+
+/// Deletes what the door's service worker keeps (its caches are named `haven-door-…`).
+async fn forget_offline_copies() {
+    let Some(caches) = web_sys::window().and_then(|w| w.caches().ok()) else { return };
+    let Ok(names) = wasm_bindgen_futures::JsFuture::from(caches.keys()).await else { return };
+    for name in js_sys::Array::from(&names).iter().filter_map(|n| n.as_string()) {
+        if name.starts_with("haven-door-") {
+            let _ = wasm_bindgen_futures::JsFuture::from(caches.delete(&name)).await;
+        }
+    }
+}
+
 pub fn start(slug: String, state: DoorState) {
+    keep_for_offline_reloads();
     if let Some(g) = storage().and_then(|s| s.get_item("haven.door.gate").ok().flatten()) {
         state.gate.set(g);
     }

@@ -1,7 +1,8 @@
 //! The door page: scan with the camera or a handheld scanner, or check in by name; the
 //! answer fills the screen. It keeps the organization's keys and the event's denied list
 //! in browser storage (refreshed every minute), decides on its own when the network is
-//! down, queues those scans and uploads each once when the network returns. Signing out
+//! down, queues those scans and uploads each once when the network returns. A service
+//! worker keeps the page itself, so it also opens after a reload without network. Signing out
 //! (here or on the person's page) removes the list and the queue from the browser, but
 //! never a scan that still waits to be uploaded.
 
