@@ -34,7 +34,7 @@ else
   ensure_build_tools
   ensure_wasm_opt
   say "building haven (release: server and wasm door page, with the door page's benchmark harness)"
-  cargo leptos build --release --precompress --lib-features door-bench
+  cargo leptos build --release --precompress --split --lib-features door-bench
   haven=$PWD/target/release/haven
 fi
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the first load costs on a phone: builds Haven as for production (release, assets
-# named after their content and precompressed; with SPLIT=1 the wasm split by page, for
-# lazy routes, which Haven does not have yet), prints the size
+# named after their content and precompressed, the wasm split by page for the lazy
+# routes), prints the size
 # of the wasm, its JavaScript and the stylesheet (as built, gzip, brotli), then serves the demo on
 # 127.0.0.1 and measures in Chromium (tests/browser/load-bench.mjs): the bytes of a cold
 # and a warm load of `/`, the concern form and the door page, and how long the door page
@@ -17,8 +17,8 @@ PORT=${PORT:-3927}
 ensure_build_tools
 ensure_test_tools
 ensure_wasm_opt
-say "building haven as for production (cargo leptos build --release --precompress ${SPLIT:+--split})"
-cargo leptos build --release --precompress ${SPLIT:+--split}
+say "building haven as for production (cargo leptos build --release --precompress --split)"
+cargo leptos build --release --precompress --split
 haven=$PWD/target/release/haven
 pkg=$PWD/target/site/pkg
 

@@ -7,7 +7,7 @@ source scripts/setup.sh
 
 ensure_build_tools
 say "building Haven (server and wasm front end)"
-cargo leptos build
+cargo leptos build --split
 say "migrating and seeding the demo (only into an empty database)"
 target/debug/haven migrate
 target/debug/haven demo --if-empty

@@ -44,7 +44,7 @@ clippy -p haven-app --features hydrate --target wasm32-unknown-unknown
 clippy -p haven-frontend --target wasm32-unknown-unknown
 
 stage "building the site and the haven binary"
-cargo leptos build
+cargo leptos build --split
 
 mkdir -p test-output
 stage "unit tests"

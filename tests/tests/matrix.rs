@@ -1255,6 +1255,29 @@ fn normalize(body: &str) -> String {
         rest = &rest[(i + 32).min(rest.len())..];
     }
     out.push_str(rest);
+    without_split_preloads(&out)
+}
+
+/// Drops the hints that tell a browser to fetch a lazily loaded page's parts of the wasm
+/// early (`<link rel="preload" href="/pkg/chunk_….wasm">` and the split loader). Leptos
+/// adds them after rendering when the page's lazy code ran in time, which is not every
+/// time (a first render often has none), so they differ between two answers that are
+/// otherwise the same. They name only public files, and a lazy route's code runs for
+/// every caller of that route, found or not, so they say nothing about the thing asked
+/// for.
+fn without_split_preloads(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(start) = rest.find("<link ") {
+        let end = rest[start..].find('>').map_or(rest.len(), |e| start + e + 1);
+        let tag = &rest[start..end];
+        out.push_str(&rest[..start]);
+        if !["/pkg/chunk_", "/pkg/split___", "/pkg/__wasm_split"].iter().any(|p| tag.contains(&format!("href=\"{p}"))) {
+            out.push_str(tag);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
     out
 }
 

@@ -15,11 +15,53 @@ use crate::api;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode,
+    Lazy, SsrMode,
     components::{A, Route, Router, Routes},
     hooks::use_location,
     path,
 };
+
+/// Pages only staff open, each loaded in the browser only where it is used: their code
+/// is split out of the wasm every page loads (`cargo leptos build --split`), so what a
+/// registrant's phone downloads stays small. Each becomes a route type for `Lazy`.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:path),* $(,)?) => {
+        $(
+            struct $route;
+
+            #[leptos_router::lazy_route]
+            impl leptos_router::LazyRoute for $route {
+                fn data() -> Self {
+                    $route
+                }
+
+                fn view(_this: Self) -> AnyView {
+                    $page().into_any()
+                }
+            }
+        )*
+    };
+}
+
+lazy_pages! {
+    RespondHome => cases::RespondHomePage,
+    Queue => cases::QueuePage,
+    Escort => plans::EscortPage,
+    ManageHome => manage::ManageHomePage,
+    EventSettings => manage::EventSettingsPage,
+    Registrations => manage::RegistrationsPage,
+    Staff => manage::StaffPage,
+    BadgeSheet => badges::BadgeSheetPage,
+    Devices => badges::DevicesPage,
+    Arrivals => badges::ArrivalsPage,
+    Outcomes => decisions::OutcomesPage,
+    Decide => decisions::DecidePage,
+    Report => decisions::ReportPage,
+    Flags => decisions::FlagsPage,
+    Door => door::DoorPage,
+    Notifications => plans::NotificationsPage,
+    Invitation => account::InvitationPage,
+}
 
 /// The HTML document around the app (server only renders it).
 ///
@@ -62,26 +104,26 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/auth/link/:token") view=account::LinkPage ssr=a.clone()/>
                     <Route path=path!("/me") view=account::MyPage ssr=a.clone()/>
                     <Route path=path!("/me/addresses/:token") view=account::ConfirmAddressPage ssr=a.clone()/>
-                    <Route path=path!("/invitations/:token") view=account::InvitationPage ssr=a.clone()/>
+                    <Route path=path!("/invitations/:token") view={Lazy::<Invitation>::new()} ssr=a.clone()/>
                     <Route path=path!("/events/:slug/concern") view=cases::ConcernPage ssr=a.clone()/>
                     <Route path=path!("/cases/:reference") view=cases::CasePage ssr=a.clone()/>
-                    <Route path=path!("/respond") view=cases::RespondHomePage ssr=a.clone()/>
-                    <Route path=path!("/respond/:slug") view=cases::QueuePage ssr=a.clone()/>
-                    <Route path=path!("/escort") view=plans::EscortPage ssr=a.clone()/>
-                    <Route path=path!("/notifications") view=plans::NotificationsPage ssr=a.clone()/>
-                    <Route path=path!("/manage") view=manage::ManageHomePage ssr=a.clone()/>
-                    <Route path=path!("/manage/events/:slug") view=manage::EventSettingsPage ssr=a.clone()/>
-                    <Route path=path!("/manage/events/:slug/registrations") view=manage::RegistrationsPage ssr=a.clone()/>
-                    <Route path=path!("/manage/events/:slug/staff") view=manage::StaffPage ssr=a.clone()/>
-                    <Route path=path!("/manage/events/:slug/badges") view=badges::BadgeSheetPage ssr=a.clone()/>
-                    <Route path=path!("/manage/events/:slug/devices") view=badges::DevicesPage ssr=a.clone()/>
-                    <Route path=path!("/manage/events/:slug/arrivals") view=badges::ArrivalsPage ssr=a.clone()/>
-                    <Route path=path!("/manage/events/:slug/outcomes") view=decisions::OutcomesPage ssr=a.clone()/>
-                    <Route path=path!("/manage/decisions") view=decisions::DecidePage ssr=a.clone()/>
-                    <Route path=path!("/manage/organizations/:org/report") view=decisions::ReportPage ssr=a.clone()/>
+                    <Route path=path!("/respond") view={Lazy::<RespondHome>::new()} ssr=a.clone()/>
+                    <Route path=path!("/respond/:slug") view={Lazy::<Queue>::new()} ssr=a.clone()/>
+                    <Route path=path!("/escort") view={Lazy::<Escort>::new()} ssr=a.clone()/>
+                    <Route path=path!("/notifications") view={Lazy::<Notifications>::new()} ssr=a.clone()/>
+                    <Route path=path!("/manage") view={Lazy::<ManageHome>::new()} ssr=a.clone()/>
+                    <Route path=path!("/manage/events/:slug") view={Lazy::<EventSettings>::new()} ssr=a.clone()/>
+                    <Route path=path!("/manage/events/:slug/registrations") view={Lazy::<Registrations>::new()} ssr=a.clone()/>
+                    <Route path=path!("/manage/events/:slug/staff") view={Lazy::<Staff>::new()} ssr=a.clone()/>
+                    <Route path=path!("/manage/events/:slug/badges") view={Lazy::<BadgeSheet>::new()} ssr=a.clone()/>
+                    <Route path=path!("/manage/events/:slug/devices") view={Lazy::<Devices>::new()} ssr=a.clone()/>
+                    <Route path=path!("/manage/events/:slug/arrivals") view={Lazy::<Arrivals>::new()} ssr=a.clone()/>
+                    <Route path=path!("/manage/events/:slug/outcomes") view={Lazy::<Outcomes>::new()} ssr=a.clone()/>
+                    <Route path=path!("/manage/decisions") view={Lazy::<Decide>::new()} ssr=a.clone()/>
+                    <Route path=path!("/manage/organizations/:org/report") view={Lazy::<Report>::new()} ssr=a.clone()/>
                     <Route path=path!("/appeal/:token") view=decisions::AppealLinkPage ssr=a.clone()/>
-                    <Route path=path!("/ban-evasion") view=decisions::FlagsPage ssr=a.clone()/>
-                    <Route path=path!("/door/:slug") view=door::DoorPage ssr=a/>
+                    <Route path=path!("/ban-evasion") view={Lazy::<Flags>::new()} ssr=a.clone()/>
+                    <Route path=path!("/door/:slug") view={Lazy::<Door>::new()} ssr=a/>
                 </Routes>
             </main>
             <footer class="site-footer">

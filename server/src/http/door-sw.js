@@ -8,7 +8,8 @@
 // - the door page itself, network first: each online load replaces the copy, a refusal
 //   (signed out, no longer door staff, gone) removes it, and while the server cannot be
 //   reached or fails (5xx) the copy is shown;
-// - the release's assets, named after their content, cache first.
+// - the release's files named after their content (those the page names, and any the
+//   page loads later), cache first.
 // Every other request (the list, scans, server functions) passes through untouched.
 // A new release is a new script (its ASSETS differ): it caches the new assets and drops
 // the old release's cache. Signing out deletes every cache whose name starts with
@@ -52,13 +53,14 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.mode === 'navigate' && url.pathname.startsWith('/door/')) {
-    event.respondWith(doorPage(request));
+    event.respondWith(doorPage(event));
   } else if (CONTENT_NAMED.test(url.pathname)) {
     event.respondWith(asset(request));
   }
 });
 
-async function doorPage(request) {
+async function doorPage(event) {
+  const request = event.request;
   const cache = await caches.open(CACHE);
   let response;
   try {
@@ -73,17 +75,26 @@ async function doorPage(request) {
     if (kept) return kept;
     return response;
   }
-  await keepPage(cache, request.url, response.clone());
+  event.waitUntil(keepPage(cache, request.url, response.clone()));
   return response;
 }
 
-// Keeps the page when the server served it, forgets it when the server refused it.
+// Keeps the page when the server served it, with every file named after its content
+// that the page names (with a split build, the door's own parts of the wasm), and
+// forgets it when the server refused it.
 async function keepPage(cache, url, response) {
   if (!response || response.status >= 500) return;
-  if (response.status === 200 && response.type === 'basic') {
-    await cache.put(url, response);
-  } else {
+  if (response.status !== 200 || response.type !== 'basic') {
     await cache.delete(url);
+    return;
+  }
+  const html = await response.clone().text();
+  await cache.put(url, response);
+  const named = new Set([...html.matchAll(/\/pkg\/[^"'\s<>?#]+/g)].map((m) => m[0]));
+  for (const path of named) {
+    if (CONTENT_NAMED.test(path) && !(await cache.match(path, { ignoreVary: true }))) {
+      await cache.add(path).catch(() => {});
+    }
   }
 }
 
