@@ -1,6 +1,6 @@
 //! Tests a person would do in a browser, in Debian's headless Chromium.
 
-use haven_tests::{MailSink, OidcProvider, Options, TestServer, backends, browser};
+use haven_tests::{Backend, MailSink, OidcProvider, Options, TestServer, backends, browser};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -287,55 +287,44 @@ async fn the_door_camera_admits_a_valid_badge_and_denies_a_revoked_one_in_chromi
 #[tokio::test(flavor = "multi_thread")]
 async fn the_door_page_decides_offline_and_uploads_each_scan_once_in_chromium() {
     for backend in backends() {
-        let server = TestServer::start(&backend).await;
-        server.seed_demo().await;
-        let good = door_token(&server, "ada.lovelace@example.org").await;
-        let revoked = revoked_token(&server, "grace.okafor@example.org").await;
-        let cookie = server.session_cookie("door@example.org").await;
-
-        let out = browser::run_script(
-            "door-offline.mjs",
-            &server.base_url,
-            &[("SESSION_COOKIE", cookie), ("GOOD", good), ("REVOKED", revoked)],
-        )
-        .await;
-
-        assert!(out.contains("uploaded"), "{out}");
-        use haven_server::db::entities::scan;
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        let scans = scan::Entity::find().filter(scan::Column::Gate.eq("West")).all(&server.db).await.unwrap();
-        let results: Vec<&str> = scans.iter().map(|s| s.result.as_str()).collect();
-        assert_eq!(scans.len(), 2, "each offline scan uploaded exactly once: {results:?}");
-        assert!(results.contains(&"admit") && results.contains(&"deny"), "{results:?}");
+        offline_door_run(&backend, "door-offline.mjs", &["uploaded"], "West").await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_door_page_opens_after_a_reload_and_a_restart_without_network_in_chromium() {
     for backend in backends() {
-        let server = TestServer::start(&backend).await;
-        server.seed_demo().await;
-        let good = door_token(&server, "ada.lovelace@example.org").await;
-        let revoked = revoked_token(&server, "grace.okafor@example.org").await;
-        let cookie = server.session_cookie("door@example.org").await;
-
-        let out = browser::run_script(
-            "door-offline-reload.mjs",
-            &server.base_url,
-            &[("SESSION_COOKIE", cookie), ("GOOD", good), ("REVOKED", revoked)],
-        )
-        .await;
-
-        for step in ["reloaded offline", "restarted offline", "uploaded", "ok: the door page opens offline"] {
-            assert!(out.contains(step), "{step}: {out}");
-        }
-        use haven_server::db::entities::scan;
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        let scans = scan::Entity::find().filter(scan::Column::Gate.eq("Reload")).all(&server.db).await.unwrap();
-        let results: Vec<&str> = scans.iter().map(|s| s.result.as_str()).collect();
-        assert_eq!(scans.len(), 2, "each scan decided offline uploaded exactly once: {results:?}");
-        assert!(results.contains(&"admit") && results.contains(&"deny"), "{results:?}");
+        let steps = ["reloaded offline", "restarted offline", "uploaded", "ok: the door page opens offline"];
+        offline_door_run(&backend, "door-offline-reload.mjs", &steps, "Reload").await;
     }
+}
+
+/// Runs a door script that scans a valid badge (`GOOD`) and a revoked one (`REVOKED`)
+/// offline at `gate` as door staff; checks it printed each of `steps` and that the two
+/// scans were uploaded exactly once each.
+async fn offline_door_run(backend: &Backend, script: &str, steps: &[&str], gate: &str) {
+    let server = TestServer::start(backend).await;
+    server.seed_demo().await;
+    let good = door_token(&server, "ada.lovelace@example.org").await;
+    let revoked = revoked_token(&server, "grace.okafor@example.org").await;
+    let cookie = server.session_cookie("door@example.org").await;
+
+    let out = browser::run_script(
+        script,
+        &server.base_url,
+        &[("SESSION_COOKIE", cookie), ("GOOD", good), ("REVOKED", revoked)],
+    )
+    .await;
+
+    for step in steps {
+        assert!(out.contains(step), "{step}: {out}");
+    }
+    use haven_server::db::entities::scan;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let scans = scan::Entity::find().filter(scan::Column::Gate.eq(gate)).all(&server.db).await.unwrap();
+    let results: Vec<&str> = scans.iter().map(|s| s.result.as_str()).collect();
+    assert_eq!(scans.len(), 2, "each scan decided offline uploaded exactly once: {results:?}");
+    assert!(results.contains(&"admit") && results.contains(&"deny"), "{results:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
