@@ -10,4 +10,6 @@ pub mod api;
 pub mod domain;
 pub mod ui;
 
+#[cfg(feature = "hydrate")]
+pub use ui::before_hydrating;
 pub use ui::{App, shell};

@@ -201,7 +201,7 @@ pub fn CasePage() -> impl IntoView {
         <Loaded resource=case let:v>
             {match v {
                 CaseView::Reporter(v) => view! { <ReporterCase v=*v message/> }.into_any(),
-                CaseView::Team(v) => view! { <TeamCase v=*v message/> }.into_any(),
+                CaseView::Team(v) => Suspend::new(team_case(*v, message)).into_any(),
             }}
         </Loaded>
     }
@@ -302,6 +302,14 @@ fn wish_list(w: &crate::domain::SafetyWishes) -> Vec<String> {
     out
 }
 
+/// The team's view of a case, loaded in the browser only where it is shown: a reporter's
+/// phone never downloads it. Hydrating a page that shows it waits for its code first
+/// ([`super::before_hydrating`]), found by the `data-split` mark on its heading.
+#[lazy]
+pub(super) fn team_case(v: TeamCaseView, message: ServerAction<SendMessage>) -> AnyView {
+    view! { <TeamCase v message/> }.into_any()
+}
+
 #[component]
 fn TeamCase(v: TeamCaseView, message: ServerAction<SendMessage>) -> impl IntoView {
     let TeamActions(bump) = expect_context::<TeamActions>();
@@ -340,7 +348,7 @@ fn TeamCase(v: TeamCaseView, message: ServerAction<SendMessage>) -> impl IntoVie
     view! {
         <Title text=v.reference.clone()/>
         <p class="muted"><a href=format!("/respond/{}", v.event_slug)>{v.event_name.clone()} " queue"</a> " · " {kind_label(v.kind)}</p>
-        <h1>"Case " <span class="reference">{v.reference.clone()}</span></h1>
+        <h1 data-split="team-case">"Case " <span class="reference">{v.reference.clone()}</span></h1>
         <p class="status">
             "Status: " <strong>{v.status.label()}</strong> " · filed " {v.filed.clone()}
             " · acknowledge by " {v.acknowledge_by.clone()}

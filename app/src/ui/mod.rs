@@ -88,6 +88,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Loads the code of any split-out view the server-rendered page shows, so hydration
+/// finds it at once: a view still loading when hydration reaches it would be drawn a
+/// second time beside the server's copy. Lazy routes are waited for by the router;
+/// views split inside a page are marked `data-split` and listed here.
+#[cfg(feature = "hydrate")]
+pub async fn before_hydrating() {
+    let shows = |name: &str| document().query_selector(&format!("[data-split={name}]")).ok().flatten().is_some();
+    if shows("team-case") {
+        cases::__preload_team_case().await;
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
