@@ -16,6 +16,7 @@ mod m20261204_000010_append_only_audit;
 mod m20261210_000010_scans_by_name;
 mod m20261212_000020_outbox_failed;
 mod m20261215_000011_scans_late;
+mod m20261221_000012_second_factor;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000020_outbox_failed::Migration),
             Box::new(m20261215_000011_scans_late::Migration),
             Box::new(m20261204_000010_append_only_audit::Migration),
+            Box::new(m20261221_000012_second_factor::Migration),
         ]
     }
 }

@@ -79,6 +79,8 @@ pub async fn create_org(settings: Settings, slug: &str, name: &str) -> anyhow::R
         slug: Set(slug.as_str().to_owned()),
         name: Set(name.as_str().to_owned()),
         created_at: Set(now),
+        second_factor_required: Set(true),
+        accept_provider_mfa: Set(false),
     })
     .exec(&*tx)
     .await?;
@@ -398,5 +400,44 @@ pub async fn add_device(settings: Settings, slug: &str, name: &str) -> anyhow::R
     let (_, token) = services.add_device(None, &e, name).await.map_err(explain)?;
     eprintln!("added the door device {name:?} for {slug}; its token (shown only now):");
     println!("{token}");
+    Ok(())
+}
+
+/// `haven org security`: see [`crate::cli::OrgCommand::Security`].
+pub async fn organization_security(
+    settings: Settings,
+    org: &str,
+    required: Option<bool>,
+    accept_provider_mfa: Option<bool>,
+) -> anyhow::Result<()> {
+    let services = open(settings).await?;
+    let o = organization_named(&services, org).await?;
+    let policy = haven_app::api::OrganizationSecurity {
+        second_factor_required: required.unwrap_or(o.second_factor_required),
+        accept_provider_mfa: accept_provider_mfa.unwrap_or(o.accept_provider_mfa),
+    };
+    if required.is_some() || accept_provider_mfa.is_some() {
+        services.set_security(None, o.id, policy).await.map_err(explain)?;
+    }
+    println!(
+        "{org}: second factor {}; a sign-in provider's multi-factor claim {}",
+        if policy.second_factor_required { "required" } else { "not required" },
+        if policy.accept_provider_mfa { "counts" } else { "does not count" },
+    );
+    Ok(())
+}
+
+/// `haven staff reset-second-factor`: see [`crate::cli::StaffCommand::ResetSecondFactor`].
+pub async fn reset_second_factor(settings: Settings, email: &str) -> anyhow::Result<()> {
+    let email = EmailAddress::parse("--email", email)?;
+    let services = open(settings).await?;
+    let p = crate::services::auth::person_by_address(&services.store.db, &email.normalized())
+        .await?
+        .with_context(|| format!("nobody signs in with {email}"))?;
+    if services.remove_second_factor(None, p.id).await.map_err(explain)? {
+        println!("removed the second factor of {email}; they were told by mail");
+    } else {
+        println!("{email} had no second factor");
+    }
     Ok(())
 }

@@ -97,17 +97,38 @@ pub enum ImportCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum OrgCommand {
-    /// Create an organization.
+    /// Create an organization. Its responders, organizers and administrators need a second
+    /// factor to use their roles (see `haven org security`).
     Create {
         #[arg(long)]
         slug: String,
         #[arg(long)]
         name: String,
     },
+    /// Show or change what the organization asks of its staff's sign-in.
+    Security {
+        /// The organization's slug.
+        #[arg(long)]
+        org: String,
+        /// Whether responders, organizers and administrators need a second factor.
+        #[arg(long)]
+        second_factor_required: Option<bool>,
+        /// Whether a sign-in provider's own multi-factor claim (`amr` with `mfa`) counts as
+        /// one.
+        #[arg(long)]
+        accept_provider_mfa: Option<bool>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum StaffCommand {
+    /// Remove the second factor of the person with this address (they lost their phone and
+    /// their recovery codes, and no administrator can sign in to do it); they are told by
+    /// mail and set up a new one at their next sign-in.
+    ResetSecondFactor {
+        #[arg(long)]
+        email: String,
+    },
     /// Grant a role to the person with this e-mail address (created if unknown).
     Grant {
         /// The organization's slug.
@@ -275,6 +296,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::admin::import_registrations(settings, &event, &file).await
             }
             Command::Org(OrgCommand::Create { slug, name }) => crate::admin::create_org(settings, &slug, &name).await,
+            Command::Org(OrgCommand::Security { org, second_factor_required, accept_provider_mfa }) => {
+                crate::admin::organization_security(settings, &org, second_factor_required, accept_provider_mfa).await
+            }
+            Command::Staff(StaffCommand::ResetSecondFactor { email }) => {
+                crate::admin::reset_second_factor(settings, &email).await
+            }
             Command::Staff(StaffCommand::Grant { org, event, email, name, role }) => {
                 crate::admin::grant(settings, &org, event.as_deref(), &email, name.as_deref(), &role).await
             }

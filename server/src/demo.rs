@@ -247,6 +247,9 @@ async fn seed_base(store: &Store, clock: &dyn Clock, if_empty: bool) -> Result<S
                 slug: Set(ORG_SLUG.to_owned()),
                 name: Set("Haven Demo Community".to_owned()),
                 created_at: Set(now),
+                // The demo lets anyone try every role at once; the sign-in page says so.
+                second_factor_required: Set(false),
+                accept_provider_mfa: Set(false),
             }
             .insert(&*tx)
             .await?
@@ -389,7 +392,10 @@ async fn seed_base(store: &Store, clock: &dyn Clock, if_empty: bool) -> Result<S
 }
 
 fn demo_actor(person_id: Uuid) -> Actor {
-    Actor { session: Some(ActorSession { person_id, session_id: Uuid::nil() }), client: "demo".into() }
+    Actor {
+        session: Some(ActorSession { person_id, session_id: Uuid::nil(), second_factor: None }),
+        client: "demo".into(),
+    }
 }
 
 async fn person_with(services: &Services, email: &str) -> Result<Uuid, DbErr> {

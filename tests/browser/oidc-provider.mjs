@@ -1,7 +1,8 @@
 // A real OpenID Connect provider for tests (oauth2-mock-server: discovery, authorize,
 // token with PKCE, userinfo, JWKS) on 127.0.0.1 and a free port. It prints
 // "issuer <url>" when ready. Each JSON line on stdin sets the claims the next sign-ins
-// get from userinfo (e.g. {"sub":"s1","email":"ada@example.org","email_verified":true});
+// get from userinfo (e.g. {"sub":"s1","email":"ada@example.org","email_verified":true}),
+// and `amr`, when given, goes into the tokens;
 // it answers "ok" for each.
 import { OAuth2Server } from 'oauth2-mock-server';
 import { createInterface } from 'node:readline';
@@ -17,6 +18,8 @@ server.service.on('beforeUserinfo', (response) => {
 });
 server.service.on('beforeTokenSigning', (token) => {
   token.payload.sub = claims.sub;
+  // What the provider says it checked (RFC 8176), when a test sets it.
+  if (claims.amr) token.payload.amr = claims.amr;
 });
 
 console.log(`issuer ${server.issuer.url}`);

@@ -310,7 +310,7 @@ impl TestServer {
     pub async fn session_cookie(&self, email: &str) -> String {
         let person = self.person_id(email).await;
         let tx = self.services.begin().await.unwrap();
-        let set_cookie = self.services.start_session(&tx, person, None, self.services.clock.now()).await.unwrap();
+        let set_cookie = self.services.start_session(&tx, person, None, self.services.clock.now(), None).await.unwrap();
         tx.commit().await.unwrap();
         set_cookie.0.split(';').next().unwrap().to_owned()
     }

@@ -470,3 +470,40 @@ async fn an_arrival_alert_appears_live_on_a_responders_open_page_in_chromium() {
         assert_eq!(scans.len(), 1, "the scan was recorded once");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_responder_sets_up_an_authenticator_app_and_signs_in_with_it_in_chromium() {
+    use haven_server::db::entities::organization;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        let org = organization::Entity::find()
+            .filter(organization::Column::Slug.eq("demo"))
+            .one(&server.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let policy = haven_app::api::OrganizationSecurity { second_factor_required: true, accept_provider_mfa: false };
+        server.services.set_security(None, org.id, policy).await.unwrap();
+        let responder = server.person_id("responder@example.org").await;
+        let mut links = Vec::new();
+        for _ in 0..2 {
+            let tx = server.services.begin().await.unwrap();
+            let now = server.services.clock.now();
+            let token =
+                haven_server::services::auth::create_login_link_to(&tx, responder, now, "/respond").await.unwrap();
+            tx.commit().await.unwrap();
+            links.push(server.url(&format!("/auth/link/{token}")));
+        }
+
+        let out = browser::run_script(
+            "second-factor.mjs",
+            &server.base_url,
+            &[("LINK", links[0].clone()), ("LINK2", links[1].clone())],
+        )
+        .await;
+
+        assert!(out.contains("ok: a responder sets up an authenticator app"), "{out}");
+    }
+}

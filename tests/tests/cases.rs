@@ -542,6 +542,8 @@ async fn matching_looks_at_the_organizations_other_events_but_not_other_organiza
             slug: Set("elsewhere".into()),
             name: Set("Elsewhere".into()),
             created_at: Set(now),
+            second_factor_required: Set(false),
+            accept_provider_mfa: Set(false),
         })
         .exec(&server.db)
         .await

@@ -305,3 +305,77 @@ fn serve_refuses_a_key_file_that_others_may_read() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn new_organizations_require_a_second_factor_and_the_operator_can_change_it_or_remove_one() {
+    use haven_server::db::entities::{audit_log, second_factor};
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    for backend in backends() {
+        let database = TestDatabase::create(&backend).await;
+        let env = [("HAVEN_DATABASE_URL", database.url.as_str())];
+        let run = |args: &[&str]| {
+            let out = haven(args, &env).output().unwrap();
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+
+        run(&["org", "create", "--slug", "acme", "--name", "Acme"]);
+        assert_eq!(
+            run(&["org", "security", "--org", "acme"]),
+            "acme: second factor required; a sign-in provider's multi-factor claim does not count",
+            "{backend}"
+        );
+        let changed = run(&[
+            "org",
+            "security",
+            "--org",
+            "acme",
+            "--second-factor-required",
+            "false",
+            "--accept-provider-mfa",
+            "true",
+        ]);
+        assert_eq!(changed, "acme: second factor not required; a sign-in provider's multi-factor claim counts");
+        assert_eq!(run(&["org", "security", "--org", "acme"]), changed, "it was stored");
+        let bad =
+            haven(&["org", "security", "--org", "nowhere", "--second-factor-required", "true"], &env).output().unwrap();
+        let said = String::from_utf8_lossy(&bad.stderr);
+        assert!(!bad.status.success() && said.trim().ends_with("no organization with the slug \"nowhere\""), "{said}");
+
+        run(&["demo"]);
+        assert_eq!(
+            run(&["staff", "reset-second-factor", "--email", "admin@example.org"]),
+            "admin@example.org had no second factor"
+        );
+        let db = sea_orm::Database::connect(&database.url).await.unwrap();
+        let admin = haven_server::db::entities::person::Entity::find()
+            .filter(haven_server::db::entities::person::Column::EmailNormalized.eq("admin@example.org"))
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        second_factor::Entity::insert(second_factor::ActiveModel {
+            id: Set(uuid::Uuid::new_v4()),
+            person_id: Set(admin.id),
+            secret_enc: Set(Some("sealed".into())),
+            pending_enc: Set(None),
+            created_at: Set(chrono::Utc::now()),
+            confirmed_at: Set(Some(chrono::Utc::now())),
+            last_step: Set(None),
+        })
+        .exec(&db)
+        .await
+        .unwrap();
+        assert_eq!(
+            run(&["staff", "reset-second-factor", "--email", "admin@example.org"]),
+            "removed the second factor of admin@example.org; they were told by mail"
+        );
+        assert!(second_factor::Entity::find().all(&db).await.unwrap().is_empty(), "{backend}");
+        let audited = audit_log::Entity::find()
+            .filter(audit_log::Column::Action.eq("second_factor.reset"))
+            .all(&db)
+            .await
+            .unwrap();
+        assert_eq!(audited.len(), 1);
+    }
+}

@@ -602,6 +602,7 @@ async fn the_transparency_report_counts_ended_quarters_without_names_and_hides_w
                 session: Some(haven_app::api::ActorSession {
                     person_id: server.person_id(reporter).await,
                     session_id: uuid::Uuid::nil(),
+                    second_factor: None,
                 }),
                 client: "test".into(),
             };

@@ -670,6 +670,7 @@ async fn what_expires_is_deleted_and_no_typed_address_outlives_its_request() {
                 last_seen_at: Set(now - Span::minutes(1)),
                 expires_at: Set(expires),
                 revoked_at: Set(None),
+                second_factor: Set(None),
             })
             .exec(&server.db)
             .await

@@ -18,3 +18,4 @@ mod migrations;
 mod outbox;
 mod plans;
 mod properties;
+mod second_factor;

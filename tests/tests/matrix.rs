@@ -317,6 +317,16 @@ const ROWS: &[Row] = &[
     call("remove_email", "/fn/remove_email", &[("email", "{further}")], SIGNED_IN),
     call("confirm_email", "/fn/confirm_email", &[("token", "{email_token}")], EVERYONE),
     get("/me/addresses/{email_token}", EVERYONE),
+    // A person's own second factor. No code the matrix sends is right: checking them is
+    // `second_factor`'s work; here every caller gets the same refusal.
+    call("second_factor", "/fn/second_factor", &[], SIGNED_IN),
+    get("/signin/second-factor", SIGNED_IN),
+    call("begin_totp", "/fn/begin_totp", &[], SIGNED_IN),
+    call("confirm_totp", "/fn/confirm_totp", &[("code", "abcdef")], &[]),
+    call("verify_second_factor", "/fn/verify_second_factor", &[("code", "abcdef")], &[]),
+    // An administrator removes a staff member's second factor, and sets the policy.
+    call("reset_second_factor", "/fn/reset_second_factor", &[("role_id", "{role_id}")], ADMINS),
+    call("set_organization_security", "/fn/set_organization_security", &[("organization", "{org}")], ADMINS),
     // Managing events.
     call("manage_home", "/fn/manage_home", &[], SIGNED_IN),
     get("/manage", SIGNED_IN),
@@ -769,7 +779,12 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
 
 fn actor_of(person: Uuid) -> haven_app::api::Actor {
     haven_app::api::Actor {
-        session: Some(haven_app::api::ActorSession { person_id: person, session_id: Uuid::nil() }),
+        session: Some(haven_app::api::ActorSession {
+            person_id: person,
+            session_id: Uuid::nil(),
+            // Fixtures act as staff who passed their second factor.
+            second_factor: Some(haven_app::api::SecondFactorProof::Code),
+        }),
         client: "matrix".into(),
     }
 }
@@ -831,9 +846,16 @@ async fn fresh_case(server: &TestServer, who: Who) -> Fixture {
         .await
         .unwrap();
     // An escort assignment for Eli, in a minute of its own from the second day on (no
-    // double booking, clear of the demo's escort).
-    static SLOT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-    let slot = SLOT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    // double booking, clear of the demo's escort), counted per server: the matrix runs run
+    // at once, each on its own database.
+    static SLOTS: std::sync::Mutex<std::collections::BTreeMap<String, i64>> =
+        std::sync::Mutex::new(std::collections::BTreeMap::new());
+    let slot = {
+        let mut slots = SLOTS.lock().unwrap();
+        let next = slots.entry(server.url("/")).or_default();
+        *next += 1;
+        *next - 1
+    };
     let e = event::Entity::find_by_id(event_id(server, "havenconf").await).one(&server.db).await.unwrap().unwrap();
     let tz = haven_app::domain::EventTimeZone::parse("tz", &e.time_zone).unwrap();
     let start = e.starts_at + Duration::hours(20) + Duration::minutes(slot);
@@ -1079,6 +1101,8 @@ async fn other_organization(server: &TestServer) {
         slug: Set("other".into()),
         name: Set("Other Org".into()),
         created_at: Set(now),
+        second_factor_required: Set(false),
+        accept_provider_mfa: Set(false),
     })
     .exec(&server.db)
     .await
@@ -1282,6 +1306,53 @@ fn without_split_preloads(body: &str) -> String {
 }
 
 // One test per database, so the two (the longest tests of the suite) run side by side.
+/// Calls every row as every caller and lists what is wrong: a cell `expected` to be
+/// allowed must succeed and show nothing the rule of involvement hides from the caller (as
+/// `reads_as` them); any other must be refused exactly as something missing is.
+async fn check_rows(
+    server: &TestServer,
+    expected: impl Fn(&Row, Who) -> bool,
+    reads_as: impl Fn(Who) -> Who,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for row in ROWS {
+        for &who in EVERYONE {
+            let allowed = expected(row, who);
+            let (status, body, v) = answer(server, who, row, Target::Real).await;
+            if allowed {
+                if status >= 400 {
+                    problems.push(format!("{:<40} {who:?}: should be allowed, got {status}", row.name));
+                }
+                // What came back carries nothing the rule hides from this caller (or, for a
+                // capability such as a calendar feed's address, from the one it was made for).
+                let reader = if row.path.starts_with("/calendar/") { Escort } else { reads_as(who) };
+                for (marker, word) in hidden_words(reader, &v.case, &v.reporter) {
+                    if body.contains(&word) {
+                        problems.push(format!("{:<40} {who:?}: the answer shows {marker:?} ({word})", row.name));
+                    }
+                }
+                // And the reporter and the team do see the case they may open.
+                if matches!(row.name, "case" | "/cases/{case}") && !body.contains(NARRATIVE_WORD) {
+                    problems.push(format!("{:<40} {who:?}: the narrative is missing", row.name));
+                }
+                continue;
+            }
+            let (missing_status, missing_body, _) = answer(server, who, row, Target::Missing).await;
+            if status < 400 {
+                problems.push(format!("{:<40} {who:?}: should be denied, got {status}", row.name));
+            } else if body.contains("@invited.example") {
+                problems.push(format!("{:<40} {who:?}: the refusal names the invitation's address", row.name));
+            } else if !row.public_target && (status, &body) != (missing_status, &missing_body) {
+                problems.push(format!(
+                    "{:<40} {who:?}: denial ({status}) differs from not-found ({missing_status})",
+                    row.name
+                ));
+            }
+        }
+    }
+    problems
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_route_and_server_function_allows_exactly_its_roles_on_sqlite() {
     every_route_and_server_function_allows_exactly_its_roles(Backend::Sqlite).await;
@@ -1289,21 +1360,36 @@ async fn every_route_and_server_function_allows_exactly_its_roles_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_route_and_server_function_allows_exactly_its_roles_on_postgres() {
-    match backends().into_iter().find(|b| matches!(b, Backend::Postgres(_))) {
-        Some(backend) => every_route_and_server_function_allows_exactly_its_roles(backend).await,
-        None => eprintln!("no PostgreSQL configured (HAVEN_TEST_POSTGRES_URL): the matrix ran on SQLite only"),
+    if let Some(backend) = postgres() {
+        every_route_and_server_function_allows_exactly_its_roles(backend).await;
     }
+}
+
+/// The PostgreSQL backend, if one is configured (CI always has one).
+fn postgres() -> Option<Backend> {
+    let found = backends().into_iter().find(|b| matches!(b, Backend::Postgres(_)));
+    if found.is_none() {
+        eprintln!("no PostgreSQL configured (HAVEN_TEST_POSTGRES_URL): the matrix ran on SQLite only");
+    }
+    found
+}
+
+/// A server with the demo, another organization and the callers who hold two roles; the
+/// provider and the mail sink it talks to live as long as the caller keeps them.
+async fn matrix_server(backend: &Backend) -> (TestServer, OidcProvider, MailSink) {
+    let provider = OidcProvider::start().await;
+    let sink = MailSink::start().await;
+    let options = Options::default().oidc(&provider, "mock", "Mock SSO").mail(&sink);
+    let server = TestServer::start_with(backend, options).await;
+    server.seed_demo().await;
+    other_organization(&server).await;
+    dual_roles(&server).await;
+    (server, provider, sink)
 }
 
 async fn every_route_and_server_function_allows_exactly_its_roles(backend: Backend) {
     {
-        let provider = OidcProvider::start().await;
-        let sink = MailSink::start().await;
-        let options = Options::default().oidc(&provider, "mock", "Mock SSO").mail(&sink);
-        let server = TestServer::start_with(&backend, options).await;
-        server.seed_demo().await;
-        other_organization(&server).await;
-        dual_roles(&server).await;
+        let (server, _provider, sink) = matrix_server(&backend).await;
         // Every signed-in caller's live notification stream, open for the whole run.
         let mut streams = Vec::new();
         for &who in SIGNED_IN {
@@ -1313,42 +1399,7 @@ async fn every_route_and_server_function_allows_exactly_its_roles(backend: Backe
             streams.push((who, res));
         }
 
-        let mut problems = Vec::new();
-        for row in ROWS {
-            for &who in EVERYONE {
-                let allowed = row.allowed.contains(&who);
-                let (status, body, v) = answer(&server, who, row, Target::Real).await;
-                if allowed {
-                    if status >= 400 {
-                        problems.push(format!("{:<40} {who:?}: should be allowed, got {status}", row.name));
-                    }
-                    // What came back carries nothing the rule hides from this caller (or, for a
-                    // capability such as a calendar feed's address, from the one it was made for).
-                    let reader = if row.path.starts_with("/calendar/") { Escort } else { who };
-                    for (marker, word) in hidden_words(reader, &v.case, &v.reporter) {
-                        if body.contains(&word) {
-                            problems.push(format!("{:<40} {who:?}: the answer shows {marker:?} ({word})", row.name));
-                        }
-                    }
-                    // And the reporter and the team do see the case they may open.
-                    if matches!(row.name, "case" | "/cases/{case}") && !body.contains(NARRATIVE_WORD) {
-                        problems.push(format!("{:<40} {who:?}: the narrative is missing", row.name));
-                    }
-                    continue;
-                }
-                let (missing_status, missing_body, _) = answer(&server, who, row, Target::Missing).await;
-                if status < 400 {
-                    problems.push(format!("{:<40} {who:?}: should be denied, got {status}", row.name));
-                } else if body.contains("@invited.example") {
-                    problems.push(format!("{:<40} {who:?}: the refusal names the invitation's address", row.name));
-                } else if !row.public_target && (status, &body) != (missing_status, &missing_body) {
-                    problems.push(format!(
-                        "{:<40} {who:?}: denial ({status}) differs from not-found ({missing_status})",
-                        row.name
-                    ));
-                }
-            }
-        }
+        let mut problems = check_rows(&server, |row, who| row.allowed.contains(&who), |who| who).await;
         // Nothing hidden reached anyone by mail, on the bell or down their live stream.
         drain(&server).await;
         let cases = CASES.lock().unwrap().remove(&server.url("/")).unwrap_or_default();
@@ -1380,6 +1431,55 @@ async fn every_route_and_server_function_allows_exactly_its_roles(backend: Backe
         }
         assert!(problems.is_empty(), "{backend}: {} cell(s) wrong:\n{}", problems.len(), problems.join("\n"));
     }
+}
+
+/// A caller whose sign-in passed only the first factor, where the organization requires a
+/// second: the roles that need one (responder, organizer, administrator) are held back, so
+/// each such caller may do only what callers of the same standing without those roles may.
+fn first_factor_proxies(who: Who) -> &'static [Who] {
+    match who {
+        // Holding nothing else here: a signed-in stranger, as these two are.
+        Responder | RecusedResponder | Organizer | OtherAdmin | Admin | NamedOrganizer | NamedAdmin
+        | NamedResponder => &[OtherRegistrant, Invitee],
+        // Still registered, and the reporter of their case.
+        ReporterResponder => &[Registrant],
+        // Escorts and door staff need no second factor; the others hold no staff role.
+        _ => &[],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_factor_sign_in_has_no_staff_access_where_a_second_is_required_on_sqlite() {
+    a_first_factor_sign_in_has_no_staff_access_where_a_second_is_required(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_factor_sign_in_has_no_staff_access_where_a_second_is_required_on_postgres() {
+    if let Some(backend) = postgres() {
+        a_first_factor_sign_in_has_no_staff_access_where_a_second_is_required(backend).await;
+    }
+}
+
+async fn a_first_factor_sign_in_has_no_staff_access_where_a_second_is_required(backend: Backend) {
+    let (server, _provider, _sink) = matrix_server(&backend).await;
+    let required = haven_app::api::OrganizationSecurity { second_factor_required: true, accept_provider_mfa: false };
+    for slug in ["demo", "other"] {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let org = organization::Entity::find()
+            .filter(organization::Column::Slug.eq(slug))
+            .one(&server.db)
+            .await
+            .unwrap()
+            .unwrap();
+        server.services.set_security(None, org.id, required).await.unwrap();
+    }
+    let problems = check_rows(
+        &server,
+        |row, who| row.allowed.contains(&who) && first_factor_proxies(who).iter().all(|p| row.allowed.contains(p)),
+        |who| first_factor_proxies(who).first().copied().unwrap_or(who),
+    )
+    .await;
+    assert!(problems.is_empty(), "{backend}: {} cell(s) wrong:\n{}", problems.len(), problems.join("\n"));
 }
 
 #[test]

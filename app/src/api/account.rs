@@ -21,7 +21,7 @@ pub async fn session_info() -> Result<SessionInfo, AppError> {
 #[server(name = SigninOptionsCall, prefix = "/fn", endpoint = "signin_options")]
 pub async fn signin_options() -> Result<SigninOptions, AppError> {
     let (backend, _) = plumbing::context()?;
-    Ok(backend.signin_options())
+    plumbing::answer(backend.signin_options().await)
 }
 
 /// Sends a one-time sign-in link if the address belongs to someone Haven knows. The answer
@@ -112,7 +112,7 @@ pub async fn accept_invitation(token: String) -> Result<(), AppError> {
 pub trait AccountApi: Send + Sync {
     async fn session_info(&self, actor: &Actor) -> Result<SessionInfo, AppError>;
 
-    fn signin_options(&self) -> SigninOptions;
+    async fn signin_options(&self) -> Result<SigninOptions, AppError>;
 
     async fn my_page(&self, actor: &Actor) -> Result<MyPage, AppError>;
 
@@ -164,6 +164,9 @@ pub struct SessionInfo {
     pub escorts: bool,
     /// Holds any staff role (gets live notifications).
     pub staff: bool,
+    /// Holds roles this session may use only after confirming the sign-in with a second
+    /// factor.
+    pub second_factor_needed: bool,
 }
 
 /// A configured OpenID Connect provider, as shown on the sign-in page.
@@ -176,6 +179,8 @@ pub struct ProviderLink {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SigninOptions {
     pub providers: Vec<ProviderLink>,
+    /// Organizations whose staff sign in without a second factor (the demo says so).
+    pub without_second_factor: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,6 +12,31 @@ use uuid::Uuid;
 pub struct ActorSession {
     pub person_id: Uuid,
     pub session_id: Uuid,
+    /// How this session passed a second factor, if it did.
+    pub second_factor: Option<SecondFactorProof>,
+}
+
+/// How a session passed a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactorProof {
+    /// A code from the person's authenticator app, or one of their recovery codes.
+    Code,
+    /// The sign-in provider said it checked several factors (`amr` holds `mfa`); it counts
+    /// only where the organization accepts that.
+    Provider,
+}
+
+impl SecondFactorProof {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecondFactorProof::Code => "code",
+            SecondFactorProof::Provider => "provider",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<SecondFactorProof> {
+        [SecondFactorProof::Code, SecondFactorProof::Provider].into_iter().find(|p| p.as_str() == raw)
+    }
 }
 
 /// Who is asking. Resolved by the HTTP layer from the session cookie, checked by the
@@ -63,6 +88,7 @@ pub trait Backend:
     + AppealsApi
     + EvasionApi
     + ReportApi
+    + SecurityApi
     + 'static
 {
 }

@@ -166,6 +166,8 @@ pub struct ManagedEvent {
 pub struct ManagedOrganization {
     pub slug: String,
     pub name: String,
+    /// What it asks of its staff's sign-in; shown to its administrators only.
+    pub security: Option<super::OrganizationSecurity>,
 }
 
 /// The organizer's start page.
@@ -223,6 +225,8 @@ pub struct StaffMember {
     pub email: Option<String>,
     pub role: crate::domain::Role,
     pub scope: crate::domain::RoleScope,
+    /// Whether they have a second factor in force; shown to administrators only.
+    pub second_factor: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

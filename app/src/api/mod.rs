@@ -14,6 +14,7 @@ pub mod error;
 pub mod manage;
 pub mod plans;
 pub mod public;
+pub mod security;
 
 #[cfg(feature = "ssr")]
 pub mod backend;
@@ -26,9 +27,10 @@ pub use error::AppError;
 pub use manage::*;
 pub use plans::*;
 pub use public::*;
+pub use security::*;
 
 #[cfg(feature = "ssr")]
-pub use backend::{Actor, ActorSession, Backend, SetCookie, SharedBackend};
+pub use backend::{Actor, ActorSession, Backend, SecondFactorProof, SetCookie, SharedBackend};
 
 /// Server-function plumbing shared by every `#[server]` function.
 #[cfg(feature = "ssr")]

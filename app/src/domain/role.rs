@@ -62,6 +62,13 @@ impl Role {
     pub fn granted_by_admins_only(self) -> bool {
         matches!(self, Role::Responder | Role::Admin)
     }
+
+    /// Whether using the role needs a second factor where the organization requires one:
+    /// the roles that read reports or decide about people. Escorts and door staff see only
+    /// their assignments and the door list.
+    pub fn needs_second_factor(self) -> bool {
+        matches!(self, Role::Responder | Role::Organizer | Role::Admin)
+    }
 }
 
 impl fmt::Display for Role {

@@ -29,6 +29,14 @@ pub fn SigninPage() -> impl IntoView {
         <h1>"Sign in"</h1>
         {move || problem().map(|p| view! { <p class="notice bad" role="alert">{p}</p> })}
         <Loaded resource=options quiet=true let:o>
+            {(!o.without_second_factor.is_empty()).then(|| view! {
+                <p class="notice" id="without-second-factor">
+                    {format!(
+                        "Staff of {} sign in without a second factor. Where an organization requires one, its responders, organizers and administrators confirm each sign-in with an authenticator app.",
+                        o.without_second_factor.join(", "),
+                    )}
+                </p>
+            })}
             {(!o.providers.is_empty()).then(|| view! {
                 <section class="panel">
                     <h2>"With your account"</h2>
@@ -241,6 +249,7 @@ pub fn MyPage() -> impl IntoView {
                             }
                         }).collect_view()}
                     </ul>
+                    <p id="second-factor"><a href="/signin/second-factor">"Second factor (authenticator app)"</a></p>
                 </section>
             })}
             <MyAddresses main=me.email further=me.addresses/>

@@ -109,6 +109,9 @@ pub fn ManageHomePage() -> impl IntoView {
                     }.into_any()
                 }}
             </section>
+            {h.organizations.iter().filter_map(|o| Some((o.slug.clone(), o.name.clone(), o.security?))).map(|(slug, name, s)| view! {
+                <OrganizationSecurityForm slug name security=s/>
+            }).collect_view()}
             {(!h.organizations.is_empty()).then(|| view! {
                 <section class="panel">
                     <h2>"New event"</h2>
@@ -127,6 +130,31 @@ pub fn ManageHomePage() -> impl IntoView {
             })}
             <HydrationMarker/>
         </Loaded>
+    }
+}
+
+/// An administrator's choice of what the organization asks of its staff's sign-in.
+#[component]
+fn OrganizationSecurityForm(slug: String, name: String, security: crate::api::OrganizationSecurity) -> impl IntoView {
+    let set = ServerAction::<crate::api::SetOrganizationSecurity>::new();
+    let result = Signal::derive(move || set.value().get());
+    view! {
+        <section class="panel organization-security">
+            <h2>{format!("Sign-in security of {name}")}</h2>
+            <ActionForm action=set>
+                <input type="hidden" name="organization" value=slug/>
+                <label class="inline">
+                    <input type="checkbox" name="required" value="true" checked=security.second_factor_required/>
+                    " Responders, organizers and administrators confirm sign-in with a second factor"
+                </label>
+                <label class="inline">
+                    <input type="checkbox" name="accept_provider_mfa" value="true" checked=security.accept_provider_mfa/>
+                    " A sign-in provider's own multi-factor check counts as one"
+                </label>
+                <button type="submit">"Save"</button>
+            </ActionForm>
+            <FormStatus result success="Saved."/>
+        </section>
     }
 }
 
@@ -333,15 +361,17 @@ pub fn StaffPage() -> impl IntoView {
     let slug = slug_param();
     let invite = ServerAction::<InviteStaff>::new();
     let revoke = ServerAction::<RevokeRole>::new();
+    let reset = ServerAction::<crate::api::ResetSecondFactor>::new();
     let staff = Resource::new(
         {
             let slug = slug.clone();
-            move || (slug(), invite.version().get() + revoke.version().get())
+            move || (slug(), invite.version().get() + revoke.version().get() + reset.version().get())
         },
         |(slug, _)| api::staff(slug),
     );
     let invite_result = Signal::derive(move || invite.value().get());
     let revoke_result = Signal::derive(move || revoke.value().get());
+    let reset_result = Signal::derive(move || reset.value().get());
     view! {
         <Loaded resource=staff let:s>
             {
@@ -368,6 +398,17 @@ pub fn StaffPage() -> impl IntoView {
                                                     <input type="hidden" name="role_id" value=m.role_id.to_string()/>
                                                     <button type="submit" class="secondary">"Remove"</button>
                                                 </ActionForm>
+                                                // Administrators see who has a second factor, and can remove one.
+                                                {m.second_factor.map(|on| if on {
+                                                    view! {
+                                                        <ActionForm action=reset>
+                                                            <input type="hidden" name="role_id" value=m.role_id.to_string()/>
+                                                            <button type="submit" class="secondary">"Reset second factor"</button>
+                                                        </ActionForm>
+                                                    }.into_any()
+                                                } else {
+                                                    view! { <span class="muted">"No second factor"</span> }.into_any()
+                                                })}
                                             </td>
                                         </tr>
                                     }
@@ -375,6 +416,7 @@ pub fn StaffPage() -> impl IntoView {
                             </tbody>
                         </table>
                         <FormStatus result=revoke_result success="Removed."/>
+                        <FormStatus result=reset_result success="Second factor removed; they were told by mail."/>
                     </section>
                     <section class="panel">
                         <h2>"Invite by e-mail"</h2>

@@ -10,6 +10,7 @@ mod door;
 mod manage;
 mod pages;
 mod plans;
+mod security;
 
 use crate::api;
 use leptos::prelude::*;
@@ -61,6 +62,7 @@ lazy_pages! {
     Door => door::DoorPage,
     Notifications => plans::NotificationsPage,
     Invitation => account::InvitationPage,
+    SecondFactor => security::SecondFactorPage,
 }
 
 /// The HTML document around the app (server only renders it).
@@ -114,6 +116,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events/:slug") view=pages::EventPage ssr=a.clone()/>
                     <Route path=path!("/signin") view=account::SigninPage ssr=a.clone()/>
                     <Route path=path!("/auth/link/:token") view=account::LinkPage ssr=a.clone()/>
+                    <Route path=path!("/signin/second-factor") view={Lazy::<SecondFactor>::new()} ssr=a.clone()/>
                     <Route path=path!("/me") view=account::MyPage ssr=a.clone()/>
                     <Route path=path!("/me/addresses/:token") view=account::ConfirmAddressPage ssr=a.clone()/>
                     <Route path=path!("/invitations/:token") view={Lazy::<Invitation>::new()} ssr=a.clone()/>
@@ -162,6 +165,9 @@ fn Header() -> impl IntoView {
                                 {i.escorts.then(|| view! { <A href="/escort">"My assignments"</A> })}
                                 {i.responds.then(|| view! { <A href="/respond">"Safety team"</A> })}
                                 {i.manages.then(|| view! { <A href="/manage">"Manage"</A> })}
+                                {i.second_factor_needed.then(|| view! {
+                                    <a href="/signin/second-factor" class="needs-second-factor">"Confirm sign-in"</a>
+                                })}
                                 <A href="/me">{i.name.unwrap_or_else(|| "My page".to_owned())}</A>
                             }.into_any(),
                             _ => view! { <A href="/signin">"Sign in"</A> }.into_any(),

@@ -44,6 +44,8 @@ pub const COVERAGE_APPEAL_REASONS: Column = column("coverage_appeals", "reasons_
 pub const OUTBOX_BODY: Column = column("outbox", "body_enc");
 pub const OUTBOX_HTML: Column = column("outbox", "html_enc");
 pub const OUTBOX_ATTACHMENTS: Column = column("outbox", "attachments_enc");
+pub const SECOND_FACTOR_SECRET: Column = column("second_factors", "secret_enc");
+pub const SECOND_FACTOR_PENDING: Column = column("second_factors", "pending_enc");
 
 /// Every sealed column.
 pub const ALL: &[Column] = &[
@@ -73,6 +75,8 @@ pub const ALL: &[Column] = &[
     OUTBOX_BODY,
     OUTBOX_HTML,
     OUTBOX_ATTACHMENTS,
+    SECOND_FACTOR_SECRET,
+    SECOND_FACTOR_PENDING,
 ];
 
 impl Column {

@@ -31,10 +31,11 @@ pub async fn notifications(
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
 ) -> Response {
-    let me = match actor.signed_in() {
-        Ok(me) => me,
+    let reader = match state.services.notification_reader(&actor).await {
+        Ok(reader) => reader,
         Err(e) => return answer(&e, Format::asked(&headers, Format::Text)),
     };
+    let me = reader.person;
     let services = state.services.clone();
     let mut wake = services.live.subscribe();
     // Everything from the moment of connecting; a notification is sent once (its id is
@@ -43,7 +44,7 @@ pub async fn notifications(
     let stream = async_stream(move |tx| async move {
         let mut sent = std::collections::HashSet::new();
         loop {
-            match services.notifications_since(me, Some(since)).await {
+            match services.notifications_since(reader, Some(since)).await {
                 Ok(mut fresh) => {
                     fresh.reverse();
                     for n in fresh {

@@ -194,3 +194,56 @@ pub fn audit_checkpoint(to: &str, public_url: &str, day: &str, checkpoint: &str)
         attachments: Vec::new(),
     }
 }
+
+/// Told to a person whose account gained a second factor: if it was not them, their
+/// sign-in mail is in someone else's hands.
+pub fn second_factor_set_up(to: &str, link: &str) -> Mail {
+    Mail {
+        kind: "second_factor_set_up",
+        to: to.to_owned(),
+        subject: "A second factor now protects your Haven sign-in".to_owned(),
+        text: format!(
+            "An authenticator app was just set up as the second factor of your Haven account; \
+             signing in now asks for a code from it.\n\n{link}\n\nIf that was not you, tell an \
+             administrator of your organization at once: they can remove it.{}",
+            footer()
+        ),
+        html: None,
+        attachments: Vec::new(),
+    }
+}
+
+/// Told to a person when one of their recovery codes was used to sign in.
+pub fn recovery_code_used(to: &str, left: u64, link: &str) -> Mail {
+    Mail {
+        kind: "recovery_code_used",
+        to: to.to_owned(),
+        subject: "A recovery code was used to sign in to Haven".to_owned(),
+        text: format!(
+            "One of your recovery codes was just used to confirm a sign-in to your Haven account; \
+             {left} unused code(s) remain. If you lost your phone, set up the app again from your \
+             page:\n\n{link}\n\nIf that was not you, tell an administrator of your organization at once.{}",
+            footer()
+        ),
+        html: None,
+        attachments: Vec::new(),
+    }
+}
+
+/// Told to the person whose second factor an administrator removed, and to that
+/// administrator.
+pub fn second_factor_reset(to: &str, whose: &str, by: &str, link: &str) -> Mail {
+    Mail {
+        kind: "second_factor_reset",
+        to: to.to_owned(),
+        subject: "A Haven second factor was removed".to_owned(),
+        text: format!(
+            "{by} removed the second factor of {whose}'s Haven account. Until a new authenticator \
+             app is set up, staff roles that need one wait; set it up after signing in:\n\n{link}\n\n\
+             If nobody asked for this, tell another administrator of your organization.{}",
+            footer()
+        ),
+        html: None,
+        attachments: Vec::new(),
+    }
+}

@@ -1,7 +1,7 @@
 //! A person's own view: who is signed in, their page, and staff invitations.
 
 use super::auth::{EMAIL_PROVIDER, link_identity, person_by_address, person_for_email};
-use super::authz::Grants;
+use super::authz::{Grant, Grants};
 use super::events::format_span;
 use super::{Services, audit};
 use crate::crypto::{hash_token, looks_like_token};
@@ -12,7 +12,7 @@ use haven_app::api::{
     SigninOptions,
 };
 use haven_app::domain::{DisplayName, EmailAddress, Role};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 impl Services {
@@ -71,7 +71,10 @@ impl AccountApi for Services {
             return Ok(SessionInfo::default());
         };
         let p = person::Entity::find_by_id(id).one(&self.store.db).await?;
-        let grants = Grants::load(&self.store.db, Some(id)).await?;
+        let session = actor.session.as_ref().ok_or(AppError::Unauthenticated)?;
+        let grants = Grants::of_session(&self.store.db, session).await?;
+        let second_factor_needed = !grants.held_back.is_empty();
+        let grants = grants.usable;
         Ok(SessionInfo {
             signed_in: p.is_some(),
             name: p.map(|p| p.display_name),
@@ -79,18 +82,27 @@ impl AccountApi for Services {
             responds: grants.holds(Role::Responder),
             escorts: grants.holds(Role::Escort),
             staff: grants.is_staff(),
+            second_factor_needed,
         })
     }
 
-    fn signin_options(&self) -> SigninOptions {
-        SigninOptions {
+    async fn signin_options(&self) -> Result<SigninOptions, AppError> {
+        let without_second_factor = organization::Entity::find()
+            .filter(organization::Column::SecondFactorRequired.eq(false))
+            .all(&self.store.db)
+            .await?
+            .into_iter()
+            .map(|o| o.name)
+            .collect();
+        Ok(SigninOptions {
             providers: self
                 .oidc
                 .all()
                 .iter()
                 .map(|p| ProviderLink { id: p.id.clone(), name: p.name.clone() })
                 .collect(),
-        }
+            without_second_factor,
+        })
     }
 
     async fn my_page(&self, actor: &Actor) -> Result<MyPage, AppError> {
@@ -118,21 +130,7 @@ impl AccountApi for Services {
             })
             .collect();
         registrations.sort_by_key(|(start, _)| *start);
-        let grants = Grants::load(db, Some(p.id)).await?;
-        let mut roles = Vec::new();
-        for g in grants.all() {
-            let (scope, event_slug) = match g.event_id {
-                Some(eid) => match event::Entity::find_by_id(eid).one(db).await? {
-                    Some(e) => (e.name, Some(e.slug)),
-                    None => continue,
-                },
-                None => match organization::Entity::find_by_id(g.organization_id).one(db).await? {
-                    Some(o) => (o.name, None),
-                    None => continue,
-                },
-            };
-            roles.push(MyRole { role: g.role, scope, event_slug });
-        }
+        let roles = role_list(db, Grants::load(db, Some(p.id)).await?.all()).await?;
         Ok(MyPage {
             addresses: super::auth::further_addresses(db, &p).await?,
             cases: self.cases().my_cases(p.id).await?,
@@ -185,7 +183,7 @@ impl AccountApi for Services {
                     .unwrap_or_else(|_| DisplayName::parse("name", "Staff").expect("valid"));
                 let (p, _) = person_for_email(&tx, now, None, &name, &email).await?;
                 link_identity(&tx, now, p.id, EMAIL_PROVIDER, &email.normalized()).await?;
-                let cookie = self.start_session(&tx, p.id, None, now).await?;
+                let cookie = self.start_session(&tx, p.id, None, now, None).await?;
                 (p.id, Some(cookie))
             }
         };
@@ -232,4 +230,23 @@ impl AccountApi for Services {
         tx.commit().await?;
         Ok(cookie)
     }
+}
+
+/// Roles as a person's own pages list them: the role and the event's or organization's name.
+pub(crate) async fn role_list(db: &impl ConnectionTrait, grants: &[Grant]) -> Result<Vec<MyRole>, DbErr> {
+    let mut roles = Vec::new();
+    for g in grants {
+        let (scope, event_slug) = match g.event_id {
+            Some(eid) => match event::Entity::find_by_id(eid).one(db).await? {
+                Some(e) => (e.name, Some(e.slug)),
+                None => continue,
+            },
+            None => match organization::Entity::find_by_id(g.organization_id).one(db).await? {
+                Some(o) => (o.name, None),
+                None => continue,
+            },
+        };
+        roles.push(MyRole { role: g.role, scope, event_slug });
+    }
+    Ok(roles)
 }

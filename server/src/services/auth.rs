@@ -6,7 +6,7 @@ use crate::db::entities::{email_confirmation, identity, login_link, person, sess
 use crate::mail::templates;
 use chrono::{DateTime, Duration, Utc};
 use haven_app::api::SigninApi;
-use haven_app::api::{Actor, ActorSession, AppError, SetCookie};
+use haven_app::api::{Actor, ActorSession, AppError, SecondFactorProof, SetCookie};
 use haven_app::domain::{DisplayName, EmailAddress};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -68,17 +68,23 @@ impl Services {
             .await?;
             tx.commit().await?;
         }
-        Ok(Some(ActorSession { person_id: s.person_id, session_id: s.id }))
+        Ok(Some(ActorSession {
+            person_id: s.person_id,
+            session_id: s.id,
+            second_factor: s.second_factor.as_deref().and_then(SecondFactorProof::parse),
+        }))
     }
 
     /// Starts a new session for `person` (ending the caller's current one: sessions are
-    /// rotated at every sign-in) and returns its cookie.
+    /// rotated at every sign-in) and returns its cookie. `proof` is a second factor the
+    /// sign-in itself passed (a provider's multi-factor claim), if any.
     pub async fn start_session(
         &self,
         tx: &crate::services::work::Work<'_>,
         person: Uuid,
         replacing: Option<&ActorSession>,
         now: DateTime<Utc>,
+        proof: Option<SecondFactorProof>,
     ) -> Result<SetCookie, DbErr> {
         if let Some(old) = replacing {
             revoke_where(tx, session::Column::Id.eq(old.session_id), now).await?;
@@ -93,6 +99,7 @@ impl Services {
             last_seen_at: Set(now),
             expires_at: Set(now + max),
             revoked_at: Set(None),
+            second_factor: Set(proof.map(|p| p.as_str().to_owned())),
         })
         .exec(&**tx)
         .await?;
@@ -328,10 +335,11 @@ impl SigninApi for Services {
         if let Some(normalized) = &p.email_normalized {
             link_identity(&tx, now, p.id, EMAIL_PROVIDER, normalized).await?;
         }
-        let cookie = self.start_session(&tx, p.id, actor.session.as_ref(), now).await?;
+        let cookie = self.start_session(&tx, p.id, actor.session.as_ref(), now, None).await?;
         tx.commit().await?;
         // Checked again: a link made before this check existed may hold anything.
-        Ok((cookie, super::return_to::safe_return_to(&self.public_url, Some(&link.return_to))))
+        let next = super::return_to::safe_return_to(&self.public_url, Some(&link.return_to));
+        Ok((cookie, super::second_factor::after_signin(&self.store.db, p.id, None, next).await?))
     }
 
     async fn sign_out(&self, actor: &Actor, everywhere: bool) -> Result<SetCookie, AppError> {

@@ -4,8 +4,8 @@
 //! "organization-wide or this event" condition itself.
 
 use super::Services;
-use crate::db::entities::{event, person, staff_role};
-use haven_app::api::{Actor, AppError};
+use crate::db::entities::{event, organization, person, second_factor, staff_role};
+use haven_app::api::{Actor, ActorSession, AppError, SecondFactorProof};
 use haven_app::domain::{DomainError, Role};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
@@ -148,6 +148,59 @@ impl Grants {
     pub fn all(&self) -> &[Grant] {
         &self.0
     }
+
+    /// What a session may use of its person's roles. A role that needs a second factor
+    /// (responder, organizer, administrator) is held back, until the session has passed
+    /// one, in each organization that requires it, and everywhere once the person has set
+    /// one up. A sign-in provider's multi-factor claim counts where the organization
+    /// accepts it.
+    pub async fn of_session(db: &impl ConnectionTrait, session: &ActorSession) -> Result<SessionGrants, DbErr> {
+        let held = Grants::load(db, Some(session.person_id)).await?;
+        let guarded: Vec<Uuid> =
+            held.0.iter().filter(|g| g.role.needs_second_factor()).map(|g| g.organization_id).collect();
+        if guarded.is_empty() || session.second_factor == Some(SecondFactorProof::Code) {
+            return Ok(SessionGrants { usable: held, held_back: Vec::new() });
+        }
+        let set_up = second_factor::Entity::find()
+            .filter(second_factor::Column::PersonId.eq(session.person_id))
+            .filter(second_factor::Column::ConfirmedAt.is_not_null())
+            .one(db)
+            .await?
+            .is_some();
+        let policies = organization::Entity::find().filter(organization::Column::Id.is_in(guarded)).all(db).await?;
+        Ok(held.for_session(&policies, set_up, session.second_factor))
+    }
+
+    /// The rule of [`Grants::of_session`], given each organization's policy.
+    fn for_session(
+        self,
+        policies: &[organization::Model],
+        set_up: bool,
+        proof: Option<SecondFactorProof>,
+    ) -> SessionGrants {
+        let passed = |o: &organization::Model| match proof {
+            Some(SecondFactorProof::Code) => true,
+            Some(SecondFactorProof::Provider) => o.accept_provider_mfa,
+            None => false,
+        };
+        let needs = |g: &Grant| {
+            g.role.needs_second_factor()
+                && policies
+                    .iter()
+                    .find(|o| o.id == g.organization_id)
+                    .is_none_or(|o| (o.second_factor_required || set_up) && !passed(o))
+        };
+        let (held_back, usable): (Vec<Grant>, Vec<Grant>) = self.0.into_iter().partition(needs);
+        SessionGrants { usable: Grants(usable), held_back }
+    }
+}
+
+/// A session's roles: those it may use, and those held back until it passes a second
+/// factor.
+#[derive(Debug, Clone, Default)]
+pub struct SessionGrants {
+    pub usable: Grants,
+    pub held_back: Vec<Grant>,
 }
 
 /// A role held organization-wide applies at each of its events.
@@ -177,9 +230,11 @@ pub struct Caller {
 
 impl Services {
     /// The signed-in caller with their grants; `Unauthenticated` for anyone else.
+    /// Roles held back for want of a second factor are not among the grants.
     pub(crate) async fn caller(&self, actor: &Actor) -> Result<Caller, AppError> {
-        let person = actor.signed_in()?;
-        Ok(Caller { person, grants: Grants::load(&self.store.db, Some(person)).await? })
+        let session = actor.session.as_ref().ok_or(AppError::Unauthenticated)?;
+        let grants = Grants::of_session(&self.store.db, session).await?.usable;
+        Ok(Caller { person: session.person_id, grants })
     }
 
     /// The signed-in person's record, or `Unauthenticated`.
@@ -259,5 +314,52 @@ mod tests {
         assert!(admin.refusals_to_grant(org, None, Role::Responder).is_empty());
         assert!(admin.refusals_to_grant(org, Some(&e), Role::Admin).is_empty());
         assert_eq!(fields(admin.refusals_to_grant(org, Some(&abroad), Role::Escort)), ["scope"]);
+    }
+
+    fn policy(id: Uuid, required: bool, accept_provider_mfa: bool) -> organization::Model {
+        organization::Model {
+            id,
+            slug: "o".into(),
+            name: "O".into(),
+            created_at: chrono::Utc::now(),
+            second_factor_required: required,
+            accept_provider_mfa,
+        }
+    }
+
+    #[test]
+    fn roles_that_read_reports_wait_for_a_second_factor_where_it_is_required_or_set_up() {
+        let (strict, relaxed, trusting) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let policies = [policy(strict, true, false), policy(relaxed, false, false), policy(trusting, true, true)];
+        let held = || {
+            Grants(vec![
+                grant(Role::Responder, strict, None),
+                grant(Role::Escort, strict, None),
+                grant(Role::Organizer, relaxed, None),
+                grant(Role::Admin, trusting, None),
+            ])
+        };
+        let roles = |g: &[Grant]| g.iter().map(|g| (g.role, g.organization_id)).collect::<Vec<_>>();
+
+        let first_only = held().for_session(&policies, false, None);
+        assert_eq!(
+            roles(first_only.usable.all()),
+            [(Role::Escort, strict), (Role::Organizer, relaxed)],
+            "escorts need no second factor; an organization that does not require one is not held back"
+        );
+        assert_eq!(roles(&first_only.held_back), [(Role::Responder, strict), (Role::Admin, trusting)]);
+
+        let set_up = held().for_session(&policies, true, None);
+        assert_eq!(roles(set_up.usable.all()), [(Role::Escort, strict)], "once set up, it guards every role");
+
+        let provider = held().for_session(&policies, false, Some(SecondFactorProof::Provider));
+        assert_eq!(
+            roles(&provider.held_back),
+            [(Role::Responder, strict)],
+            "a provider's claim counts only where the organization accepts it"
+        );
+
+        let code = held().for_session(&policies, true, Some(SecondFactorProof::Code));
+        assert!(code.held_back.is_empty() && code.usable.all().len() == 4);
     }
 }

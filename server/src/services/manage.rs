@@ -6,7 +6,9 @@ use super::{Services, audit};
 use crate::db::entities::{event, organization, registration};
 use crate::services::authz::Caller;
 use haven_app::api::ManageApi;
-use haven_app::api::{Actor, AppError, EventInput, EventSettings, ManageHome, ManagedEvent, ManagedOrganization};
+use haven_app::api::{
+    Actor, AppError, EventInput, EventSettings, ManageHome, ManagedEvent, ManagedOrganization, OrganizationSecurity,
+};
 use haven_app::domain::{EventDetails, EventForm, EventTimeZone, Slug};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -89,7 +91,14 @@ impl ManageApi for Services {
             organizations: orgs
                 .into_iter()
                 .filter(|o| grants.manages_organization(o.id))
-                .map(|o| ManagedOrganization { slug: o.slug, name: o.name })
+                .map(|o| ManagedOrganization {
+                    security: grants.is_admin(o.id).then_some(OrganizationSecurity {
+                        second_factor_required: o.second_factor_required,
+                        accept_provider_mfa: o.accept_provider_mfa,
+                    }),
+                    slug: o.slug,
+                    name: o.name,
+                })
                 .collect(),
         })
     }

@@ -21,6 +21,7 @@ pub mod plans;
 pub mod ratelimit;
 pub mod registrations;
 pub mod return_to;
+pub mod second_factor;
 pub mod staff;
 pub mod work;
 

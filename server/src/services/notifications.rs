@@ -10,13 +10,35 @@ use haven_app::api::*;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
+/// Notifications about the person themselves; every other kind is written to them as
+/// staff.
+const PERSONAL: &[&str] = &["decision"];
+
+/// Whose notifications a session reads, and whether only the personal ones: staff
+/// notifications wait while the session's staff roles wait for a second factor.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader {
+    pub person: Uuid,
+    pub personal_only: bool,
+}
+
 impl Services {
+    /// The reader a signed-in session is.
+    pub async fn notification_reader(&self, actor: &Actor) -> Result<Reader, AppError> {
+        let session = actor.session.as_ref().ok_or(AppError::Unauthenticated)?;
+        let grants = crate::services::authz::Grants::of_session(&self.store.db, session).await?;
+        Ok(Reader { person: session.person_id, personal_only: !grants.held_back.is_empty() })
+    }
+
     pub async fn notifications_since(
         &self,
-        me: Uuid,
+        reader: Reader,
         after: Option<DateTime<Utc>>,
     ) -> Result<Vec<NotificationView>, AppError> {
-        let mut q = notification::Entity::find().filter(notification::Column::PersonId.eq(me));
+        let mut q = notification::Entity::find().filter(notification::Column::PersonId.eq(reader.person));
+        if reader.personal_only {
+            q = q.filter(notification::Column::Kind.is_in(PERSONAL.iter().copied()));
+        }
         if let Some(after) = after {
             q = q.filter(notification::Column::CreatedAt.gt(after));
         }
@@ -42,19 +64,21 @@ impl Services {
 #[async_trait::async_trait]
 impl NotificationsApi for Services {
     async fn notifications(&self, actor: &Actor) -> Result<Vec<NotificationView>, AppError> {
-        let me = actor.signed_in()?;
-        self.notifications_since(me, None).await
+        let reader = self.notification_reader(actor).await?;
+        self.notifications_since(reader, None).await
     }
 
     async fn mark_notifications_read(&self, actor: &Actor) -> Result<(), AppError> {
-        let me = actor.signed_in()?;
+        let reader = self.notification_reader(actor).await?;
         let tx = self.begin().await?;
-        notification::Entity::update_many()
+        let mut update = notification::Entity::update_many()
             .col_expr(notification::Column::ReadAt, sea_orm::sea_query::Expr::value(self.clock.now()))
-            .filter(notification::Column::PersonId.eq(me))
-            .filter(notification::Column::ReadAt.is_null())
-            .exec(&*tx)
-            .await?;
+            .filter(notification::Column::PersonId.eq(reader.person))
+            .filter(notification::Column::ReadAt.is_null());
+        if reader.personal_only {
+            update = update.filter(notification::Column::Kind.is_in(PERSONAL.iter().copied()));
+        }
+        update.exec(&*tx).await?;
         tx.commit().await.map_err(AppError::from)
     }
 }

@@ -1,7 +1,11 @@
 //! Signing in with OpenID Connect providers: authorization code flow with PKCE, a `state`
 //! bound to the browser by a short-lived cookie, and the person's claims from the
 //! provider's userinfo endpoint (fetched over the back channel with the access token).
-//! No ID token is read, so none is asked to carry a nonce. The discovery document must
+//! The ID token that comes with the access token is read for one thing only, its `amr`
+//! (did the provider check several factors?), which counts where an organization accepts
+//! it; it comes straight from the token endpoint over the back channel, where OpenID
+//! Connect lets TLS stand for its signature, and its issuer, audience and subject must
+//! match. No nonce is asked for: nothing else of it is used. The discovery document must
 //! name the configured issuer, and every answer from a provider is read up to
 //! [`PROVIDER_ANSWER_MAX`] bytes, no further.
 
@@ -12,9 +16,8 @@ use crate::config::OidcProviderSettings;
 use crate::crypto::{hash_token, looks_like_token, random_token};
 use crate::db::entities::{identity, oidc_flow, person};
 use chrono::Duration;
-use haven_app::api::{Actor, AppError, SetCookie};
+use haven_app::api::{Actor, AppError, SecondFactorProof, SetCookie};
 use haven_app::domain::{DisplayName, EmailAddress};
-use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
     Scope, TokenResponse, TokenUrl,
@@ -154,10 +157,56 @@ async fn exchange_bounded(
     answer.body(body).map_err(|e| ProviderError(e.to_string()))
 }
 
+/// The token endpoint's answer, with the ID token kept.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+struct IdTokenField {
+    #[serde(default)]
+    id_token: Option<String>,
+}
+
+impl oauth2::ExtraTokenFields for IdTokenField {}
+
+type TokenAnswer = oauth2::StandardTokenResponse<IdTokenField, oauth2::basic::BasicTokenType>;
+
+/// What Haven reads of an ID token.
+#[derive(Debug, Deserialize)]
+struct IdClaims {
+    iss: String,
+    aud: serde_json::Value,
+    sub: String,
+    #[serde(default)]
+    amr: Vec<String>,
+}
+
+/// Whether the ID token (from the token endpoint) says the provider checked several
+/// factors for this subject: `amr` holds `mfa` (RFC 8176). Anything unreadable or not
+/// matching says no.
+fn provider_checked_factors(id_token: Option<&str>, issuer: &str, client_id: &str, subject: &str) -> bool {
+    use base64::Engine as _;
+    let Some(payload) = id_token.and_then(|t| t.split('.').nth(1)) else {
+        return false;
+    };
+    let Ok(json) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')) else {
+        return false;
+    };
+    let Ok(claims) = serde_json::from_slice::<IdClaims>(&json) else {
+        return false;
+    };
+    let audience = match &claims.aud {
+        serde_json::Value::String(a) => a == client_id,
+        serde_json::Value::Array(all) => all.iter().any(|a| a.as_str() == Some(client_id)),
+        _ => false,
+    };
+    claims.iss.trim_end_matches('/') == issuer.trim_end_matches('/')
+        && audience
+        && claims.sub == subject
+        && claims.amr.iter().any(|m| m == "mfa")
+}
+
 /// An OAuth2 client with its authorization and token endpoints set.
 type ConfiguredClient = oauth2::Client<
     oauth2::basic::BasicErrorResponse,
-    oauth2::basic::BasicTokenResponse,
+    TokenAnswer,
     oauth2::basic::BasicTokenIntrospectionResponse,
     oauth2::StandardRevocableToken,
     oauth2::basic::BasicRevocationErrorResponse,
@@ -173,7 +222,7 @@ fn client(p: &OidcProviderSettings, d: &Discovery, redirect: String) -> Result<C
         tracing::error!(provider = %p.id, what, "OIDC provider published an unusable URL");
         AppError::Conflict("the sign-in provider is misconfigured".into())
     };
-    Ok(BasicClient::new(ClientId::new(p.client_id.clone()))
+    Ok(oauth2::Client::new(ClientId::new(p.client_id.clone()))
         .set_client_secret(ClientSecret::new(p.client_secret.expose().clone()))
         .set_auth_uri(AuthUrl::new(d.authorization_endpoint.clone()).map_err(|_| bad("authorization_endpoint"))?)
         .set_token_uri(TokenUrl::new(d.token_endpoint.clone()).map_err(|_| bad("token_endpoint"))?)
@@ -284,13 +333,19 @@ impl Services {
             return Err(provider_failed("subject")("empty or overlong subject".into()));
         }
 
+        let proof =
+            provider_checked_factors(token.extra_fields().id_token.as_deref(), &d.issuer, &p.client_id, &info.sub)
+                .then_some(SecondFactorProof::Provider);
+
         let tx = self.begin().await?;
         let now = tx.now;
         let person_id = self.person_for_claims(&tx, now, &p.issuer, &info).await?;
-        let cookie = self.start_session(&tx, person_id, actor.session.as_ref(), now).await?;
+        let cookie = self.start_session(&tx, person_id, actor.session.as_ref(), now, proof).await?;
         tx.commit().await?;
         // Checked again: a flow begun before this check existed may hold anything.
-        Ok((cookie, self.flow_cookie("", 0), safe_return_to(&self.public_url, Some(&flow.return_to))))
+        let next = safe_return_to(&self.public_url, Some(&flow.return_to));
+        let next = super::second_factor::after_signin(&self.store.db, person_id, proof, next).await?;
+        Ok((cookie, self.flow_cookie("", 0), next))
     }
 
     /// The person a provider's claims belong to: by the linked identity; else by a
@@ -340,5 +395,34 @@ impl Services {
         };
         link_identity(tx, now, person_id, issuer, &info.sub).await?;
         Ok(person_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::provider_checked_factors;
+    use base64::Engine as _;
+
+    fn id_token(claims: serde_json::Value) -> String {
+        let part = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        format!("{}.{}.signature", part(&serde_json::json!({"alg": "RS256"})), part(&claims))
+    }
+
+    #[test]
+    fn only_a_matching_id_token_that_names_mfa_counts_as_a_second_factor() {
+        let token = |amr: serde_json::Value, aud: serde_json::Value, sub: &str| {
+            id_token(serde_json::json!({"iss": "https://id.example/", "aud": aud, "sub": sub, "amr": amr}))
+        };
+        let yes = token(serde_json::json!(["pwd", "mfa"]), serde_json::json!("haven"), "s1");
+        assert!(provider_checked_factors(Some(&yes), "https://id.example", "haven", "s1"));
+        let listed = token(serde_json::json!(["mfa"]), serde_json::json!(["other", "haven"]), "s1");
+        assert!(provider_checked_factors(Some(&listed), "https://id.example", "haven", "s1"));
+        let password = token(serde_json::json!(["pwd"]), serde_json::json!("haven"), "s1");
+        assert!(!provider_checked_factors(Some(&password), "https://id.example", "haven", "s1"));
+        assert!(!provider_checked_factors(Some(&yes), "https://other.example", "haven", "s1"), "another issuer");
+        assert!(!provider_checked_factors(Some(&yes), "https://id.example", "someone-else", "s1"), "another client");
+        assert!(!provider_checked_factors(Some(&yes), "https://id.example", "haven", "s2"), "another subject");
+        assert!(!provider_checked_factors(Some("not a token"), "https://id.example", "haven", "s1"));
+        assert!(!provider_checked_factors(None, "https://id.example", "haven", "s1"));
     }
 }

@@ -20,6 +20,10 @@ pub const SIGNIN_PER_ADDRESS: Limit = Limit { purpose: "signin-address", max: 3,
 pub const SIGNIN_PER_CLIENT: Limit = Limit { purpose: "signin-client", max: 20, window: Duration::minutes(15) };
 /// Confirmation links for further addresses a person may ask for.
 pub const ADDRESSES_PER_PERSON: Limit = Limit { purpose: "address-person", max: 5, window: Duration::hours(1) };
+/// Second-factor codes a person may try: a six-digit code is not guessed in 5 tries a
+/// quarter of an hour.
+pub const SECOND_FACTOR_PER_PERSON: Limit =
+    Limit { purpose: "second-factor-person", max: 5, window: Duration::minutes(15) };
 
 fn bucket(limit: &Limit, key: &str) -> String {
     format!("{}:{}", limit.purpose, &hash_token(key)[..40])

@@ -80,6 +80,10 @@ impl StaffApi for Services {
                 email: p.email,
                 role,
                 scope: if r.event_id.is_some() { RoleScope::Event } else { RoleScope::Organization },
+                second_factor: match grants.is_admin(e.organization_id) {
+                    true => Some(super::second_factor::in_force(db, p.id).await?),
+                    false => None,
+                },
             });
         }
         let now = self.clock.now();

@@ -9,6 +9,10 @@ pub struct Model {
     pub slug: String,
     pub name: String,
     pub created_at: DateTimeUtc,
+    /// Its responders, organizers and administrators confirm sign-in with a second factor.
+    pub second_factor_required: bool,
+    /// A sign-in provider's own multi-factor claim (`amr` with `mfa`) counts as one.
+    pub accept_provider_mfa: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

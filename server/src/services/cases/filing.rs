@@ -5,6 +5,7 @@ use crate::crypto::sealed;
 use crate::db::entities::{case, case_attachment, case_status_change, concern_draft, event, registration};
 use crate::mail::templates;
 use crate::services::audit;
+use crate::services::authz::Caller;
 use chrono::Duration;
 use haven_app::api::FilingApi;
 use haven_app::api::{Actor, AppError, ConcernFormView};
@@ -63,20 +64,15 @@ pub enum Filed {
 }
 
 impl Services {
-    /// May the person file at this event: registered for it, or on its staff.
-    async fn may_file(&self, person: Uuid, e: &event::Model) -> Result<bool, AppError> {
-        let db = &self.store.db;
+    /// May the caller file at this event: registered for it, or on its staff.
+    async fn may_file(&self, caller: &Caller, e: &event::Model) -> Result<bool, AppError> {
         let registered = registration::Entity::find()
             .filter(registration::Column::EventId.eq(e.id))
-            .filter(registration::Column::PersonId.eq(person))
-            .count(db)
+            .filter(registration::Column::PersonId.eq(caller.person))
+            .count(&self.store.db)
             .await?
             > 0;
-        if registered {
-            return Ok(true);
-        }
-        let grants = crate::services::authz::Grants::load(db, Some(person)).await?;
-        Ok(grants.staffs(e))
+        Ok(registered || caller.grants.staffs(e))
     }
 
     /// Files a concern. A refusal keeps what was typed (sealed, for two hours) so the form
@@ -88,9 +84,10 @@ impl Services {
         form: ConcernForm,
         photo: Option<Upload>,
     ) -> Result<Filed, AppError> {
-        let person = actor.signed_in()?;
+        let caller = self.caller(actor).await?;
+        let person = caller.person;
         let e = self.events().event_by_slug(slug).await?.ok_or(AppError::NotFound)?;
-        if !self.may_file(person, &e).await? {
+        if !self.may_file(&caller, &e).await? {
             return Err(AppError::Conflict(
                 "only people registered for this event can file a concern here; sign in with the address you registered with"
                     .into(),
@@ -221,9 +218,10 @@ impl Services {
 #[async_trait::async_trait]
 impl FilingApi for Services {
     async fn concern_form(&self, actor: &Actor, slug: &Slug, draft: Option<Uuid>) -> Result<ConcernFormView, AppError> {
-        let person = actor.signed_in()?;
+        let caller = self.caller(actor).await?;
+        let person = caller.person;
         let e = self.events().event_by_slug(slug).await?.ok_or(AppError::NotFound)?;
-        let may_file = self.may_file(person, &e).await?;
+        let may_file = self.may_file(&caller, &e).await?;
         let mut view = ConcernFormView {
             event_slug: e.slug.clone(),
             event_name: e.name.clone(),

@@ -25,7 +25,7 @@ pub use filing::{Filed, PHOTO_MAX_BYTES, PHOTO_TOO_LARGE, Upload};
 use super::Services;
 use crate::crypto::sealed;
 use crate::db::entities::{case, event, person};
-use crate::services::authz::Caller;
+use crate::services::authz::{Caller, Grants};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use haven_app::api::{Actor, AppError};
@@ -46,6 +46,8 @@ pub struct Visible {
     pub event: event::Model,
     pub standing: Standing,
     pub person: person::Model,
+    /// What the caller's session may use of their roles.
+    pub grants: Grants,
 }
 
 /// The cases area as the other areas (and the cases' own use cases) reach it:
@@ -78,12 +80,12 @@ impl Cases<'_> {
             .ok_or(AppError::NotFound)?;
         let e = event::Entity::find_by_id(c.event_id).one(db).await?.ok_or(AppError::NotFound)?;
         if c.reporter_id == person_id {
-            return Ok(Visible { case: c, event: e, standing: Standing::Reporter, person });
+            return Ok(Visible { case: c, event: e, standing: Standing::Reporter, person, grants });
         }
         if grants.responds_for(&e) {
             let subject = self.subject(&c)?;
             if !self.0.involvement(db, &person).await?.in_case(&c, &subject) {
-                return Ok(Visible { case: c, event: e, standing: Standing::Team, person });
+                return Ok(Visible { case: c, event: e, standing: Standing::Team, person, grants });
             }
         }
         Err(AppError::NotFound)

@@ -79,7 +79,7 @@ impl QueueApi for Services {
         orgs.sort();
         orgs.dedup();
         for org in orgs {
-            visible.extend(self.visible_team_cases(&me, org).await?);
+            visible.extend(self.visible_team_cases(&me, &grants, org).await?);
         }
         let now = self.clock.now();
         Ok(RespondHome {
@@ -109,7 +109,7 @@ impl QueueApi for Services {
             Some(e) if grants.responds_for(&e) => e,
             _ => return Err(AppError::NotFound),
         };
-        let all = self.visible_team_cases(&me, e.organization_id).await?;
+        let all = self.visible_team_cases(&me, &grants, e.organization_id).await?;
         let owners: std::collections::HashMap<Uuid, String> = person::Entity::find()
             .filter(person::Column::Id.is_in(all.iter().filter_map(|(c, _)| c.owner_id).collect::<Vec<_>>()))
             .all(db)

@@ -287,7 +287,7 @@ impl CasesApi for Services {
         let unknown = || AppError::invalid("earlier", "no case with that reference that you handle");
         let earlier_ref = CaseReference::parse("earlier", earlier).map_err(|_| unknown())?;
         let earlier = self
-            .visible_team_cases(&v.person, v.event.organization_id)
+            .visible_team_cases(&v.person, &v.grants, v.event.organization_id)
             .await?
             .into_iter()
             .map(|(c, _)| c)

@@ -334,7 +334,7 @@ impl Services {
         linked: &[Uuid],
     ) -> Result<Vec<RelatedCaseView>, AppError> {
         let mut out = Vec::new();
-        for (other, other_subject) in self.visible_team_cases(&v.person, v.event.organization_id).await? {
+        for (other, other_subject) in self.visible_team_cases(&v.person, &v.grants, v.event.organization_id).await? {
             if other.id == v.case.id {
                 continue;
             }
@@ -365,7 +365,7 @@ impl Services {
     /// here — only those the caller may see.
     async fn related_cases(&self, v: &Visible) -> Result<Vec<RelatedCaseView>, AppError> {
         let mut out = Vec::new();
-        let visible = self.visible_team_cases(&v.person, v.event.organization_id).await?;
+        let visible = self.visible_team_cases(&v.person, &v.grants, v.event.organization_id).await?;
         for (other, _) in &visible {
             if Some(other.id) == v.case.related_case_id
                 && let Some(rel) = v.case.relation.as_deref().and_then(|r| Relation::parse("r", r).ok())
@@ -393,10 +393,10 @@ impl Services {
     pub(crate) async fn visible_team_cases(
         &self,
         me: &person::Model,
+        grants: &crate::services::authz::Grants,
         organization: Uuid,
     ) -> Result<Vec<(case::Model, PersonDescription)>, AppError> {
         let db = &self.store.db;
-        let grants = crate::services::authz::Grants::load(db, Some(me.id)).await?;
         let events: Vec<event::Model> = event::Entity::find()
             .filter(event::Column::OrganizationId.eq(organization))
             .all(db)

@@ -25,7 +25,7 @@ impl Services {
             .await?
             .ok_or(AppError::NotFound)?;
         let actor = Actor {
-            session: Some(ActorSession { person_id: feed.person_id, session_id: Uuid::nil() }),
+            session: Some(ActorSession { person_id: feed.person_id, session_id: Uuid::nil(), second_factor: None }),
             client: String::new(),
         };
         let db = &self.store.db;
