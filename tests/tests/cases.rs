@@ -1338,3 +1338,62 @@ async fn mail_written_to_files_is_readable_by_haven_alone() {
         drop(again);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_downloads_their_own_data_and_nothing_of_a_case_that_names_them() {
+    for backend in backends() {
+        let server = TestServer::start(&backend).await;
+        server.seed_demo().await;
+        const NAMED: &str = "ken.okafor@example.org";
+        let reference = file_ok(
+            &server,
+            REPORTER,
+            &[
+                ("person_name", "Ken Okafor"),
+                ("person_email", NAMED),
+                ("narrative", "Kept following me around the Zanzibarwing stand."),
+            ],
+        )
+        .await;
+        let reporter = server.client_as(REPORTER).await;
+        let (status, _) =
+            call_fn(&reporter, &server, "send_message", &[("reference", &reference), ("body", "Any news, please?")])
+                .await;
+        assert_eq!(status, 200);
+
+        // The reporter's download: their account, registration, badge and the case with
+        // their message; as a file, and the same from the server function.
+        let res = reporter.get(server.url("/me/data.json")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+        let file: Value = res.json().await.unwrap();
+        let (status, data) = call_fn(&reporter, &server, "my_data", &[]).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            (file["name"].clone(), file["cases_filed"].clone()),
+            (data["name"].clone(), data["cases_filed"].clone())
+        );
+        assert_eq!(data["email"], REPORTER, "{backend}");
+        assert!(data["registrations"].as_array().unwrap().iter().any(|r| r["event_slug"] == "havenconf"));
+        assert_eq!(data["badges"].as_array().unwrap().len(), 1);
+        let case = &data["cases_filed"][0];
+        assert_eq!(case["reference"], reference.as_str());
+        assert!(case.to_string().contains("Zanzibarwing") && case.to_string().contains("Any news, please?"));
+
+        // The person it names gets their own data, and not a word of the case.
+        let named = server.client_as(NAMED).await;
+        let res = named.get(server.url("/me/data.json")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let text = res.text().await.unwrap();
+        let data: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(data["email"], NAMED);
+        assert!(!data["registrations"].as_array().unwrap().is_empty());
+        for hidden in [reference.as_str(), "Zanzibarwing", "Any news", "Barbara"] {
+            assert!(!text.contains(hidden), "{backend}: the named person's data shows {hidden:?}");
+        }
+
+        // Signed out there is nothing to download.
+        let res = server.client().get(server.url("/me/data.json")).send().await.unwrap();
+        assert_eq!(res.status(), 401);
+    }
+}

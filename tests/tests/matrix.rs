@@ -313,6 +313,9 @@ const ROWS: &[Row] = &[
     // A person's own page.
     call("my_page", "/fn/my_page", &[], SIGNED_IN),
     get("/me", SIGNED_IN),
+    // Their own data only: the allowed cells' hidden-word checks hold it to the rule.
+    call("my_data", "/fn/my_data", &[], SIGNED_IN),
+    get("/me/data.json", SIGNED_IN),
     call("add_email", "/fn/add_email", &[("email", "{unique}@also.example")], SIGNED_IN),
     call("remove_email", "/fn/remove_email", &[("email", "{further}")], SIGNED_IN),
     call("confirm_email", "/fn/confirm_email", &[("token", "{email_token}")], EVERYONE),

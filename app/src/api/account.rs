@@ -63,6 +63,14 @@ pub async fn my_page() -> Result<MyPage, AppError> {
     plumbing::answer(backend.my_page(&actor).await)
 }
 
+/// Everything Haven holds about the signed-in person as themselves, to download (also at
+/// `GET /me/data.json`).
+#[server(name = MyDataCall, prefix = "/fn", endpoint = "my_data")]
+pub async fn my_data() -> Result<MyData, AppError> {
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.my_data(&actor).await)
+}
+
 /// Adds a further sign-in address: a link to confirm it is mailed there.
 #[server(prefix = "/fn", endpoint = "add_email")]
 pub async fn add_email(email: String) -> Result<(), AppError> {
@@ -115,6 +123,9 @@ pub trait AccountApi: Send + Sync {
     async fn signin_options(&self) -> Result<SigninOptions, AppError>;
 
     async fn my_page(&self, actor: &Actor) -> Result<MyPage, AppError>;
+
+    /// The person's own data: never anything of a case that names them.
+    async fn my_data(&self, actor: &Actor) -> Result<MyData, AppError>;
 
     async fn invitation(&self, actor: &Actor, token: &str) -> Result<InvitationView, AppError>;
 
@@ -220,4 +231,26 @@ pub struct InvitationView {
     pub scope: String,
     pub organization: String,
     pub email: String,
+}
+
+/// What Haven holds about a person as themselves: their account, registrations, badges,
+/// roles, the decisions about them with their appeals, and the cases they filed with their
+/// messages. What others wrote about them in cases is not theirs to read (the rule of
+/// involvement), so it is not here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MyData {
+    pub exported_at: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Further sign-in addresses.
+    pub addresses: Vec<String>,
+    /// Sign-in providers linked to the account (their name for it is not kept here).
+    pub sign_in_providers: Vec<String>,
+    pub second_factor_set_up: bool,
+    pub registrations: Vec<MyRegistration>,
+    pub badges: Vec<super::MyBadge>,
+    pub roles: Vec<MyRole>,
+    pub decisions: Vec<super::MyDecision>,
+    pub cases_filed: Vec<super::ReporterCaseView>,
 }

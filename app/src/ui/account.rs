@@ -253,6 +253,11 @@ pub fn MyPage() -> impl IntoView {
                 </section>
             })}
             <MyAddresses main=me.email further=me.addresses/>
+            <section class="panel" id="my-data">
+                <h2>"My data"</h2>
+                <p>"Everything Haven holds about you as yourself (your account, registrations, badges, roles, decisions about you and your appeals, the reports you filed with their messages), as a JSON file."</p>
+                <p><a href="/me/data.json" download="my-haven-data.json" rel="external">"Download my data"</a></p>
+            </section>
             <section class="panel" id="sign-out">
                 <h2>"Sign out"</h2>
                 // A plain form (it works without JavaScript); with it, the door's

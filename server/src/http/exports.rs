@@ -1,5 +1,6 @@
-//! Files for other systems: `GET /manage/events/<slug>/expulsions.csv`, the registrations
-//! whose refund an expulsion forfeited, for the ticketing side (organizers only).
+//! Files to download: `GET /manage/events/<slug>/expulsions.csv`, the registrations whose
+//! refund an expulsion forfeited, for the ticketing side (organizers only), and
+//! `GET /me/data.json`, what Haven holds about the signed-in person as themselves.
 
 use super::AppState;
 use super::error::{Format, answer};
@@ -30,6 +31,27 @@ pub async fn expulsions(
                 (header::CACHE_CONTROL, "private, no-store"),
             ],
             csv,
+        )
+            .into_response(),
+        Err(e) => answer(&e, format),
+    }
+}
+
+pub async fn my_data(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+) -> Response {
+    use haven_app::api::AccountApi;
+    let format = Format::asked(&headers, Format::Text);
+    match state.services.my_data(&actor).await {
+        Ok(data) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CONTENT_DISPOSITION, "attachment; filename=\"my-haven-data.json\""),
+                (header::CACHE_CONTROL, "private, no-store"),
+            ],
+            serde_json::to_string_pretty(&data).unwrap_or_default(),
         )
             .into_response(),
         Err(e) => answer(&e, format),

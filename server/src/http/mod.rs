@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/calendar/{token}", get(live::calendar))
         .route("/badges/{file}", get(badges::image))
         .route("/manage/events/{slug}/expulsions.csv", get(exports::expulsions))
+        .route("/me/data.json", get(exports::my_data))
         .route("/live/notifications", get(live::notifications))
         .route("/door-sw.js", get(assets::door_worker))
         .route("/fn/{*name}", any(pages::server_fn))

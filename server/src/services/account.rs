@@ -5,10 +5,10 @@ use super::authz::{Grant, Grants};
 use super::events::format_span;
 use super::{Services, audit};
 use crate::crypto::{hash_token, looks_like_token};
-use crate::db::entities::{event, invitation, organization, person, registration, staff_role};
+use crate::db::entities::{event, identity, invitation, organization, person, registration, staff_role};
 use haven_app::api::AccountApi;
 use haven_app::api::{
-    Actor, AppError, InvitationView, MyPage, MyRegistration, MyRole, ProviderLink, SessionInfo, SetCookie,
+    Actor, AppError, InvitationView, MyData, MyPage, MyRegistration, MyRole, ProviderLink, SessionInfo, SetCookie,
     SigninOptions,
 };
 use haven_app::domain::{DisplayName, EmailAddress, Role};
@@ -138,6 +138,45 @@ impl AccountApi for Services {
             email: p.email,
             registrations: registrations.into_iter().map(|(_, r)| r).collect(),
             roles,
+        })
+    }
+
+    async fn my_data(&self, actor: &Actor) -> Result<MyData, AppError> {
+        use haven_app::api::{AppealsApi, CaseView, CaseViewApi, DoorApi};
+        let page = self.my_page(actor).await?;
+        let me = self.signed_in_person(actor).await?;
+        let db = &self.store.db;
+        let mut cases_filed = Vec::new();
+        for c in &page.cases {
+            let reference = haven_app::domain::CaseReference::parse("reference", &c.reference)?;
+            // The caller filed it, so it opens as its reporter sees it, whatever else they are.
+            if let CaseView::Reporter(v) = self.case_view(actor, &reference).await? {
+                cases_filed.push(*v);
+            }
+        }
+        let mut sign_in_providers: Vec<String> = identity::Entity::find()
+            .filter(identity::Column::PersonId.eq(me.id))
+            .filter(identity::Column::Provider.ne(EMAIL_PROVIDER))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|i| i.provider)
+            .collect();
+        sign_in_providers.sort();
+        sign_in_providers.dedup();
+        Ok(MyData {
+            exported_at: self.clock.now().format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            name: page.name,
+            email: page.email,
+            phone: me.phone,
+            addresses: page.addresses,
+            sign_in_providers,
+            second_factor_set_up: super::second_factor::in_force(db, me.id).await?,
+            registrations: page.registrations,
+            badges: self.my_badges(actor).await?,
+            roles: page.roles,
+            decisions: self.my_decisions(actor).await?,
+            cases_filed,
         })
     }
 
