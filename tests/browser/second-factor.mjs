@@ -1,7 +1,8 @@
 // A responder of an organization that requires a second factor signs in with an e-mail
 // link, is asked to set up an authenticator app, scans (reads) its key, confirms it with a
 // code, keeps the recovery codes and reaches the safety team's page; the next sign-in
-// passes with a recovery code. The app is played by an RFC 6238 generator written here.
+// passes with the app's next code, the one after with a recovery code. The app is played
+// by an RFC 6238 generator written here.
 import { createHmac } from 'node:crypto';
 import { baseUrl, run, newPage, screenshot, waitForHydration, check } from './lib.mjs';
 
@@ -57,16 +58,33 @@ await run('a responder sets up an authenticator app and signs in with it', async
   check(page.errors.length === 0, `no errors: ${page.errors.join(' | ')}`);
   await page.context().close();
 
-  // The next sign-in asks for a code; a recovery code passes.
+  // The next sign-in asks for a code: the app's, once its code has changed (a code is
+  // accepted once), passes.
+  const enrolledStep = Math.floor(Date.now() / 30000);
   const next = await newPage(browser);
   await next.goto(process.env.LINK2);
   await waitForHydration(next);
   await next.click('button[type=submit]');
   await next.waitForURL((u) => u.pathname === '/signin/second-factor');
   await waitForHydration(next);
-  await next.fill('#code', codes[0]);
+  while (Math.floor(Date.now() / 30000) === enrolledStep) await new Promise((r) => setTimeout(r, 500));
+  await next.fill('#code', totp(secret));
   await next.click('button[type=submit]');
   await next.waitForURL(`${baseUrl}/respond`);
   await next.waitForSelector('text=HavenConf');
   check(next.errors.length === 0, `no errors: ${next.errors.join(' | ')}`);
+  await next.context().close();
+
+  // And the one after that, with a recovery code instead.
+  const third = await newPage(browser);
+  await third.goto(process.env.LINK3);
+  await waitForHydration(third);
+  await third.click('button[type=submit]');
+  await third.waitForURL((u) => u.pathname === '/signin/second-factor');
+  await waitForHydration(third);
+  await third.fill('#code', codes[0]);
+  await third.click('button[type=submit]');
+  await third.waitForURL(`${baseUrl}/respond`);
+  await third.waitForSelector('text=HavenConf');
+  check(third.errors.length === 0, `no errors: ${third.errors.join(' | ')}`);
 });

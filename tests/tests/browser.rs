@@ -488,7 +488,7 @@ async fn a_responder_sets_up_an_authenticator_app_and_signs_in_with_it_in_chromi
         server.services.set_security(None, org.id, policy).await.unwrap();
         let responder = server.person_id("responder@example.org").await;
         let mut links = Vec::new();
-        for _ in 0..2 {
+        for _ in 0..3 {
             let tx = server.services.begin().await.unwrap();
             let now = server.services.clock.now();
             let token =
@@ -500,7 +500,7 @@ async fn a_responder_sets_up_an_authenticator_app_and_signs_in_with_it_in_chromi
         let out = browser::run_script(
             "second-factor.mjs",
             &server.base_url,
-            &[("LINK", links[0].clone()), ("LINK2", links[1].clone())],
+            &[("LINK", links[0].clone()), ("LINK2", links[1].clone()), ("LINK3", links[2].clone())],
         )
         .await;
 
