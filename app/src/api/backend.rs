@@ -57,6 +57,11 @@ impl Actor {
     pub fn signed_in(&self) -> Result<Uuid, super::AppError> {
         self.person_id().ok_or(super::AppError::Unauthenticated)
     }
+
+    /// The signed-in session (the person and how far its sign-in got), or `Unauthenticated`.
+    pub fn signed_in_session(&self) -> Result<&ActorSession, super::AppError> {
+        self.session.as_ref().ok_or(super::AppError::Unauthenticated)
+    }
 }
 
 /// A `Set-Cookie` header value the server function must send.

@@ -71,7 +71,7 @@ impl AccountApi for Services {
             return Ok(SessionInfo::default());
         };
         let p = person::Entity::find_by_id(id).one(&self.store.db).await?;
-        let session = actor.session.as_ref().ok_or(AppError::Unauthenticated)?;
+        let session = actor.signed_in_session()?;
         let grants = Grants::of_session(&self.store.db, session).await?;
         let second_factor_needed = !grants.held_back.is_empty();
         let grants = grants.usable;

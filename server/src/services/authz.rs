@@ -232,7 +232,7 @@ impl Services {
     /// The signed-in caller with their grants; `Unauthenticated` for anyone else.
     /// Roles held back for want of a second factor are not among the grants.
     pub(crate) async fn caller(&self, actor: &Actor) -> Result<Caller, AppError> {
-        let session = actor.session.as_ref().ok_or(AppError::Unauthenticated)?;
+        let session = actor.signed_in_session()?;
         let grants = Grants::of_session(&self.store.db, session).await?.usable;
         Ok(Caller { person: session.person_id, grants })
     }

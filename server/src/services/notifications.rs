@@ -25,7 +25,7 @@ pub struct Reader {
 impl Services {
     /// The reader a signed-in session is.
     pub async fn notification_reader(&self, actor: &Actor) -> Result<Reader, AppError> {
-        let session = actor.session.as_ref().ok_or(AppError::Unauthenticated)?;
+        let session = actor.signed_in_session()?;
         let grants = crate::services::authz::Grants::of_session(&self.store.db, session).await?;
         Ok(Reader { person: session.person_id, personal_only: !grants.held_back.is_empty() })
     }

@@ -92,10 +92,6 @@ pub async fn after_signin(
 pub const SECOND_FACTOR_PAGE: &str = "/signin/second-factor";
 
 impl Services {
-    fn session_of<'a>(&self, actor: &'a Actor) -> Result<&'a ActorSession, AppError> {
-        actor.session.as_ref().ok_or(AppError::Unauthenticated)
-    }
-
     /// Counts one attempt at a code, committed before the code is checked, so a wrong
     /// code still counts.
     async fn count_attempt(&self, person: Uuid) -> Result<(), AppError> {
@@ -180,7 +176,7 @@ impl Services {
 #[async_trait::async_trait]
 impl SecurityApi for Services {
     async fn second_factor(&self, actor: &Actor) -> Result<SecondFactorStatus, AppError> {
-        let session = self.session_of(actor)?;
+        let session = actor.signed_in_session()?;
         let db = &self.store.db;
         let grants = super::authz::Grants::of_session(db, session).await?;
         Ok(SecondFactorStatus {
@@ -192,7 +188,7 @@ impl SecurityApi for Services {
     }
 
     async fn begin_totp(&self, actor: &Actor) -> Result<TotpEnrollment, AppError> {
-        let session = self.session_of(actor)?;
+        let session = actor.signed_in_session()?;
         let me = self.signed_in_person(actor).await?;
         if in_force(&self.store.db, me.id).await? && session.second_factor != Some(SecondFactorProof::Code) {
             return Err(AppError::Conflict(
@@ -238,7 +234,7 @@ impl SecurityApi for Services {
     }
 
     async fn confirm_totp(&self, actor: &Actor, code: &str) -> Result<Vec<String>, AppError> {
-        let session = self.session_of(actor)?;
+        let session = actor.signed_in_session()?;
         let me = self.signed_in_person(actor).await?;
         self.count_attempt(me.id).await?;
         let code = compact(code);
@@ -287,7 +283,7 @@ impl SecurityApi for Services {
         code: &str,
         return_to: Option<&str>,
     ) -> Result<String, AppError> {
-        let session = self.session_of(actor)?;
+        let session = actor.signed_in_session()?;
         let me = self.signed_in_person(actor).await?;
         self.count_attempt(me.id).await?;
         let code = compact(code);
