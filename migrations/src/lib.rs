@@ -17,6 +17,7 @@ mod m20261210_000010_scans_by_name;
 mod m20261212_000020_outbox_failed;
 mod m20261215_000011_scans_late;
 mod m20261221_000012_second_factor;
+mod m20261222_000013_erasure;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261215_000011_scans_late::Migration),
             Box::new(m20261204_000010_append_only_audit::Migration),
             Box::new(m20261221_000012_second_factor::Migration),
+            Box::new(m20261222_000013_erasure::Migration),
         ]
     }
 }

@@ -81,6 +81,7 @@ pub async fn create_org(settings: Settings, slug: &str, name: &str) -> anyhow::R
         created_at: Set(now),
         second_factor_required: Set(true),
         accept_provider_mfa: Set(false),
+        retention_days: Set(365),
     })
     .exec(&*tx)
     .await?;
@@ -205,58 +206,23 @@ pub async fn signin_link(settings: Settings, email: &str) -> anyhow::Result<()> 
 /// `haven keys rotate`: see [`crate::cli::KeysCommand::Rotate`].
 pub async fn rotate_keys(settings: Settings) -> anyhow::Result<()> {
     use crate::config::EncryptionSettings;
-    use crate::crypto::fields::{Keyring, read_source, replace_key_file};
-    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-    use sea_orm::{ConnectionTrait, Statement};
+    use crate::crypto::fields::{read_source, replace_key_file};
 
     let db = startup::open_database(&settings, true).await?;
     let mut ring = read_source(&settings.encryption).map_err(|e| anyhow::anyhow!(e))?;
     if let EncryptionSettings::File(path) = &settings.encryption {
         // The file gains the new key before any value uses it, so every value stays
         // readable even if this command stops half-way.
-        ring.add_fresh_key();
+        ring.add_fresh_key(chrono::Utc::now());
         replace_key_file(path, &ring).map_err(|e| anyhow::anyhow!(e))?;
     }
-    let current = ring.current_id().to_owned();
-    let backend = db.get_database_backend();
-    let mut changed = 0u64;
-    for crate::crypto::sealed::Column { table, column } in crate::crypto::sealed::ALL {
-        let select = Query::select()
-            .columns([Alias::new("id"), Alias::new(*column)])
-            .from(Alias::new(*table))
-            .and_where(Expr::col(Alias::new(*column)).is_not_null())
-            .to_owned();
-        for row in db.query_all(&select).await? {
-            // Rows are keyed by UUID, except badge keys (a small number printed on badges).
-            let (id, shown) = match row.try_get::<Uuid>("", "id") {
-                Ok(id) => (sea_orm::Value::from(id), id.to_string()),
-                Err(_) => {
-                    let id: i64 = row.try_get("", "id")?;
-                    (sea_orm::Value::from(id), id.to_string())
-                }
-            };
-            let sealed: String = row.try_get("", column)?;
-            // Delivered mail keeps an empty body: nothing to re-encrypt.
-            if sealed.is_empty() || Keyring::key_of(&sealed) == Some(current.as_str()) {
-                continue;
-            }
-            let place = crate::crypto::fields::place(table, column, &shown);
-            let plain = ring.open(&place, &sealed).map_err(|e| anyhow::anyhow!("{table}.{column} of {shown}: {e}"))?;
-            let update = Query::update()
-                .table(Alias::new(*table))
-                .value(Alias::new(*column), ring.seal(&place, &plain))
-                .and_where(Expr::col(Alias::new("id")).eq(id))
-                .to_owned();
-            let (sql, values) = match backend {
-                sea_orm::DbBackend::Postgres => update.build(sea_orm::sea_query::PostgresQueryBuilder),
-                _ => update.build(sea_orm::sea_query::SqliteQueryBuilder),
-            };
-            db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
-            changed += 1;
-        }
-    }
+    let changed = crate::crypto::rewrap::reseal_all(&db, &ring).await?;
     let keys: Vec<&str> = ring.ids().collect();
-    println!("re-encrypted {changed} value(s) under the key {current}; keys configured: {}", keys.join(", "));
+    println!(
+        "re-encrypted {changed} value(s) under the key {} (data keys re-wrapped, case text left as it is); keys configured: {}",
+        ring.current_id(),
+        keys.join(", ")
+    );
     Ok(())
 }
 
@@ -264,7 +230,6 @@ pub async fn rotate_keys(settings: Settings) -> anyhow::Result<()> {
 pub async fn retire_field_key(settings: Settings, id: &str) -> anyhow::Result<()> {
     use crate::config::EncryptionSettings;
     use crate::crypto::fields::{RELOAD_EVERY, read_source, replace_key_file};
-    use sea_orm::{ConnectionTrait, Statement};
 
     let mut ring = read_source(&settings.encryption).map_err(|e| anyhow::anyhow!(e))?;
     let configured = ring.ids().collect::<Vec<_>>().join(", ");
@@ -288,22 +253,10 @@ pub async fn retire_field_key(settings: Settings, id: &str) -> anyhow::Result<()
         }
     }
     let db = startup::open_database(&settings, true).await?;
-    let backend = db.get_database_backend();
-    let placeholder = if backend == sea_orm::DbBackend::Postgres { "$1" } else { "?" };
-    let prefix = format!("v1:{id}:");
-    let mut users = Vec::new();
-    for crate::crypto::sealed::Column { table, column } in crate::crypto::sealed::ALL {
-        let sql =
-            format!("SELECT COUNT(*) AS n FROM {table} WHERE substr({column}, 1, {}) = {placeholder}", prefix.len());
-        let row = db.query_one_raw(Statement::from_sql_and_values(backend, sql, [prefix.clone().into()])).await?;
-        let n: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
-        if n > 0 {
-            users.push((n, format!("{table}.{column}")));
-        }
-    }
+    let users = crate::crypto::rewrap::sealed_with(&db, id).await?;
     if !users.is_empty() {
-        let total: i64 = users.iter().map(|(n, _)| n).sum();
-        let where_: Vec<String> = users.iter().map(|(n, place)| format!("{n} in {place}")).collect();
+        let total: i64 = users.iter().map(|(_, n)| n).sum();
+        let where_: Vec<String> = users.iter().map(|(place, n)| format!("{n} in {place}")).collect();
         anyhow::bail!(
             "{total} value(s) are still sealed with {id} ({}): run `haven keys rotate` to re-seal them, then retire it",
             where_.join(", ")
@@ -424,6 +377,17 @@ pub async fn organization_security(
         if policy.second_factor_required { "required" } else { "not required" },
         if policy.accept_provider_mfa { "counts" } else { "does not count" },
     );
+    Ok(())
+}
+
+/// `haven org retention`: see [`crate::cli::OrgCommand::Retention`].
+pub async fn organization_retention(settings: Settings, org: &str, days: Option<u32>) -> anyhow::Result<()> {
+    let services = open(settings).await?;
+    let o = organization_named(&services, org).await?;
+    if let Some(days) = days {
+        services.set_retention_days(None, o.id, days).await.map_err(explain)?;
+    }
+    println!("{org}: a resolved or closed case's text is kept {} days", days.unwrap_or(o.retention_days.max(0) as u32));
     Ok(())
 }
 

@@ -118,6 +118,15 @@ pub enum OrgCommand {
         #[arg(long)]
         accept_provider_mfa: Option<bool>,
     },
+    /// Show or change how many days a resolved or closed case's text is kept before the
+    /// daily erasure run erases it (30 to 3650; 365 for a new organization).
+    Retention {
+        /// The organization's slug.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        days: Option<u32>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -298,6 +307,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Org(OrgCommand::Create { slug, name }) => crate::admin::create_org(settings, &slug, &name).await,
             Command::Org(OrgCommand::Security { org, second_factor_required, accept_provider_mfa }) => {
                 crate::admin::organization_security(settings, &org, second_factor_required, accept_provider_mfa).await
+            }
+            Command::Org(OrgCommand::Retention { org, days }) => {
+                crate::admin::organization_retention(settings, &org, days).await
             }
             Command::Staff(StaffCommand::ResetSecondFactor { email }) => {
                 crate::admin::reset_second_factor(settings, &email).await

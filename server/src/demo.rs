@@ -250,6 +250,7 @@ async fn seed_base(store: &Store, clock: &dyn Clock, if_empty: bool) -> Result<S
                 // The demo lets anyone try every role at once; the sign-in page says so.
                 second_factor_required: Set(false),
                 accept_provider_mfa: Set(false),
+                retention_days: Set(365),
             }
             .insert(&*tx)
             .await?

@@ -144,6 +144,14 @@ pub async fn services(
     let store = Store::new(db);
     let secret =
         db::server_secret(&store, "client_key").await.map_err(|e| StartError::Prepare(first_line(&e.to_string())))?;
+    // Data from before data keys and retention is brought along once the schema has them
+    // (a server told not to migrate may run on an older schema: it is not ready then).
+    let current = Migrator::get_pending_migrations(&store.db).await.is_ok_and(|pending| pending.is_empty());
+    if current {
+        let prepare = |e: sea_orm::DbErr| StartError::Prepare(first_line(&e.to_string()));
+        crate::crypto::data_keys::adopt_legacy(&keys, &store.db, clock.now()).await.map_err(prepare)?;
+        crate::services::retention::backfill(&store.db).await.map_err(prepare)?;
+    }
     Ok(Services::new(store, clock, Arc::new(settings), public_url, secret, keys))
 }
 

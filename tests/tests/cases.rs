@@ -544,6 +544,7 @@ async fn matching_looks_at_the_organizations_other_events_but_not_other_organiza
             created_at: Set(now),
             second_factor_required: Set(false),
             accept_provider_mfa: Set(false),
+            retention_days: Set(365),
         })
         .exec(&server.db)
         .await
@@ -778,6 +779,9 @@ async fn no_case_text_is_in_a_copy_of_the_database() {
 }
 
 /// Every sealed column in the schema, with the key of each value in it.
+/// What `sealed_values` says of a value sealed with a case's or decision's data key.
+const DATA_KEY: &str = "(data key)";
+
 async fn sealed_values(db: &sea_orm::DatabaseConnection) -> Vec<(String, String, String)> {
     use sea_orm::{ConnectionTrait, Statement};
     let backend = db.get_database_backend();
@@ -801,7 +805,10 @@ async fn sealed_values(db: &sea_orm::DatabaseConnection) -> Vec<(String, String,
             if sealed.is_empty() {
                 continue; // a delivered mail's blanked body
             }
-            let key = haven_server::crypto::fields::Keyring::key_of(&sealed).unwrap_or("(none)").to_owned();
+            let key = match haven_server::crypto::data_keys::key_of(sealed.lines().next().unwrap_or_default()) {
+                Some(_) => DATA_KEY.to_owned(),
+                None => haven_server::crypto::fields::Keyring::key_of(&sealed).unwrap_or("(none)").to_owned(),
+            };
             out.push((t.clone(), c.clone(), key));
         }
         out.push((t, c, String::new()));
@@ -810,7 +817,7 @@ async fn sealed_values(db: &sea_orm::DatabaseConnection) -> Vec<(String, String,
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn haven_keys_rotate_reencrypts_every_sealed_value_and_everything_stays_readable() {
+async fn haven_keys_rotate_rewraps_every_data_key_and_everything_stays_readable() {
     for backend in backends() {
         let server = TestServer::start(&backend).await;
         server.seed_demo().await;
@@ -834,8 +841,14 @@ async fn haven_keys_rotate_reencrypts_every_sealed_value_and_everything_stays_re
         let listed: std::collections::BTreeSet<(String, String)> =
             haven_server::crypto::sealed::ALL.iter().map(|c| (c.table.to_string(), c.column.to_string())).collect();
         assert_eq!(schema, listed, "every sealed column of the schema is rotated, and only those");
-        let old_key = before.iter().find(|(_, _, k)| !k.is_empty()).unwrap().2.clone();
-        for table in ["cases", "badge_keys", "scans", "decisions", "precautions", "notifications"] {
+        let wrapped = |k: &str| !k.is_empty() && k != DATA_KEY;
+        let old_key = before.iter().find(|(_, _, k)| wrapped(k)).unwrap().2.clone();
+        // Case text is under its case's (or decision's) data key; the data keys, badge keys
+        // and what belongs to no case under the wrapping key.
+        for table in ["cases", "scans", "decisions", "precautions", "notifications"] {
+            assert!(before.iter().any(|(t, _, k)| t == table && k == DATA_KEY), "the demo has sealed {table}");
+        }
+        for table in ["data_keys", "badge_keys"] {
             assert!(before.iter().any(|(t, _, k)| t == table && *k == old_key), "the demo has sealed {table}");
         }
 
@@ -851,13 +864,15 @@ async fn haven_keys_rotate_reencrypts_every_sealed_value_and_everything_stays_re
         assert!(said.starts_with("re-encrypted "), "{said}");
 
         let after = sealed_values(&server.db).await;
-        let new_key = after.iter().find(|(_, _, k)| !k.is_empty()).unwrap().2.clone();
+        let new_key = after.iter().find(|(_, _, k)| wrapped(k)).unwrap().2.clone();
         assert_ne!(new_key, old_key);
-        for (t, c, k) in after.iter().filter(|(_, _, k)| !k.is_empty()) {
+        for (t, c, k) in after.iter().filter(|(_, _, k)| wrapped(k)) {
             assert_eq!(*k, new_key, "{t}.{c} is still sealed under the old key");
         }
-        let count = |v: &[(String, String, String)]| v.iter().filter(|(_, _, k)| !k.is_empty()).count();
+        let count = |v: &[(String, String, String)]| v.iter().filter(|(_, _, k)| wrapped(k)).count();
+        let under_data_keys = |v: &[(String, String, String)]| v.iter().filter(|(_, _, k)| k == DATA_KEY).count();
         assert_eq!(count(&after), count(&before));
+        assert_eq!(under_data_keys(&after), under_data_keys(&before), "case text is not re-encrypted");
         assert!(said.contains(&format!("re-encrypted {} value(s)", count(&before))), "{said}");
         assert!(said.contains(new_key.as_str()) && said.contains(&old_key), "both keys stay configured: {said}");
 
@@ -1194,9 +1209,10 @@ fn age_key_file(server: &TestServer, seconds: u64) {
     file.set_modified(std::time::SystemTime::now() - Duration::from_secs(seconds)).unwrap();
 }
 
-/// The key a case's narrative is sealed with.
+/// The wrapping key a case's narrative is under: its narrative is sealed with the case's
+/// own data key, and that key with the wrapping key.
 async fn narrative_key(server: &TestServer, reference: &str) -> String {
-    use haven_server::db::entities::case;
+    use haven_server::db::entities::{case, data_key};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let row = case::Entity::find()
         .filter(case::Column::Reference.eq(reference))
@@ -1204,7 +1220,10 @@ async fn narrative_key(server: &TestServer, reference: &str) -> String {
         .await
         .unwrap()
         .expect("the case is stored");
-    haven_server::crypto::fields::Keyring::key_of(&row.narrative_enc).expect("the narrative is sealed").to_owned()
+    let key = haven_server::crypto::data_keys::key_of(&row.narrative_enc).expect("the narrative is sealed");
+    assert_eq!(key, row.id, "with the case's own key");
+    let wrapped = data_key::Entity::find_by_id(key).one(&server.db).await.unwrap().unwrap().key_enc.unwrap();
+    haven_server::crypto::fields::Keyring::key_of(&wrapped).expect("the data key is wrapped").to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1273,7 +1292,8 @@ async fn an_old_field_key_is_retired_only_once_no_value_uses_it() {
             }
             n
         };
-        assert!(in_use > 10, "the demo and the case are sealed with {first}: {in_use}");
+        // The data keys of the demo's cases and decisions and of this case, and the badge key.
+        assert!(in_use > 5, "the demo and the case are sealed with {first}: {in_use}");
         let out = haven_keys(&server, &["retire-field-key", &first]);
         assert!(!out.status.success());
         let said = String::from_utf8_lossy(&out.stderr);
@@ -1281,7 +1301,7 @@ async fn an_old_field_key_is_retired_only_once_no_value_uses_it() {
             said.contains(&format!("{in_use} value(s) are still sealed with {first}")),
             "{backend:?}: the test counted {in_use}: {said}"
         );
-        assert!(said.contains("cases.narrative_enc") && said.contains("haven keys rotate"), "{said}");
+        assert!(said.contains("data_keys.key_enc") && said.contains("haven keys rotate"), "{said}");
         assert!(key_ids(&server).contains(&first), "the refusal changed nothing");
 
         // After a rotation nothing uses it; the file is too fresh for a moment, then it goes.

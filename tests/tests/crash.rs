@@ -156,10 +156,12 @@ async fn mail_being_sent_at_a_kill_9_is_all_delivered_after_the_restart() {
         // 200 messages wait in the outbox, queued as the services queue them.
         let db = sea_orm::Database::connect(database.url.as_str()).await.unwrap();
         let store = haven_server::db::Store::new(db.clone());
-        let keys = haven_server::crypto::fields::KeyStore::load(&haven_server::config::EncryptionSettings::File(
-            database.dir.join("keys").join("field.keys"),
-        ))
-        .unwrap();
+        let keys = std::sync::Arc::new(
+            haven_server::crypto::fields::KeyStore::load(&haven_server::config::EncryptionSettings::File(
+                database.dir.join("keys").join("field.keys"),
+            ))
+            .unwrap(),
+        );
         let tx = store.write().await.unwrap();
         for n in 0..200 {
             let mail = haven_server::mail::Mail {
@@ -169,6 +171,7 @@ async fn mail_being_sent_at_a_kill_9_is_all_delivered_after_the_restart() {
                 text: format!("Message {n} of 200."),
                 html: None,
                 attachments: Vec::new(),
+                about: None,
             };
             haven_server::mail::enqueue(&keys, &tx, chrono::Utc::now(), mail).await.unwrap();
         }

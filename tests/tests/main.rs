@@ -8,6 +8,7 @@ mod cli;
 mod crash;
 mod door;
 mod enforcement;
+mod erasure;
 mod http_basics;
 mod identity;
 mod instances;

@@ -413,6 +413,16 @@ const ROWS: &[Row] = &[
         TEAM,
     ),
     call("respond_to_plan", "/fn/respond_to_plan", &[("reference", "{case}"), ("answer", "accepted")], REPORTERS),
+    // Keeping: the reporter withdraws (erasing it), the team extends a resolved case's
+    // keeping once, an administrator sets the organization's period.
+    call("withdraw_case", "/fn/withdraw_case", &[("reference", "{case}")], REPORTERS),
+    call(
+        "extend_retention",
+        "/fn/extend_retention",
+        &[("reference", "{resolved}"), ("days", "30"), ("reason", "Still needed")],
+        TEAM,
+    ),
+    call("set_retention", "/fn/set_retention", &[("organization", "{org}"), ("days", "365")], ADMINS),
     call("my_assignments", "/fn/my_assignments", &[], SIGNED_IN),
     get("/escort", SIGNED_IN),
     call("acknowledge_assignment", "/fn/acknowledge_assignment", &[("assignment", "{assignment}")], &[Escort]),
@@ -543,6 +553,8 @@ struct Values {
     email_token: String,
     /// The name of whoever reported the case under test.
     reporter: String,
+    /// A fresh case, resolved (so its text is kept until a date); also `case`.
+    resolved: String,
 }
 
 impl Values {
@@ -575,6 +587,7 @@ impl Values {
             .replace("{flag}", &self.flag)
             .replace("{further}", &self.further)
             .replace("{email_token}", &self.email_token)
+            .replace("{resolved}", &self.resolved)
     }
 }
 
@@ -612,6 +625,7 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
 
             email_token: haven_server::crypto::random_token(),
             reporter: String::new(),
+            resolved: "HVN-0000-0000".into(),
         };
     }
     // Make only what this row refers to: fixtures are not free.
@@ -646,6 +660,7 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
         further: format!("{unique}@further.example"),
         email_token: String::new(),
         reporter: String::new(),
+        resolved: String::new(),
     };
     let s = &server.services;
     let now = s.clock.now();
@@ -708,6 +723,14 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
         v.assignment = f.assignment;
         v.feed = f.feed;
         v.earlier = earlier_case(server).await;
+    }
+    if wants("{resolved}") {
+        let f = fresh_case(server, who).await;
+        let rae = actor_of(server.person_id("responder@example.org").await);
+        let reference = haven_app::domain::CaseReference::parse("r", &f.case).unwrap();
+        server.services.change_status(&rae, &reference, haven_app::domain::CaseStatus::Resolved).await.unwrap();
+        v.case = f.case.clone();
+        v.resolved = f.case;
     }
     if wants("{registration}") || wants("{token}") {
         use haven_server::db::entities::registration;
@@ -1106,6 +1129,7 @@ async fn other_organization(server: &TestServer) {
         created_at: Set(now),
         second_factor_required: Set(false),
         accept_provider_mfa: Set(false),
+        retention_days: Set(365),
     })
     .exec(&server.db)
     .await

@@ -94,6 +94,7 @@ pub trait Backend:
     + EvasionApi
     + ReportApi
     + SecurityApi
+    + RetentionApi
     + 'static
 {
 }

@@ -217,6 +217,35 @@ pub struct ReporterCaseView {
     pub messages: Vec<MessageView>,
     /// Who on the team has read the case, and when.
     pub readers: Vec<ReadView>,
+    /// While it is open, the reporter may withdraw it (its text is then erased).
+    pub may_withdraw: bool,
+    /// Resolved or closed: until when its text is kept (in the event's time zone).
+    pub kept_until: Option<String>,
+}
+
+/// What is left of a case once its text was erased: no text, only what decisions and
+/// the rule of involvement still need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasedCaseView {
+    pub reference: String,
+    pub event_name: String,
+    pub kind: CaseKind,
+    pub status: CaseStatus,
+    pub filed: String,
+    pub erased: String,
+    /// For the team: the decisions resting on it (their summaries).
+    pub decisions: Vec<String>,
+}
+
+/// How long a case's text is kept, as its team sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionView {
+    /// Until when (in the event's time zone).
+    pub until: String,
+    /// The keeping was already extended (it can be, once).
+    pub extended: bool,
+    /// The most days an extension may add: the organization's period.
+    pub max_days: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -315,6 +344,8 @@ pub struct TeamCaseView {
     pub related: Vec<RelatedCaseView>,
     pub reads: Vec<ReadView>,
     pub plan: PlanView,
+    /// Resolved or closed: how long its text is kept.
+    pub retention: Option<RetentionView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -322,6 +353,7 @@ pub struct TeamCaseView {
 pub enum CaseView {
     Reporter(Box<ReporterCaseView>),
     Team(Box<TeamCaseView>),
+    Erased(Box<ErasedCaseView>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

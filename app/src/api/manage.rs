@@ -168,6 +168,8 @@ pub struct ManagedOrganization {
     pub name: String,
     /// What it asks of its staff's sign-in; shown to its administrators only.
     pub security: Option<super::OrganizationSecurity>,
+    /// Days a resolved or closed case's text is kept; shown to its administrators only.
+    pub retention_days: Option<u32>,
 }
 
 /// The organizer's start page.

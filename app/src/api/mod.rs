@@ -14,6 +14,7 @@ pub mod error;
 pub mod manage;
 pub mod plans;
 pub mod public;
+pub mod retention;
 pub mod security;
 
 #[cfg(feature = "ssr")]
@@ -27,6 +28,7 @@ pub use error::AppError;
 pub use manage::*;
 pub use plans::*;
 pub use public::*;
+pub use retention::*;
 pub use security::*;
 
 #[cfg(feature = "ssr")]

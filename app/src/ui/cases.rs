@@ -202,8 +202,88 @@ pub fn CasePage() -> impl IntoView {
             {match v {
                 CaseView::Reporter(v) => view! { <ReporterCase v=*v message/> }.into_any(),
                 CaseView::Team(v) => Suspend::new(team_case(*v, message)).into_any(),
+                CaseView::Erased(v) => view! { <ErasedCase v=*v/> }.into_any(),
             }}
         </Loaded>
+    }
+}
+
+/// What is left of a case whose text was erased.
+#[component]
+fn ErasedCase(v: crate::api::ErasedCaseView) -> impl IntoView {
+    view! {
+        <Title text=v.reference.clone()/>
+        <p class="muted">{v.event_name.clone()} " · " {kind_label(v.kind)}</p>
+        <h1>"Case " <span class="reference">{v.reference.clone()}</span></h1>
+        <section class="panel erased">
+            <p class="status">"Status: " <strong>{v.status.label()}</strong> " · filed " {v.filed.clone()}</p>
+            <p>"Its text was erased on " {v.erased.clone()} ". Only its reference, dates and the decisions resting on it are kept."</p>
+            {(!v.decisions.is_empty()).then(|| view! {
+                <h2>"Decisions resting on it"</h2>
+                <ul class="decisions">{v.decisions.iter().map(|d| view! { <li>{d.clone()}</li> }).collect_view()}</ul>
+            })}
+        </section>
+        <HydrationMarker/>
+    }
+}
+
+/// The reporter withdraws an open report: its text is erased at once.
+#[component]
+fn WithdrawCase(reference: String) -> impl IntoView {
+    let TeamActions(bump) = expect_context::<TeamActions>();
+    let withdraw = ServerAction::<crate::api::WithdrawCase>::new();
+    let result = Signal::derive(move || withdraw.value().get());
+    Effect::new(move |_| {
+        if matches!(withdraw.value().get(), Some(Ok(()))) {
+            bump.update(|n| *n += 1);
+        }
+    });
+    view! {
+        <section class="panel withdraw">
+            <h2>"Withdraw this report"</h2>
+            <p>"The team stops working on it and what you wrote is erased for good. A report a decision rests on stays."</p>
+            <ActionForm action=withdraw>
+                <input type="hidden" name="reference" value=reference/>
+                <button type="submit" class="secondary">"Withdraw and erase my report"</button>
+            </ActionForm>
+            <FormStatus result success="Withdrawn: its text is erased."/>
+        </section>
+    }
+}
+
+/// How long a resolved or closed case's text is kept, and the one extension.
+#[component]
+fn RetentionPanel(reference: String, retention: crate::api::RetentionView) -> impl IntoView {
+    let TeamActions(bump) = expect_context::<TeamActions>();
+    let extend = ServerAction::<crate::api::ExtendRetention>::new();
+    let result = Signal::derive(move || extend.value().get());
+    Effect::new(move |_| {
+        if matches!(extend.value().get(), Some(Ok(()))) {
+            bump.update(|n| *n += 1);
+        }
+    });
+    view! {
+        <section class="panel retention">
+            <h2>"Keeping"</h2>
+            <p>"Its text is kept until " <strong>{retention.until.clone()}</strong> ", then erased."</p>
+            {if retention.extended {
+                view! { <p class="muted">"Its keeping was extended once; it cannot be extended again."</p> }.into_any()
+            } else {
+                view! {
+                    <ActionForm action=extend>
+                        <input type="hidden" name="reference" value=reference/>
+                        <label for="extend-days">{format!("Keep it longer by (days, up to {})", retention.max_days)}</label>
+                        <input id="extend-days" name="days" type="number" min="1" max=retention.max_days.to_string() required/>
+                        <FieldError result field="days"/>
+                        <label for="extend-reason">"Why (logged)"</label>
+                        <textarea id="extend-reason" name="reason" required maxlength="2000" rows="2"></textarea>
+                        <FieldError result field="reason"/>
+                        <button type="submit">"Extend once"</button>
+                    </ActionForm>
+                    <FormStatus result success="Extended." fields=&["days", "reason"]/>
+                }.into_any()
+            }}
+        </section>
     }
 }
 
@@ -266,7 +346,9 @@ fn ReporterCase(v: ReporterCaseView, message: ServerAction<SendMessage>) -> impl
             <p class="narrative">{v.narrative.clone()}</p>
             {(!wishes.is_empty()).then(|| view! { <p>"You asked for: " {wishes.join(", ")}</p> })}
             <p>"Contact: " {v.contact_channel.label()}</p>
+            {v.kept_until.clone().map(|until| view! { <p class="muted">"What you wrote is kept until " {until} ", then erased."</p> })}
         </section>
+        {v.may_withdraw.then(|| view! { <WithdrawCase reference=v.reference.clone()/> })}
         <section class="panel readers">
             <h2>"Who on the team has read this"</h2>
             {if v.readers.is_empty() {
@@ -390,6 +472,7 @@ fn TeamCase(v: TeamCaseView, message: ServerAction<SendMessage>) -> impl IntoVie
             on_change=Callback::new(move |_| bump.update(|n| *n += 1))
         />
         <super::decisions::CaseDecisionsPanel reference=v.reference.clone()/>
+        {v.retention.clone().map(|retention| view! { <RetentionPanel reference=v.reference.clone() retention/> })}
         <section class="panel">
             <h2>"Messages with the reporter"</h2>
             <Messages messages=v.messages.clone()/>

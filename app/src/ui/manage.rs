@@ -112,6 +112,9 @@ pub fn ManageHomePage() -> impl IntoView {
             {h.organizations.iter().filter_map(|o| Some((o.slug.clone(), o.name.clone(), o.security?))).map(|(slug, name, s)| view! {
                 <OrganizationSecurityForm slug name security=s/>
             }).collect_view()}
+            {h.organizations.iter().filter_map(|o| Some((o.slug.clone(), o.name.clone(), o.retention_days?))).map(|(slug, name, days)| view! {
+                <RetentionForm slug name days/>
+            }).collect_view()}
             {(!h.organizations.is_empty()).then(|| view! {
                 <section class="panel">
                     <h2>"New event"</h2>
@@ -154,6 +157,27 @@ fn OrganizationSecurityForm(slug: String, name: String, security: crate::api::Or
                 <button type="submit">"Save"</button>
             </ActionForm>
             <FormStatus result success="Saved."/>
+        </section>
+    }
+}
+
+/// An administrator's choice of how long resolved and closed cases' text is kept.
+#[component]
+fn RetentionForm(slug: String, name: String, days: u32) -> impl IntoView {
+    let set = ServerAction::<crate::api::SetRetention>::new();
+    let result = Signal::derive(move || set.value().get());
+    let id = format!("retention-{slug}");
+    view! {
+        <section class="panel organization-retention">
+            <h2>{format!("Keeping case text at {name}")}</h2>
+            <ActionForm action=set>
+                <input type="hidden" name="organization" value=slug/>
+                <label for=id.clone()>"Days a resolved or closed case's text is kept before it is erased (30 to 3650)"</label>
+                <input id=id name="days" type="number" min="30" max="3650" required value=days.to_string()/>
+                <FieldError result field="days"/>
+                <button type="submit">"Save"</button>
+            </ActionForm>
+            <FormStatus result success="Saved." fields=&["days"]/>
         </section>
     }
 }

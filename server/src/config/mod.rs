@@ -104,6 +104,9 @@ pub struct Settings {
     pub escort_ack_within: Duration,
     /// …or this long before its first window starts, whichever comes first.
     pub escort_ack_before_start: Duration,
+    /// Wrapping keys replaced by an erasure run are kept this many days (so a recent
+    /// database backup can still be restored), then destroyed.
+    pub old_wrapping_key_days: u32,
     /// Where the audit chain's head is mailed once a day (the installation's operators).
     pub audit_checkpoint_to: Option<String>,
     /// `GET /metrics` on the main address answers only with `Authorization: Bearer <this>`
@@ -200,6 +203,10 @@ impl Settings {
         if !(5..=10_080).contains(&ack_within) {
             return Err(raw.err("escort_ack_minutes", "expected 5 to 10080 minutes"));
         }
+        let old_wrapping_key_days: u32 = raw.parse_or("old_wrapping_key_days", 7, "a number of days")?;
+        if old_wrapping_key_days > 365 {
+            return Err(raw.err("old_wrapping_key_days", "expected 0 to 365 days"));
+        }
         if ack_before > 1_440 {
             return Err(raw.err("escort_ack_before_start_minutes", "expected 0 to 1440 minutes"));
         }
@@ -287,6 +294,7 @@ impl Settings {
             trusted_proxies,
             escort_ack_within: Duration::from_secs(ack_within * 60),
             escort_ack_before_start: Duration::from_secs(ack_before * 60),
+            old_wrapping_key_days,
         })
     }
 
@@ -333,6 +341,7 @@ impl Settings {
             ("HAVEN_TRUSTED_PROXIES", self.trusted_proxies.to_string()),
             ("HAVEN_ESCORT_ACK_MINUTES", (self.escort_ack_within.as_secs() / 60).to_string()),
             ("HAVEN_ESCORT_ACK_BEFORE_START_MINUTES", (self.escort_ack_before_start.as_secs() / 60).to_string()),
+            ("HAVEN_OLD_WRAPPING_KEY_DAYS", self.old_wrapping_key_days.to_string()),
             ("HAVEN_METRICS_TOKEN", self.metrics_token.as_ref().map_or("(none)".to_owned(), |t| t.to_string())),
             ("HAVEN_METRICS_ADDR", self.metrics_addr.map_or("(none)".to_owned(), |a| a.to_string())),
             (

@@ -35,6 +35,7 @@ pub(super) const KNOWN: &[(&str, bool)] = &[
     ("session_max_hours", false),
     ("escort_ack_minutes", false),
     ("escort_ack_before_start_minutes", false),
+    ("old_wrapping_key_days", false),
     ("trust_proxy_headers", false),
     ("trusted_proxies", false),
     ("encryption_key_file", false),

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -41,6 +42,11 @@ pub enum SealError {
 pub struct Keyring {
     keys: BTreeMap<String, [u8; 32]>,
     current: String,
+    /// When each key began sealing and stopped, where the file says (`created=`,
+    /// `retired=`): erasure re-wraps after the current key's start, and destroys keys
+    /// retired long enough ago.
+    created: BTreeMap<String, DateTime<Utc>>,
+    retired: BTreeMap<String, DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -54,34 +60,57 @@ fn valid_id(id: &str) -> bool {
 }
 
 impl Keyring {
-    /// Reads `id base64key` lines (`#` comments allowed); the last key is the current one.
+    /// Reads `id base64key [created=<time>] [retired=<time>]` lines (`#` comments
+    /// allowed); the last key is the current one.
     pub fn parse(text: &str) -> Result<Keyring, String> {
-        let mut keys = BTreeMap::new();
-        let mut current = None;
+        let mut ring = Keyring {
+            keys: BTreeMap::new(),
+            current: String::new(),
+            created: BTreeMap::new(),
+            retired: BTreeMap::new(),
+        };
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (id, key) = line
+            let (id, rest) = line
                 .split_once(|c: char| c.is_whitespace() || c == '=')
                 .ok_or_else(|| format!("line {}: expected `<key id> <base64 key>`", n + 1))?;
             let id = id.trim();
             if !valid_id(id) {
                 return Err(format!("line {}: a key id is 1-32 letters, digits, - or _", n + 1));
             }
+            let mut parts = rest.split_whitespace();
+            let key = parts.next().unwrap_or_default();
             let bytes = URL_SAFE_NO_PAD
-                .decode(key.trim().trim_end_matches('='))
-                .or_else(|_| base64::engine::general_purpose::STANDARD.decode(key.trim()))
+                .decode(key.trim_end_matches('='))
+                .or_else(|_| base64::engine::general_purpose::STANDARD.decode(key))
                 .map_err(|_| format!("line {}: the key is not base64", n + 1))?;
             let key: [u8; 32] = bytes
                 .try_into()
                 .map_err(|_| format!("line {}: a key must be 32 bytes (44 base64 characters)", n + 1))?;
-            keys.insert(id.to_owned(), key);
-            current = Some(id.to_owned());
+            for part in parts {
+                let (name, value) = part.split_once('=').unwrap_or((part, ""));
+                let at = DateTime::parse_from_rfc3339(value)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| format!("line {}: {name}= expects a time like 2026-12-08T10:00:00Z", n + 1));
+                match name {
+                    "created" => ring.created.insert(id.to_owned(), at?),
+                    "retired" => ring.retired.insert(id.to_owned(), at?),
+                    _ => return Err(format!("line {}: unknown attribute {name:?} (created=, retired=)", n + 1)),
+                };
+            }
+            ring.keys.insert(id.to_owned(), key);
+            ring.current = id.to_owned();
         }
-        let current = current.ok_or("no key is given")?;
-        Ok(Keyring { keys, current })
+        if ring.keys.is_empty() {
+            return Err("no key is given".into());
+        }
+        // The key that seals is not retired, whatever the file says.
+        let current = ring.current.clone();
+        ring.retired.remove(&current);
+        Ok(ring)
     }
 
     /// Loads the key file, creating it with one fresh key (readable by its owner only)
@@ -90,12 +119,14 @@ impl Keyring {
         if !path.exists() {
             let dir = path.parent().unwrap_or(Path::new("."));
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            let line = format!(
-                "# Haven field-encryption keys: `<id> <base64 key>`; the last one seals new values.\n{} {}\n",
-                new_key_id(),
-                URL_SAFE_NO_PAD.encode(random_key())
-            );
-            write_private(path, &line)?;
+            let mut ring = Keyring {
+                keys: BTreeMap::new(),
+                current: String::new(),
+                created: BTreeMap::new(),
+                retired: BTreeMap::new(),
+            };
+            ring.add_fresh_key(Utc::now());
+            write_private(path, &ring.to_file_text())?;
         }
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         Keyring::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
@@ -155,25 +186,58 @@ impl Keyring {
 
     /// Removes a key that is not the current one; false when there is no such key.
     pub fn remove(&mut self, id: &str) -> bool {
-        id != self.current && self.keys.remove(id).is_some()
+        if id == self.current || self.keys.remove(id).is_none() {
+            return false;
+        }
+        self.created.remove(id);
+        self.retired.remove(id);
+        true
     }
 
-    /// Adds a fresh key that becomes the current one; returns its id.
-    pub fn add_fresh_key(&mut self) -> String {
-        let id = new_key_id();
+    /// Adds a fresh key that becomes the current one from `now` (the one before is retired
+    /// then); returns its id.
+    pub fn add_fresh_key(&mut self, now: DateTime<Utc>) -> String {
+        let id = new_key_id(now);
+        if !self.current.is_empty() {
+            self.retired.insert(self.current.clone(), now);
+        }
         self.keys.insert(id.clone(), random_key());
+        self.created.insert(id.clone(), now);
         self.current = id.clone();
         id
     }
 
+    /// Since when the current key seals, where the file says.
+    pub fn current_since(&self) -> Option<DateTime<Utc>> {
+        self.created.get(&self.current).copied()
+    }
+
+    /// The keys that stopped sealing at or before `before`. A key without a date (added
+    /// by hand) is the operator's to retire (`haven keys retire-field-key`).
+    pub fn retired_before(&self, before: DateTime<Utc>) -> Vec<String> {
+        self.keys
+            .keys()
+            .filter(|id| **id != self.current && self.retired.get(*id).is_some_and(|at| *at <= before))
+            .cloned()
+            .collect()
+    }
+
     /// The key file's text for this ring (current key last).
     pub fn to_file_text(&self) -> String {
-        let mut out =
-            String::from("# Haven field-encryption keys: `<id> <base64 key>`; the last one seals new values.\n");
-        for (id, key) in self.keys.iter().filter(|(id, _)| **id != self.current) {
-            out.push_str(&format!("{id} {}\n", URL_SAFE_NO_PAD.encode(key)));
+        let mut out = String::from(
+            "# Haven wrapping keys: `<id> <base64 key> [created=<time>] [retired=<time>]`; the last one seals.\n",
+        );
+        let others = self.keys.keys().filter(|id| **id != self.current);
+        for id in others.chain(std::iter::once(&self.current)) {
+            out.push_str(&format!("{id} {}", URL_SAFE_NO_PAD.encode(self.keys[id])));
+            if let Some(at) = self.created.get(id) {
+                out.push_str(&format!(" created={}", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+            }
+            if let Some(at) = self.retired.get(id) {
+                out.push_str(&format!(" retired={}", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+            }
+            out.push('\n');
         }
-        out.push_str(&format!("{} {}\n", self.current, URL_SAFE_NO_PAD.encode(self.keys[&self.current])));
         out
     }
 }
@@ -185,10 +249,10 @@ fn random_key() -> [u8; 32] {
 }
 
 /// Key ids are dated so an operator can tell old from new: `k20261125-3fa2`.
-fn new_key_id() -> String {
+fn new_key_id(now: DateTime<Utc>) -> String {
     let mut tag = [0u8; 2];
     rand::rngs::OsRng.fill_bytes(&mut tag);
-    format!("k{}-{}", chrono::Utc::now().format("%Y%m%d"), crate::crypto::hex(&tag))
+    format!("k{}-{}", now.format("%Y%m%d"), crate::crypto::hex(&tag))
 }
 
 /// Writes a file only its owner can read.
@@ -228,6 +292,8 @@ pub struct KeyStore {
     ring: std::sync::RwLock<Keyring>,
     source: EncryptionSettings,
     seen: std::sync::Mutex<(std::time::Instant, Option<FileStamp>)>,
+    /// Data keys unwrapped lately (see `crypto::data_keys`), with when.
+    unwrapped: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, (std::time::Instant, [u8; 32])>>,
 }
 
 /// How often a running server checks its key file for changes.
@@ -256,7 +322,46 @@ impl KeyStore {
     pub fn load(source: &EncryptionSettings) -> Result<KeyStore, String> {
         let ring = read_source(source)?;
         let seen = std::sync::Mutex::new((std::time::Instant::now(), stamp(source)));
-        Ok(KeyStore { ring: std::sync::RwLock::new(ring), source: source.clone(), seen })
+        Ok(KeyStore {
+            ring: std::sync::RwLock::new(ring),
+            source: source.clone(),
+            seen,
+            unwrapped: std::sync::Mutex::default(),
+        })
+    }
+
+    /// Where the keys come from.
+    pub fn source(&self) -> &EncryptionSettings {
+        &self.source
+    }
+
+    /// Reads the key file again now (after this process changed it).
+    pub fn reload(&self) {
+        self.refresh(true);
+    }
+
+    fn unwrapped(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<uuid::Uuid, (std::time::Instant, [u8; 32])>> {
+        self.unwrapped.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps an unwrapped data key for a while.
+    pub(crate) fn remember(&self, id: uuid::Uuid, key: [u8; 32]) {
+        let mut cache = self.unwrapped();
+        cache.retain(|_, (at, _)| at.elapsed() < super::data_keys::CACHE_FOR);
+        cache.insert(id, (std::time::Instant::now(), key));
+    }
+
+    /// A data key unwrapped lately.
+    pub(crate) fn remembered(&self, id: uuid::Uuid) -> Option<[u8; 32]> {
+        let cache = self.unwrapped();
+        cache.get(&id).filter(|(at, _)| at.elapsed() < super::data_keys::CACHE_FOR).map(|(_, key)| *key)
+    }
+
+    /// Forgets a data key (it was erased).
+    pub(crate) fn forget(&self, id: uuid::Uuid) {
+        self.unwrapped().remove(&id);
     }
 
     /// Re-reads the key file when it changed since it was last read; `force` skips the
@@ -394,9 +499,15 @@ mod tests {
         assert!(Keyring::parse("k1 c2hvcnQ").unwrap_err().contains("32 bytes"));
         assert!(Keyring::parse("bad id! AAAA").is_err());
         let mut r = ring();
-        let id = r.add_fresh_key();
+        let now = DateTime::parse_from_rfc3339("2026-12-08T10:00:00Z").unwrap().with_timezone(&Utc);
+        let id = r.add_fresh_key(now);
         let again = Keyring::parse(&r.to_file_text()).unwrap();
         assert_eq!(again.current_id(), id);
         assert_eq!(again.ids().count(), 3);
+        assert_eq!(again.current_since(), Some(now));
+        // `new` was retired now; `old` carries no date: it is the operator's to retire.
+        assert_eq!(again.retired_before(now - chrono::Duration::seconds(1)), Vec::<String>::new());
+        assert_eq!(again.retired_before(now), vec!["new".to_owned()]);
+        assert!(Keyring::parse("k1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA retired=yesterday").is_err());
     }
 }

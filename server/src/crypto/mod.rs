@@ -1,7 +1,9 @@
 //! Secrets in small pieces: random tokens for links and sessions, and the hashes under
 //! which they are stored (a copy of the database never holds a usable token).
 
+pub mod data_keys;
 pub mod fields;
+pub mod rewrap;
 pub mod sealed;
 
 use base64::Engine as _;

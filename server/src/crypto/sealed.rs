@@ -22,6 +22,7 @@ pub const CASE_NARRATIVE: Column = column("cases", "narrative_enc");
 pub const CASE_WISHES: Column = column("cases", "wishes_enc");
 pub const CASE_CONTACT: Column = column("cases", "contact_enc");
 pub const CASE_WITNESS_DETAILS: Column = column("cases", "witness_details_enc");
+pub const CASE_RETENTION_REASON: Column = column("cases", "retention_reason_enc");
 pub const NOTE_BODY: Column = column("case_notes", "body_enc");
 pub const MESSAGE_BODY: Column = column("case_messages", "body_enc");
 pub const WITNESS_DETAILS: Column = column("case_witnesses", "details_enc");
@@ -46,6 +47,8 @@ pub const OUTBOX_HTML: Column = column("outbox", "html_enc");
 pub const OUTBOX_ATTACHMENTS: Column = column("outbox", "attachments_enc");
 pub const SECOND_FACTOR_SECRET: Column = column("second_factors", "secret_enc");
 pub const SECOND_FACTOR_PENDING: Column = column("second_factors", "pending_enc");
+/// A data key, sealed by the wrapping key (`crypto::data_keys`).
+pub const DATA_KEY: Column = column("data_keys", "key_enc");
 
 /// Every sealed column.
 pub const ALL: &[Column] = &[
@@ -54,6 +57,7 @@ pub const ALL: &[Column] = &[
     CASE_WISHES,
     CASE_CONTACT,
     CASE_WITNESS_DETAILS,
+    CASE_RETENTION_REASON,
     NOTE_BODY,
     MESSAGE_BODY,
     WITNESS_DETAILS,
@@ -77,6 +81,7 @@ pub const ALL: &[Column] = &[
     OUTBOX_ATTACHMENTS,
     SECOND_FACTOR_SECRET,
     SECOND_FACTOR_PENDING,
+    DATA_KEY,
 ];
 
 impl Column {

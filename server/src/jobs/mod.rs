@@ -1,10 +1,11 @@
 //! Background work of a server instance: turning sign-in requests into links, reminding
 //! the safety team of reports past their acknowledgement deadline, mailing the audit
-//! chain's head to the operators once a day, and forgetting what is no longer needed
+//! chain's head to the operators once a day, the day's erasure run and the hourly
+//! warnings before it (`services::retention`), and forgetting what is no longer needed
 //! ([`prune`]: every table whose rows expire).
 
 use crate::db::entities::{
-    concern_draft, email_confirmation, invitation, login_link, oidc_flow, rate_limit_hit, session, signin_request,
+    email_confirmation, invitation, login_link, oidc_flow, rate_limit_hit, session, signin_request,
 };
 use crate::services::Services;
 use chrono::Duration as Span;
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 /// - `oidc_flows` expired (a used one is deleted at once);
 /// - `sessions` ended: expired, signed out, or idle past the idle limit;
 /// - `invitations` expired without being accepted (they hold the invited address);
-/// - `concern_drafts` expired (sealed text of a refused form).
+/// - `concern_drafts` expired (sealed text of a refused form), and their data keys.
 pub async fn prune(services: &Services) -> Result<Vec<(&'static str, u64)>, DbErr> {
     let now = services.clock.now();
     let idle = Span::from_std(services.settings.session_idle).unwrap_or(Span::hours(8));
@@ -56,8 +57,7 @@ pub async fn prune(services: &Services) -> Result<Vec<(&'static str, u64)>, DbEr
         .filter(invitation::Column::AcceptedAt.is_null())
         .filter(invitation::Column::ExpiresAt.lte(now));
     pruned.push(("invitations", invitations.exec(db).await?.rows_affected));
-    let drafts = concern_draft::Entity::delete_many().filter(concern_draft::Column::ExpiresAt.lte(now));
-    pruned.push(("concern_drafts", drafts.exec(db).await?.rows_affected));
+    pruned.push(("concern_drafts", crate::services::cases::forget_drafts(&services.keys, db, now).await?));
     tx.commit().await?;
     Ok(pruned)
 }
@@ -67,6 +67,9 @@ pub fn spawn(services: Arc<Services>) -> tokio::task::JoinHandle<()> {
         let mut last_prune: Option<Instant> = None;
         // The day (UTC) whose audit checkpoint this instance saw claimed, by it or another.
         let mut checkpoint_day = None;
+        // The day whose erasure run this instance saw claimed, and when it last failed.
+        let mut erasure_day = None;
+        let mut erasure_failed: Option<Instant> = None;
         loop {
             if let Err(e) = services.dispatch_signin_requests().await {
                 tracing::error!(error = %e, "sign-in dispatcher failed a round");
@@ -84,8 +87,20 @@ pub fn spawn(services: Arc<Services>) -> tokio::task::JoinHandle<()> {
                     Err(e) => tracing::error!(error = %e, "mailing the audit checkpoint failed"),
                 }
             }
+            if erasure_day != Some(today) && erasure_failed.is_none_or(|t| t.elapsed() > Duration::from_secs(600)) {
+                match services.erasure_run().await {
+                    Ok(_) => erasure_day = Some(today),
+                    Err(e) => {
+                        erasure_failed = Some(Instant::now());
+                        tracing::error!(error = %e, "the erasure run failed; trying again in 10 minutes");
+                    }
+                }
+            }
             if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
                 last_prune = Some(Instant::now());
+                if let Err(e) = services.warn_expiring().await {
+                    tracing::error!(error = %e, "retention warnings failed");
+                }
                 let pruned = prune(&services).await;
                 if let Err(e) = pruned {
                     tracing::error!(error = %e, "pruning failed");

@@ -59,17 +59,34 @@ pub struct Mail {
     pub text: String,
     pub html: Option<String>,
     pub attachments: Vec<Attachment>,
+    /// The case (its id) or decision chain (its root's id) the message is about: it waits
+    /// in the outbox sealed with that data key, so erasing the case erases it too.
+    pub about: Option<Uuid>,
+}
+
+impl Mail {
+    /// The same message, about a case or decision chain (see [`Mail::about`]).
+    pub fn about(self, id: Uuid) -> Mail {
+        Mail { about: Some(id), ..self }
+    }
 }
 
 /// Puts a message in the outbox as part of `tx`, its body and attachments sealed.
 pub async fn enqueue(
-    keys: &KeyStore,
+    keys: &std::sync::Arc<KeyStore>,
     tx: &sea_orm::DatabaseTransaction,
     now: DateTime<Utc>,
     mail: Mail,
 ) -> Result<(), DbErr> {
     let id = Uuid::new_v4();
-    let seal = |column, text: &str| keys.seal_in(column, id, text);
+    let key = match mail.about {
+        Some(about) => Some(crate::crypto::data_keys::load(keys, tx, about).await?),
+        None => None,
+    };
+    let seal = |column, text: &str| match &key {
+        Some(key) => key.seal_in(column, id, text),
+        None => keys.seal_in(column, id, text),
+    };
     let attachments = if mail.attachments.is_empty() {
         None
     } else {
@@ -89,6 +106,7 @@ pub async fn enqueue(
         last_error: Set(None),
         sent_at: Set(None),
         failed_at: Set(None),
+        about_id: Set(mail.about),
     })
     .exec(tx)
     .await?;
@@ -224,19 +242,32 @@ struct Opened {
 }
 
 impl Opened {
-    fn of(keys: &KeyStore, row: &outbox::Model) -> Result<Opened, String> {
-        let open = |column, value: &str| -> Result<String, String> {
+    async fn of(
+        keys: &std::sync::Arc<KeyStore>,
+        db: &impl sea_orm::ConnectionTrait,
+        row: &outbox::Model,
+    ) -> Result<Opened, Failure> {
+        use crate::crypto::data_keys::{KeyError, open_any};
+        let open = async |column, value: &str| -> Result<String, Failure> {
             // Rows queued before bodies were sealed hold clear text.
-            if Keyring::key_of(value).is_none() {
+            if Keyring::key_of(value).is_none() && crate::crypto::data_keys::key_of(value).is_none() {
                 return Ok(value.to_owned());
             }
-            keys.open_in(column, row.id, value).map_err(|e| format!("the stored message could not be opened: {e}"))
+            open_any(keys, db, column, row.id, value).await.map_err(|e| match e {
+                // The case it was about was erased: it can never be sent.
+                KeyError::Erased | KeyError::Missing => Failure::Permanent(format!("not sent: {e}")),
+                e => Failure::Temporary(format!("the stored message could not be opened: {e}")),
+            })
         };
-        Ok(Opened {
-            text: open(sealed::OUTBOX_BODY, &row.body_enc)?,
-            html: row.html_enc.as_deref().map(|h| open(sealed::OUTBOX_HTML, h)).transpose()?,
-            attachments: row.attachments_enc.as_deref().map(|a| open(sealed::OUTBOX_ATTACHMENTS, a)).transpose()?,
-        })
+        let html = match &row.html_enc {
+            Some(h) => Some(open(sealed::OUTBOX_HTML, h).await?),
+            None => None,
+        };
+        let attachments = match &row.attachments_enc {
+            Some(a) => Some(open(sealed::OUTBOX_ATTACHMENTS, a).await?),
+            None => None,
+        };
+        Ok(Opened { text: open(sealed::OUTBOX_BODY, &row.body_enc).await?, html, attachments })
     }
 }
 
@@ -362,9 +393,9 @@ impl OutboxWorker {
         while handled < 20 {
             let Some(row) = self.claim_next().await? else { break };
             handled += 1;
-            let result = match Opened::of(&self.keys, &row) {
+            let result = match Opened::of(&self.keys, &self.store.db, &row).await {
                 Ok(opened) => self.mailer.deliver(&row, opened).await,
-                Err(e) => Err(Failure::Temporary(e)),
+                Err(e) => Err(e),
             };
             let now = self.clock.now();
             let tx = self.store.write().await?;

@@ -9,6 +9,7 @@ fn footer() -> &'static str {
 
 pub fn confirm_address(to: &str, name: &str, link: &str) -> Mail {
     Mail {
+        about: None,
         kind: "confirm_address",
         to: to.to_owned(),
         subject: "Confirm your address for Haven".to_owned(),
@@ -25,6 +26,7 @@ pub fn confirm_address(to: &str, name: &str, link: &str) -> Mail {
 
 pub fn signin_link(to: &str, link: &str) -> Mail {
     Mail {
+        about: None,
         kind: "signin_link",
         to: to.to_owned(),
         subject: "Your Haven sign-in link".to_owned(),
@@ -40,6 +42,7 @@ pub fn signin_link(to: &str, link: &str) -> Mail {
 
 pub fn staff_invitation(to: &str, role_label: &str, scope: &str, link: &str) -> Mail {
     Mail {
+        about: None,
         kind: "staff_invitation",
         to: to.to_owned(),
         subject: format!("You are invited to join {scope} on Haven"),
@@ -55,7 +58,15 @@ pub fn staff_invitation(to: &str, role_label: &str, scope: &str, link: &str) -> 
 
 /// Messages about cases name the event and give a link; never the case's content.
 fn case_mail(kind: &'static str, to: &str, subject: String, text: String) -> Mail {
-    Mail { kind, to: to.to_owned(), subject, text: format!("{text}{}", footer()), html: None, attachments: Vec::new() }
+    Mail {
+        about: None,
+        kind,
+        to: to.to_owned(),
+        subject,
+        text: format!("{text}{}", footer()),
+        html: None,
+        attachments: Vec::new(),
+    }
 }
 
 pub fn case_received(to: &str, event: &str, reference: &str, link: &str) -> Mail {
@@ -88,6 +99,18 @@ pub fn team_new_case(to: &str, event: &str, link: &str) -> Mail {
     )
 }
 
+pub fn retention_warning(to: &str, event: &str, until: &str, tz: &str, link: &str) -> Mail {
+    case_mail(
+        "retention_warning",
+        to,
+        format!("A report at {event} is about to be erased"),
+        format!(
+            "The text of a report you handle is erased after {until} ({tz}), as your organization keeps it no longer.\n\n\
+             If it must be kept longer, a responder may extend its keeping once, with a reason, here:\n\n{link}"
+        ),
+    )
+}
+
 pub fn team_case_activity(to: &str, event: &str, link: &str) -> Mail {
     case_mail(
         "team_case_activity",
@@ -117,6 +140,7 @@ pub fn team_possible_match(to: &str, event: &str, link: &str) -> Mail {
 
 pub fn escort_assignment(to: &str, event: &str, link: &str, calendar: super::Attachment) -> Mail {
     Mail {
+        about: None,
         kind: "escort_assignment",
         to: to.to_owned(),
         subject: format!("A new escort assignment at {event}"),
@@ -164,6 +188,7 @@ pub fn team_duty_ended(to: &str, event: &str, link: &str) -> Mail {
 pub fn arrival_alert(to: &str, event: &str, gate: &str, instruction: &str, link: &str) -> Mail {
     let instruction = if instruction.is_empty() { "Please follow the agreed plan." } else { instruction };
     Mail {
+        about: None,
         kind: "arrival_alert",
         to: to.to_owned(),
         subject: format!("Arrival alert at {event}, {gate}"),
@@ -179,6 +204,7 @@ pub fn arrival_alert(to: &str, event: &str, gate: &str, instruction: &str, link:
 /// The audit chain's head for the installation's operators: one line to keep elsewhere.
 pub fn audit_checkpoint(to: &str, public_url: &str, day: &str, checkpoint: &str) -> Mail {
     Mail {
+        about: None,
         kind: "audit_checkpoint",
         to: to.to_owned(),
         subject: format!("Haven audit checkpoint {day}"),
@@ -199,6 +225,7 @@ pub fn audit_checkpoint(to: &str, public_url: &str, day: &str, checkpoint: &str)
 /// sign-in mail is in someone else's hands.
 pub fn second_factor_set_up(to: &str, link: &str) -> Mail {
     Mail {
+        about: None,
         kind: "second_factor_set_up",
         to: to.to_owned(),
         subject: "A second factor now protects your Haven sign-in".to_owned(),
@@ -216,6 +243,7 @@ pub fn second_factor_set_up(to: &str, link: &str) -> Mail {
 /// Told to a person when one of their recovery codes was used to sign in.
 pub fn recovery_code_used(to: &str, left: u64, link: &str) -> Mail {
     Mail {
+        about: None,
         kind: "recovery_code_used",
         to: to.to_owned(),
         subject: "A recovery code was used to sign in to Haven".to_owned(),
@@ -234,6 +262,7 @@ pub fn recovery_code_used(to: &str, left: u64, link: &str) -> Mail {
 /// administrator.
 pub fn second_factor_reset(to: &str, whose: &str, by: &str, link: &str) -> Mail {
     Mail {
+        about: None,
         kind: "second_factor_reset",
         to: to.to_owned(),
         subject: "A Haven second factor was removed".to_owned(),

@@ -242,6 +242,25 @@ impl Services {
         let id = actor.signed_in()?;
         person::Entity::find_by_id(id).one(&self.store.db).await?.ok_or(AppError::Unauthenticated)
     }
+
+    /// The organization `slug` names, when the caller administers it (who they are, and
+    /// it); for anyone else it does not exist.
+    pub(crate) async fn administered(
+        &self,
+        actor: &Actor,
+        slug: &haven_app::domain::Slug,
+    ) -> Result<(Uuid, crate::db::entities::organization::Model), AppError> {
+        use crate::db::entities::organization;
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let Caller { person, grants } = self.caller(actor).await?;
+        let org = organization::Entity::find()
+            .filter(organization::Column::Slug.eq(slug.as_str()))
+            .one(&self.store.db)
+            .await?
+            .filter(|o| grants.is_admin(o.id))
+            .ok_or(AppError::NotFound)?;
+        Ok((person, org))
+    }
 }
 
 #[cfg(test)]
@@ -324,6 +343,7 @@ mod tests {
             created_at: chrono::Utc::now(),
             second_factor_required: required,
             accept_provider_mfa,
+            retention_days: 365,
         }
     }
 

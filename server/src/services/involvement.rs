@@ -225,7 +225,7 @@ impl Services {
             return Ok(false);
         }
         for c in case::Entity::find().filter(case::Column::Id.is_in(cases.to_vec())).all(db).await? {
-            if who.in_case(&c, &self.cases().subject(&c)?) {
+            if who.in_case(&c, &self.cases().subject(&c).await?) {
                 return Ok(true);
             }
         }

@@ -96,6 +96,7 @@ impl ManageApi for Services {
                         second_factor_required: o.second_factor_required,
                         accept_provider_mfa: o.accept_provider_mfa,
                     }),
+                    retention_days: grants.is_admin(o.id).then_some(o.retention_days.max(0) as u32),
                     slug: o.slug,
                     name: o.name,
                 })

@@ -20,6 +20,7 @@ pub mod oidc;
 pub mod plans;
 pub mod ratelimit;
 pub mod registrations;
+pub mod retention;
 pub mod return_to;
 pub mod second_factor;
 pub mod staff;
@@ -93,6 +94,27 @@ impl Services {
             hmac::Hmac::<sha2::Sha256>::new_from_slice(self.client_key_secret.as_bytes()).expect("any key length");
         mac.update(ip.to_string().as_bytes());
         crate::crypto::hex(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// The data key of a case (its id), a decision chain (its root's id) or a draft
+    /// (`crypto::data_keys`); erased or missing, the thing is not found.
+    pub(crate) async fn data_key(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        id: uuid::Uuid,
+    ) -> Result<crate::crypto::data_keys::DataKey, crate::crypto::data_keys::KeyError> {
+        crate::crypto::data_keys::load(&self.keys, db, id).await
+    }
+
+    /// Opens a sealed value with the key it names (a data key, or the wrapping key).
+    pub(crate) async fn open_sealed(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        column: crate::crypto::sealed::Column,
+        row: impl std::fmt::Display,
+        sealed: &str,
+    ) -> Result<String, AppError> {
+        Ok(crate::crypto::data_keys::open_any(&self.keys, db, column, row, sealed).await?)
     }
 }
 

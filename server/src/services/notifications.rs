@@ -1,6 +1,7 @@
 //! In-app notifications: written in the transaction that causes them, announced to the
 //! person's live stream after the commit, listed and marked read.
 
+use crate::crypto::data_keys::{KeyError, open_any};
 use crate::crypto::sealed;
 use crate::db::entities::notification;
 use crate::services::Services;
@@ -13,6 +14,10 @@ use uuid::Uuid;
 /// Notifications about the person themselves; every other kind is written to them as
 /// staff.
 const PERSONAL: &[&str] = &["decision"];
+
+/// What a notification shows once the case or decision it was about is erased.
+const ERASED_TITLE: &str = "Erased";
+const ERASED_BODY: &str = "What this said was erased with the case or decision it was about.";
 
 /// Whose notifications a session reads, and whether only the personal ones: staff
 /// notifications wait while the session's staff roles wait for a second factor.
@@ -45,19 +50,32 @@ impl Services {
         let rows = sea_orm::QuerySelect::limit(q.order_by_desc(notification::Column::CreatedAt), 50)
             .all(&self.store.db)
             .await?;
-        rows.into_iter()
-            .map(|n| {
-                Ok(NotificationView {
-                    id: n.id,
-                    title: self.keys.open_in(sealed::NOTIFICATION_TITLE, n.id, &n.title_enc)?,
-                    body: self.keys.open_in(sealed::NOTIFICATION_BODY, n.id, &n.body_enc)?,
-                    kind: n.kind,
-                    link: n.link,
-                    at: n.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                    read: n.read_at.is_some(),
-                })
-            })
-            .collect()
+        let mut out = Vec::with_capacity(rows.len());
+        for n in rows {
+            let db = &self.store.db;
+            let opened = async |column, sealed: &str| match open_any(&self.keys, db, column, n.id, sealed).await {
+                Ok(text) => Ok(Some(text)),
+                Err(KeyError::Erased | KeyError::Missing) => Ok(None),
+                Err(e) => Err(AppError::from(e)),
+            };
+            let title = opened(sealed::NOTIFICATION_TITLE, &n.title_enc).await?;
+            let body = opened(sealed::NOTIFICATION_BODY, &n.body_enc).await?;
+            let (title, body) = match (title, body) {
+                (Some(title), Some(body)) => (title, body),
+                // What it was about was erased, and with it what this said.
+                _ => (ERASED_TITLE.to_owned(), ERASED_BODY.to_owned()),
+            };
+            out.push(NotificationView {
+                id: n.id,
+                title,
+                body,
+                kind: n.kind,
+                link: n.link,
+                at: n.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                read: n.read_at.is_some(),
+            });
+        }
+        Ok(out)
     }
 }
 

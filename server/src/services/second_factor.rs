@@ -329,13 +329,7 @@ impl SecurityApi for Services {
         organization: &Slug,
         policy: OrganizationSecurity,
     ) -> Result<(), AppError> {
-        let Caller { person, grants } = self.caller(actor).await?;
-        let org = organization::Entity::find()
-            .filter(organization::Column::Slug.eq(organization.as_str()))
-            .one(&self.store.db)
-            .await?
-            .filter(|o| grants.is_admin(o.id))
-            .ok_or(AppError::NotFound)?;
+        let (person, org) = self.administered(actor, organization).await?;
         self.set_security(Some(person), org.id, policy).await
     }
 }

@@ -6,6 +6,7 @@
 //! without a commit, the work rolls back and nobody is woken for nothing.
 
 use super::{Services, audit};
+use crate::crypto::data_keys::{self, DataKey, KeyError};
 use crate::crypto::sealed;
 use crate::db::WriteTx;
 use crate::db::entities::{door_change, notification};
@@ -58,17 +59,51 @@ impl Work<'_> {
         Ok(())
     }
 
+    /// Makes the data key of a new case, decision chain or draft (`crypto::data_keys`).
+    pub async fn new_data_key(&self, id: Uuid) -> Result<DataKey, DbErr> {
+        data_keys::create(&self.services.keys, &*self.tx, id, self.now).await
+    }
+
+    /// The data key of a case, decision chain or draft, read in this write.
+    pub async fn data_key(&self, id: Uuid) -> Result<DataKey, KeyError> {
+        data_keys::load(&self.services.keys, &*self.tx, id).await
+    }
+
     /// Queues an in-app notification for `person` (title and body sealed); their live
     /// stream is told after the commit.
     pub async fn notify(&self, person: Uuid, kind: &str, title: &str, body: &str, link: &str) -> Result<(), DbErr> {
+        self.notify_about(None, person, kind, title, body, link).await
+    }
+
+    /// Like [`Work::notify`], for a notification about a case or a decision: sealed with
+    /// its data key (`about`: the case's id, or the decision chain's root), so erasing it
+    /// erases the notification's text too.
+    pub async fn notify_about(
+        &self,
+        about: Option<Uuid>,
+        person: Uuid,
+        kind: &str,
+        title: &str,
+        body: &str,
+        link: &str,
+    ) -> Result<(), DbErr> {
         let id = Uuid::new_v4();
-        let keys = &self.services.keys;
+        let (title_enc, body_enc) = match about {
+            Some(key) => {
+                let key = self.data_key(key).await?;
+                (key.seal_in(sealed::NOTIFICATION_TITLE, id, title), key.seal_in(sealed::NOTIFICATION_BODY, id, body))
+            }
+            None => {
+                let keys = &self.services.keys;
+                (keys.seal_in(sealed::NOTIFICATION_TITLE, id, title), keys.seal_in(sealed::NOTIFICATION_BODY, id, body))
+            }
+        };
         notification::Entity::insert(notification::ActiveModel {
             id: Set(id),
             person_id: Set(person),
             kind: Set(kind.to_owned()),
-            title_enc: Set(keys.seal_in(sealed::NOTIFICATION_TITLE, id, title)),
-            body_enc: Set(keys.seal_in(sealed::NOTIFICATION_BODY, id, body)),
+            title_enc: Set(title_enc),
+            body_enc: Set(body_enc),
             link: Set(link.to_owned()),
             // The moment it is written, not the work's: a live stream that opened while
             // this work ran asks for what is newer than its own start.

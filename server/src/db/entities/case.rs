@@ -29,6 +29,17 @@ pub struct Model {
     pub contact_enc: String,
     #[sea_orm(column_type = "Text", nullable)]
     pub witness_details_enc: Option<String>,
+    /// Resolved or closed, its text is kept until then (see `services::retention`).
+    pub retain_until: Option<DateTimeUtc>,
+    /// When the owner (or the team) was told its text is about to be erased.
+    pub retention_warned_at: Option<DateTimeUtc>,
+    /// When a responder extended the keeping, once.
+    pub retention_extended_at: Option<DateTimeUtc>,
+    /// Why it was extended (sealed with the case's key).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub retention_reason_enc: Option<String>,
+    /// When its text was erased: what is left is its tombstone.
+    pub erased_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,8 @@ pub struct Model {
     pub second_factor_required: bool,
     /// A sign-in provider's own multi-factor claim (`amr` with `mfa`) counts as one.
     pub accept_provider_mfa: bool,
+    /// Days a resolved or closed case's text is kept (at least 30).
+    pub retention_days: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

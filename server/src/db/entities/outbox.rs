@@ -23,6 +23,8 @@ pub struct Model {
     pub sent_at: Option<DateTimeUtc>,
     /// Refused for good (or a sign-in link past its life): never tried again.
     pub failed_at: Option<DateTimeUtc>,
+    /// The data key (a case's, a decision chain's) the message is sealed with, if any.
+    pub about_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -59,6 +59,7 @@ impl Services {
         let now = self.clock.now();
         let id = Uuid::new_v4();
         let tx = self.begin().await?;
+        let key = tx.data_key(v.case.id).await?;
         case_attachment::Entity::insert(case_attachment::ActiveModel {
             id: Set(id),
             case_id: Set(v.case.id),
@@ -66,8 +67,8 @@ impl Services {
             kind: Set("evidence".into()),
             content_type: Set(content_type.to_owned()),
             size_bytes: Set(upload.data.len() as i64),
-            name_enc: Set(self.keys.seal_in(sealed::ATTACHMENT_NAME, id, &name)),
-            data_enc: Set(self.keys.seal_bytes_in(sealed::ATTACHMENT_DATA, id, &upload.data)),
+            name_enc: Set(key.seal_in(sealed::ATTACHMENT_NAME, id, &name)),
+            data_enc: Set(key.seal_bytes_in(sealed::ATTACHMENT_DATA, id, &upload.data)),
             created_at: Set(now),
         })
         .exec(&*tx)
@@ -83,9 +84,9 @@ impl Services {
             .one(&self.store.db)
             .await?
             .ok_or(AppError::NotFound)?;
-        let data =
-            self.keys.open_bytes_in(sealed::ATTACHMENT_DATA, a.id, &a.data_enc).map_err(|_| AppError::Internal)?;
-        let name = self.keys.open_in(sealed::ATTACHMENT_NAME, a.id, &a.name_enc)?;
+        let key = self.data_key(&self.store.db, v.case.id).await?;
+        let data = key.open_bytes_in(sealed::ATTACHMENT_DATA, a.id, &a.data_enc).map_err(|_| AppError::Internal)?;
+        let name = key.open_in(sealed::ATTACHMENT_NAME, a.id, &a.name_enc)?;
         self.log_read(v.case.id, v.person.id, "attachment").await?;
         Ok(Download { name, content_type: a.content_type, data })
     }

@@ -120,6 +120,7 @@ impl Services {
         let contact = serde_json::to_string(&(concern.contact_channel, &concern.contact_detail))
             .map_err(|_| AppError::Internal)?;
         let tx = self.begin().await?;
+        let key = tx.new_data_key(id).await?;
         case::Entity::insert(case::ActiveModel {
             id: Set(id),
             reference: Set(reference.as_str().to_owned()),
@@ -136,14 +137,19 @@ impl Services {
             related_case_id: Set(None),
             relation: Set(None),
             witnesses: Set(format!("{:?}", concern.witnesses).to_lowercase()),
-            subject_enc: Set(self.keys.seal_in(sealed::CASE_SUBJECT, id, &subject)),
-            narrative_enc: Set(self.keys.seal_in(sealed::CASE_NARRATIVE, id, &concern.narrative)),
-            wishes_enc: Set(self.keys.seal_in(sealed::CASE_WISHES, id, &wishes)),
-            contact_enc: Set(self.keys.seal_in(sealed::CASE_CONTACT, id, &contact)),
+            subject_enc: Set(key.seal_in(sealed::CASE_SUBJECT, id, &subject)),
+            narrative_enc: Set(key.seal_in(sealed::CASE_NARRATIVE, id, &concern.narrative)),
+            wishes_enc: Set(key.seal_in(sealed::CASE_WISHES, id, &wishes)),
+            contact_enc: Set(key.seal_in(sealed::CASE_CONTACT, id, &contact)),
             witness_details_enc: Set(concern
                 .witness_details
                 .as_ref()
-                .map(|w| self.keys.seal_in(sealed::CASE_WITNESS_DETAILS, id, w))),
+                .map(|w| key.seal_in(sealed::CASE_WITNESS_DETAILS, id, w))),
+            retain_until: Set(None),
+            retention_warned_at: Set(None),
+            retention_extended_at: Set(None),
+            retention_reason_enc: Set(None),
+            erased_at: Set(None),
         })
         .exec(&*tx)
         .await?;
@@ -166,8 +172,8 @@ impl Services {
                 kind: Set("subject_photo".into()),
                 content_type: Set((*content_type).to_owned()),
                 size_bytes: Set(photo.data.len() as i64),
-                name_enc: Set(self.keys.seal_in(sealed::ATTACHMENT_NAME, attachment, &photo.file_name)),
-                data_enc: Set(self.keys.seal_bytes_in(sealed::ATTACHMENT_DATA, attachment, &photo.data)),
+                name_enc: Set(key.seal_in(sealed::ATTACHMENT_NAME, attachment, &photo.file_name)),
+                data_enc: Set(key.seal_bytes_in(sealed::ATTACHMENT_DATA, attachment, &photo.data)),
                 created_at: Set(now),
             })
             .exec(&*tx)
@@ -198,13 +204,14 @@ impl Services {
         let id = Uuid::new_v4();
         let json = serde_json::to_string(&draft).map_err(|_| AppError::Internal)?;
         let tx = self.begin().await?;
-        // Old drafts go as new ones come.
-        concern_draft::Entity::delete_many().filter(concern_draft::Column::ExpiresAt.lt(now)).exec(&*tx).await?;
+        // Old drafts go as new ones come, and their keys with them.
+        forget_drafts(&self.keys, &*tx, now).await?;
+        let key = tx.new_data_key(id).await?;
         concern_draft::Entity::insert(concern_draft::ActiveModel {
             id: Set(id),
             person_id: Set(person),
             event_id: Set(event),
-            data_enc: Set(self.keys.seal_in(sealed::DRAFT_DATA, id, &json)),
+            data_enc: Set(key.seal_in(sealed::DRAFT_DATA, id, &json)),
             created_at: Set(now),
             expires_at: Set(now + DRAFT_LIFETIME),
         })
@@ -213,6 +220,29 @@ impl Services {
         tx.commit().await?;
         Ok(id)
     }
+}
+
+/// Deletes the drafts expired at `now`, and destroys their data keys: a copy of the
+/// database taken while one lasted cannot open it once the wrapping key that sealed its
+/// key is gone.
+pub(crate) async fn forget_drafts(
+    keys: &crate::crypto::fields::KeyStore,
+    db: &impl sea_orm::ConnectionTrait,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::QuerySelect as _;
+    let expired: Vec<Uuid> = concern_draft::Entity::find()
+        .select_only()
+        .column(concern_draft::Column::Id)
+        .filter(concern_draft::Column::ExpiresAt.lte(now))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for id in &expired {
+        crate::crypto::data_keys::erase(keys, db, *id, now).await?;
+    }
+    let gone = concern_draft::Entity::delete_many().filter(concern_draft::Column::Id.is_in(expired)).exec(db).await?;
+    Ok(gone.rows_affected)
 }
 
 #[async_trait::async_trait]
@@ -237,7 +267,7 @@ impl FilingApi for Services {
             && d.event_id == e.id
             && d.expires_at > self.clock.now()
         {
-            let json = self.keys.open_in(sealed::DRAFT_DATA, d.id, &d.data_enc)?;
+            let json = self.data_key(&self.store.db, d.id).await?.open_in(sealed::DRAFT_DATA, d.id, &d.data_enc)?;
             let draft: Draft = serde_json::from_str(&json).map_err(|_| AppError::Internal)?;
             view.errors = NewConcern::parse(&draft.form).err().unwrap_or_default();
             view.form = draft.form;

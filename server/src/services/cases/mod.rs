@@ -20,6 +20,7 @@ mod view;
 pub use view::same_person;
 
 pub use attachments::{ATTACHMENT_MAX_BYTES, ATTACHMENT_TOO_LARGE, Download};
+pub(crate) use filing::forget_drafts;
 pub use filing::{Filed, PHOTO_MAX_BYTES, PHOTO_TOO_LARGE, Upload};
 
 use super::Services;
@@ -62,8 +63,14 @@ impl Services {
 
 impl Cases<'_> {
     /// The person a case names, as the reporter described them.
-    pub(crate) fn subject(&self, c: &case::Model) -> Result<PersonDescription, AppError> {
-        let json = self.0.keys.open_in(sealed::CASE_SUBJECT, c.id, &c.subject_enc)?;
+    /// Nothing once the case is erased: the people linked to it by id still count for the
+    /// rule of involvement, its description no longer.
+    pub(crate) async fn subject(&self, c: &case::Model) -> Result<PersonDescription, AppError> {
+        if c.erased_at.is_some() {
+            return Ok(PersonDescription::default());
+        }
+        let key = self.0.data_key(&self.0.store.db, c.id).await?;
+        let json = key.open_in(sealed::CASE_SUBJECT, c.id, &c.subject_enc)?;
         serde_json::from_str(&json).map_err(|_| AppError::Internal)
     }
 
@@ -83,7 +90,7 @@ impl Cases<'_> {
             return Ok(Visible { case: c, event: e, standing: Standing::Reporter, person, grants });
         }
         if grants.responds_for(&e) {
-            let subject = self.subject(&c)?;
+            let subject = self.subject(&c).await?;
             if !self.0.involvement(db, &person).await?.in_case(&c, &subject) {
                 return Ok(Visible { case: c, event: e, standing: Standing::Team, person, grants });
             }

@@ -29,7 +29,7 @@ impl Services {
         let count = overdue.len();
         for c in overdue {
             let Some(e) = event::Entity::find_by_id(c.event_id).one(&self.store.db).await? else { continue };
-            let Ok(subject) = self.cases().subject(&c) else { continue };
+            let Ok(subject) = self.cases().subject(&c).await else { continue };
             let tx = self.begin().await?;
             let claimed = case::Entity::update_many()
                 .col_expr(case::Column::ReminderSentAt, sea_orm::sea_query::Expr::value(now))
@@ -125,7 +125,7 @@ impl QueueApi for Services {
                 reference: c.reference.clone(),
                 kind: CaseKind::parse("kind", &c.kind).unwrap_or(CaseKind::Concern),
                 status: status(&c.status),
-                person: subject.summary(),
+                person: if c.erased_at.is_some() { "(erased)".to_owned() } else { subject.summary() },
                 filed: local_time(c.created_at, &e.time_zone),
                 acknowledge_by: local_time(c.ack_due_at, &e.time_zone),
                 overdue: c.acknowledged_at.is_none() && c.ack_due_at < now,
@@ -173,7 +173,7 @@ impl super::Cases<'_> {
             .await?;
         let now = self.0.clock.now();
         for c in open_cases {
-            let Ok(subject) = self.0.cases().subject(&c) else { continue };
+            let Ok(subject) = self.0.cases().subject(&c).await else { continue };
             let Some(case_event) = org_events.iter().find(|e| e.id == c.event_id) else { continue };
             for (r, p) in new_regs {
                 let Some(p) = p else { continue };

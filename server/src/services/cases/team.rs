@@ -38,12 +38,13 @@ impl CasesApi for Services {
         let from_team = v.standing == Standing::Team;
         let id = Uuid::new_v4();
         let tx = self.begin().await?;
+        let key = tx.data_key(v.case.id).await?;
         case_message::Entity::insert(case_message::ActiveModel {
             id: Set(id),
             case_id: Set(v.case.id),
             author_id: Set(v.person.id),
             from_team: Set(from_team),
-            body_enc: Set(self.keys.seal_in(sealed::MESSAGE_BODY, id, body.as_str())),
+            body_enc: Set(key.seal_in(sealed::MESSAGE_BODY, id, body.as_str())),
             created_at: Set(now),
         })
         .exec(&*tx)
@@ -61,7 +62,7 @@ impl CasesApi for Services {
             }
         } else {
             // The owner hears of it; without an owner, the whole (not recused) team.
-            let subject = self.cases().subject(&v.case)?;
+            let subject = self.cases().subject(&v.case).await?;
             let team = self.cases().case_team(&*tx, &v.event, Some((&v.case, &subject))).await?;
             let to: Vec<_> = match v.case.owner_id {
                 Some(owner) if team.iter().any(|p| p.id == owner) => {
@@ -82,6 +83,9 @@ impl CasesApi for Services {
     async fn change_status(&self, actor: &Actor, reference: &CaseReference, to: CaseStatus) -> Result<(), AppError> {
         let v = self.cases().team_case(actor, reference).await?;
         let from = CaseStatus::parse("status", &v.case.status).map_err(|_| AppError::Internal)?;
+        if v.case.erased_at.is_some() {
+            return Err(AppError::invalid("status", "its text was erased: what is left cannot change"));
+        }
         if !from.can_become(to) {
             return Err(AppError::invalid(
                 "status",
@@ -101,6 +105,9 @@ impl CasesApi for Services {
         }
         if update.exec(&*tx).await?.rows_affected != 1 {
             return Err(AppError::Conflict("the case changed meanwhile; reload and try again".into()));
+        }
+        if from.is_open() != to.is_open() {
+            self.retention_after_status(&tx, &v.case, &v.event, to).await?;
         }
         case_status_change::Entity::insert(case_status_change::ActiveModel {
             id: Set(Uuid::new_v4()),
@@ -134,7 +141,7 @@ impl CasesApi for Services {
         } else {
             Uuid::parse_str(person.trim()).map_err(|_| AppError::invalid("person", "choose someone from the team"))?
         };
-        let subject = self.cases().subject(&v.case)?;
+        let subject = self.cases().subject(&v.case).await?;
         let team = self.cases().case_team(&self.store.db, &v.event, Some((&v.case, &subject))).await?;
         if !team.iter().any(|p| p.id == owner) {
             return Err(AppError::invalid("person", "the owner must be on this event's safety team and not recused"));
@@ -162,11 +169,12 @@ impl CasesApi for Services {
         let now = self.clock.now();
         let id = Uuid::new_v4();
         let tx = self.begin().await?;
+        let key = tx.data_key(v.case.id).await?;
         case_note::Entity::insert(case_note::ActiveModel {
             id: Set(id),
             case_id: Set(v.case.id),
             author_id: Set(v.person.id),
-            body_enc: Set(self.keys.seal_in(sealed::NOTE_BODY, id, body.as_str())),
+            body_enc: Set(key.seal_in(sealed::NOTE_BODY, id, body.as_str())),
             created_at: Set(now),
         })
         .exec(&*tx)
@@ -195,11 +203,12 @@ impl CasesApi for Services {
         let now = self.clock.now();
         let id = Uuid::new_v4();
         let tx = self.begin().await?;
+        let key = tx.data_key(v.case.id).await?;
         case_witness::Entity::insert(case_witness::ActiveModel {
             id: Set(id),
             case_id: Set(v.case.id),
             added_by: Set(v.person.id),
-            details_enc: Set(self.keys.seal_in(sealed::WITNESS_DETAILS, id, &details)),
+            details_enc: Set(key.seal_in(sealed::WITNESS_DETAILS, id, &details)),
             created_at: Set(now),
         })
         .exec(&*tx)
@@ -212,7 +221,7 @@ impl CasesApi for Services {
         let v = self.cases().team_case(actor, reference).await?;
         let person_id =
             Uuid::parse_str(person_id.trim()).map_err(|_| AppError::invalid("person", "choose one of the matches"))?;
-        let subject = self.cases().subject(&v.case)?;
+        let subject = self.cases().subject(&v.case).await?;
         // Only someone the matching offered (a registration of this organization).
         if !self.candidates(&v.event, &subject, &[]).await?.iter().any(|c| c.person_id == person_id) {
             return Err(AppError::invalid("person", "choose one of the matches"));

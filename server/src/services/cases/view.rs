@@ -83,6 +83,7 @@ impl Services {
             .all(&self.store.db)
             .await?;
         let names = self.names(rows.iter().map(|m| m.author_id)).await?;
+        let key = self.data_key(&self.store.db, c.id).await?;
         rows.into_iter()
             .map(|m| {
                 let author = match (for_team, m.from_team) {
@@ -93,7 +94,7 @@ impl Services {
                 Ok(MessageView {
                     from_team: m.from_team,
                     author,
-                    body: self.keys.open_in(sealed::MESSAGE_BODY, m.id, &m.body_enc)?,
+                    body: key.open_in(sealed::MESSAGE_BODY, m.id, &m.body_enc)?,
                     at: local_time(m.created_at, tz),
                 })
             })
@@ -102,12 +103,12 @@ impl Services {
 
     async fn reporter_view(&self, v: &Visible) -> Result<ReporterCaseView, AppError> {
         let (c, tz) = (&v.case, v.event.time_zone.as_str());
+        let key = self.data_key(&self.store.db, c.id).await?;
         let arrangements = self.plans().reporter_plan(c, tz).await?;
-        let wishes: SafetyWishes =
-            serde_json::from_str(&self.keys.open_in(sealed::CASE_WISHES, c.id, &c.wishes_enc)?)
-                .map_err(|_| AppError::Internal)?;
+        let wishes: SafetyWishes = serde_json::from_str(&key.open_in(sealed::CASE_WISHES, c.id, &c.wishes_enc)?)
+            .map_err(|_| AppError::Internal)?;
         let (contact_channel, _): (ContactChannel, Option<String>) =
-            serde_json::from_str(&self.keys.open_in(sealed::CASE_CONTACT, c.id, &c.contact_enc)?)
+            serde_json::from_str(&key.open_in(sealed::CASE_CONTACT, c.id, &c.contact_enc)?)
                 .map_err(|_| AppError::Internal)?;
         Ok(ReporterCaseView {
             reference: c.reference.clone(),
@@ -115,26 +116,28 @@ impl Services {
             kind: kind(&c.kind),
             status: status(&c.status),
             filed: local_time(c.created_at, tz),
-            person: self.cases().subject(c)?,
-            narrative: self.keys.open_in(sealed::CASE_NARRATIVE, c.id, &c.narrative_enc)?,
+            person: self.cases().subject(c).await?,
+            narrative: key.open_in(sealed::CASE_NARRATIVE, c.id, &c.narrative_enc)?,
             wishes,
             contact_channel,
             arrangements: arrangements.0,
             plan_response: arrangements.1,
             messages: self.messages(c, tz, false).await?,
             readers: self.reads(c, tz).await?,
+            may_withdraw: CaseStatus::parse("status", &c.status).is_ok_and(CaseStatus::is_open),
+            kept_until: c.retain_until.map(|t| local_time(t, tz)),
         })
     }
 
     async fn team_view(&self, v: &Visible) -> Result<TeamCaseView, AppError> {
         let (c, e, tz) = (&v.case, &v.event, v.event.time_zone.as_str());
         let db = &self.store.db;
-        let subject = self.cases().subject(c)?;
-        let wishes: SafetyWishes =
-            serde_json::from_str(&self.keys.open_in(sealed::CASE_WISHES, c.id, &c.wishes_enc)?)
-                .map_err(|_| AppError::Internal)?;
+        let key = self.data_key(db, c.id).await?;
+        let subject = self.cases().subject(c).await?;
+        let wishes: SafetyWishes = serde_json::from_str(&key.open_in(sealed::CASE_WISHES, c.id, &c.wishes_enc)?)
+            .map_err(|_| AppError::Internal)?;
         let (contact_channel, contact_detail): (ContactChannel, Option<String>) =
-            serde_json::from_str(&self.keys.open_in(sealed::CASE_CONTACT, c.id, &c.contact_enc)?)
+            serde_json::from_str(&key.open_in(sealed::CASE_CONTACT, c.id, &c.contact_enc)?)
                 .map_err(|_| AppError::Internal)?;
         let history_rows = case_status_change::Entity::find()
             .filter(case_status_change::Column::CaseId.eq(c.id))
@@ -194,7 +197,7 @@ impl Services {
             reporter: person_ref(&c.reporter_id).ok_or(AppError::Internal)?,
             contact_channel,
             contact_detail,
-            narrative: self.keys.open_in(sealed::CASE_NARRATIVE, c.id, &c.narrative_enc)?,
+            narrative: key.open_in(sealed::CASE_NARRATIVE, c.id, &c.narrative_enc)?,
             person: subject.clone(),
             wishes,
             witnesses: match c.witnesses.as_str() {
@@ -205,7 +208,7 @@ impl Services {
             witness_details: c
                 .witness_details_enc
                 .as_ref()
-                .map(|w| self.keys.open_in(sealed::CASE_WITNESS_DETAILS, c.id, w))
+                .map(|w| key.open_in(sealed::CASE_WITNESS_DETAILS, c.id, w))
                 .transpose()?,
             history: history_rows
                 .iter()
@@ -221,7 +224,7 @@ impl Services {
                 .map(|n| {
                     Ok(NoteView {
                         author: name_of(&n.author_id),
-                        body: self.keys.open_in(sealed::NOTE_BODY, n.id, &n.body_enc)?,
+                        body: key.open_in(sealed::NOTE_BODY, n.id, &n.body_enc)?,
                         at: local_time(n.created_at, tz),
                     })
                 })
@@ -231,7 +234,7 @@ impl Services {
                 .iter()
                 .map(|w| {
                     let (name, contact, statement): (String, String, String) =
-                        serde_json::from_str(&self.keys.open_in(sealed::WITNESS_DETAILS, w.id, &w.details_enc)?)
+                        serde_json::from_str(&key.open_in(sealed::WITNESS_DETAILS, w.id, &w.details_enc)?)
                             .map_err(|_| AppError::Internal)?;
                     Ok(WitnessView {
                         name,
@@ -247,7 +250,7 @@ impl Services {
                 .map(|a| {
                     Ok(AttachmentView {
                         id: a.id,
-                        name: self.keys.open_in(sealed::ATTACHMENT_NAME, a.id, &a.name_enc)?,
+                        name: key.open_in(sealed::ATTACHMENT_NAME, a.id, &a.name_enc)?,
                         content_type: a.content_type.clone(),
                         size: a.size_bytes.max(0) as u64,
                         kind: a.kind.clone(),
@@ -261,6 +264,50 @@ impl Services {
             related: self.related_cases(v).await?,
             reads: self.reads(c, tz).await?,
             plan: self.plans().plan_view(c, e).await?,
+            retention: match c.retain_until {
+                Some(until) => Some(RetentionView {
+                    until: local_time(until, tz),
+                    extended: c.retention_extended_at.is_some(),
+                    max_days: self.retention_of(db, e).await?.num_days().max(0) as u32,
+                }),
+                None => None,
+            },
+        })
+    }
+
+    /// What is left of an erased case: for its team, with the decisions resting on it.
+    async fn erased_view(&self, v: &Visible) -> Result<ErasedCaseView, AppError> {
+        let (c, e) = (&v.case, &v.event);
+        let mut decisions = Vec::new();
+        if v.standing == Standing::Team {
+            let db = &self.store.db;
+            let roots: Vec<Uuid> = crate::db::entities::decision_case::Entity::find()
+                .filter(crate::db::entities::decision_case::Column::CaseId.eq(c.id))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|d| d.decision_id)
+                .collect();
+            for d in crate::db::entities::decision::Entity::find()
+                .filter(crate::db::entities::decision::Column::Id.is_in(roots))
+                .all(db)
+                .await?
+            {
+                if let Some(head) = self.chain_head(db, d.root_id).await? {
+                    decisions.push(self.staff_summary(&head, e).await);
+                }
+            }
+            decisions.sort();
+            decisions.dedup();
+        }
+        Ok(ErasedCaseView {
+            reference: c.reference.clone(),
+            event_name: e.name.clone(),
+            kind: kind(&c.kind),
+            status: status(&c.status),
+            filed: local_time(c.created_at, &e.time_zone),
+            erased: c.erased_at.map(|t| local_time(t, &e.time_zone)).unwrap_or_default(),
+            decisions,
         })
     }
 
@@ -412,7 +459,7 @@ impl Services {
         let involvement = self.involvement(db, me).await?;
         let mut out = Vec::new();
         for c in cases {
-            let subject = self.cases().subject(&c)?;
+            let subject = self.cases().subject(&c).await?;
             if !involvement.in_case(&c, &subject) {
                 out.push((c, subject));
             }
@@ -436,6 +483,9 @@ pub fn same_person(a: &PersonDescription, b: &PersonDescription) -> bool {
 impl CaseViewApi for Services {
     async fn case_view(&self, actor: &Actor, reference: &CaseReference) -> Result<CaseView, AppError> {
         let v = self.cases().visible_case(actor, reference).await?;
+        if v.case.erased_at.is_some() {
+            return Ok(CaseView::Erased(Box::new(self.erased_view(&v).await?)));
+        }
         self.log_read(v.case.id, v.person.id, "narrative").await?;
         match v.standing {
             Standing::Reporter => Ok(CaseView::Reporter(Box::new(self.reporter_view(&v).await?))),

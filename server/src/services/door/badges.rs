@@ -136,6 +136,7 @@ impl Services {
 
 fn badge_mail(to: &str, event: &str, name: &str, token: &str, public_url: &str) -> Result<Mail, AppError> {
     Ok(Mail {
+        about: None,
         kind: "badge",
         to: to.to_owned(),
         subject: format!("Your badge for {event}"),

@@ -31,6 +31,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use uuid::Uuid;
 
+/// Between the instructions of several cases about one person.
+pub const INSTRUCTION_JOINER: &str = " · ";
+
 /// One badge, as the door needs it.
 #[derive(Debug, Clone)]
 pub struct BadgeState {
@@ -50,6 +53,9 @@ pub struct EventDoor {
     pub denied_people: HashMap<Uuid, Vec<Denial>>,
     /// Person → what door staff are told, case by case (case id, text).
     pub instructions: HashMap<Uuid, Vec<(Uuid, String)>>,
+    /// The data keys of the cases with door instructions: a scan's copy of an instruction
+    /// is sealed with its case's key, so erasing the case erases it too.
+    pub case_keys: HashMap<Uuid, crate::crypto::data_keys::DataKey>,
     /// Person → the cases that ask for someone to be told of their arrival.
     pub alerted: HashMap<Uuid, Vec<Uuid>>,
     /// Badge → last time it was let in.
@@ -61,17 +67,22 @@ impl EventDoor {
     /// cases naming them, less those of cases the viewer is involved in; nothing at all
     /// when the viewer is that person.
     pub fn instruction_for(&self, person: Uuid, viewer: &Withheld) -> Option<String> {
+        let texts: Vec<&str> = self.instruction_parts(person, viewer).into_iter().map(|(_, text)| text).collect();
+        (!texts.is_empty()).then(|| texts.join(INSTRUCTION_JOINER))
+    }
+
+    /// The case-by-case parts of [`EventDoor::instruction_for`].
+    pub fn instruction_parts(&self, person: Uuid, viewer: &Withheld) -> Vec<(Uuid, &str)> {
         if viewer.is(person) {
-            return None;
+            return Vec::new();
         }
-        let texts: Vec<&str> = self
-            .instructions
-            .get(&person)?
-            .iter()
+        self.instructions
+            .get(&person)
+            .into_iter()
+            .flatten()
             .filter(|(case, _)| !viewer.cases.contains(case))
-            .map(|(_, text)| text.as_str())
-            .collect();
-        (!texts.is_empty()).then(|| texts.join(" · "))
+            .map(|(case, text)| (*case, text.as_str()))
+            .collect()
     }
 
     /// Whether `viewer` may learn that someone is told of `person`'s arrival (the same
@@ -309,7 +320,7 @@ impl Services {
                 },
             );
         }
-        let (instructions, alerted) = self.door_precautions(&e).await?;
+        let (instructions, alerted, case_keys) = self.door_precautions(&e).await?;
         let denied_people = self.denied_people(&e).await?;
         let last_scan = self.last_scans(event_id).await?;
         Ok(EventDoor {
@@ -318,6 +329,7 @@ impl Services {
             live_badge,
             denied_people,
             instructions,
+            case_keys,
             alerted,
             last_scan: Mutex::new(last_scan),
         })
@@ -329,7 +341,14 @@ impl Services {
     async fn door_precautions(
         &self,
         e: &event::Model,
-    ) -> Result<(HashMap<Uuid, Vec<(Uuid, String)>>, HashMap<Uuid, Vec<Uuid>>), AppError> {
+    ) -> Result<
+        (
+            HashMap<Uuid, Vec<(Uuid, String)>>,
+            HashMap<Uuid, Vec<Uuid>>,
+            HashMap<Uuid, crate::crypto::data_keys::DataKey>,
+        ),
+        AppError,
+    > {
         let db = &self.store.db;
         let cases: Vec<Uuid> = case::Entity::find()
             .select_only()
@@ -355,20 +374,25 @@ impl Services {
             .await?;
         let mut instructions: HashMap<Uuid, Vec<(Uuid, String)>> = HashMap::new();
         let mut alerted: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        let mut keys = HashMap::new();
         for p in precautions {
             for n in named.iter().filter(|n| n.case_id == p.case_id) {
                 if p.kind == PrecautionKind::ArrivalAlert.as_str() {
                     alerted.entry(n.person_id).or_default().push(p.case_id);
                     continue;
                 }
+                let key = match keys.entry(p.case_id) {
+                    std::collections::hash_map::Entry::Occupied(k) => k.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(slot) => slot.insert(self.data_key(db, p.case_id).await?),
+                };
                 let text: serde_json::Value =
-                    serde_json::from_str(&self.keys.open_in(sealed::PRECAUTION_DETAILS, p.id, &p.details_enc)?)
+                    serde_json::from_str(&key.open_in(sealed::PRECAUTION_DETAILS, p.id, &p.details_enc)?)
                         .unwrap_or_default();
                 let text = text["text"].as_str().unwrap_or_default().to_owned();
                 instructions.entry(n.person_id).or_default().push((p.case_id, text));
             }
         }
-        Ok((instructions, alerted))
+        Ok((instructions, alerted, keys))
     }
 
     /// The last admitted scan of each badge of the event.
@@ -399,7 +423,7 @@ impl Services {
             .all(db)
             .await?
         {
-            if involvement.in_case(&c, &self.cases().subject(&c)?) {
+            if involvement.in_case(&c, &self.cases().subject(&c).await?) {
                 out.insert(c.id);
             }
         }

@@ -179,6 +179,39 @@ async fn write(store: &Store, rows: Vec<scan::ActiveModel>) -> Result<Vec<bool>,
     Ok(ids.iter().map(|id| fresh.contains(id)).collect())
 }
 
+/// A scan keeps the instruction it showed: each case's part sealed with that case's data
+/// key (one line each), so erasing a case erases its part; an instruction that came from
+/// no case ("staff are being told") under the wrapping key.
+fn seal_instruction(
+    instruction: &str,
+    parts: &[(Uuid, &str)],
+    scan: Uuid,
+    door: &EventDoor,
+    services: &Services,
+) -> String {
+    let sealed: Vec<String> = parts
+        .iter()
+        .filter_map(|(case, text)| door.case_keys.get(case).map(|k| k.seal_in(sealed::SCAN_INSTRUCTION, scan, text)))
+        .collect();
+    if sealed.is_empty() {
+        services.keys.seal_in(sealed::SCAN_INSTRUCTION, scan, instruction)
+    } else {
+        sealed.join("\n")
+    }
+}
+
+/// The instruction a scan showed, less the parts of cases erased (or closed) since.
+fn open_instruction(stored: &str, scan: Uuid, door: &EventDoor, services: &Services) -> Option<String> {
+    let texts: Vec<String> = stored
+        .lines()
+        .filter_map(|part| match crate::crypto::data_keys::key_of(part) {
+            None => services.keys.open_in(sealed::SCAN_INSTRUCTION, scan, part).ok(),
+            Some(case) => door.case_keys.get(&case)?.open_in(sealed::SCAN_INSTRUCTION, scan, part).ok(),
+        })
+        .collect();
+    (!texts.is_empty()).then(|| texts.join(super::INSTRUCTION_JOINER))
+}
+
 /// How a recorded scan reads back.
 fn answer_of(row: &scan::Model, door: &EventDoor, services: &Services) -> ScanAnswer {
     let result = match row.result.as_str() {
@@ -191,10 +224,7 @@ fn answer_of(row: &scan::Model, door: &EventDoor, services: &Services) -> ScanAn
         result,
         reason: row.reason.as_deref().and_then(DenyReason::parse),
         name: if matches!(row.reason.as_deref(), Some("invalid" | "unknown" | "wrong_event")) { None } else { name },
-        instruction: row
-            .instruction_enc
-            .as_ref()
-            .and_then(|s| services.keys.open_in(sealed::SCAN_INSTRUCTION, row.id, s).ok()),
+        instruction: row.instruction_enc.as_deref().and_then(|s| open_instruction(s, row.id, door, services)),
         previous_scan_at: row.previous_scan_at,
     }
 }
@@ -249,8 +279,13 @@ impl Services {
         // now, whenever the device says the scan happened: a back-dated scan must not slip
         // past a ban or an expulsion that holds today.
         let (answer, badge, person) = self.decide(&door, &subject, at.received, &viewer).await?;
-        let instruction =
-            answer.instruction.as_ref().map(|i| self.keys.seal_in(sealed::SCAN_INSTRUCTION, input.scan_id, i));
+        let instruction = answer.instruction.as_ref().map(|i| {
+            let parts = match person {
+                Some(person) => door.instruction_parts(person, &viewer),
+                None => Vec::new(),
+            };
+            seal_instruction(i, &parts, input.scan_id, &door, self)
+        });
         let (device, staff) = match source {
             ScanSource::Device { device, .. } => (Some(device), None),
             ScanSource::Staff { person, .. } => (None, Some(person)),

@@ -82,13 +82,16 @@ impl Services {
             id: d.id,
             organization: org.name,
             event_name: e.name.clone(),
-            summary: self.decision_summary(d, &e),
+            summary: self.decision_summary(d, &e).await,
             decided: crate::services::cases::local_time(d.decided_at, &e.time_zone),
             appeal_until: d
                 .appeal_until
                 .map(|u| format!("{} ({})", crate::services::cases::local_time(u, &e.time_zone), e.time_zone)),
             can_appeal,
-            appeal: appeal.map(|a| self.appeal_view(&a, &e)),
+            appeal: match appeal {
+                Some(a) => Some(self.appeal_view(&a, &e).await),
+                None => None,
+            },
             is_final: d.appeal_id.is_some(),
             superseded,
         })
@@ -105,7 +108,7 @@ impl Services {
         let appeal = self.coverage_appeal_of(db, s).await?;
         let now = self.clock.now();
         let lifted = s.removed_at.is_some();
-        let mut summary = self.decision_summary(d, &e);
+        let mut summary = self.decision_summary(d, &e).await;
         if lifted {
             summary.push_str(" (lifted on appeal: it no longer applies to you)");
         }
@@ -121,7 +124,10 @@ impl Services {
             can_appeal: !superseded && !lifted && appeal.is_none() && s.appeal_until.is_some_and(|u| now <= u),
             is_final: appeal.as_ref().is_some_and(|a| a.outcome.is_some()),
             // Their own appeal only: the original person's appeal is that person's words.
-            appeal: appeal.map(|a| self.coverage_appeal_view(&a, &e)),
+            appeal: match appeal {
+                Some(a) => Some(self.coverage_appeal_view(&a, &e).await),
+                None => None,
+            },
             superseded,
         })
     }
@@ -174,7 +180,7 @@ impl Services {
             root_id: Set(d.root_id),
             decision_id: Set(d.id),
             person_id: Set(d.person_id),
-            text_enc: Set(self.keys.seal_in(sealed::APPEAL_TEXT, id, text.as_str())),
+            text_enc: Set(tx.data_key(d.root_id).await?.seal_in(sealed::APPEAL_TEXT, id, text.as_str())),
             filed_at: Set(now),
             via: Set(match via {
                 Via::SignedIn => "signed_in",
@@ -387,12 +393,7 @@ impl AppealsApi for Services {
                 role: head.role.as_deref().and_then(|r| haven_app::domain::Role::parse("role", r).ok()).map(|r| {
                     (r, if head.role_event_id.is_some() { RoleScope::Event } else { RoleScope::Organization })
                 }),
-                details: head
-                    .details_enc
-                    .as_ref()
-                    .and_then(|s| self.keys.open_in(sealed::DECISION_DETAILS, head.id, s).ok())
-                    .and_then(|j| serde_json::from_str::<Details>(&j).ok())
-                    .unwrap_or_default(),
+                details: self.decision_details(&head).await,
                 reasons,
             },
             AppealOutcome::Lifted => Terms {

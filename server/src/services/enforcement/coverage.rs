@@ -56,7 +56,7 @@ impl Services {
         .await?;
         let p = person::Entity::find_by_id(person_id).one(&**tx).await?.ok_or(AppError::Internal)?;
         let org = organization::Entity::find_by_id(e.organization_id).one(&**tx).await?.ok_or(AppError::Internal)?;
-        let summary = self.decision_summary(head, &e);
+        let summary = self.decision_summary(head, &e).await;
         let text = format!(
             "Hello {},\n\n{} has applied a decision under its code of conduct to your registration, because \
              it found that the registration is very likely of the person the decision concerns:\n\n\
@@ -75,6 +75,7 @@ impl Services {
         );
         if let Some(to) = p.email.clone() {
             let mail = Mail {
+                about: None,
                 kind: "coverage_notice",
                 to,
                 subject: format!("A decision applied to you: {}", org.name),
@@ -147,11 +148,14 @@ impl Services {
             .map_err(AppError::from)
     }
 
-    pub(crate) fn coverage_appeal_view(&self, a: &coverage_appeal::Model, e: &event::Model) -> AppealView {
+    pub(crate) async fn coverage_appeal_view(&self, a: &coverage_appeal::Model, e: &event::Model) -> AppealView {
         AppealView {
             id: a.id,
             filed: crate::services::cases::local_time(a.filed_at, &e.time_zone),
-            text: self.keys.open_in(sealed::COVERAGE_APPEAL_TEXT, a.id, &a.text_enc).unwrap_or_default(),
+            text: self
+                .open_sealed(&self.store.db, sealed::COVERAGE_APPEAL_TEXT, a.id, &a.text_enc)
+                .await
+                .unwrap_or_default(),
             outcome: a.outcome.as_deref().map(|o| {
                 format!(
                     "{} ({})",
@@ -191,11 +195,14 @@ impl Services {
             return Err(AppError::invalid("decision", "has already been appealed: an appeal can be made once"));
         }
         let id = Uuid::new_v4();
+        // Sealed with the decision's key: erasing the decision erases the appeal too.
+        let decision = decision::Entity::find_by_id(s.decision_id).one(&*tx).await?.ok_or(AppError::Internal)?;
+        let key = tx.data_key(decision.root_id).await?;
         coverage_appeal::Entity::insert(coverage_appeal::ActiveModel {
             id: Set(id),
             subject_id: Set(s.id),
             person_id: Set(s.person_id),
-            text_enc: Set(self.keys.seal_in(sealed::COVERAGE_APPEAL_TEXT, id, text.as_str())),
+            text_enc: Set(key.seal_in(sealed::COVERAGE_APPEAL_TEXT, id, text.as_str())),
             filed_at: Set(now),
             via: Set(via.to_owned()),
             outcome: Set(None),
@@ -239,7 +246,7 @@ impl Services {
             let not_you = self.why_not_coverage_reviewer(db, grants, who, &s, &head, e).await?;
             let names = names_of(db, &[s.person_id]).await?;
             out.push(AppealToDecide {
-                appeal: self.coverage_appeal_view(&a, e),
+                appeal: self.coverage_appeal_view(&a, e).await,
                 decision: self.decision_view(db, &head, e, false, false).await?,
                 not_you,
                 time_zone: e.time_zone.clone(),
@@ -325,7 +332,11 @@ impl Services {
         coverage_appeal::Entity::update(coverage_appeal::ActiveModel {
             id: Set(a.id),
             outcome: Set(Some(outcome.as_str().into())),
-            reasons_enc: Set(Some(self.keys.seal_in(sealed::COVERAGE_APPEAL_REASONS, a.id, reasons.as_str()))),
+            reasons_enc: Set(Some(tx.data_key(head.root_id).await?.seal_in(
+                sealed::COVERAGE_APPEAL_REASONS,
+                a.id,
+                reasons.as_str(),
+            ))),
             decided_by: Set(Some(me)),
             decided_at: Set(Some(now)),
             ..Default::default()
@@ -356,9 +367,10 @@ impl Services {
                     "Hello {},\n\nyour appeal has been decided by someone who took no part in the decision.\n\n\
                      {label}: {}.\n\nThis decision is final: it cannot be appealed again.\n\n--\nHaven\n",
                     p.display_name,
-                    self.decision_summary(&head, &e),
+                    self.decision_summary(&head, &e).await,
                 );
                 let mail = Mail {
+                    about: None,
                     kind: "coverage_outcome",
                     to,
                     subject: "Your appeal has been decided".into(),

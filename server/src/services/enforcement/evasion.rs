@@ -262,9 +262,9 @@ impl EvasionApi for Services {
             };
             let (Some(registrant), Some(banned)) = (find(f.person_id), find(f.banned_person_id)) else { continue };
             let ban = match self.chain_head(db, f.decision_id).await? {
-                Some(d) => self.decision_summary(&d, e),
+                Some(d) => self.decision_summary(&d, e).await,
                 None => match decision::Entity::find_by_id(f.decision_id).one(db).await? {
-                    Some(d) => self.decision_summary(&d, e),
+                    Some(d) => self.decision_summary(&d, e).await,
                     None => String::new(),
                 },
             };

@@ -77,7 +77,7 @@ pub(super) async fn cases_of(db: &impl ConnectionTrait, decision: Uuid) -> Resul
 
 impl Services {
     /// The decision's terms in words: kind, and period, role or measure.
-    pub(crate) fn decision_summary(&self, d: &decision::Model, e: &event::Model) -> String {
+    pub(crate) async fn decision_summary(&self, d: &decision::Model, e: &event::Model) -> String {
         let kind = kind_of(d);
         let mut out = kind.label().to_owned();
         if let Some(p) = period_text(kind, d.starts_at, d.ends_at, tz_of(e)) {
@@ -91,7 +91,7 @@ impl Services {
                 out.push_str(&format!(": {} at {scope}", d.role.as_deref().unwrap_or("?")));
             }
             DecisionKind::Other => {
-                if let Some(m) = self.decision_details(d).measure {
+                if let Some(m) = self.decision_details(d).await.measure {
                     out.push_str(&format!(": {m}"));
                 }
             }
@@ -102,10 +102,10 @@ impl Services {
 
     /// The summary as staff read it: with whom the authorities' report went to, when, and
     /// their reference (the person's notice says only that a report was made).
-    pub(crate) fn staff_summary(&self, d: &decision::Model, e: &event::Model) -> String {
-        let mut out = self.decision_summary(d, e);
+    pub(crate) async fn staff_summary(&self, d: &decision::Model, e: &event::Model) -> String {
+        let mut out = self.decision_summary(d, e).await;
         if kind_of(d) == DecisionKind::AuthorityReport
-            && let Some(a) = self.decision_details(d).authority
+            && let Some(a) = self.decision_details(d).await.authority
         {
             out.push_str(&format!(": {} told on {}", a.who, super::cases::local_time(a.at, &e.time_zone)));
             if let Some(r) = a.reference {
@@ -115,10 +115,13 @@ impl Services {
         out
     }
 
-    fn decision_details(&self, d: &decision::Model) -> Details {
-        d.details_enc
-            .as_ref()
-            .and_then(|s| self.keys.open_in(sealed::DECISION_DETAILS, d.id, s).ok())
+    /// What a decision records besides its kind and period (a measure, the authorities
+    /// told); nothing once the decision is erased.
+    pub(crate) async fn decision_details(&self, d: &decision::Model) -> Details {
+        let Some(sealed) = &d.details_enc else { return Details::default() };
+        let Ok(key) = self.data_key(&self.store.db, d.root_id).await else { return Details::default() };
+        key.open_in(sealed::DECISION_DETAILS, d.id, sealed)
+            .ok()
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default()
     }

@@ -75,7 +75,7 @@ impl Services {
         let db = &self.store.db;
         let mine = self.decider(db, me).await?;
         let input: DecisionInput =
-            serde_json::from_str(&self.keys.open_in(sealed::PROPOSAL_TERMS, p.id, &p.terms_enc)?)
+            serde_json::from_str(&self.open_sealed(db, sealed::PROPOSAL_TERMS, p.id, &p.terms_enc).await?)
                 .map_err(|_| AppError::Internal)?;
         if !self.may_decide_proposal(db, grants, &mine, p, &input, e).await? {
             return Err(AppError::NotFound);
@@ -188,7 +188,8 @@ impl ProposalsApi for Services {
             case_id: Set(v.case.id),
             person_id: Set(person),
             kind: Set(terms.kind.as_str().to_owned()),
-            terms_enc: Set(self.keys.seal_in(
+            // The case's key while it waits; the decision's once decided (`record_decision`).
+            terms_enc: Set(tx.data_key(v.case.id).await?.seal_in(
                 sealed::PROPOSAL_TERMS,
                 id,
                 &serde_json::to_string(&input).map_err(|_| AppError::Internal)?,

@@ -50,10 +50,14 @@ impl Services {
             (true, None) => Some(appeal_deadline(now, tz_of(e))),
         };
         let token = appealable.then(random_token);
+        // A decision chain (a record and its corrections) has one data key, its root's.
+        let key = match new.supersedes {
+            Some(previous) => tx.data_key(previous.root_id).await?,
+            None => tx.new_data_key(id).await?,
+        };
         let details = &new.terms.details;
-        let details_enc = (details.authority.is_some() || details.measure.is_some()).then(|| {
-            self.keys.seal_in(sealed::DECISION_DETAILS, id, &serde_json::to_string(details).unwrap_or_default())
-        });
+        let details_enc = (details.authority.is_some() || details.measure.is_some())
+            .then(|| key.seal_in(sealed::DECISION_DETAILS, id, &serde_json::to_string(details).unwrap_or_default()));
         let (role, role_event) = match new.terms.role {
             Some((r, RoleScope::Event)) => (Some(r.as_str().to_owned()), Some(e.id)),
             Some((r, RoleScope::Organization)) => (Some(r.as_str().to_owned()), None),
@@ -71,7 +75,7 @@ impl Services {
             role,
             role_event_id: role_event,
             details_enc,
-            reasons_enc: self.keys.seal_in(sealed::DECISION_REASONS, id, &new.terms.reasons),
+            reasons_enc: key.seal_in(sealed::DECISION_REASONS, id, &new.terms.reasons),
             proposal_id: new.proposal,
             decided_by: new.decided_by,
             decided_at: now,
@@ -208,7 +212,7 @@ impl Services {
     ) -> Result<(), AppError> {
         let p = person::Entity::find_by_id(d.person_id).one(&**tx).await?.ok_or(AppError::Internal)?;
         let org = organization::Entity::find_by_id(e.organization_id).one(&**tx).await?.ok_or(AppError::Internal)?;
-        let summary = self.decision_summary(d, e);
+        let summary = self.decision_summary(d, e).await;
         let when = crate::services::cases::local_time(now, &e.time_zone);
         let mut text = if d.appeal_id.is_some() {
             format!(
@@ -242,6 +246,7 @@ impl Services {
         text.push_str("\n--\nHaven\n");
         if let Some(to) = p.email.clone() {
             tx.mail(Mail {
+                about: Some(d.root_id),
                 kind: "decision_notice",
                 to,
                 subject: format!("A decision about you: {}", org.name),
@@ -251,7 +256,8 @@ impl Services {
             })
             .await?;
         }
-        tx.notify(d.person_id, "decision", "A decision about you", &summary, "/me#decisions").await?;
+        tx.notify_about(Some(d.root_id), d.person_id, "decision", "A decision about you", &summary, "/me#decisions")
+            .await?;
         Ok(())
     }
 
@@ -288,9 +294,8 @@ impl DecisionsApi for Services {
         // no longer open).
         claim_proposal(&tx, p.id, "recorded", me, now).await?;
         // The cases it rests on: the proposal's, and the further ones its proposer named.
-        let proposed: DecisionInput =
-            serde_json::from_str(&self.keys.open_in(sealed::PROPOSAL_TERMS, p.id, &p.terms_enc)?)
-                .map_err(|_| AppError::Internal)?;
+        let proposed_text = self.open_sealed(&*tx, sealed::PROPOSAL_TERMS, p.id, &p.terms_enc).await?;
+        let proposed: DecisionInput = serde_json::from_str(&proposed_text).map_err(|_| AppError::Internal)?;
         let mut cases = vec![c.id];
         let further: Vec<String> = proposed.cases.split_whitespace().map(str::to_owned).collect();
         if !further.is_empty() {
@@ -314,9 +319,13 @@ impl DecisionsApi for Services {
                 },
             )
             .await?;
+        // Decided, the proposal's terms are the decision's: sealed with its key, they
+        // outlive the case and are erased with the decision.
+        let key = tx.data_key(d.root_id).await?;
         decision_proposal::Entity::update(decision_proposal::ActiveModel {
             id: Set(p.id),
             decision_id: Set(Some(d.id)),
+            terms_enc: Set(key.seal_in(sealed::PROPOSAL_TERMS, p.id, &proposed_text)),
             ..Default::default()
         })
         .exec(&*tx)

@@ -38,20 +38,20 @@ impl Services {
         } else {
             Vec::new()
         };
-        let appeal = appeal::Entity::find()
-            .filter(appeal::Column::RootId.eq(d.root_id))
-            .one(db)
-            .await?
-            .map(|a| self.appeal_view(&a, e));
+        let appeal = appeal::Entity::find().filter(appeal::Column::RootId.eq(d.root_id)).one(db).await?;
+        let appeal = match appeal {
+            Some(a) => Some(self.appeal_view(&a, e).await),
+            None => None,
+        };
         Ok(DecisionView {
             id: d.id,
             person: names.get(&d.person_id).cloned().unwrap_or_default(),
             event_name: e.name.clone(),
             kind: kind_of(d),
-            summary: self.staff_summary(d, e),
+            summary: self.staff_summary(d, e).await,
             decided_by: names.get(&d.decided_by).cloned().unwrap_or_default(),
             decided: crate::services::cases::local_time(d.decided_at, &e.time_zone),
-            reasons: self.keys.open_in(sealed::DECISION_REASONS, d.id, &d.reasons_enc)?,
+            reasons: self.open_sealed(db, sealed::DECISION_REASONS, d.id, &d.reasons_enc).await?,
             cases,
             superseded,
             from_appeal: d.appeal_id.is_some(),
@@ -59,11 +59,11 @@ impl Services {
         })
     }
 
-    pub(crate) fn appeal_view(&self, a: &appeal::Model, e: &event::Model) -> AppealView {
+    pub(crate) async fn appeal_view(&self, a: &appeal::Model, e: &event::Model) -> AppealView {
         AppealView {
             id: a.id,
             filed: crate::services::cases::local_time(a.filed_at, &e.time_zone),
-            text: self.keys.open_in(sealed::APPEAL_TEXT, a.id, &a.text_enc).unwrap_or_default(),
+            text: self.open_sealed(&self.store.db, sealed::APPEAL_TEXT, a.id, &a.text_enc).await.unwrap_or_default(),
             outcome: a.outcome.as_deref().and_then(|o| haven_app::domain::AppealOutcome::parse("o", o).ok()).map(|o| {
                 format!(
                     "{} ({})",
@@ -74,7 +74,7 @@ impl Services {
         }
     }
 
-    pub(super) fn proposal_view(
+    pub(super) async fn proposal_view(
         &self,
         p: &decision_proposal::Model,
         c: &case::Model,
@@ -82,7 +82,7 @@ impl Services {
         names: &HashMap<Uuid, String>,
     ) -> Result<ProposalView, AppError> {
         let input: DecisionInput =
-            serde_json::from_str(&self.keys.open_in(sealed::PROPOSAL_TERMS, p.id, &p.terms_enc)?)
+            serde_json::from_str(&self.open_sealed(&self.store.db, sealed::PROPOSAL_TERMS, p.id, &p.terms_enc).await?)
                 .map_err(|_| AppError::Internal)?;
         let kind = DecisionKind::parse("kind", &p.kind).unwrap_or(DecisionKind::Other);
         let mut summary = kind.label().to_owned();
@@ -149,7 +149,7 @@ impl DecisionViewsApi for Services {
         let names = names_of(db, &ids).await?;
         let mut views = Vec::new();
         for p in &proposals {
-            let mut view = self.proposal_view(p, &v.case, &v.event, &names)?;
+            let mut view = self.proposal_view(p, &v.case, &v.event, &names).await?;
             if p.status == "open" {
                 view.no_decider = !self.has_uninvolved_decider(db, p, &view.input, &v.event).await?;
             }
@@ -202,7 +202,7 @@ impl DecisionViewsApi for Services {
         for p in &open {
             let c = case_by_id[&p.case_id];
             let e = by_id[&c.event_id];
-            let view = self.proposal_view(p, c, e, &names)?;
+            let view = self.proposal_view(p, c, e, &names).await?;
             // A proposal the caller may not decide does not exist for them.
             if self.may_decide_proposal(db, &grants, &mine, p, &view.input, e).await? {
                 proposals.push(view);
@@ -240,7 +240,7 @@ impl DecisionViewsApi for Services {
             }
             let not_you = self.why_not_reviewer(db, &grants, &mine, &head, e).await?;
             appeals.push(haven_app::api::AppealToDecide {
-                appeal: self.appeal_view(&a, e),
+                appeal: self.appeal_view(&a, e).await,
                 decision: self.decision_view(db, &head, e, false, false).await?,
                 not_you,
                 time_zone: e.time_zone.clone(),

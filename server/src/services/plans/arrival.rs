@@ -30,12 +30,12 @@ impl Services {
         let mut told = false;
         for c in &cases {
             // Only the case's team (responders not involved in it) get its reference.
-            let subject = self.cases().subject(c)?;
+            let subject = self.cases().subject(c).await?;
             let team: Vec<Uuid> =
                 self.cases().case_team(&*tx, e, Some((c, &subject))).await?.into_iter().map(|p| p.id).collect();
             for p in self.live_precautions(c.id).await? {
                 let kind = PrecautionKind::parse(&p.kind);
-                let d = self.details(&p)?;
+                let d = self.details(&p).await?;
                 if kind == Some(PrecautionKind::DoorInstruction) {
                     instructions.push(d.text.clone());
                 }
@@ -56,11 +56,11 @@ impl Services {
                     let body = if d.text.is_empty() { "Follow the agreed plan.".to_owned() } else { d.text.clone() };
                     let on_team = team.contains(&r.person_id);
                     let link = if on_team { format!("/cases/{}", c.reference) } else { "/notifications".to_owned() };
-                    tx.notify(r.person_id, "arrival_alert", &title, &body, &link).await?;
+                    tx.notify_about(Some(c.id), r.person_id, "arrival_alert", &title, &body, &link).await?;
                     if let Some(email) = person::Entity::find_by_id(r.person_id).one(&*tx).await?.and_then(|p| p.email)
                     {
                         let link = if on_team { format!("{}{link}", self.public_url) } else { String::new() };
-                        tx.mail(templates::arrival_alert(&email, &e.name, gate, &d.text, &link)).await?;
+                        tx.mail(templates::arrival_alert(&email, &e.name, gate, &d.text, &link).about(c.id)).await?;
                     }
                     told = true;
                 }

@@ -53,7 +53,7 @@ impl Services {
                 .rows_affected
                 == 1;
             if claimed && p.removed_at.is_none() {
-                let subject = self.cases().subject(&c).map_err(|_| DbErr::Custom("subject".into()))?;
+                let subject = self.cases().subject(&c).await.map_err(|_| DbErr::Custom("subject".into()))?;
                 let team = self
                     .cases()
                     .case_team(&*tx, &e, Some((&c, &subject)))
@@ -100,10 +100,12 @@ impl EscortsApi for Services {
             if p.removed_at.is_some() {
                 continue;
             }
-            let Some(c) = case::Entity::find_by_id(p.case_id).one(db).await? else { continue };
+            let Some(c) = case::Entity::find_by_id(p.case_id).one(db).await?.filter(|c| c.erased_at.is_none()) else {
+                continue;
+            };
             let Some(e) = event::Entity::find_by_id(c.event_id).one(db).await? else { continue };
             let reporter = person::Entity::find_by_id(c.reporter_id).one(db).await?;
-            let details = self.details(&p)?.escort.unwrap_or_default();
+            let details = self.details(&p).await?.escort.unwrap_or_default();
             let windows = self.windows_of(&[p.id]).await?;
             out.push((
                 windows.first().map(|w| w.starts_at),
@@ -190,7 +192,7 @@ impl super::Plans<'_> {
             if p.removed_at.is_some() {
                 continue;
             }
-            let subject = self.0.cases().subject(&c)?;
+            let subject = self.0.cases().subject(&c).await?;
             let team = self.0.cases().case_team(&**tx, &e, Some((&c, &subject))).await?;
             let link = format!("{}/cases/{}", self.0.public_url, c.reference);
             for member in team.into_iter().filter(|m| c.owner_id.is_none_or(|o| o == m.id)) {

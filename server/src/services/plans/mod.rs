@@ -57,7 +57,7 @@ impl Services {
         c: &case::Model,
         roles: &[Role],
     ) -> Result<Vec<person::Model>, AppError> {
-        let subject = self.cases().subject(c)?;
+        let subject = self.cases().subject(c).await?;
         let mut out = Vec::new();
         for p in self.plans().event_staff(db, e, roles).await? {
             if !self.involvement(db, &p).await?.in_case(c, &subject) {
@@ -81,8 +81,9 @@ impl Services {
         Ok(known[&person].as_ref().is_some_and(|i| i.in_case(c, subject)))
     }
 
-    fn details(&self, p: &precaution::Model) -> Result<Details, AppError> {
-        serde_json::from_str(&self.keys.open_in(sealed::PRECAUTION_DETAILS, p.id, &p.details_enc)?)
+    async fn details(&self, p: &precaution::Model) -> Result<Details, AppError> {
+        let key = self.data_key(&self.store.db, p.case_id).await?;
+        serde_json::from_str(&key.open_in(sealed::PRECAUTION_DETAILS, p.id, &p.details_enc)?)
             .map_err(|_| AppError::Internal)
     }
 
@@ -111,6 +112,7 @@ impl Services {
             .order_by_desc(plan_response::Column::CreatedAt)
             .one(&self.store.db)
             .await?;
+        let key = self.data_key(&self.store.db, c.id).await?;
         latest
             .map(|r| {
                 Ok(PlanResponseView {
@@ -118,7 +120,7 @@ impl Services {
                     comment: r
                         .comment_enc
                         .as_ref()
-                        .map(|s| self.keys.open_in(sealed::PLAN_RESPONSE_COMMENT, r.id, s))
+                        .map(|s| key.open_in(sealed::PLAN_RESPONSE_COMMENT, r.id, s))
                         .transpose()?,
                     at: local_time(r.created_at, tz),
                 })
@@ -169,7 +171,7 @@ impl Plans<'_> {
         );
         let mut known: HashMap<Uuid, Option<super::involvement::Involvement>> = HashMap::new();
         for c in case::Entity::find().filter(case::Column::Id.is_in(ids)).all(db).await? {
-            let subject = self.0.cases().subject(&c)?;
+            let subject = self.0.cases().subject(&c).await?;
             let mut ended = false;
             let precautions = precaution::Entity::find()
                 .filter(precaution::Column::CaseId.eq(c.id))
@@ -268,7 +270,7 @@ impl Plans<'_> {
             .collect();
         let mut precautions = Vec::new();
         for p in &items {
-            let d = self.0.details(p)?;
+            let d = self.0.details(p).await?;
             let escort = d.escort.clone().unwrap_or_default();
             precautions.push(PrecautionView {
                 id: p.id,
@@ -314,7 +316,7 @@ impl Plans<'_> {
         let windows = self.0.windows_of(&items.iter().map(|p| p.id).collect::<Vec<_>>()).await?;
         let mut lines = Vec::new();
         for p in &items {
-            let d = self.0.details(p)?;
+            let d = self.0.details(p).await?;
             match PrecautionKind::parse(&p.kind) {
                 Some(PrecautionKind::Escort) => {
                     let when: Vec<String> =

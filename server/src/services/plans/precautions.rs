@@ -35,7 +35,7 @@ impl Services {
             created_at: Set(now),
             removed_at: Set(None),
             removed_by: Set(None),
-            details_enc: Set(self.keys.seal_in(sealed::PRECAUTION_DETAILS, id, &json)),
+            details_enc: Set(tx.data_key(v.case.id).await?.seal_in(sealed::PRECAUTION_DETAILS, id, &json)),
         })
         .exec(&**tx)
         .await?;
@@ -199,7 +199,7 @@ impl PlansApi for Services {
             };
             let link = format!("{}/escort", self.public_url);
             if let Some(email) = &p.email {
-                tx.mail(templates::escort_assignment(email, &e.name, &link, calendar)).await?;
+                tx.mail(templates::escort_assignment(email, &e.name, &link, calendar).about(v.case.id)).await?;
             }
             tx.notify(
                 p.id,
@@ -344,18 +344,19 @@ impl PlansApi for Services {
         let now = self.clock.now();
         let id = Uuid::new_v4();
         let tx = self.begin().await?;
+        let key = tx.data_key(v.case.id).await?;
         plan_response::Entity::insert(plan_response::ActiveModel {
             id: Set(id),
             case_id: Set(v.case.id),
             answer: Set(answer.to_owned()),
-            comment_enc: Set(comment.map(|c| self.keys.seal_in(sealed::PLAN_RESPONSE_COMMENT, id, c.as_str()))),
+            comment_enc: Set(comment.map(|c| key.seal_in(sealed::PLAN_RESPONSE_COMMENT, id, c.as_str()))),
             created_at: Set(now),
         })
         .exec(&*tx)
         .await?;
         tx.audit(vec![audit::Entry::new(Some(v.person.id), "plan.answered", "case", v.case.id).with("answer", answer)])
             .await?;
-        let subject = self.cases().subject(&v.case)?;
+        let subject = self.cases().subject(&v.case).await?;
         let team = self.cases().case_team(&*tx, &v.event, Some((&v.case, &subject))).await?;
         let link = format!("{}/cases/{}", self.public_url, v.case.reference);
         for member in team.into_iter().filter(|m| v.case.owner_id.is_none_or(|o| o == m.id)) {
