@@ -18,6 +18,7 @@ mod m20261212_000020_outbox_failed;
 mod m20261215_000011_scans_late;
 mod m20261221_000012_second_factor;
 mod m20261222_000013_erasure;
+mod m20261223_000014_shielded_reporter;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000010_append_only_audit::Migration),
             Box::new(m20261221_000012_second_factor::Migration),
             Box::new(m20261222_000013_erasure::Migration),
+            Box::new(m20261223_000014_shielded_reporter::Migration),
         ]
     }
 }

@@ -20,3 +20,4 @@ mod outbox;
 mod plans;
 mod properties;
 mod second_factor;
+mod shielded;

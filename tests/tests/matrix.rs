@@ -423,6 +423,8 @@ const ROWS: &[Row] = &[
         TEAM,
     ),
     call("set_retention", "/fn/set_retention", &[("organization", "{org}"), ("days", "365")], ADMINS),
+    // A shielded reporter: the team may ask to know who it is, with a reason.
+    call("reveal_reporter", "/fn/reveal_reporter", &[("reference", "{shielded}"), ("reason", "Need to call")], TEAM),
     call("my_assignments", "/fn/my_assignments", &[], SIGNED_IN),
     get("/escort", SIGNED_IN),
     call("acknowledge_assignment", "/fn/acknowledge_assignment", &[("assignment", "{assignment}")], &[Escort]),
@@ -555,6 +557,8 @@ struct Values {
     reporter: String,
     /// A fresh case, resolved (so its text is kept until a date); also `case`.
     resolved: String,
+    /// A fresh case whose reporter is shielded; also `case`.
+    shielded: String,
 }
 
 impl Values {
@@ -588,6 +592,7 @@ impl Values {
             .replace("{further}", &self.further)
             .replace("{email_token}", &self.email_token)
             .replace("{resolved}", &self.resolved)
+            .replace("{shielded}", &self.shielded)
     }
 }
 
@@ -626,6 +631,7 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
             email_token: haven_server::crypto::random_token(),
             reporter: String::new(),
             resolved: "HVN-0000-0000".into(),
+            shielded: "HVN-0000-0000".into(),
         };
     }
     // Make only what this row refers to: fixtures are not free.
@@ -661,6 +667,7 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
         email_token: String::new(),
         reporter: String::new(),
         resolved: String::new(),
+        shielded: String::new(),
     };
     let s = &server.services;
     let now = s.clock.now();
@@ -731,6 +738,11 @@ async fn values(server: &TestServer, who: Who, target: Target, row: &Row) -> Val
         server.services.change_status(&rae, &reference, haven_app::domain::CaseStatus::Resolved).await.unwrap();
         v.case = f.case.clone();
         v.resolved = f.case;
+    }
+    if wants("{shielded}") {
+        let f = fresh_case_shielded(server, who, true).await;
+        v.case = f.case.clone();
+        v.shielded = f.case;
     }
     if wants("{registration}") || wants("{token}") {
         use haven_server::db::entities::registration;
@@ -825,6 +837,11 @@ static CASES: std::sync::Mutex<std::collections::BTreeMap<String, Vec<String>>> 
 /// role and are named are linked to it too; responder2 declared a conflict; it carries one
 /// attachment, an escort for the reporter and a door instruction.
 async fn fresh_case(server: &TestServer, who: Who) -> Fixture {
+    fresh_case_shielded(server, who, false).await
+}
+
+/// The same, its reporter shielded (`shield_identity`) or not.
+async fn fresh_case_shielded(server: &TestServer, who: Who, shield_identity: bool) -> Fixture {
     use haven_server::services::cases::{Filed, Upload};
     let s = &server.services;
     let reporter = if who == ReporterResponder { ReporterResponder } else { Registrant };
@@ -833,6 +850,7 @@ async fn fresh_case(server: &TestServer, who: Who) -> Fixture {
         person_name: "Ken Okafor".into(),
         person_email: "ken.okafor@example.org".into(),
         narrative: format!("The matrix case, near the {NARRATIVE_WORD} stand."),
+        shield_identity,
         ..Default::default()
     };
     let Ok(Filed::Case(reference)) = s.file_concern(&reporter, &havenconf(), form, None).await else {

@@ -562,6 +562,7 @@ impl FormPost {
             wish_told_on_arrival: on("wish_told_on_arrival"),
             wish_keep_distance: on("wish_keep_distance"),
             wish_staff_aware: on("wish_staff_aware"),
+            shield_identity: on("shield_identity"),
             wish_other: get("wish_other"),
             contact_channel: get("contact_channel"),
             contact_detail: get("contact_detail"),

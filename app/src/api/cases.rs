@@ -106,6 +106,14 @@ pub async fn relate_case(reference: String, earlier: String, relation: String) -
     plumbing::answer(backend.relate_case(&actor, &plumbing::reference(&reference)?, &earlier, &relation).await)
 }
 
+/// A responder of the case's team asks to know who reported a shielded case, saying why;
+/// the reporter sees who asked, when and why.
+#[server(prefix = "/fn", endpoint = "reveal_reporter")]
+pub async fn reveal_reporter(reference: String, reason: String) -> Result<(), AppError> {
+    let (backend, actor) = plumbing::context()?;
+    plumbing::answer(backend.reveal_reporter(&actor, &plumbing::reference(&reference)?, &reason).await)
+}
+
 /// Filing a concern: the form page (the form posts to an HTTP route).
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
@@ -156,6 +164,8 @@ pub trait CasesApi: Send + Sync {
         earlier: &str,
         relation: &str,
     ) -> Result<(), AppError>;
+
+    async fn reveal_reporter(&self, actor: &Actor, reference: &CaseReference, reason: &str) -> Result<(), AppError>;
 }
 
 // ----- Wire types ----------------------------------------------------------------
@@ -221,6 +231,27 @@ pub struct ReporterCaseView {
     pub may_withdraw: bool,
     /// Resolved or closed: until when its text is kept (in the event's time zone).
     pub kept_until: Option<String>,
+    /// The reporter asked that only the case's owner know who they are.
+    pub shielded: bool,
+    /// Who came to know who they are, when and why.
+    pub reveals: Vec<RevealView>,
+}
+
+/// Someone on the team who came to know who reported a shielded case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevealView {
+    pub by: String,
+    pub at: String,
+    pub reason: String,
+}
+
+/// A shielded reporter, as a responder of the team sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShieldView {
+    /// The code name others see (e.g. "Reporter K7").
+    pub code: String,
+    /// The caller knows who it is (the owner, or they asked).
+    pub known: bool,
 }
 
 /// What is left of a case once its text was erased: no text, only what decisions and
@@ -346,6 +377,8 @@ pub struct TeamCaseView {
     pub plan: PlanView,
     /// Resolved or closed: how long its text is kept.
     pub retention: Option<RetentionView>,
+    /// Set when the reporter is shielded.
+    pub shield: Option<ShieldView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -315,6 +315,8 @@ pub struct ConcernForm {
     pub contact_detail: String,
     pub witnesses: String,
     pub witness_details: String,
+    /// Only the case's owner may know who reported it.
+    pub shield_identity: bool,
 }
 
 /// A concern that passed every check.
@@ -328,6 +330,8 @@ pub struct NewConcern {
     pub contact_detail: Option<String>,
     pub witnesses: Witnesses,
     pub witness_details: Option<String>,
+    /// Only the case's owner may know who reported it; other responders see a code name.
+    pub shielded: bool,
 }
 
 pub const NARRATIVE_MAX: usize = 10_000;
@@ -394,6 +398,7 @@ impl NewConcern {
                     contact_detail,
                     witnesses,
                     witness_details,
+                    shielded: f.shield_identity,
                 })
             }
             _ => Err(errors),
@@ -493,7 +498,7 @@ mod properties {
                 choice(&["haven", "email", "phone", "in_person", ""]),
                 choice(&["yes", "no", "unsure", ""]),
             ),
-            wishes in any::<[bool; 4]>(),
+            wishes in any::<[bool; 5]>(),
         ) -> ConcernForm {
             let (person_name, person_email, person_handle, person_description, narrative) = texts;
             let (escort_times, wish_other, contact_detail, witness_details) = more;
@@ -515,6 +520,7 @@ mod properties {
                 contact_detail,
                 witnesses,
                 witness_details,
+                shield_identity: wishes[4],
             }
         }
     }

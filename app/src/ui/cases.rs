@@ -162,6 +162,10 @@ fn ConcernFormView(view: crate::api::ConcernFormView) -> impl IntoView {
                 <label for="contact_detail">"Phone number or other detail (only the team sees it)"</label>
                 <input id="contact_detail" name="contact_detail" maxlength="300" value=f.contact_detail.clone()/>
                 {e("contact_detail")}
+                <label class="inline">
+                    <input type="checkbox" name="shield_identity" value="on" checked=f.shield_identity/>
+                    " Only the case's owner may know who I am (others on the team see a code name; anyone who asks to know must say why, and you will see who asked)"
+                </label>
             </fieldset>
             <fieldset>
                 <legend>"Did anyone else see it?"</legend>
@@ -230,14 +234,9 @@ fn ErasedCase(v: crate::api::ErasedCaseView) -> impl IntoView {
 /// The reporter withdraws an open report: its text is erased at once.
 #[component]
 fn WithdrawCase(reference: String) -> impl IntoView {
-    let TeamActions(bump) = expect_context::<TeamActions>();
     let withdraw = ServerAction::<crate::api::WithdrawCase>::new();
     let result = Signal::derive(move || withdraw.value().get());
-    Effect::new(move |_| {
-        if matches!(withdraw.value().get(), Some(Ok(()))) {
-            bump.update(|n| *n += 1);
-        }
-    });
+    reload_on_success(result);
     view! {
         <section class="panel withdraw">
             <h2>"Withdraw this report"</h2>
@@ -251,17 +250,30 @@ fn WithdrawCase(reference: String) -> impl IntoView {
     }
 }
 
+/// A responder asks to know who reported a shielded case, saying why.
+#[component]
+fn RevealForm(reference: String) -> impl IntoView {
+    let reveal = ServerAction::<crate::api::RevealReporter>::new();
+    let result = Signal::derive(move || reveal.value().get());
+    reload_on_success(result);
+    view! {
+        <ActionForm action=reveal>
+            <input type="hidden" name="reference" value=reference/>
+            <label for="reveal-reason">"Ask to know who reported this (the reporter sees who asked and why)"</label>
+            <textarea id="reveal-reason" name="reason" required maxlength="2000" rows="2"></textarea>
+            <FieldError result field="reason"/>
+            <button type="submit" class="secondary">"Ask to know"</button>
+        </ActionForm>
+        <FormStatus result success="You now know who reported it." fields=&["reason"]/>
+    }
+}
+
 /// How long a resolved or closed case's text is kept, and the one extension.
 #[component]
 fn RetentionPanel(reference: String, retention: crate::api::RetentionView) -> impl IntoView {
-    let TeamActions(bump) = expect_context::<TeamActions>();
     let extend = ServerAction::<crate::api::ExtendRetention>::new();
     let result = Signal::derive(move || extend.value().get());
-    Effect::new(move |_| {
-        if matches!(extend.value().get(), Some(Ok(()))) {
-            bump.update(|n| *n += 1);
-        }
-    });
+    reload_on_success(result);
     view! {
         <section class="panel retention">
             <h2>"Keeping"</h2>
@@ -285,6 +297,16 @@ fn RetentionPanel(reference: String, retention: crate::api::RetentionView) -> im
             }}
         </section>
     }
+}
+
+/// Reloads the case once the action whose result this is succeeds.
+fn reload_on_success(result: Signal<Option<Result<(), crate::api::AppError>>>) {
+    let TeamActions(bump) = expect_context::<TeamActions>();
+    Effect::new(move |_| {
+        if matches!(result.get(), Some(Ok(()))) {
+            bump.update(|n| *n += 1);
+        }
+    });
 }
 
 /// Bumped after each team action so the case reloads.
@@ -348,6 +370,17 @@ fn ReporterCase(v: ReporterCaseView, message: ServerAction<SendMessage>) -> impl
             <p>"Contact: " {v.contact_channel.label()}</p>
             {v.kept_until.clone().map(|until| view! { <p class="muted">"What you wrote is kept until " {until} ", then erased."</p> })}
         </section>
+        {v.shielded.then(|| view! {
+            <section class="panel reveals">
+                <h2>"Who knows who you are"</h2>
+                <p>"You asked that only the case's owner know. Anyone else on the team who asks must say why:"</p>
+                {if v.reveals.is_empty() {
+                    view! { <p>"No one yet."</p> }.into_any()
+                } else {
+                    view! { <ul>{v.reveals.clone().into_iter().map(|r| view! { <li>{r.by} " · " {r.at} " · " {r.reason}</li> }).collect_view()}</ul> }.into_any()
+                }}
+            </section>
+        })}
         {v.may_withdraw.then(|| view! { <WithdrawCase reference=v.reference.clone()/> })}
         <section class="panel readers">
             <h2>"Who on the team has read this"</h2>
@@ -457,7 +490,9 @@ fn TeamCase(v: TeamCaseView, message: ServerAction<SendMessage>) -> impl IntoVie
         </section>
         <section class="panel">
             <h2>"The report"</h2>
-            <p><strong>"Reporter: "</strong>{v.reporter.name.clone()} " · " {v.reporter.email.clone().unwrap_or_default()}</p>
+            <p><strong>"Reporter: "</strong>{v.reporter.name.clone()} " · " {v.reporter.email.clone().unwrap_or_default()}
+                {v.shield.as_ref().map(|s| view! { " " <span class="badge">{if s.known { "shielded: you know who this is" } else { "shielded" }}</span> })}</p>
+            {v.shield.clone().filter(|s| !s.known).map(|_| view! { <RevealForm reference=v.reference.clone()/> })}
             <p><strong>"Contact: "</strong>{v.contact_channel.label()} {v.contact_detail.clone().map(|d| format!(" · {d}"))}</p>
             <p><strong>"About: "</strong>{v.person.summary()}</p>
             {v.person.description.clone().map(|d| view! { <p class="muted">{d}</p> })}

@@ -23,6 +23,7 @@ pub const CASE_WISHES: Column = column("cases", "wishes_enc");
 pub const CASE_CONTACT: Column = column("cases", "contact_enc");
 pub const CASE_WITNESS_DETAILS: Column = column("cases", "witness_details_enc");
 pub const CASE_RETENTION_REASON: Column = column("cases", "retention_reason_enc");
+pub const REVEAL_REASON: Column = column("reporter_reveals", "reason_enc");
 pub const NOTE_BODY: Column = column("case_notes", "body_enc");
 pub const MESSAGE_BODY: Column = column("case_messages", "body_enc");
 pub const WITNESS_DETAILS: Column = column("case_witnesses", "details_enc");
@@ -58,6 +59,7 @@ pub const ALL: &[Column] = &[
     CASE_CONTACT,
     CASE_WITNESS_DETAILS,
     CASE_RETENTION_REASON,
+    REVEAL_REASON,
     NOTE_BODY,
     MESSAGE_BODY,
     WITNESS_DETAILS,

@@ -40,6 +40,10 @@ pub struct Model {
     pub retention_reason_enc: Option<String>,
     /// When its text was erased: what is left is its tombstone.
     pub erased_at: Option<DateTimeUtc>,
+    /// Its reporter asked that only the case's owner know who they are.
+    pub reporter_shielded: bool,
+    /// The name other responders see instead (e.g. "Reporter K7").
+    pub reporter_code: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

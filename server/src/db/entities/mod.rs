@@ -48,6 +48,7 @@ pub mod precaution;
 pub mod rate_limit_hit;
 pub mod recovery_code;
 pub mod registration;
+pub mod reporter_reveal;
 pub mod scan;
 pub mod second_factor;
 pub mod server_secret;

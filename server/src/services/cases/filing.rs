@@ -150,6 +150,8 @@ impl Services {
             retention_extended_at: Set(None),
             retention_reason_enc: Set(None),
             erased_at: Set(None),
+            reporter_shielded: Set(concern.shielded),
+            reporter_code: Set(concern.shielded.then(super::shield::code_name)),
         })
         .exec(&*tx)
         .await?;

@@ -14,6 +14,7 @@
 mod attachments;
 mod filing;
 mod queue;
+mod shield;
 mod team;
 mod view;
 

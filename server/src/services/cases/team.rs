@@ -160,6 +160,10 @@ impl CasesApi for Services {
             audit::Entry::new(Some(v.person.id), "case.owner", "case", v.case.id).with("owner", owner.to_string()),
         ])
         .await?;
+        // The owner of a shielded case knows who reported it; its reporter sees that they do.
+        if v.case.reporter_shielded && !self.cases().knows_reporter(&*tx, &v.case, owner).await? {
+            self.cases().record_reveal(&tx, &v.case, owner, super::shield::BECAME_OWNER).await?;
+        }
         tx.commit().await.map_err(AppError::from)
     }
 
@@ -326,5 +330,9 @@ impl CasesApi for Services {
         self.plans().end_involved_duties(&tx, v.case.id, now).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn reveal_reporter(&self, actor: &Actor, reference: &CaseReference, reason: &str) -> Result<(), AppError> {
+        self.reveal_reporter_for(actor, reference, reason).await
     }
 }

@@ -76,7 +76,15 @@ impl Services {
             .collect())
     }
 
-    async fn messages(&self, c: &case::Model, tz: &str, for_team: bool) -> Result<Vec<MessageView>, AppError> {
+    /// The case's messages; for the team, `hide_reporter` names the reporter by their code
+    /// name (a shielded reporter whom the reader does not know).
+    async fn messages(
+        &self,
+        c: &case::Model,
+        tz: &str,
+        for_team: bool,
+        hide_reporter: Option<&str>,
+    ) -> Result<Vec<MessageView>, AppError> {
         let rows = case_message::Entity::find()
             .filter(case_message::Column::CaseId.eq(c.id))
             .order_by_asc(case_message::Column::CreatedAt)
@@ -87,6 +95,9 @@ impl Services {
         rows.into_iter()
             .map(|m| {
                 let author = match (for_team, m.from_team) {
+                    (true, false) if hide_reporter.is_some() && m.author_id == c.reporter_id => {
+                        hide_reporter.unwrap_or_default().to_owned()
+                    }
                     (true, _) => names.get(&m.author_id).map(|p| p.display_name.clone()).unwrap_or_default(),
                     (false, true) => "Safety team".to_owned(),
                     (false, false) => "You".to_owned(),
@@ -122,9 +133,11 @@ impl Services {
             contact_channel,
             arrangements: arrangements.0,
             plan_response: arrangements.1,
-            messages: self.messages(c, tz, false).await?,
+            messages: self.messages(c, tz, false, None).await?,
             readers: self.reads(c, tz).await?,
             may_withdraw: CaseStatus::parse("status", &c.status).is_ok_and(CaseStatus::is_open),
+            shielded: c.reporter_shielded,
+            reveals: self.cases().reveals(c, tz).await?,
             kept_until: c.retain_until.map(|t| local_time(t, tz)),
         })
     }
@@ -176,6 +189,9 @@ impl Services {
         };
         let name_of = |id: &Uuid| names.get(id).map(|p| p.display_name.clone()).unwrap_or_default();
         let team = self.cases().case_team(db, e, Some((c, &subject))).await?;
+        // A shielded reporter is a code name to whoever does not know them.
+        let knows = self.cases().knows_reporter(db, c, v.person.id).await?;
+        let hidden = (!knows).then(|| self.cases().code_of(c));
         let current = status(&c.status);
         let now = self.clock.now();
         let linked_ids: Vec<Uuid> = linked_rows.iter().map(|l| l.person_id).collect();
@@ -194,9 +210,12 @@ impl Services {
                 .iter()
                 .map(|p| PersonRef { id: p.id, name: p.display_name.clone(), email: p.email.clone() })
                 .collect(),
-            reporter: person_ref(&c.reporter_id).ok_or(AppError::Internal)?,
+            reporter: match &hidden {
+                None => person_ref(&c.reporter_id).ok_or(AppError::Internal)?,
+                Some(code) => PersonRef { id: Uuid::nil(), name: code.clone(), email: None },
+            },
             contact_channel,
-            contact_detail,
+            contact_detail: if hidden.is_some() { None } else { contact_detail },
             narrative: key.open_in(sealed::CASE_NARRATIVE, c.id, &c.narrative_enc)?,
             person: subject.clone(),
             wishes,
@@ -215,7 +234,11 @@ impl Services {
                 .map(|h| StatusChangeView {
                     from: h.from_status.as_deref().map(status),
                     to: status(&h.to_status),
-                    by: h.actor_id.as_ref().map(name_of).unwrap_or_else(|| "Haven".into()),
+                    by: match (h.actor_id, &hidden) {
+                        (Some(id), Some(code)) if id == c.reporter_id => code.clone(),
+                        (Some(id), _) => name_of(&id),
+                        (None, _) => "Haven".into(),
+                    },
                     at: local_time(h.at, tz),
                 })
                 .collect(),
@@ -229,7 +252,7 @@ impl Services {
                     })
                 })
                 .collect::<Result<_, AppError>>()?,
-            messages: self.messages(c, tz, true).await?,
+            messages: self.messages(c, tz, true, hidden.as_deref()).await?,
             witness_entries: witnesses
                 .iter()
                 .map(|w| {
@@ -264,6 +287,7 @@ impl Services {
             related: self.related_cases(v).await?,
             reads: self.reads(c, tz).await?,
             plan: self.plans().plan_view(c, e).await?,
+            shield: c.reporter_shielded.then(|| ShieldView { code: self.cases().code_of(c), known: knows }),
             retention: match c.retain_until {
                 Some(until) => Some(RetentionView {
                     until: local_time(until, tz),

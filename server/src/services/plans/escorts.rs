@@ -112,7 +112,7 @@ impl EscortsApi for Services {
                 AssignmentView {
                     id: a.id,
                     event_name: e.name.clone(),
-                    person: reporter.map(|r| r.display_name).unwrap_or_default(),
+                    person: reporter.map(|r| self.cases().reporter_as_staff_see_it(&c, &r)).unwrap_or_default(),
                     windows: windows.iter().map(|w| window_text(w, &e.time_zone)).collect(),
                     meeting_point: details.meeting_point,
                     contact: details.contact,

@@ -191,7 +191,8 @@ impl PlansApi for Services {
             .exec(&*tx)
             .await?;
             let Some(p) = escorts_allowed.iter().find(|p| p.id == *escort) else { continue };
-            let entries = calendar_entries(aid, &e.name, &reporter.display_name, &details, &stored);
+            let shown = self.cases().reporter_as_staff_see_it(&v.case, &reporter);
+            let entries = calendar_entries(aid, &e.name, &shown, &details, &stored);
             let calendar = Attachment {
                 name: "escort.ics".into(),
                 content_type: "text/calendar; charset=utf-8; method=PUBLISH".into(),
