@@ -11,7 +11,7 @@ use haven_server::crypto::data_keys::open_from_copy;
 use haven_server::crypto::fields::Keyring;
 use haven_server::crypto::sealed;
 use haven_server::db::entities::{
-    audit_log, case, concern_draft, data_key, erasure_run, notification, organization, scan,
+    audit_log, case, concern_draft, data_key, erasure_run, notification, organization, outbox, scan,
 };
 use haven_tests::{MailSink, Options, TestServer, backends, call_fn};
 use reqwest::multipart::Form;
@@ -133,11 +133,30 @@ async fn an_expired_case_is_erased_and_once_the_old_wrapping_key_is_gone_no_copy
         ok(&server, RESPONDER, "confirm_match", &[("reference", &reference), ("person", &ken)]).await;
         ok(&server, RESPONDER, "add_door_instruction", &[("reference", &reference), ("instruction", "DOOR-SECRET")])
             .await;
-        // The door shows the instruction, and the scan keeps a sealed copy of it.
+        let rae = server.person_id(RESPONDER).await.to_string();
+        ok(
+            &server,
+            RESPONDER,
+            "add_arrival_alert",
+            &[("reference", &reference), ("recipients[0]", &rae), ("instruction", "ALERT-SECRET")],
+        )
+        .await;
+        // The door shows the instruction, and the scan keeps a sealed copy of it; the
+        // arrival alert it sets off waits in the outbox while the mail server refuses.
+        sink.set_accepting(false);
         let device = server.device_token("havenconf").await;
         let answer = server.scan(&device, &server.badge_token("havenconf", KEN).await).await;
         assert!(answer["instruction"].as_str().unwrap().contains("DOOR-SECRET"), "{answer}");
         let kept = scan::Entity::find().order_by_desc(scan::Column::ScannedAt).one(&server.db).await.unwrap().unwrap();
+        let mut waiting = None;
+        for _ in 0..100 {
+            waiting = outbox::Entity::find().filter(outbox::Column::AboutId.eq(c.id)).one(&server.db).await.unwrap();
+            if waiting.is_some() {
+                break;
+            }
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+        let waiting = waiting.expect("the alert's mail waits, sealed with the case's key");
         // A refused form keeps a draft of what was typed, for two hours.
         let to = file(&server, REPORTER, &[("person_name", "DRAFT-SECRET"), ("narrative", "")]).await;
         assert!(to.contains("draft="), "{to}");
@@ -161,7 +180,9 @@ async fn an_expired_case_is_erased_and_once_the_old_wrapping_key_is_gone_no_copy
             )
             .await,
             Copied::take(&server, "draft", sealed::DRAFT_DATA, draft.id, &draft.data_enc, draft.id).await,
+            Copied::take(&server, "waiting mail", sealed::OUTBOX_BODY, waiting.id, &waiting.body_enc, c.id).await,
         ];
+        sink.set_accepting(true);
 
         // 71 hours before: the team is told, once, by mail and on their page.
         // (The demo resolved a case of its own just before: it is told of too.)
@@ -197,7 +218,8 @@ async fn an_expired_case_is_erased_and_once_the_old_wrapping_key_is_gone_no_copy
         assert!(opened[0].as_deref().unwrap().contains("NARRATIVE-SECRET"));
         assert!(opened[1].as_deref().unwrap().contains("DOOR-SECRET"));
         assert!(opened[2].as_deref().unwrap().contains("DRAFT-SECRET"));
-        assert!(opened[3].is_some());
+        assert!(opened[3].as_deref().unwrap().contains("ALERT-SECRET"));
+        assert!(opened[4].is_some());
 
         // The day after its date, the run erases it: a tombstone stays.
         clock.set(until + Duration::days(1));
