@@ -826,7 +826,9 @@ async fn haven_keys_rotate_rewraps_every_data_key_and_everything_stays_readable(
         let device = server.device_token("havenconf").await;
         let ken_badge = server.badge_token("havenconf", "ken.okafor@example.org").await;
         assert_eq!(server.scan(&device, &ken_badge).await["result"], "alert");
-        // The arrival alert it starts seals notifications of its own: let them land first.
+        // The arrival alert it starts seals notifications of its own: let them land first,
+        // and let waiting mail go out (sending blanks it), so the count below is stable.
+        server.outbox_drained().await;
         let mut before = sealed_values(&server.db).await;
         loop {
             tokio::time::sleep(Duration::from_millis(300)).await;
